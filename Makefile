@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set up what they use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install lint typecheck test unit demo synth bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy $(wildcard powertuning lambdas stacks app.py benchmarks examples)
+
+test: install lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.installed
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+demo: $(VENV)/.installed
+	$(BIN)/powertune local --handler examples/primes/handler.py:handler
+
+synth: install
+	npx cdk synth --quiet
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
