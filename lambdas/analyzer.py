@@ -1,0 +1,16 @@
+"""Analyzer: pick the memory size the strategy recommends and price the run."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from powertuning.analysis import analyze_state
+from powertuning.visualization import DEFAULT_VISUALIZATION_URL
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The execution output: `{power, cost, duration, stateMachine, stats?, skipped?}`."""
+    # camelCase like the reference tool's settings; the CDK app sets it.
+    url = os.environ.get("visualizationUrl") or DEFAULT_VISUALIZATION_URL  # noqa: SIM112
+    return analyze_state(event, visualization_url=url).to_dict()

@@ -1,0 +1,25 @@
+"""Executor: invoke one memory size `num` times and summarise its REPORT records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from powertuning import lambda_api
+from powertuning.measure import measure_size
+from powertuning.models import TuningConfig, TuningRequest
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Map item `{value, input}` -> the size's result (an item of `$.stats`)."""
+    state = event["input"]
+    request = TuningRequest.from_dict(state, strict=False)
+    config = TuningConfig.from_dict(state["lambdaConfigurations"])
+    region = request.function.region
+    payload = None
+    if request.payload_s3:
+        payload = lambda_api.read_s3_json(lambda_api.client("s3", region), request.payload_s3)
+    client = lambda_api.client("lambda", region)
+    result = measure_size(
+        request, config, int(event["value"]), client, payload=payload, attempt=int(event.get("attempt", 0))
+    )
+    return result.to_dict()

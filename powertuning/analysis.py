@@ -1,0 +1,169 @@
+"""Turn measurements into per-size results and pick the memory size a strategy recommends."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from powertuning import stats
+from powertuning.errors import TargetFunctionError
+from powertuning.logs import Report
+from powertuning.models import SizeResult, TuningConfig, TuningRequest
+from powertuning.pricing import LambdaPrice, step_functions_cost
+from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
+
+
+def summarize(
+    value: int,
+    reports: Sequence[Report],
+    price: LambdaPrice,
+    discard_top_bottom: float,
+    *,
+    errors: int = 0,
+    transitions: int = 1,
+) -> SizeResult:
+    """Per-size result from the REPORT records of its invocations.
+
+    Durations are averaged after trimming; cost is the mean of per-invocation costs (billed
+    duration incl. INIT, plus the request fee) over the same trimmed invocations.
+    """
+    ordered = sorted(reports, key=lambda r: r.duration_ms)
+    kept = stats.trimmed(range(len(ordered)), discard_top_bottom) if ordered else []
+    kept_reports = [ordered[int(i)] for i in kept]
+    costs = [price.invocation_cost(r.billed_total_ms, value) for r in kept_reports]
+    durations = [r.duration_ms for r in ordered]
+    return SizeResult(
+        value=value,
+        average_price=stats.mean(costs),
+        average_duration=stats.mean([r.duration_ms for r in kept_reports]),
+        total_cost=sum(price.invocation_cost(r.billed_total_ms, value) for r in ordered),
+        p50=stats.percentile(durations, 50),
+        p90=stats.percentile(durations, 90),
+        p99=stats.percentile(durations, 99),
+        invocations=len(ordered),
+        cold_starts=sum(1 for r in ordered if r.is_cold_start),
+        errors=errors,
+        gb_seconds=sum(price.gb_seconds(r.billed_total_ms, value) for r in ordered),
+        transitions=transitions,
+    )
+
+
+def _balanced_score(result: SizeResult, weight: float, max_cost: float, max_duration: float) -> float:
+    # aws-lambda-power-tuning's formula: weight 1 = cheapest, 0 = fastest, each normalised by its max.
+    cost = result.average_price / max_cost if max_cost else 0.0
+    duration = result.average_duration / max_duration if max_duration else 0.0
+    return weight * cost + (1 - weight) * duration
+
+
+def choose(results: Sequence[SizeResult], strategy: str, balanced_weight: float = 0.5) -> SizeResult:
+    """The recommended size. Ties go to the better other objective, then to the smaller size."""
+    candidates = [r for r in results if not r.skipped and r.invocations > 0]
+    if not candidates:
+        raise ValueError("no memory size has a measurement to choose from")
+    if strategy == "cost":
+        return min(candidates, key=lambda r: (r.average_price, r.average_duration, r.value))
+    if strategy == "speed":
+        return min(candidates, key=lambda r: (r.average_duration, r.average_price, r.value))
+    if strategy == "balanced":
+        max_cost = max(r.average_price for r in candidates)
+        max_duration = max(r.average_duration for r in candidates)
+        return min(
+            candidates,
+            key=lambda r: (
+                _balanced_score(r, balanced_weight, max_cost, max_duration),
+                r.average_price,
+                r.value,
+            ),
+        )
+    raise ValueError(f"unknown strategy {strategy!r}")
+
+
+def count_transitions(power_values: int, results: Sequence[SizeResult]) -> int:
+    """State transitions of a fixed-sampling execution of statemachine/power_tuning.asl.json.
+
+    Initializer 1, Publisher and its Choice once per size, the Map state 1, each Executor attempt
+    (retries count, as AWS bills them), Cleaner, Analyzer and Optimizer 3.
+    """
+    return 1 + 2 * power_values + 1 + sum(r.transitions for r in results) + 3
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The execution output: drop-in compatible with aws-lambda-power-tuning's."""
+
+    power: int
+    cost: float
+    duration: float
+    execution_cost: float
+    lambda_cost: float
+    visualization: str
+    stats: tuple[SizeResult, ...] = ()
+    include_stats: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase output; `stats` only when includeOutputResults, `skipped` when sizes were skipped."""
+        out: dict[str, Any] = {
+            "power": self.power,
+            "cost": self.cost,
+            "duration": self.duration,
+            "stateMachine": {
+                "executionCost": self.execution_cost,
+                "lambdaCost": self.lambda_cost,
+                "visualization": self.visualization,
+            },
+        }
+        if self.include_stats:
+            out["stats"] = [r.to_dict() for r in self.stats if not r.skipped]
+        skipped = [{"value": r.value, "reason": r.reason} for r in self.stats if r.skipped]
+        if skipped:
+            out["skipped"] = skipped
+        return out
+
+
+def recommend(
+    results: Sequence[SizeResult],
+    *,
+    strategy: str,
+    balanced_weight: float,
+    region: str,
+    transitions: int,
+    include_stats: bool,
+    visualization_url: str = DEFAULT_VISUALIZATION_URL,
+) -> Recommendation:
+    """Choose a size and price the whole run."""
+    best = choose(results, strategy, balanced_weight)
+    measured = [r for r in results if not r.skipped and r.invocations > 0]
+    return Recommendation(
+        power=best.value,
+        cost=best.average_price,
+        duration=best.average_duration,
+        execution_cost=round(step_functions_cost(transitions, region), 8),
+        lambda_cost=sum(r.total_cost for r in results),
+        visualization=build_url(
+            [Point(r.value, r.average_duration, r.average_price) for r in measured], visualization_url
+        ),
+        stats=tuple(sorted(results, key=lambda r: r.value)),
+        include_stats=include_stats,
+    )
+
+
+def analyze_state(
+    state: Mapping[str, Any], *, visualization_url: str = DEFAULT_VISUALIZATION_URL
+) -> Recommendation:
+    """The Analyzer's work on the state machine's state: request, configuration and `$.stats`."""
+    request = TuningRequest.from_dict(state, strict=False)
+    config = TuningConfig.from_dict(state["lambdaConfigurations"])
+    results = [SizeResult.from_dict(item) for item in state["stats"]]
+    if not any(not r.skipped and r.invocations for r in results):
+        reasons = "; ".join(f"{r.value} MB: {r.reason}" for r in results if r.skipped)
+        raise TargetFunctionError(f"no memory size could be measured ({reasons or 'no results'})")
+    return recommend(
+        results,
+        strategy=request.strategy,
+        balanced_weight=request.balanced_weight,
+        region=request.function.region,
+        transitions=count_transitions(len(config.power_values), results),
+        include_stats=request.include_output_results,
+        visualization_url=visualization_url,
+    )

@@ -1,0 +1,116 @@
+"""Flags for every execution input key, shared by `powertune run` and `powertune local`.
+
+Flags are the input keys in kebab-case (`balancedWeight` -> `--balanced-weight`). An `--input-file`
+gives a whole input JSON; flags given on the command line override its keys. The merged input is
+validated by the same `TuningRequest.from_dict` the Initializer uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from powertuning.errors import InvalidInputError
+from powertuning.models import ON_ERROR, SAMPLING, STRATEGIES, TuningRequest
+
+
+def _kebab(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", key.replace("ARN", "Arn")).lower()
+
+
+def _power_values(text: str) -> Any:
+    if text.upper() in ("ALL", "AUTO"):
+        return text.upper() if text.upper() == "ALL" else "auto"
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--power-values takes integers separated by commas, or ALL; got {text!r}"
+        ) from None
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        # A bare word is a string payload, as a user typing --payload hello expects.
+        return text
+
+
+# key -> (argparse kwargs); bools get --flag / --no-flag.
+_VALUED: dict[str, dict[str, Any]] = {
+    "powerValues": {"type": _power_values, "metavar": "MB,MB,...|ALL", "help": "memory sizes to test"},
+    "num": {"type": int, "metavar": "N", "help": "invocations per memory size (>= 5; default 10)"},
+    "payload": {
+        "type": _json,
+        "metavar": "JSON",
+        "help": "event sent to the function (JSON, or a plain string)",
+    },
+    "payloadS3": {"metavar": "s3://BUCKET/KEY", "help": "read the payload from S3"},
+    "strategy": {"choices": STRATEGIES, "help": "what to optimise (default cost)"},
+    "balancedWeight": {"type": float, "metavar": "W", "help": "balanced strategy: 0 = speed, 1 = cost"},
+    "autoOptimizeAlias": {"metavar": "ALIAS", "help": "alias to point at the recommended size"},
+    "preProcessorARN": {"metavar": "ARN", "help": "function invoked before each invocation"},
+    "postProcessorARN": {"metavar": "ARN", "help": "function invoked after each invocation"},
+    "discardTopBottom": {"type": float, "metavar": "F", "help": "fraction trimmed from each end (0-0.4)"},
+    "sleepBetweenRunsMs": {"type": int, "metavar": "MS", "help": "pause between sequential invocations"},
+    "allowedExceptions": {
+        "type": lambda s: [v for v in s.split(",") if v],
+        "metavar": "TYPE,...",
+        "help": "error types that do not fail the tuning",
+    },
+    "maxConcurrency": {"type": int, "metavar": "N", "help": "cap on parallel invocations per memory size"},
+    "onError": {"choices": ON_ERROR, "help": "fail the run, or skip sizes that run out of memory or time"},
+    "sampling": {"choices": SAMPLING, "help": "fixed num per size, or adaptive rounds"},
+}
+_FLAGS = (
+    "parallelInvocation",
+    "autoOptimize",
+    "dryRun",
+    "disablePayloadLogs",
+    "includeOutputResults",
+    "onlyColdStarts",
+)
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Add --input-file, --payload-file and one flag per execution input key (lambdaARN excepted)."""
+    group = parser.add_argument_group("execution input (see the README for every key and default)")
+    group.add_argument(
+        "--input-file", type=Path, metavar="FILE", help="execution input JSON; flags override it"
+    )
+    group.add_argument("--payload-file", type=Path, metavar="FILE", help="read the payload JSON from a file")
+    for key, kwargs in _VALUED.items():
+        group.add_argument(f"--{_kebab(key)}", dest=f"input_{key}", default=None, **kwargs)
+    for key in _FLAGS:
+        group.add_argument(
+            f"--{_kebab(key)}", dest=f"input_{key}", default=None, action=argparse.BooleanOptionalAction
+        )
+
+
+def build_input(args: argparse.Namespace, lambda_arn: str | None = None) -> dict[str, Any]:
+    """Merge --input-file, --payload-file and flags into one execution input, and validate it."""
+    data: dict[str, Any] = {}
+    if args.input_file is not None:
+        try:
+            data = json.loads(Path(args.input_file).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInputError(f"--input-file {args.input_file}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InvalidInputError(f"--input-file {args.input_file} must hold a JSON object")
+    if args.payload_file is not None:
+        try:
+            data["payload"] = json.loads(Path(args.payload_file).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInputError(f"--payload-file {args.payload_file}: {exc}") from exc
+    for key in (*_VALUED, *_FLAGS):
+        value = getattr(args, f"input_{key}", None)
+        if value is not None:
+            data[key] = value
+    if lambda_arn is not None:
+        data["lambdaARN"] = lambda_arn
+    TuningRequest.from_dict(data)
+    return data

@@ -1,0 +1,55 @@
+"""Every failure the tuner can report. The class name is the errorType Step Functions sees.
+
+Catch/Retry clauses in statemachine/power_tuning.asl.json and users' own alarms match these names,
+so keep them stable.
+"""
+
+from __future__ import annotations
+
+
+class PowerTuningError(Exception):
+    """Base class of every error raised by the tuner."""
+
+
+class InvalidInputError(PowerTuningError):
+    """An execution input key has a wrong type, a value out of range or an unknown name."""
+
+
+class InvalidOptionError(PowerTuningError):
+    """A deploy-time option of the CDK app or the CLI is invalid."""
+
+
+class CodeMismatchError(PowerTuningError):
+    """The qualified ARN to tune runs code that differs from the function's $LATEST."""
+
+
+class AliasConflictError(PowerTuningError):
+    """An alias this run would create already exists on the function."""
+
+
+class FunctionNotFoundError(PowerTuningError):
+    """The function to tune does not exist or cannot be read."""
+
+
+class PayloadError(PowerTuningError):
+    """The payload, or the object named by payloadS3, cannot be read or used."""
+
+
+class ProcessorError(PowerTuningError):
+    """The pre-processor or post-processor function failed."""
+
+
+class TargetFunctionError(PowerTuningError):
+    """The function being tuned returned an error while it was measured."""
+
+
+class LogParseError(PowerTuningError):
+    """No REPORT record could be read from an invocation's log tail."""
+
+
+class ThrottledError(PowerTuningError):
+    """The Lambda API kept throttling after every retry."""
+
+
+class CleanupError(PowerTuningError):
+    """Cleanup could not delete what the run created or restore $LATEST."""

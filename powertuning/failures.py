@@ -1,0 +1,31 @@
+"""Turn the error a Catch caught into the Error and Cause the execution fails with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def describe_failure(caught: Mapping[str, Any], cleanup: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """`{error, cause}` from a Catch's `{Error, Cause}`.
+
+    A Lambda error's Cause is its JSON payload; the cause we report is its errorMessage, which
+    names the memory size and the function's own errorType and message for measurement failures.
+    """
+    error = str(caught.get("Error") or "States.TaskFailed")
+    raw = caught.get("Cause")
+    cause = "" if raw is None else str(raw)
+    try:
+        body = json.loads(cause)
+    except (json.JSONDecodeError, TypeError):
+        body = None
+    if isinstance(body, Mapping) and "errorMessage" in body:
+        cause = str(body["errorMessage"])
+    if cleanup and (cleanup.get("deletedVersions") or cleanup.get("restoredLatest")):
+        cause += (
+            f" [cleanup: deleted {len(cleanup.get('deletedAliases', []))} aliases and "
+            f"{len(cleanup.get('deletedVersions', []))} versions"
+            f"{', restored $LATEST' if cleanup.get('restoredLatest') else ''}]"
+        )
+    return {"error": error, "cause": cause or error}

@@ -1,0 +1,227 @@
+"""Every AWS call the tuner makes. The only module that talks to boto3; each function takes a client.
+
+Lambda allows one configuration update at a time per function: an update while `LastUpdateStatus`
+is InProgress raises ResourceConflictException, so updates wait on boto3's `function_updated_v2`
+waiter and conflicts are retried after waiting. Throttling (TooManyRequestsException) is retried
+with exponential backoff and full jitter.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, WaiterError
+
+from powertuning.errors import FunctionNotFoundError, PayloadError, ProcessorError, ThrottledError
+from powertuning.models import S3_URI
+
+MAX_ATTEMPTS = 6
+BASE_DELAY_S = 0.2
+MAX_DELAY_S = 10.0
+_THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded"}
+
+# Replaced in tests so backoff does not slow them down.
+sleep: Callable[[float], None] = time.sleep
+
+
+def client(service: str, region: str | None = None) -> Any:
+    """A boto3 client whose retries are left to `call` (botocore's would multiply them).
+
+    The read timeout covers a target function's 15-minute maximum run.
+    """
+    config = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=910, connect_timeout=10)
+    return boto3.client(service, region_name=region, config=config)
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a botocore ClientError."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def backoff_delay(attempt: int) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base x 2^attempt)]."""
+    return random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2**attempt))
+
+
+def call(client: Any, operation: str, **kwargs: Any) -> Any:
+    """Call a client operation, retrying throttling and waiting out configuration conflicts."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            return getattr(client, operation)(**kwargs)
+        except ClientError as exc:
+            code = error_code(exc)
+            if attempt == MAX_ATTEMPTS - 1:
+                if code in _THROTTLED:
+                    raise ThrottledError(
+                        f"{operation} still throttled after {MAX_ATTEMPTS} attempts"
+                    ) from exc
+                raise
+            if code in _THROTTLED:
+                sleep(backoff_delay(attempt))
+            elif code == "ResourceConflictException" and "FunctionName" in kwargs:
+                wait_until_updated(client, kwargs["FunctionName"])
+            else:
+                raise
+    raise AssertionError("unreachable")
+
+
+def wait_until_updated(client: Any, function_name: str, qualifier: str | None = None) -> None:
+    """Block until the function's last update is no longer InProgress (boto3 waiter)."""
+    kwargs: dict[str, Any] = {"FunctionName": function_name, "WaiterConfig": {"Delay": 1, "MaxAttempts": 300}}
+    if qualifier:
+        kwargs["Qualifier"] = qualifier
+    try:
+        client.get_waiter("function_updated_v2").wait(**kwargs)
+    except WaiterError as exc:
+        raise FunctionNotFoundError(f"{function_name} did not finish updating: {exc}") from exc
+
+
+def get_configuration(client: Any, function_name: str, qualifier: str | None = None) -> dict[str, Any]:
+    """GetFunctionConfiguration of $LATEST or of a qualifier; a clear error if it does not exist."""
+    kwargs: dict[str, Any] = {"FunctionName": function_name}
+    if qualifier:
+        kwargs["Qualifier"] = qualifier
+    try:
+        config: dict[str, Any] = call(client, "get_function_configuration", **kwargs)
+    except ClientError as exc:
+        if error_code(exc) in ("ResourceNotFoundException", "AccessDeniedException"):
+            where = f"{function_name}:{qualifier}" if qualifier else function_name
+            raise FunctionNotFoundError(f"cannot read function {where}: {exc}") from exc
+        raise
+    return config
+
+
+def update_configuration(client: Any, function_name: str, **settings: Any) -> None:
+    """UpdateFunctionConfiguration, then wait until Lambda has applied it."""
+    wait_until_updated(client, function_name)
+    call(client, "update_function_configuration", FunctionName=function_name, **settings)
+    wait_until_updated(client, function_name)
+
+
+def publish_version(client: Any, function_name: str, description: str) -> str:
+    """Publish $LATEST as a new version and return its number."""
+    wait_until_updated(client, function_name)
+    response = call(client, "publish_version", FunctionName=function_name, Description=description)
+    return str(response["Version"])
+
+
+def get_alias(client: Any, function_name: str, alias: str) -> dict[str, Any] | None:
+    """The alias, or None when it does not exist."""
+    try:
+        found: dict[str, Any] = call(client, "get_alias", FunctionName=function_name, Name=alias)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+    return found
+
+
+def create_or_update_alias(client: Any, function_name: str, alias: str, version: str) -> None:
+    """Point an alias at a version, creating it if needed."""
+    if get_alias(client, function_name, alias) is None:
+        call(client, "create_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
+    else:
+        call(client, "update_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
+
+
+def delete_alias(client: Any, function_name: str, alias: str) -> bool:
+    """Delete an alias; False if it was already gone (cleanup is safe to run twice)."""
+    try:
+        call(client, "delete_alias", FunctionName=function_name, Name=alias)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return False
+        raise
+    return True
+
+
+def delete_version(client: Any, function_name: str, version: str) -> bool:
+    """Delete one published version; False if it was already gone. Never $LATEST."""
+    if not version.isdigit():
+        raise ValueError(f"refusing to delete {function_name}:{version}: not a published version")
+    try:
+        call(client, "delete_function", FunctionName=function_name, Qualifier=version)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return False
+        raise
+    return True
+
+
+def _name(function_arn: str) -> str:
+    # moto 5.2's list calls accept only a name; AWS accepts both for the caller's own account.
+    return function_arn.split(":")[6] if function_arn.startswith("arn:") else function_arn
+
+
+def list_aliases(client: Any, function_name: str) -> list[dict[str, Any]]:
+    """Every alias of the function."""
+    aliases: list[dict[str, Any]] = []
+    for page in client.get_paginator("list_aliases").paginate(FunctionName=_name(function_name)):
+        aliases.extend(page["Aliases"])
+    return aliases
+
+
+def list_versions(client: Any, function_name: str) -> list[dict[str, Any]]:
+    """Every version of the function, $LATEST included."""
+    versions: list[dict[str, Any]] = []
+    for page in client.get_paginator("list_versions_by_function").paginate(FunctionName=_name(function_name)):
+        versions.extend(page["Versions"])
+    return versions
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """An invoke response: the payload text, the function error if any, the base64 log tail."""
+
+    payload: str
+    function_error: str | None
+    log_result: str
+
+
+def invoke(client: Any, function_name: str, qualifier: str, payload: bytes) -> Invocation:
+    """Invoke one alias synchronously with the log tail.
+
+    The qualifier goes in the function name (`name:alias`), which every Lambda API accepts; moto
+    5.2 ignores the separate Qualifier parameter.
+    """
+    response = call(
+        client,
+        "invoke",
+        FunctionName=f"{function_name}:{qualifier}",
+        InvocationType="RequestResponse",
+        LogType="Tail",
+        Payload=payload,
+    )
+    body = response["Payload"].read().decode("utf-8", errors="replace")
+    return Invocation(body, response.get("FunctionError"), response.get("LogResult", ""))
+
+
+def invoke_processor(client: Any, function_arn: str, payload: Any) -> Any:
+    """Invoke a pre- or post-processor and return its decoded JSON result."""
+    response = call(client, "invoke", FunctionName=function_arn, Payload=json.dumps(payload).encode())
+    body = response["Payload"].read().decode("utf-8", errors="replace")
+    if response.get("FunctionError"):
+        raise ProcessorError(f"{function_arn} failed: {body}")
+    return json.loads(body) if body else None
+
+
+def read_s3_json(client: Any, uri: str) -> Any:
+    """Read and decode the JSON object at s3://bucket/key."""
+    match = S3_URI.match(uri)
+    if not match:
+        raise PayloadError(f"payloadS3 must look like s3://bucket/key, got {uri!r}")
+    try:
+        body = call(client, "get_object", Bucket=match["bucket"], Key=match["key"])["Body"].read()
+    except ClientError as exc:
+        raise PayloadError(f"cannot read {uri}: {error_code(exc)}") from exc
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"{uri} is not valid JSON: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Local mode: run the real state machine and tuner Lambdas on this machine, no AWS account."""

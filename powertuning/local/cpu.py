@@ -1,0 +1,223 @@
+"""CPU in proportion to memory for local execution environments, as Lambda gives it.
+
+Lambda gives a function one vCPU per 1,769 MB, linearly. Locally that share is enforced in one of
+two ways, and the runtime reports which one ran:
+
+- "cgroup-v1": each execution environment gets a cgroup v1 `cpu` group whose CFS quota is
+  `period x memory / 1769` (a 128 MB function runs 7.2% of every period). Needs a writable cgroup v1
+  `cpu` hierarchy (Linux, root). Exact: the kernel throttles the worker itself.
+- "cpu-time-model": no cgroup. The worker runs at full speed and the runtime reports the Duration it
+  would have had at its share: `wall + cpu x (1 / share - 1)` for shares below one vCPU, the wall
+  time above (one Python thread cannot use more than a core). The same model drives timeouts and
+  `get_remaining_time_in_millis()`. Time spent off the CPU (sleeps, I/O) is not stretched, as on
+  Lambda where only CPU is throttled.
+
+Both modes admit invocations through a `CpuBudget` so that, together, running environments never
+ask for more cores than the machine has: on Lambda every environment has its share to itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import threading
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from powertuning.pricing import vcpus
+
+CGROUP_V1: Final = "cgroup-v1"
+CPU_TIME_MODEL: Final = "cpu-time-model"
+MODES: Final = (CGROUP_V1, CPU_TIME_MODEL)
+
+# A short period keeps a 128 MB function (1.45 ms of every 20 ms) from bursting through a whole
+# 100 ms quota at full speed at the start of a short invocation. The kernel minimum quota is 1 ms.
+CFS_PERIOD_US: Final = 20_000
+_MIN_QUOTA_US: Final = 1_000
+_GROUP_PREFIX: Final = "powertuning-"
+
+
+def cpu_share(memory_mb: int) -> float:
+    """Cores a memory size is entitled to (1,769 MB = 1 vCPU)."""
+    return vcpus(memory_mb)
+
+
+def model_stretch(memory_mb: int) -> float:
+    """Extra wall time per CPU second in the CPU-time model: 1/share - 1 below one vCPU, else 0."""
+    share = cpu_share(memory_mb)
+    return 1.0 / share - 1.0 if share < 1.0 else 0.0
+
+
+def modeled_ms(wall_ms: float, cpu_ms: float, stretch: float) -> float:
+    """Duration in the CPU-time model: CPU time runs `1 + stretch` times slower, the rest as measured."""
+    return wall_ms + cpu_ms * stretch
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+def quota_us(memory_mb: int, period_us: int = CFS_PERIOD_US) -> int:
+    """CFS quota for a memory size over one period."""
+    return max(_MIN_QUOTA_US, round(period_us * cpu_share(memory_mb)))
+
+
+def _cpu_mount() -> Path | None:
+    """Where the cgroup v1 hierarchy with the `cpu` controller is mounted, if any."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        parts, fs = left.split(), right.split()
+        if len(fs) >= 3 and fs[0] == "cgroup" and "cpu" in fs[2].split(","):
+            return Path(parts[4])
+    return None
+
+
+def _own_cpu_path() -> str:
+    """This process's group inside the `cpu` hierarchy ("/" at the root)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if "cpu" in controllers.split(","):
+                return path
+    return "/"
+
+
+@dataclass
+class CpuGroup:
+    """One environment's cgroup: a CFS quota proportional to its memory."""
+
+    path: Path
+    memory_mb: int
+
+    def join(self, pid: int) -> None:
+        """Move a process (all of its threads) into the group."""
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """Delete the group; its processes must have exited."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.rmdir()
+
+
+@dataclass
+class CgroupV1:
+    """A per-runtime parent group under the cgroup v1 `cpu` hierarchy, holding one group per environment."""
+
+    root: Path
+    period_us: int = CFS_PERIOD_US
+    _groups: list[CpuGroup] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(cls, period_us: int = CFS_PERIOD_US) -> CgroupV1 | None:
+        """A fresh parent group, or None where cgroup v1 `cpu` is missing or not writable."""
+        mount = _cpu_mount()
+        if mount is None:
+            return None
+        base = mount / _own_cpu_path().lstrip("/")
+        if not (base / "cpu.cfs_quota_us").exists():
+            return None
+        _remove_stale_groups(base)
+        root = base / f"{_GROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            root.mkdir()
+        except OSError:
+            return None
+        return cls(root=root, period_us=period_us)
+
+    def group(self, memory_mb: int) -> CpuGroup:
+        """A new group for one environment, with the quota for its memory size."""
+        path = self.root / f"env-{uuid.uuid4().hex[:12]}"
+        path.mkdir()
+        (path / "cpu.cfs_period_us").write_text(str(self.period_us))
+        (path / "cpu.cfs_quota_us").write_text(str(quota_us(memory_mb, self.period_us)))
+        group = CpuGroup(path=path, memory_mb=memory_mb)
+        with self._lock:
+            self._groups.append(group)
+        return group
+
+    def release(self, group: CpuGroup) -> None:
+        """Remove an environment's group once its worker is gone."""
+        group.remove()
+        with self._lock:
+            if group in self._groups:
+                self._groups.remove(group)
+
+    def close(self) -> None:
+        """Remove every group and the parent group."""
+        with self._lock:
+            groups, self._groups = self._groups, []
+        for group in groups:
+            group.remove()
+        with contextlib.suppress(OSError):
+            self.root.rmdir()
+
+
+def _remove_stale_groups(base: Path) -> None:
+    """Remove empty groups left by runtimes whose process died without closing."""
+    for path in base.glob(f"{_GROUP_PREFIX}*"):
+        pid_text = path.name.removeprefix(_GROUP_PREFIX).split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        for child in path.glob("env-*"):
+            with contextlib.suppress(OSError):
+                child.rmdir()
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
+class CpuBudget:
+    """Admits invocations first come, first served while their CPU shares fit in the machine's cores.
+
+    Waiting happens before an invocation starts, so it is never part of its Duration.
+    """
+
+    def __init__(self, cores: float | None = None) -> None:
+        self.cores = float(cores if cores is not None else available_cores())
+        self._used = 0.0
+        self._queue: deque[object] = deque()
+        self._cond = threading.Condition()
+
+    def demand(self, memory_mb: int) -> float:
+        """Cores an invocation reserves: its share, at most the whole machine."""
+        return min(cpu_share(memory_mb), self.cores)
+
+    @contextlib.contextmanager
+    def reserve(self, memory_mb: int) -> Iterator[None]:
+        """Hold `demand(memory_mb)` cores for the duration of the block."""
+        need = self.demand(memory_mb)
+        ticket = object()
+        with self._cond:
+            self._queue.append(ticket)
+            # A tiny epsilon absorbs float error when shares add up to exactly the core count.
+            self._cond.wait_for(lambda: self._queue[0] is ticket and self._used + need <= self.cores + 1e-9)
+            self._queue.popleft()
+            self._used += need
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._used -= need
+                self._cond.notify_all()

@@ -1,0 +1,168 @@
+"""Invoke one memory size's aliases `num` times and summarise what the REPORT records say."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from powertuning import lambda_api
+from powertuning.analysis import summarize
+from powertuning.errors import TargetFunctionError
+from powertuning.logs import Report, parse_log_result
+from powertuning.models import SizeResult, TuningConfig, TuningRequest, weighted_counts
+from powertuning.pricing import lambda_price
+from powertuning.versions import alias_names
+
+logger = logging.getLogger(__name__)
+
+# Error types after which a size cannot work at all; onError "skip" leaves such a size out.
+RESOURCE_ERRORS = ("Runtime.OutOfMemory", "Sandbox.Timedout", "MemoryError")
+
+
+@dataclass(frozen=True)
+class FunctionFailure:
+    """An error the target function returned."""
+
+    error_type: str
+    message: str
+
+    @classmethod
+    def from_payload(cls, function_error: str, payload: str) -> FunctionFailure:
+        """Read errorType/errorMessage from an error payload (Lambda's JSON, or anything else)."""
+        try:
+            body = json.loads(payload)
+        except json.JSONDecodeError:
+            body = None
+        if isinstance(body, dict):
+            message = str(body.get("errorMessage", payload))
+            error_type = str(body.get("errorType") or _type_from_message(message) or function_error)
+            return cls(error_type, message)
+        return cls(_type_from_message(payload) or function_error, payload)
+
+    @property
+    def is_resource_limit(self) -> bool:
+        """True for out-of-memory and timeout: the size itself is too small or too slow."""
+        return self.error_type in RESOURCE_ERRORS
+
+
+def _type_from_message(message: str) -> str | None:
+    # Older runtimes report a timeout only in the message, with no errorType.
+    return "Sandbox.Timedout" if "Task timed out after" in message else None
+
+
+def payloads_for(request: TuningRequest, base_payload: Any) -> list[Any]:
+    """The payload of each invocation: one payload repeated, or weighted payloads in blocks."""
+    count = request.invocations_per_size
+    if not request.weighted_payloads:
+        return [base_payload] * count
+    out: list[Any] = []
+    for item, times in zip(
+        request.weighted_payloads, weighted_counts(request.weighted_payloads, count), strict=True
+    ):
+        out.extend([item.payload] * times)
+    return out
+
+
+def measure_size(
+    request: TuningRequest,
+    config: TuningConfig,
+    power: int,
+    lambda_client: Any,
+    *,
+    payload: Any = None,
+    attempt: int = 0,
+    region: str | None = None,
+) -> SizeResult:
+    """Invoke `power`'s alias(es) `num` times and summarise the REPORT records."""
+    function = request.function
+    payloads = payloads_for(request, payload if payload is not None else request.payload)
+    aliases = alias_names(power, request)
+    targets = [aliases[i % len(aliases)] for i in range(len(payloads))]
+    invoke = _invoker(request, config.function_arn, lambda_client, power)
+    reports: list[Report] = []
+    errors = 0
+    try:
+        if request.parallel_invocation:
+            workers = min(len(payloads), request.max_concurrency or len(payloads))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = list(pool.map(invoke, targets, payloads))
+        else:
+            outcomes = []
+            for i, (alias, body) in enumerate(zip(targets, payloads, strict=True)):
+                if i and request.sleep_between_runs_ms:
+                    time.sleep(request.sleep_between_runs_ms / 1000)
+                outcomes.append(invoke(alias, body))
+    except _SkipSizeError as skip:
+        if request.on_error != "skip":
+            raise skip.error from None
+        logger.warning("skipping %s MB: %s", power, skip.failure.error_type)
+        return SizeResult(
+            value=power,
+            skipped=True,
+            reason=f"{skip.failure.error_type}: {skip.failure.message}",
+            transitions=attempt + 1,
+        )
+    for report, errored in outcomes:
+        reports.append(report)
+        errors += errored
+    price = lambda_price(region or function.region, config.architecture)
+    return summarize(
+        power, reports, price, request.discard_top_bottom, errors=errors, transitions=attempt + 1
+    )
+
+
+class _SkipSizeError(Exception):
+    def __init__(self, failure: FunctionFailure, error: TargetFunctionError) -> None:
+        super().__init__(str(error))
+        self.failure = failure
+        self.error = error
+
+
+def _invoker(
+    request: TuningRequest, function_arn: str, client: Any, power: int
+) -> Callable[[str, Any], tuple[Report, bool]]:
+    def invoke(alias: str, payload: Any) -> tuple[Report, bool]:
+        if request.pre_processor_arn:
+            processed = lambda_api.invoke_processor(client, request.pre_processor_arn, payload)
+            payload = payload if processed is None else processed
+        if not request.disable_payload_logs:
+            logger.info("invoking %s:%s with %s", function_arn, alias, json.dumps(payload)[:1000])
+        response = lambda_api.invoke(client, function_arn, alias, json.dumps(payload).encode())
+        errored = False
+        if response.function_error:
+            failure = FunctionFailure.from_payload(response.function_error, response.payload)
+            if failure.error_type not in request.allowed_exceptions:
+                error = TargetFunctionError(_describe(power, failure, payload, request.disable_payload_logs))
+                if failure.is_resource_limit:
+                    raise _SkipSizeError(failure, error)
+                raise error
+            errored = True
+        if request.post_processor_arn:
+            lambda_api.invoke_processor(client, request.post_processor_arn, _decode(response.payload))
+        return parse_log_result(response.log_result), errored
+
+    return invoke
+
+
+def _describe(power: int, failure: FunctionFailure, payload: Any, hide_payload: bool) -> str:
+    text = f"at {power} MB the function failed with {failure.error_type}: {failure.message}"
+    if not hide_payload:
+        text += f" (payload: {json.dumps(payload)[:500]})"
+    return text
+
+
+def _decode(payload: str) -> Any:
+    try:
+        return json.loads(payload)
+    except json.JSONDecodeError:
+        return payload
+
+
+def total_invocations(results: Sequence[SizeResult]) -> int:
+    """How many times the target was invoked across sizes."""
+    return sum(r.invocations for r in results)

@@ -1,0 +1,508 @@
+"""Typed models of the wire format: the execution input, the run's configuration, per-size results.
+
+The execution input is drop-in compatible with aws-lambda-power-tuning v4 (same camelCase keys and
+defaults) plus the keys in NEW_KEYS. `TuningRequest.from_dict` is the single validator: the
+Initializer, the CLI and the local engine all call it, so a bad input gets the same message everywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
+
+from powertuning.errors import InvalidInputError
+from powertuning.pricing import DEFAULT_POWER_VALUES, MAX_MEMORY_MB, MIN_MEMORY_MB
+
+STRATEGIES: Final = ("cost", "speed", "balanced")
+ON_ERROR: Final = ("fail", "skip")
+SAMPLING: Final = ("fixed", "adaptive")
+# "ALL" in aws-lambda-power-tuning: every size from 128 to 3,008 MB in 64 MB steps.
+ALL_POWER_VALUES: Final = tuple(range(128, 3009, 64))
+MIN_NUM: Final = 5
+MAX_NUM: Final = 1000
+MAX_DISCARD: Final = 0.4
+MAX_SLEEP_MS: Final = 60_000
+
+FUNCTION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
+    r"function:(?P<name>[a-zA-Z0-9-_]{1,64})(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]{1,128}))?$"
+)
+S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
+ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
+
+
+def _bool(data: Mapping[str, Any], key: str, default: bool = False) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{key} must be true or false, got {json.dumps(value)}")
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{key} must be an integer from {low} to {high}, got {json.dumps(value)}")
+    if not low <= value <= high:
+        raise InvalidInputError(f"{key} must be an integer from {low} to {high}, got {value}")
+    return value
+
+
+def _number(data: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(f"{key} must be a number from {low} to {high}, got {json.dumps(value)}")
+    if not low <= value <= high:
+        raise InvalidInputError(f"{key} must be a number from {low} to {high}, got {value}")
+    return float(value)
+
+
+def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = data.get(key, allowed[0])
+    if value not in allowed:
+        options = ", ".join(f'"{a}"' for a in allowed)
+        raise InvalidInputError(f"{key} must be one of {options}, got {json.dumps(value)}")
+    return str(value)
+
+
+def _arn(data: Mapping[str, Any], key: str, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if value is None:
+        raise InvalidInputError(f"{key} is required: the ARN of the Lambda function to tune")
+    if not isinstance(value, str) or not FUNCTION_ARN.match(value):
+        raise InvalidInputError(
+            f"{key} must be a Lambda function ARN such as "
+            f"arn:aws:lambda:us-east-1:123456789012:function:name[:alias-or-version], got {json.dumps(value)}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """The parts of a Lambda function ARN."""
+
+    arn: str
+    partition: str
+    region: str
+    account: str
+    name: str
+    qualifier: str | None
+
+    @classmethod
+    def parse(cls, arn: str) -> FunctionRef:
+        """Split a function ARN (unqualified, or qualified by alias or version)."""
+        match = FUNCTION_ARN.match(arn)
+        if not match:
+            raise InvalidInputError(f"not a Lambda function ARN: {arn!r}")
+        return cls(
+            arn=arn,
+            partition=match["partition"],
+            region=match["region"],
+            account=match["account"],
+            name=match["name"],
+            qualifier=match["qualifier"],
+        )
+
+    @property
+    def unqualified(self) -> str:
+        """The ARN without alias or version."""
+        return f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{self.name}"
+
+    def qualified(self, qualifier: str) -> str:
+        """The ARN of an alias or version of this function."""
+        return f"{self.unqualified}:{qualifier}"
+
+
+@dataclass(frozen=True)
+class WeightedPayload:
+    """One payload of a weighted list, with its share of the invocations."""
+
+    payload: Any
+    weight: float
+
+
+@dataclass(frozen=True)
+class TuningRequest:
+    """The validated execution input, defaults applied."""
+
+    lambda_arn: str
+    power_values: tuple[int, ...] | None = None
+    num: int = 10
+    payload: Any = None
+    weighted_payloads: tuple[WeightedPayload, ...] = ()
+    payload_s3: str | None = None
+    parallel_invocation: bool = False
+    strategy: str = "cost"
+    balanced_weight: float = 0.5
+    auto_optimize: bool = False
+    auto_optimize_alias: str | None = None
+    dry_run: bool = False
+    pre_processor_arn: str | None = None
+    post_processor_arn: str | None = None
+    discard_top_bottom: float = 0.2
+    sleep_between_runs_ms: int = 0
+    disable_payload_logs: bool = False
+    include_output_results: bool = False
+    only_cold_starts: bool = False
+    allowed_exceptions: tuple[str, ...] = ()
+    max_concurrency: int | None = None
+    on_error: str = "fail"
+    sampling: str = "fixed"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def function(self) -> FunctionRef:
+        """The function to tune."""
+        return FunctionRef.parse(self.lambda_arn)
+
+    def resolved_power_values(self, default: tuple[int, ...] = DEFAULT_POWER_VALUES) -> tuple[int, ...]:
+        """Power values to test: the input's, else the deploy-time default; one for a dry run."""
+        values = self.power_values or default
+        return values[:1] if self.dry_run else values
+
+    @property
+    def invocations_per_size(self) -> int:
+        """How many times each memory size is invoked (one for a dry run)."""
+        return 1 if self.dry_run else self.num
+
+    @classmethod
+    def from_dict(cls, data: Any, *, strict: bool = True) -> TuningRequest:
+        """Validate an execution input; `strict` rejects unknown keys (state machine keys excepted)."""
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(f"the execution input must be a JSON object, got {json.dumps(data)}")
+        if strict:
+            _reject_unknown_keys(data)
+        num = _int(data, "num", 10, MIN_NUM, MAX_NUM)
+        assert num is not None
+        payload, weighted = _payload(data, num)
+        payload_s3 = data.get("payloadS3")
+        if payload_s3 is not None:
+            if not isinstance(payload_s3, str) or not S3_URI.match(payload_s3):
+                raise InvalidInputError(
+                    f"payloadS3 must look like s3://bucket/key, got {json.dumps(payload_s3)}"
+                )
+            if "payload" in data:
+                raise InvalidInputError("payload and payloadS3 are exclusive: give one of them")
+        parallel = _bool(data, "parallelInvocation")
+        sleep_ms = _int(data, "sleepBetweenRunsMs", 0, 0, MAX_SLEEP_MS) or 0
+        if sleep_ms and parallel:
+            raise InvalidInputError(
+                "sleepBetweenRunsMs needs parallelInvocation: false (sleeps are between runs)"
+            )
+        auto_optimize = _bool(data, "autoOptimize")
+        alias = data.get("autoOptimizeAlias")
+        if alias is not None:
+            if not isinstance(alias, str) or not ALIAS_NAME.match(alias):
+                raise InvalidInputError(
+                    "autoOptimizeAlias must be an alias name (letters, digits, - and _, not only digits), "
+                    f"got {json.dumps(alias)}"
+                )
+            if not auto_optimize:
+                raise InvalidInputError("autoOptimizeAlias needs autoOptimize: true")
+        return cls(
+            lambda_arn=str(_arn(data, "lambdaARN", required=True)),
+            power_values=_power_values(data.get("powerValues")),
+            num=num,
+            payload=payload,
+            weighted_payloads=weighted,
+            payload_s3=payload_s3,
+            parallel_invocation=parallel,
+            strategy=_choice(data, "strategy", STRATEGIES),
+            balanced_weight=_number(data, "balancedWeight", 0.5, 0.0, 1.0),
+            auto_optimize=auto_optimize,
+            auto_optimize_alias=alias,
+            dry_run=_bool(data, "dryRun"),
+            pre_processor_arn=_arn(data, "preProcessorARN"),
+            post_processor_arn=_arn(data, "postProcessorARN"),
+            discard_top_bottom=_number(data, "discardTopBottom", 0.2, 0.0, MAX_DISCARD),
+            sleep_between_runs_ms=sleep_ms,
+            disable_payload_logs=_bool(data, "disablePayloadLogs"),
+            include_output_results=_bool(data, "includeOutputResults"),
+            only_cold_starts=_bool(data, "onlyColdStarts"),
+            allowed_exceptions=_string_list(data, "allowedExceptions"),
+            max_concurrency=_int(data, "maxConcurrency", None, 1, MAX_NUM),
+            on_error=_choice(data, "onError", ON_ERROR),
+            sampling=_choice(data, "sampling", SAMPLING),
+            extra={k: v for k, v in data.items() if k not in INPUT_KEYS},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The camelCase execution input, with every default written out."""
+        out: dict[str, Any] = {
+            "lambdaARN": self.lambda_arn,
+            "num": self.num,
+            "parallelInvocation": self.parallel_invocation,
+            "strategy": self.strategy,
+            "balancedWeight": self.balanced_weight,
+            "autoOptimize": self.auto_optimize,
+            "dryRun": self.dry_run,
+            "discardTopBottom": self.discard_top_bottom,
+            "sleepBetweenRunsMs": self.sleep_between_runs_ms,
+            "disablePayloadLogs": self.disable_payload_logs,
+            "includeOutputResults": self.include_output_results,
+            "onlyColdStarts": self.only_cold_starts,
+            "allowedExceptions": list(self.allowed_exceptions),
+            "onError": self.on_error,
+            "sampling": self.sampling,
+        }
+        if self.power_values is not None:
+            out["powerValues"] = list(self.power_values)
+        if self.weighted_payloads:
+            out["payload"] = [{"payload": w.payload, "weight": w.weight} for w in self.weighted_payloads]
+        elif self.payload is not None:
+            out["payload"] = self.payload
+        optional = {
+            "payloadS3": self.payload_s3,
+            "autoOptimizeAlias": self.auto_optimize_alias,
+            "preProcessorARN": self.pre_processor_arn,
+            "postProcessorARN": self.post_processor_arn,
+            "maxConcurrency": self.max_concurrency,
+        }
+        out.update({k: v for k, v in optional.items() if v is not None})
+        return out
+
+
+# Keys of aws-lambda-power-tuning v4, then ours.
+REFERENCE_KEYS: Final = (
+    "lambdaARN",
+    "powerValues",
+    "num",
+    "payload",
+    "payloadS3",
+    "parallelInvocation",
+    "strategy",
+    "balancedWeight",
+    "autoOptimize",
+    "autoOptimizeAlias",
+    "dryRun",
+    "preProcessorARN",
+    "postProcessorARN",
+    "discardTopBottom",
+    "sleepBetweenRunsMs",
+    "disablePayloadLogs",
+    "includeOutputResults",
+    "onlyColdStarts",
+    "allowedExceptions",
+)
+NEW_KEYS: Final = ("maxConcurrency", "onError", "sampling")
+INPUT_KEYS: Final = REFERENCE_KEYS + NEW_KEYS
+# Keys the state machine adds to the state as it runs; they may come back in a handler's event.
+STATE_KEYS: Final = ("lambdaConfigurations", "stats", "analysis", "error", "failure", "adaptive")
+
+
+def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
+    for key in data:
+        if key in INPUT_KEYS or key in STATE_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), INPUT_KEYS, n=1, cutoff=0.6) or difflib.get_close_matches(
+            str(key).lower(), [k.lower() for k in INPUT_KEYS], n=1, cutoff=0.6
+        )
+        hint = ""
+        if close:
+            match = next(k for k in INPUT_KEYS if k.lower() == close[0].lower())
+            hint = f"; did you mean {match}?"
+        raise InvalidInputError(f"unknown input key {key!r}{hint} Valid keys: {', '.join(INPUT_KEYS)}")
+
+
+def _power_values(value: Any) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if value == "ALL":
+        return ALL_POWER_VALUES
+    allowed = f'a list of integers from {MIN_MEMORY_MB} to {MAX_MEMORY_MB} (MB), or "ALL"'
+    if not isinstance(value, list) or not value:
+        raise InvalidInputError(f"powerValues must be {allowed}, got {json.dumps(value)}")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise InvalidInputError(f"powerValues must be {allowed}; {json.dumps(item)} is not an integer")
+        if not MIN_MEMORY_MB <= item <= MAX_MEMORY_MB:
+            raise InvalidInputError(f"powerValues must be {allowed}; {item} is out of range")
+    if len(set(value)) != len(value):
+        dupes = sorted({v for v in value if value.count(v) > 1})
+        raise InvalidInputError(f"powerValues must not repeat a size; repeated: {dupes}")
+    return tuple(value)
+
+
+def _payload(data: Mapping[str, Any], num: int) -> tuple[Any, tuple[WeightedPayload, ...]]:
+    payload = data.get("payload")
+    if not (
+        isinstance(payload, list) and payload and all(isinstance(p, dict) and "weight" in p for p in payload)
+    ):
+        return payload, ()
+    weighted = []
+    for index, item in enumerate(payload):
+        if set(item) != {"payload", "weight"}:
+            raise InvalidInputError(
+                f"payload[{index}] of a weighted payload must have exactly the keys payload and weight, "
+                f"got {sorted(item)}"
+            )
+        weight = item["weight"]
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            raise InvalidInputError(
+                f"payload[{index}].weight must be a positive number, got {json.dumps(weight)}"
+            )
+        weighted.append(WeightedPayload(item["payload"], float(weight)))
+    if num < len(weighted):
+        raise InvalidInputError(
+            f"num must be at least the number of weighted payloads ({len(weighted)}) "
+            f"so each one runs, got {num}"
+        )
+    return None, tuple(weighted)
+
+
+def _string_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidInputError(
+            f"{key} must be a list of error type names (strings), got {json.dumps(value)}"
+        )
+    return tuple(value)
+
+
+def weighted_counts(payloads: tuple[WeightedPayload, ...], num: int) -> list[int]:
+    """How many of `num` invocations each weighted payload gets (largest remainder, each at least one)."""
+    total = sum(p.weight for p in payloads)
+    shares = [num * p.weight / total for p in payloads]
+    counts = [max(1, int(s)) for s in shares]
+    order = sorted(range(len(payloads)), key=lambda i: shares[i] - int(shares[i]), reverse=True)
+    i = 0
+    while sum(counts) < num:
+        counts[order[i % len(order)]] += 1
+        i += 1
+    while sum(counts) > num:
+        j = max(range(len(counts)), key=lambda k: counts[k] - shares[k])
+        counts[j] -= 1
+    return counts
+
+
+@dataclass(frozen=True)
+class Published:
+    """A version this run published and the alias it points to."""
+
+    power: int
+    alias: str
+    version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase wire form."""
+        return {"power": self.power, "alias": self.alias, "version": self.version}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Published:
+        """Parse the wire form."""
+        return cls(power=int(data["power"]), alias=str(data["alias"]), version=str(data["version"]))
+
+
+@dataclass(frozen=True)
+class TuningConfig:
+    """What the Initializer found and the Publisher builds up: `$.lambdaConfigurations`."""
+
+    function_arn: str
+    power_values: tuple[int, ...]
+    run_id: str
+    original_memory: int
+    original_description: str
+    architecture: str
+    index: int = 0
+    published: tuple[Published, ...] = ()
+    restored: bool = False
+
+    @property
+    def done(self) -> bool:
+        """True once every power value has its version and alias."""
+        return self.index >= len(self.power_values)
+
+    @property
+    def marker_prefix(self) -> str:
+        """How every description this run writes begins."""
+        return f"powertuning {self.run_id} "
+
+    def marker(self, power: int) -> str:
+        """The description that marks $LATEST and the versions this run publishes."""
+        return f"{self.marker_prefix}RAM{power}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase wire form; `iterator.continue` drives the Publisher loop's Choice state."""
+        return {
+            "functionArn": self.function_arn,
+            "powerValues": list(self.power_values),
+            "runId": self.run_id,
+            "original": {"memorySize": self.original_memory, "description": self.original_description},
+            "architecture": self.architecture,
+            "iterator": {"index": self.index, "count": len(self.power_values), "continue": not self.done},
+            "published": [p.to_dict() for p in self.published],
+            "restored": self.restored,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TuningConfig:
+        """Parse the wire form."""
+        return cls(
+            function_arn=str(data["functionArn"]),
+            power_values=tuple(int(p) for p in data["powerValues"]),
+            run_id=str(data["runId"]),
+            original_memory=int(data["original"]["memorySize"]),
+            original_description=str(data["original"].get("description", "")),
+            architecture=str(data.get("architecture", "x86_64")),
+            index=int(data["iterator"]["index"]),
+            published=tuple(Published.from_dict(p) for p in data.get("published", [])),
+            restored=bool(data.get("restored", False)),
+        )
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    """What the Executor measured at one memory size: the items of `$.stats`."""
+
+    value: int
+    average_price: float = 0.0
+    average_duration: float = 0.0
+    total_cost: float = 0.0
+    p50: float = 0.0
+    p90: float = 0.0
+    p99: float = 0.0
+    invocations: int = 0
+    cold_starts: int = 0
+    errors: int = 0
+    gb_seconds: float = 0.0
+    transitions: int = 1
+    skipped: bool = False
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase wire form; the first four keys are aws-lambda-power-tuning's."""
+        out: dict[str, Any] = {
+            "value": self.value,
+            "averagePrice": self.average_price,
+            "averageDuration": self.average_duration,
+            "totalCost": self.total_cost,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p99": self.p99,
+            "invocations": self.invocations,
+            "coldStarts": self.cold_starts,
+            "errors": self.errors,
+            "gbSeconds": self.gb_seconds,
+            "transitions": self.transitions,
+        }
+        if self.skipped:
+            out.update(skipped=True, reason=self.reason)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SizeResult:
+        """Parse the wire form (unknown keys ignored)."""
+        names = {f.name: f for f in fields(cls)}
+        camel = {_snake(k): v for k, v in data.items()}
+        return cls(**{k: v for k, v in camel.items() if k in names})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
