@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ _THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling", "
 
 # Replaced in tests so backoff does not slow them down.
 sleep: Callable[[float], None] = time.sleep
+# Creating clients from boto3's default session is not thread-safe (clients are); the local engine
+# runs handlers in threads.
+_client_lock = threading.Lock()
 
 
 def client(service: str, region: str | None = None) -> Any:
@@ -37,7 +41,8 @@ def client(service: str, region: str | None = None) -> Any:
     The read timeout covers a target function's 15-minute maximum run.
     """
     config = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=910, connect_timeout=10)
-    return boto3.client(service, region_name=region, config=config)
+    with _client_lock:
+        return boto3.client(service, region_name=region, config=config)
 
 
 def error_code(exc: ClientError) -> str:
