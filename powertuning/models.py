@@ -44,7 +44,7 @@ def _bool(data: Mapping[str, Any], key: str, default: bool = False) -> bool:
 
 def _int(data: Mapping[str, Any], key: str, default: int | None, low: int, high: int) -> int | None:
     value = data.get(key, default)
-    if value is None:
+    if value is None and default is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInputError(f"{key} must be an integer from {low} to {high}, got {json.dumps(value)}")
@@ -377,7 +377,9 @@ def weighted_counts(payloads: tuple[WeightedPayload, ...], num: int) -> list[int
         counts[order[i % len(order)]] += 1
         i += 1
     while sum(counts) > num:
-        j = max(range(len(counts)), key=lambda k: counts[k] - shares[k])
+        # Take from a payload that keeps at least one run (only a dry run, num 1, has none to spare).
+        spare = [k for k, c in enumerate(counts) if c > 1] or [k for k, c in enumerate(counts) if c]
+        j = max(spare, key=lambda k: counts[k] - shares[k])
         counts[j] -= 1
     return counts
 

@@ -1,0 +1,369 @@
+"""The execution input: defaults, every accepted form, and a clear message for every invalid input."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from powertuning.errors import InvalidInputError
+from powertuning.models import (
+    ALL_POWER_VALUES,
+    INPUT_KEYS,
+    FunctionRef,
+    Published,
+    SizeResult,
+    TuningConfig,
+    TuningRequest,
+    WeightedPayload,
+    weighted_counts,
+)
+from powertuning.pricing import DEFAULT_POWER_VALUES
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
+PRE = "arn:aws:lambda:us-east-1:123456789012:function:pre"
+
+
+def weighted(*weights):
+    return [{"payload": {"n": i}, "weight": w} for i, w in enumerate(weights)]
+
+
+# (id, input without lambdaARN unless it is the subject, [fragments the message must contain]).
+# Each message must name the field and say what is allowed.
+INVALID = [
+    ("typo-balanceWeight", {"balanceWeight": 0.3}, ["'balanceWeight'", "did you mean balancedWeight?"]),
+    ("typo-lambdaArn", {"lambdaArn": ARN}, ["'lambdaArn'", "did you mean lambdaARN?"]),
+    ("typo-powervalues", {"powervalues": [128]}, ["'powervalues'", "did you mean powerValues?"]),
+    ("typo-parallelInvocations", {"parallelInvocations": True}, ["did you mean parallelInvocation?"]),
+    ("unknown-key", {"colour": "blue"}, ["unknown input key 'colour'", "Valid keys: lambdaARN"]),
+    ("num-4", {"num": 4}, ["num", "integer from 5 to 1000", "got 4"]),
+    ("num-string", {"num": "10"}, ["num", "integer from 5 to 1000", 'got "10"']),
+    ("num-float", {"num": 10.5}, ["num", "integer from 5 to 1000", "10.5"]),
+    ("num-bool", {"num": True}, ["num", "integer from 5 to 1000", "got true"]),
+    ("num-too-big", {"num": 1001}, ["num", "integer from 5 to 1000", "1001"]),
+    ("num-null", {"num": None}, ["num", "integer from 5 to 1000", "got null"]),
+    ("powerValues-100", {"powerValues": [100]}, ["powerValues", "128 to 10240", "100 is out of range"]),
+    ("powerValues-10241", {"powerValues": [128, 10241]}, ["powerValues", "128 to 10240", "10241"]),
+    ("powerValues-repeated", {"powerValues": [128, 128]}, ["powerValues", "must not repeat", "[128]"]),
+    ("powerValues-all-lowercase", {"powerValues": "all"}, ["powerValues", '"ALL"', 'got "all"']),
+    ("powerValues-empty", {"powerValues": []}, ["powerValues", "list of integers", "got []"]),
+    ("powerValues-number", {"powerValues": 512}, ["powerValues", "list of integers", "got 512"]),
+    ("powerValues-string-item", {"powerValues": [128, "256"]}, ["powerValues", '"256" is not an integer']),
+    ("powerValues-float-item", {"powerValues": [128.5]}, ["powerValues", "128.5 is not an integer"]),
+    ("strategy-fastest", {"strategy": "fastest"}, ["strategy", '"cost", "speed", "balanced"', "fastest"]),
+    ("strategy-capitalised", {"strategy": "Cost"}, ["strategy", '"cost", "speed", "balanced"', "Cost"]),
+    ("balancedWeight-1.5", {"balancedWeight": 1.5}, ["balancedWeight", "from 0.0 to 1.0", "1.5"]),
+    ("balancedWeight-negative", {"balancedWeight": -0.1}, ["balancedWeight", "from 0.0 to 1.0"]),
+    ("balancedWeight-string", {"balancedWeight": "0.5"}, ["balancedWeight", "number from 0.0 to 1.0"]),
+    ("discardTopBottom-0.5", {"discardTopBottom": 0.5}, ["discardTopBottom", "from 0.0 to 0.4", "0.5"]),
+    ("discardTopBottom-negative", {"discardTopBottom": -0.1}, ["discardTopBottom", "from 0.0 to 0.4"]),
+    ("lambdaARN-missing", {"__no_arn__": True}, ["lambdaARN is required"]),
+    (
+        "lambdaARN-name-only",
+        {"lambdaARN": "target"},
+        ["lambdaARN", "arn:aws:lambda:us-east-1:", 'got "target"'],
+    ),
+    (
+        "lambdaARN-short-account",
+        {"lambdaARN": "arn:aws:lambda:us-east-1:123:function:f"},
+        ["lambdaARN", "ARN"],
+    ),
+    ("lambdaARN-other-service", {"lambdaARN": "arn:aws:s3:::bucket"}, ["lambdaARN", "function ARN"]),
+    ("lambdaARN-no-region", {"lambdaARN": "arn:aws:lambda::123456789012:function:f"}, ["lambdaARN", "ARN"]),
+    ("lambdaARN-number", {"lambdaARN": 123456789012}, ["lambdaARN", "function ARN", "got 123456789012"]),
+    ("preProcessorARN-malformed", {"preProcessorARN": "pre"}, ["preProcessorARN", "function ARN", '"pre"']),
+    ("postProcessorARN-number", {"postProcessorARN": 42}, ["postProcessorARN", "function ARN", "got 42"]),
+    ("payloadS3-no-scheme", {"payloadS3": "bucket/key"}, ["payloadS3", "s3://bucket/key", '"bucket/key"']),
+    ("payloadS3-no-key", {"payloadS3": "s3://bucket"}, ["payloadS3", "s3://bucket/key"]),
+    ("payloadS3-https", {"payloadS3": "https://b.s3.amazonaws.com/k"}, ["payloadS3", "s3://bucket/key"]),
+    ("payloadS3-and-payload", {"payloadS3": "s3://bucket/key", "payload": {}}, ["payload and payloadS3"]),
+    ("weighted-num-too-small", {"num": 5, "payload": weighted(1, 1, 1, 1, 1, 1)}, ["num", "at least", "(6)"]),
+    ("weighted-weight-0", {"payload": weighted(0, 1)}, ["payload[0].weight", "positive number", "got 0"]),
+    ("weighted-weight-negative", {"payload": weighted(1, -2)}, ["payload[1].weight", "positive number"]),
+    (
+        "weighted-weight-string",
+        {"payload": weighted(1, "2")},
+        ["payload[1].weight", "positive number", '"2"'],
+    ),
+    (
+        "weighted-extra-key",
+        {"payload": [{"payload": 1, "weight": 1}, {"payload": 2, "weight": 1, "note": "x"}]},
+        ["payload[1]", "exactly the keys payload and weight"],
+    ),
+    (
+        "sleep-with-parallel",
+        {"sleepBetweenRunsMs": 100, "parallelInvocation": True},
+        ["sleepBetweenRunsMs", "parallelInvocation: false"],
+    ),
+    ("sleep-negative", {"sleepBetweenRunsMs": -1}, ["sleepBetweenRunsMs", "integer from 0 to 60000"]),
+    (
+        "alias-without-autoOptimize",
+        {"autoOptimizeAlias": "prod"},
+        ["autoOptimizeAlias", "autoOptimize: true"],
+    ),
+    (
+        "alias-digits-only",
+        {"autoOptimize": True, "autoOptimizeAlias": "123"},
+        ["autoOptimizeAlias", "not only digits", '"123"'],
+    ),
+    (
+        "alias-bad-characters",
+        {"autoOptimize": True, "autoOptimizeAlias": "prod/live"},
+        ["autoOptimizeAlias", "letters, digits, - and _"],
+    ),
+    ("onError-ignore", {"onError": "ignore"}, ["onError", '"fail", "skip"', '"ignore"']),
+    ("maxConcurrency-0", {"maxConcurrency": 0}, ["maxConcurrency", "integer from 1 to 1000", "got 0"]),
+    ("maxConcurrency-string", {"maxConcurrency": "2"}, ["maxConcurrency", "integer from 1 to 1000"]),
+    (
+        "allowedExceptions-string",
+        {"allowedExceptions": "x"},
+        ["allowedExceptions", "list of error type names"],
+    ),
+    ("allowedExceptions-empty-name", {"allowedExceptions": [""]}, ["allowedExceptions", "(strings)"]),
+    ("allowedExceptions-number", {"allowedExceptions": [1]}, ["allowedExceptions", "(strings)", "[1]"]),
+    ("parallelInvocation-string", {"parallelInvocation": "true"}, ["parallelInvocation", "true or false"]),
+    ("dryRun-string", {"dryRun": "false"}, ["dryRun", "true or false", 'got "false"']),
+    ("autoOptimize-number", {"autoOptimize": 1}, ["autoOptimize", "true or false", "got 1"]),
+    ("includeOutputResults-yes", {"includeOutputResults": "yes"}, ["includeOutputResults", "true or false"]),
+    ("onlyColdStarts-zero", {"onlyColdStarts": 0}, ["onlyColdStarts", "true or false", "got 0"]),
+    (
+        "disablePayloadLogs-null",
+        {"disablePayloadLogs": None},
+        ["disablePayloadLogs", "true or false", "null"],
+    ),
+    ("sampling-random", {"sampling": "random"}, ["sampling", '"fixed", "adaptive"', '"random"']),
+]
+
+
+def test_the_invalid_input_table_is_large_enough():
+    assert len(INVALID) >= 30
+    assert len({case[0] for case in INVALID}) == len(INVALID)
+
+
+@pytest.mark.parametrize(("overrides", "fragments"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
+def test_invalid_input_fails_with_a_message_naming_the_field_and_what_is_allowed(overrides, fragments):
+    # GIVEN an otherwise valid input with one mistake
+    data = {"lambdaARN": ARN, **overrides}
+    if data.pop("__no_arn__", False):
+        del data["lambdaARN"]
+    # WHEN it is validated THEN it fails naming the field and the allowed values
+    with pytest.raises(InvalidInputError) as caught:
+        TuningRequest.from_dict(data)
+    message = str(caught.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+@pytest.mark.parametrize("data", [[ARN], "arn", None, 42])
+def test_input_that_is_not_an_object_is_rejected(data):
+    with pytest.raises(InvalidInputError, match="must be a JSON object"):
+        TuningRequest.from_dict(data)
+
+
+def test_minimal_input_gets_the_reference_defaults():
+    request = TuningRequest.from_dict({"lambdaARN": ARN})
+    assert request == TuningRequest(lambda_arn=ARN)
+    assert (request.num, request.strategy, request.balanced_weight, request.discard_top_bottom) == (
+        10,
+        "cost",
+        0.5,
+        0.2,
+    )
+    assert request.on_error == "fail"
+    assert request.max_concurrency is None
+    assert request.power_values is None
+    assert request.resolved_power_values() == DEFAULT_POWER_VALUES
+
+
+def test_reference_v4_input_is_accepted_unchanged(load_event):
+    # GIVEN an input written for aws-lambda-power-tuning v4 WHEN validated THEN it is accepted as is
+    data = load_event("input_reference_v4.json")
+    request = TuningRequest.from_dict(data)
+    assert request.num == 50
+    assert request.parallel_invocation is True
+    assert request.include_output_results is True
+    assert request.payload == {}
+    assert request.to_dict() == {**data, "onError": "fail", "sampling": "fixed"}
+
+
+def test_every_key_input_is_parsed(load_event):
+    request = TuningRequest.from_dict(load_event("input_every_key.json"))
+    assert request.function.qualifier == "live"
+    assert request.weighted_payloads == (
+        WeightedPayload({"path": "/small"}, 3.0),
+        WeightedPayload({"path": "/large"}, 1.0),
+    )
+    assert request.payload is None
+    assert request.auto_optimize_alias == "prod"
+    assert request.pre_processor_arn == PRE
+    assert request.allowed_exceptions == ("ValidationError",)
+    assert (request.max_concurrency, request.on_error) == (2, "skip")
+
+
+def test_to_dict_round_trips(load_event):
+    for name in ("input_minimal.json", "input_reference_v4.json", "input_every_key.json"):
+        request = TuningRequest.from_dict(load_event(name))
+        assert TuningRequest.from_dict(request.to_dict()) == request
+
+
+def test_all_power_values_are_128_to_3008_in_64_mb_steps():
+    request = TuningRequest.from_dict({"lambdaARN": ARN, "powerValues": "ALL"})
+    assert request.power_values == ALL_POWER_VALUES
+    assert ALL_POWER_VALUES[0] == 128
+    assert ALL_POWER_VALUES[-1] == 3008
+    assert {b - a for a, b in itertools.pairwise(ALL_POWER_VALUES)} == {64}
+
+
+def test_power_values_keep_their_order_and_bounds():
+    request = TuningRequest.from_dict({"lambdaARN": ARN, "powerValues": [10240, 128, 1769]})
+    assert request.power_values == (10240, 128, 1769)
+
+
+def test_dry_run_tests_one_size_once():
+    request = TuningRequest.from_dict({"lambdaARN": ARN, "dryRun": True, "powerValues": [512, 1024]})
+    assert request.resolved_power_values() == (512,)
+    assert request.invocations_per_size == 1
+
+
+def test_deploy_time_default_power_values_are_used_when_missing():
+    request = TuningRequest.from_dict({"lambdaARN": ARN})
+    assert request.resolved_power_values((256, 2048)) == (256, 2048)
+
+
+@pytest.mark.parametrize("payload", [{"a": 1}, "plain text", [1, 2, 3], [{"payload": 1}], 0, None])
+def test_plain_payloads_are_passed_through(payload):
+    request = TuningRequest.from_dict({"lambdaARN": ARN, "payload": payload})
+    assert request.payload == payload
+    assert request.weighted_payloads == ()
+
+
+def test_state_keys_are_tolerated_but_not_other_unknown_keys():
+    # The handlers after the Initializer see the state the machine built up.
+    state = {"lambdaARN": ARN, "lambdaConfigurations": {}, "stats": [], "analysis": {}, "error": {}}
+    assert TuningRequest.from_dict(state).lambda_arn == ARN
+
+
+def test_non_strict_parsing_keeps_unknown_keys_aside():
+    request = TuningRequest.from_dict({"lambdaARN": ARN, "somethingNew": 1}, strict=False)
+    assert request.extra == {"somethingNew": 1}
+
+
+def test_every_reference_key_is_an_input_key():
+    assert set(INPUT_KEYS) >= {
+        "lambdaARN",
+        "powerValues",
+        "num",
+        "payload",
+        "payloadS3",
+        "parallelInvocation",
+        "strategy",
+        "balancedWeight",
+        "autoOptimize",
+        "autoOptimizeAlias",
+        "dryRun",
+        "preProcessorARN",
+        "postProcessorARN",
+        "discardTopBottom",
+        "sleepBetweenRunsMs",
+        "disablePayloadLogs",
+        "includeOutputResults",
+        "onlyColdStarts",
+        "allowedExceptions",
+        "maxConcurrency",
+        "onError",
+    }
+
+
+@pytest.mark.parametrize(
+    ("arn", "qualifier"),
+    [
+        (ARN, None),
+        (ARN + ":$LATEST", "$LATEST"),
+        (ARN + ":7", "7"),
+        (ARN + ":live-v2_1", "live-v2_1"),
+        ("arn:aws-cn:lambda:cn-north-1:123456789012:function:f", None),
+        ("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:my_fn-1", None),
+    ],
+)
+def test_function_ref_parses_qualified_and_unqualified_arns(arn, qualifier):
+    ref = FunctionRef.parse(arn)
+    assert ref.qualifier == qualifier
+    assert ref.unqualified == arn.rsplit(":", 1)[0] if qualifier else ref.unqualified == arn
+    assert ref.qualified("RAM128") == ref.unqualified + ":RAM128"
+
+
+def test_function_ref_parts():
+    ref = FunctionRef.parse(ARN + ":live")
+    assert (ref.partition, ref.region, ref.account, ref.name) == (
+        "aws",
+        "us-east-1",
+        "123456789012",
+        "target",
+    )
+
+
+def test_function_ref_rejects_a_name():
+    with pytest.raises(InvalidInputError, match="not a Lambda function ARN"):
+        FunctionRef.parse("target")
+
+
+@pytest.mark.parametrize(
+    ("weights", "num", "expected"),
+    [
+        ((1, 1), 10, [5, 5]),
+        ((3, 1), 8, [6, 2]),
+        ((1, 1, 1), 5, [2, 2, 1]),
+        ((100, 1), 5, [4, 1]),
+        ((1, 1000), 5, [1, 4]),
+        ((1, 1, 1, 1, 1, 100), 6, [1, 1, 1, 1, 1, 1]),
+        ((1, 1, 1, 1, 1, 100), 10, [1, 1, 1, 1, 1, 5]),
+    ],
+)
+def test_weighted_counts_sum_to_num_and_give_every_payload_a_run(weights, num, expected):
+    payloads = tuple(WeightedPayload(i, w) for i, w in enumerate(weights))
+    counts = weighted_counts(payloads, num)
+    assert counts == expected
+    assert sum(counts) == num
+    assert min(counts) >= 1
+
+
+def test_tuning_config_round_trips_and_drives_the_publisher_loop():
+    config = TuningConfig(
+        function_arn=ARN,
+        power_values=(128, 256),
+        run_id="run1",
+        original_memory=1024,
+        original_description="mine",
+        architecture="arm64",
+        index=1,
+        published=(Published(128, "RAM128", "3"),),
+    )
+    wire = config.to_dict()
+    assert wire["iterator"] == {"index": 1, "count": 2, "continue": True}
+    assert wire["original"] == {"memorySize": 1024, "description": "mine"}
+    assert TuningConfig.from_dict(wire) == config
+    assert config.marker(256) == "powertuning run1 RAM256"
+    assert config.marker(256).startswith(config.marker_prefix)
+    done = TuningConfig.from_dict({**wire, "iterator": {"index": 2, "count": 2, "continue": True}})
+    assert done.done
+    assert done.to_dict()["iterator"]["continue"] is False
+
+
+def test_size_result_wire_form_is_camel_case_and_round_trips():
+    result = SizeResult(value=512, average_price=2e-6, average_duration=12.5, invocations=10, cold_starts=1)
+    wire = result.to_dict()
+    assert list(wire)[:4] == ["value", "averagePrice", "averageDuration", "totalCost"]
+    assert wire["coldStarts"] == 1
+    assert "skipped" not in wire
+    assert SizeResult.from_dict({**wire, "unknownKey": 1}) == result
+
+
+def test_skipped_size_result_carries_its_reason():
+    skipped = SizeResult(value=128, skipped=True, reason="Runtime.OutOfMemory: killed")
+    wire = skipped.to_dict()
+    assert (wire["skipped"], wire["reason"]) == (True, "Runtime.OutOfMemory: killed")
+    assert SizeResult.from_dict(wire) == skipped
+
+
+def test_null_optional_max_concurrency_means_no_cap():
+    assert TuningRequest.from_dict({"lambdaARN": ARN, "maxConcurrency": None}).max_concurrency is None

@@ -1,0 +1,127 @@
+"""Prices per region and architecture, the request fee in every cost, Step Functions transitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from powertuning import pricing
+from powertuning.pricing import (
+    DEFAULT_POWER_VALUES,
+    REQUEST_PRICE_USD,
+    LambdaPrice,
+    lambda_price,
+    step_functions_cost,
+    transition_price,
+)
+
+# Regions whose prices the module documents as different from the default.
+EXPENSIVE_REGIONS = ["af-south-1", "ap-east-1", "ap-northeast-3", "eu-south-1", "me-south-1"]
+
+
+def test_documented_us_east_1_prices():
+    # These figures are the published ones (us-east-1, first tier), checked on purpose.
+    assert lambda_price("us-east-1", "x86_64").gb_second == 0.0000166667
+    assert lambda_price("us-east-1", "arm64").gb_second == 0.0000133334
+    assert lambda_price("us-east-1").request * 1_000_000 == pytest.approx(0.20)
+    assert transition_price("us-east-1") == pytest.approx(0.025 / 1000)
+
+
+def test_architecture_defaults_to_x86_64():
+    assert lambda_price("us-east-1") == lambda_price("us-east-1", "x86_64")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1", *EXPENSIVE_REGIONS])
+def test_arm64_costs_less_than_x86_64_everywhere(region):
+    arm = lambda_price(region, "arm64").gb_second
+    x86 = lambda_price(region, "x86_64").gb_second
+    assert arm < x86
+    assert arm == pytest.approx(x86 * 0.8, rel=1e-4)
+
+
+@pytest.mark.parametrize("region", EXPENSIVE_REGIONS)
+@pytest.mark.parametrize("architecture", pricing.ARCHITECTURES)
+def test_some_regions_cost_more_than_us_east_1(region, architecture):
+    assert lambda_price(region, architecture).gb_second > lambda_price("us-east-1", architecture).gb_second
+
+
+def test_unknown_region_gets_the_default_price():
+    # GIVEN a region the table does not list WHEN pricing it THEN the default applies
+    assert lambda_price("xx-nowhere-9") == lambda_price("us-east-1")
+    assert transition_price("xx-nowhere-9") == transition_price("us-east-1")
+
+
+def test_unknown_architecture_is_rejected_naming_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"x86_64, arm64.*'ppc64'"):
+        lambda_price("us-east-1", "ppc64")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", *EXPENSIVE_REGIONS])
+@pytest.mark.parametrize("architecture", pricing.ARCHITECTURES)
+def test_every_invocation_cost_includes_the_request_fee(region, architecture):
+    price = lambda_price(region, architecture)
+    assert price.request == REQUEST_PRICE_USD
+    assert price.invocation_cost(0, 128) == REQUEST_PRICE_USD
+    assert price.invocation_cost(100, 1024) == pytest.approx(
+        price.duration_cost(100, 1024) + REQUEST_PRICE_USD
+    )
+
+
+def test_duration_cost_is_gb_seconds_times_price():
+    price = lambda_price("us-east-1")
+    # 1 s at 1,024 MB is one GB-second.
+    assert price.gb_seconds(1000, 1024) == 1.0
+    assert price.duration_cost(1000, 1024) == pytest.approx(price.gb_second)
+    # Linear in memory and in time.
+    assert price.duration_cost(1000, 2048) == pytest.approx(2 * price.duration_cost(1000, 1024))
+    assert price.duration_cost(2000, 128) == pytest.approx(2 * price.duration_cost(1000, 128))
+
+
+def test_duration_is_billed_in_whole_milliseconds_rounded_up():
+    price = lambda_price("us-east-1")
+    assert price.duration_cost(12.01, 128) == price.duration_cost(13, 128)
+    assert price.gb_seconds(0.2, 1024) == pytest.approx(0.001)
+    assert price.duration_cost(13, 128) > price.duration_cost(12, 128)
+
+
+def test_a_price_object_can_carry_another_request_fee():
+    free_requests = LambdaPrice(gb_second=lambda_price("us-east-1").gb_second, request=0.0)
+    assert free_requests.invocation_cost(100, 512) == free_requests.duration_cost(100, 512)
+
+
+@pytest.mark.parametrize("region", ["sa-east-1", "eu-west-3", "us-west-1"])
+def test_step_functions_costs_more_in_some_regions(region):
+    assert transition_price(region) > transition_price("us-east-1")
+
+
+def test_documented_step_functions_regional_figures():
+    # Checked on purpose against the figures quoted in DESIGN.md (per 1,000 transitions).
+    assert transition_price("sa-east-1") * 1000 == pytest.approx(0.0375)
+    assert transition_price("eu-west-3") * 1000 == pytest.approx(0.0297)
+    assert transition_price("us-west-1") * 1000 == pytest.approx(0.0279)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "sa-east-1", "eu-west-3"])
+def test_step_functions_cost_is_transitions_times_price(region):
+    assert step_functions_cost(0, region) == 0
+    assert step_functions_cost(1000, region) == pytest.approx(1000 * transition_price(region))
+
+
+def test_vcpus_one_at_1769_mb_and_linear():
+    assert pricing.vcpus(pricing.MB_PER_VCPU) == 1.0
+    assert pricing.vcpus(10240) == pytest.approx(5.79, abs=0.01)
+    assert pricing.vcpus(128) < pricing.vcpus(256)
+
+
+def test_memory_bounds_and_default_power_values():
+    assert (pricing.MIN_MEMORY_MB, pricing.MAX_MEMORY_MB) == (128, 10240)
+    assert list(DEFAULT_POWER_VALUES) == sorted(set(DEFAULT_POWER_VALUES))
+    assert all(pricing.MIN_MEMORY_MB <= p <= pricing.MAX_MEMORY_MB for p in DEFAULT_POWER_VALUES)
+
+
+def test_cost_per_invocation_follows_memory_times_billed_time():
+    # GIVEN CPU-bound work that runs 8x faster with 8x the memory
+    # WHEN costing each size THEN both cost the same, request fee included
+    price = lambda_price("us-east-1")
+    assert price.invocation_cost(800, 128) == pytest.approx(price.invocation_cost(100, 1024))
+    # GIVEN sub-millisecond work WHEN rounded up to 1 ms THEN the big size pays for a whole ms
+    assert price.invocation_cost(0.4, 1024) > price.invocation_cost(3.2, 128)
