@@ -40,7 +40,9 @@ def client(service: str, region: str | None = None) -> Any:
 
     The read timeout covers a target function's 15-minute maximum run.
     """
-    config = Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=910, connect_timeout=10)
+    # total_max_attempts counts calls; botocore's max_attempts counts retries (1 would mean two calls).
+    retries: Any = {"total_max_attempts": 1, "mode": "standard"}
+    config = Config(retries=retries, read_timeout=910, connect_timeout=10)
     with _client_lock:
         return boto3.client(service, region_name=region, config=config)
 

@@ -1,0 +1,287 @@
+"""Per-size results from REPORT records, the three strategies with their tie-breaking, the output."""
+
+from __future__ import annotations
+
+import pytest
+
+from powertuning.analysis import (
+    Recommendation,
+    analyze_state,
+    choose,
+    count_transitions,
+    recommend,
+    summarize,
+)
+from powertuning.errors import TargetFunctionError
+from powertuning.logs import Report
+from powertuning.models import SizeResult, TuningConfig
+from powertuning.pricing import lambda_price, step_functions_cost
+from powertuning.visualization import decode
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
+PRICE = lambda_price("us-east-1")
+
+
+def report(duration, memory=128, init=0.0, billed=None, restore_billed=0.0):
+    return Report(
+        duration_ms=duration,
+        billed_duration_ms=billed if billed is not None else -(-(duration + init) // 1),
+        memory_size_mb=memory,
+        init_duration_ms=init,
+        billed_restore_duration_ms=restore_billed,
+    )
+
+
+def size(value, price, duration, **kw):
+    return SizeResult(value=value, average_price=price, average_duration=duration, invocations=5, **kw)
+
+
+# -- summarize -------------------------------------------------------------------------------------
+
+
+def test_summarize_trims_durations_and_costs_the_same_invocations():
+    # GIVEN ten invocations, one of them a slow cold start
+    reports = [report(10.0) for _ in range(9)] + [report(500.0, init=200.0)]
+    # WHEN summarised with the default 20% trim
+    result = summarize(128, reports, PRICE, 0.2)
+    # THEN the cold start counts in neither the average duration nor the average price
+    assert result.average_duration == 10.0
+    assert result.average_price == pytest.approx(PRICE.invocation_cost(10, 128))
+    # but it is counted, and it is paid for in the total
+    assert (result.invocations, result.cold_starts) == (10, 1)
+    assert result.total_cost == pytest.approx(
+        9 * PRICE.invocation_cost(10, 128) + PRICE.invocation_cost(700, 128)
+    )
+    assert result.p99 > 400
+
+
+def test_summarize_average_price_includes_the_request_fee():
+    result = summarize(1024, [report(1.0, 1024)] * 5, PRICE, 0.0)
+    assert result.average_price == pytest.approx(PRICE.duration_cost(1, 1024) + PRICE.request)
+    assert result.average_price > PRICE.duration_cost(1, 1024)
+
+
+def test_summarize_bills_init_and_snapstart_restore():
+    # Billed Duration already holds INIT since Aug 2025; a SnapStart restore is billed on top
+    result = summarize(512, [report(10.0, 512, billed=160, restore_billed=150)], PRICE, 0.0)
+    assert result.average_price == pytest.approx(PRICE.invocation_cost(310, 512))
+    assert result.gb_seconds == pytest.approx(PRICE.gb_seconds(310, 512))
+
+
+def test_summarize_uses_the_architecture_price_it_is_given():
+    arm = lambda_price("us-east-1", "arm64")
+    reports = [report(100.0, 1024)] * 5
+    assert (
+        summarize(1024, reports, arm, 0.2).average_price < summarize(1024, reports, PRICE, 0.2).average_price
+    )
+
+
+def test_summarize_percentiles_are_untrimmed():
+    durations = [float(d) for d in range(1, 11)]
+    result = summarize(128, [report(d) for d in durations], PRICE, 0.2)
+    assert result.average_duration == pytest.approx(5.5)
+    assert (result.p50, result.p90, result.p99) == pytest.approx((5.5, 9.1, 9.91))
+
+
+def test_summarize_carries_errors_and_transitions():
+    result = summarize(128, [report(5.0)] * 5, PRICE, 0.2, errors=2, transitions=3)
+    assert (result.errors, result.transitions) == (2, 3)
+
+
+def test_summarize_of_no_reports():
+    result = summarize(128, [], PRICE, 0.2)
+    assert (result.invocations, result.average_price, result.total_cost) == (0, 0.0, 0)
+
+
+# -- choose ----------------------------------------------------------------------------------------
+
+# A CPU-bound curve: cheapest at 512, fastest at 3008, balanced in between.
+CURVE = [
+    size(128, 4.0e-6, 1600.0),
+    size(256, 3.0e-6, 700.0),
+    size(512, 2.5e-6, 300.0),
+    size(1024, 3.5e-6, 200.0),
+    size(3008, 9.0e-6, 150.0),
+]
+
+
+def test_cost_strategy_picks_the_cheapest():
+    assert choose(CURVE, "cost").value == 512
+
+
+def test_speed_strategy_picks_the_fastest():
+    assert choose(CURVE, "speed").value == 3008
+
+
+def test_balanced_weight_one_is_cost_and_zero_is_speed():
+    assert choose(CURVE, "balanced", 1.0).value == choose(CURVE, "cost").value
+    assert choose(CURVE, "balanced", 0.0).value == choose(CURVE, "speed").value
+
+
+def test_balanced_half_weighs_normalised_cost_and_duration():
+    # score = 0.5 x price/max_price + 0.5 x duration/max_duration
+    # 512: 0.5 x 2.5/9 + 0.5 x 300/1600 = 0.2326; 1024: 0.5 x 3.5/9 + 0.5 x 200/1600 = 0.2569
+    assert choose(CURVE, "balanced", 0.5).value == 512
+    # leaning to speed moves the pick to a bigger size
+    assert choose(CURVE, "balanced", 0.2).value == 1024
+
+
+def test_cost_tie_goes_to_the_faster_size_then_the_smaller():
+    tied = [size(1024, 2e-6, 100.0), size(512, 2e-6, 200.0), size(2048, 2e-6, 100.0)]
+    assert choose(tied, "cost").value == 1024
+
+
+def test_speed_tie_goes_to_the_cheaper_size_then_the_smaller():
+    tied = [size(2048, 4e-6, 50.0), size(1024, 2e-6, 50.0), size(1536, 2e-6, 50.0)]
+    assert choose(tied, "speed").value == 1024
+
+
+def test_balanced_tie_goes_to_the_cheaper_size():
+    # equal scores at weight 0.5: (1/2 + 1)/2 = (1 + 1/2)/2
+    tied = [size(2048, 4e-6, 50.0), size(256, 2e-6, 100.0)]
+    assert choose(tied, "balanced", 0.5).value == 256
+
+
+def test_skipped_sizes_and_unmeasured_sizes_are_never_chosen():
+    results = [
+        SizeResult(value=128, skipped=True, reason="Runtime.OutOfMemory: killed"),
+        SizeResult(value=256, invocations=0),
+        size(512, 9e-6, 900.0),
+    ]
+    for strategy in ("cost", "speed", "balanced"):
+        assert choose(results, strategy).value == 512
+
+
+def test_nothing_to_choose_from_is_an_error():
+    with pytest.raises(ValueError, match="no memory size"):
+        choose([SizeResult(value=128, skipped=True, reason="x")], "cost")
+
+
+def test_unknown_strategy_is_an_error():
+    with pytest.raises(ValueError, match="'fastest'"):
+        choose(CURVE, "fastest")
+
+
+def test_balanced_with_all_zero_measurements_does_not_divide_by_zero():
+    zeros = [size(128, 0.0, 0.0), size(256, 0.0, 0.0)]
+    assert choose(zeros, "balanced").value == 128
+
+
+# -- recommend and the output ----------------------------------------------------------------------
+
+
+def test_recommendation_has_the_reference_output_shape():
+    rec = recommend(
+        CURVE, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=30, include_stats=False
+    )
+    out = rec.to_dict()
+    assert set(out) == {"power", "cost", "duration", "stateMachine"}
+    assert set(out["stateMachine"]) == {"executionCost", "lambdaCost", "visualization"}
+    assert (out["power"], out["cost"], out["duration"]) == (512, 2.5e-6, 300.0)
+
+
+def test_execution_cost_prices_the_transitions_in_the_region():
+    for region in ("us-east-1", "sa-east-1"):
+        rec = recommend(
+            CURVE, strategy="cost", balanced_weight=0.5, region=region, transitions=40, include_stats=False
+        )
+        assert rec.execution_cost == pytest.approx(step_functions_cost(40, region))
+
+
+def test_lambda_cost_sums_every_size():
+    results = [
+        SizeResult(value=128, total_cost=1e-5, invocations=5),
+        SizeResult(value=256, total_cost=2e-5, invocations=5),
+    ]
+    rec = recommend(
+        results, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=1, include_stats=False
+    )
+    assert rec.lambda_cost == pytest.approx(3e-5)
+
+
+def test_visualization_lists_measured_sizes_only_sorted():
+    results = [*reversed(CURVE), SizeResult(value=192, skipped=True, reason="Sandbox.Timedout: slow")]
+    rec = recommend(
+        results, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=1, include_stats=False
+    )
+    points = decode(rec.visualization.split("#", 1)[1])
+    assert [p.power for p in points] == [128, 256, 512, 1024, 3008]
+    assert points[2].duration == 300.0
+    assert rec.visualization.startswith("https://lambda-power-tuning.show/#")
+
+
+def test_visualization_base_url_is_configurable():
+    rec = recommend(
+        CURVE,
+        strategy="cost",
+        balanced_weight=0.5,
+        region="us-east-1",
+        transitions=1,
+        include_stats=False,
+        visualization_url="https://viz.example.com/",
+    )
+    assert rec.visualization.startswith("https://viz.example.com/#")
+
+
+def test_stats_only_when_asked_and_skipped_sizes_listed_with_their_reason():
+    results = [*CURVE, SizeResult(value=192, skipped=True, reason="Runtime.OutOfMemory: killed")]
+    kwargs = {"strategy": "cost", "balanced_weight": 0.5, "region": "us-east-1", "transitions": 1}
+    without = recommend(results, include_stats=False, **kwargs).to_dict()
+    assert "stats" not in without
+    assert without["skipped"] == [{"value": 192, "reason": "Runtime.OutOfMemory: killed"}]
+    with_stats = recommend(results, include_stats=True, **kwargs).to_dict()
+    assert [s["value"] for s in with_stats["stats"]] == [128, 256, 512, 1024, 3008]
+    assert {"p50", "p90", "p99", "invocations", "coldStarts", "errors"} <= set(with_stats["stats"][0])
+
+
+def test_no_skipped_key_when_nothing_was_skipped():
+    out = Recommendation(
+        power=128, cost=1.0, duration=1.0, execution_cost=0, lambda_cost=0, visualization=""
+    ).to_dict()
+    assert "skipped" not in out
+
+
+def test_count_transitions_of_a_run():
+    # Initializer 1 + (Publisher + Choice) x 3 + Map 1 + 3 Executors (one retried) + 3 at the end
+    results = [SizeResult(value=v, transitions=t) for v, t in ((128, 1), (256, 2), (512, 1))]
+    assert count_transitions(3, results) == 1 + 6 + 1 + 4 + 3
+
+
+# -- analyze_state ---------------------------------------------------------------------------------
+
+
+def state(stats, **request):
+    config = TuningConfig(
+        function_arn=ARN,
+        power_values=tuple(s["value"] for s in stats),
+        run_id="r1",
+        original_memory=1024,
+        original_description="",
+        architecture="x86_64",
+        index=len(stats),
+    )
+    return {"lambdaARN": ARN, **request, "lambdaConfigurations": config.to_dict(), "stats": stats}
+
+
+def test_analyze_state_reads_the_strategy_from_the_input():
+    stats = [s.to_dict() for s in CURVE]
+    assert analyze_state(state(stats)).power == 512
+    assert analyze_state(state(stats, strategy="speed")).power == 3008
+    assert analyze_state(state(stats, strategy="balanced", balancedWeight=0.2)).power == 1024
+
+
+def test_analyze_state_prices_transitions_in_the_function_region():
+    stats = [s.to_dict() for s in CURVE]
+    out = analyze_state(state(stats))
+    assert out.execution_cost == pytest.approx(
+        step_functions_cost(count_transitions(5, CURVE), "us-east-1"), abs=1e-8
+    )
+
+
+def test_analyze_state_fails_when_every_size_was_skipped():
+    stats = [
+        SizeResult(value=128, skipped=True, reason="Runtime.OutOfMemory: killed").to_dict(),
+        SizeResult(value=256, skipped=True, reason="Sandbox.Timedout: Task timed out").to_dict(),
+    ]
+    with pytest.raises(TargetFunctionError, match=r"128 MB: Runtime.OutOfMemory.*256 MB: Sandbox.Timedout"):
+        analyze_state(state(stats, onError="skip"))
