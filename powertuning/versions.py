@@ -124,9 +124,11 @@ def cleanup(config: TuningConfig, client: Any) -> CleanupReport:
     recorded = list(config.published)
     known = {p.version for p in recorded}
     # Versions a crashed Publisher call published but never recorded still carry the run's marker.
+    # $LATEST carries it too while a run is publishing; it is restored below, never deleted.
     for version in lambda_api.list_versions(client, config.function_arn):
         if (
             str(version.get("Description", "")).startswith(config.marker_prefix)
+            and version["Version"] != "$LATEST"
             and version["Version"] not in known
         ):
             recorded.append(

@@ -77,10 +77,22 @@ class MockedAws:
         return lambda_api.client(service, self.region)
 
 
+_shared_session: list[boto3.Session] = []
+
+
 @pytest.fixture
 def aws(aws_credentials: None) -> Iterator[MockedAws]:
-    """Every AWS service mocked by moto for one test (a fresh, empty account each time)."""
+    """Every AWS service mocked by moto for one test (a fresh, empty account each time).
+
+    moto sets `boto3.DEFAULT_SESSION` to None for each mock, so every test would load the service
+    models again (0.1-0.5 s per test). The mock's backends are what hold state, not the session, so
+    one session (created inside a mock, holding only the fake credentials) is reused by every test;
+    moto puts the previous default session back when the mock stops.
+    """
     with mock_aws():
+        if not _shared_session:
+            _shared_session.append(boto3.Session(region_name=REGION))
+        boto3.DEFAULT_SESSION = _shared_session[0]
         yield MockedAws()
 
 
