@@ -1,0 +1,70 @@
+"""The Error and Cause a failed execution reports, from what a Catch caught."""
+
+from __future__ import annotations
+
+import json
+
+from powertuning.failures import describe_failure
+
+
+def lambda_cause(error_type: str, message: str) -> str:
+    """A Catch's Cause for a Lambda task: the function's error payload as JSON text."""
+    return json.dumps({"errorType": error_type, "errorMessage": message, "stackTrace": ["..."]})
+
+
+def test_cause_is_the_error_message_of_a_lambda_error():
+    # GIVEN a Catch of an Executor failure
+    caught = {
+        "Error": "TargetFunctionError",
+        "Cause": lambda_cause(
+            "TargetFunctionError", "at 128 MB the function failed with Runtime.OutOfMemory: killed"
+        ),
+    }
+    # WHEN describing it THEN error and cause say what failed, without the JSON around it
+    assert describe_failure(caught) == {
+        "error": "TargetFunctionError",
+        "cause": "at 128 MB the function failed with Runtime.OutOfMemory: killed",
+    }
+
+
+def test_cause_that_is_not_json_is_kept_as_is():
+    caught = {"Error": "States.Timeout", "Cause": "Task timed out after 300 seconds"}
+    assert describe_failure(caught) == {
+        "error": "States.Timeout",
+        "cause": "Task timed out after 300 seconds",
+    }
+
+
+def test_json_cause_without_an_error_message_is_kept_as_is():
+    cause = json.dumps({"detail": "x"})
+    assert describe_failure({"Error": "E", "Cause": cause})["cause"] == cause
+
+
+def test_missing_error_and_cause_still_give_something_to_report():
+    assert describe_failure({}) == {"error": "States.TaskFailed", "cause": "States.TaskFailed"}
+    assert describe_failure({"Error": "InvalidInputError"}) == {
+        "error": "InvalidInputError",
+        "cause": "InvalidInputError",
+    }
+
+
+def test_cleanup_summary_is_appended_when_cleanup_did_something():
+    caught = {"Error": "TargetFunctionError", "Cause": lambda_cause("TargetFunctionError", "at 256 MB boom")}
+    cleanup = {"deletedAliases": ["RAM128", "RAM256"], "deletedVersions": ["1", "2"], "restoredLatest": True}
+    assert describe_failure(caught, cleanup)["cause"] == (
+        "at 256 MB boom [cleanup: deleted 2 aliases and 2 versions, restored $LATEST]"
+    )
+
+
+def test_cleanup_summary_without_restoring_latest():
+    cleanup = {"deletedAliases": ["RAM128"], "deletedVersions": ["1"], "restoredLatest": False}
+    cause = describe_failure({"Error": "E", "Cause": "c"}, cleanup)["cause"]
+    assert cause == "c [cleanup: deleted 1 aliases and 1 versions]"
+
+
+def test_nothing_appended_when_cleanup_had_nothing_to_do():
+    # e.g. the Initializer rejected the input: nothing was created
+    caught = {"Error": "InvalidInputError", "Cause": lambda_cause("InvalidInputError", "num must be ...")}
+    empty = {"deletedAliases": [], "deletedVersions": [], "restoredLatest": False}
+    assert describe_failure(caught, empty)["cause"] == "num must be ..."
+    assert describe_failure(caught, None)["cause"] == "num must be ..."

@@ -1,0 +1,408 @@
+"""Measuring one memory size: invocations, onError, allowedExceptions, payloads, parallelism."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from powertuning import measure
+from powertuning.errors import LogParseError, TargetFunctionError
+from powertuning.local.simulated import SimulatedRuntime, cpu_bound, report_line
+from powertuning.local.target import FunctionSpec, InvokeResult
+from powertuning.measure import FunctionFailure, measure_size, payloads_for, total_invocations
+from powertuning.models import SizeResult, TuningRequest
+from powertuning.pricing import lambda_price
+from powertuning.versions import initialize, publish_next
+
+SECRET = {"card": "4111-1111-1111-1111"}
+
+
+@dataclass
+class ScriptedRuntime:
+    """A target runtime answering each invocation with `answer(spec, event)`."""
+
+    answer: Callable[[FunctionSpec, str], InvokeResult]
+    mode: str = "scripted"
+
+    def invoke(self, spec: FunctionSpec, event: str) -> InvokeResult:
+        return self.answer(spec, event)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def failing_with(body: dict, below_mb: int = 10240) -> ScriptedRuntime:
+    """Fails with `body` below `below_mb`, answers normally (10 ms) from there on."""
+
+    def answer(spec: FunctionSpec, event: str) -> InvokeResult:
+        if spec.memory_mb < below_mb:
+            return InvokeResult(json.dumps(body), True, report_line("r", 3.0, spec.memory_mb, 60))
+        return InvokeResult("null", False, report_line("r", 10.0, spec.memory_mb, 60))
+
+    return ScriptedRuntime(answer)
+
+
+@dataclass
+class ConcurrencyProbe:
+    """Records how many invocations run at once; each waits (up to 2 s) until `target` are running."""
+
+    target: int
+    active: int = 0
+    peak: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    enough: threading.Event = field(default_factory=threading.Event)
+    mode: str = "probe"
+
+    def invoke(self, spec: FunctionSpec, event: str) -> InvokeResult:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            if self.active >= self.target:
+                self.enough.set()
+        self.enough.wait(2)
+        time.sleep(0.01)
+        with self.lock:
+            self.active -= 1
+        return InvokeResult("null", False, report_line("r", 10.0, spec.memory_mb, 60))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@pytest.fixture
+def tune(lambda_client, target_function):
+    """`tune(**input)` -> (request, config) with every size published, ready to measure."""
+
+    def setup(**extra):
+        data = {"lambdaARN": target_function.arn, "num": 5, "powerValues": [128, 512], **extra}
+        request = TuningRequest.from_dict(data)
+        config = initialize(request, lambda_client, (128,))
+        while not config.done:
+            config = publish_next(config, request, lambda_client)
+        return request, config
+
+    return setup
+
+
+def test_measures_num_invocations_at_the_alias_memory(tune, lambda_client, target_runtime):
+    request, config = tune()
+    result = measure_size(request, config, 512, lambda_client)
+    # the default runtime models 100 ms of CPU work at 1,769 MB
+    expected = 100.0 * 1769 / 512
+    assert target_runtime.memories() == [512] * 5
+    assert result.value == 512
+    assert result.invocations == 5
+    assert result.average_duration == pytest.approx(expected, abs=0.01)
+    assert result.average_price == pytest.approx(
+        lambda_price("us-east-1").invocation_cost(math.ceil(expected), 512)
+    )
+    assert result.errors == 0
+    assert result.transitions == 1
+
+
+def test_first_invocation_of_an_alias_is_a_cold_start(tune, lambda_client, target_runtime):
+    target_runtime.use(SimulatedRuntime(cpu_bound(100.0), init_ms=250.0))
+    request, config = tune()
+    result = measure_size(request, config, 512, lambda_client)
+    assert result.cold_starts == 1
+    # the cold start is paid for (INIT is billed) but trimmed out of the average
+    assert result.total_cost > 5 * result.average_price
+
+
+def test_json_log_format_is_measured_like_text(tune, lambda_client, target_runtime):
+    def answer(spec, event):
+        record = {
+            "type": "platform.report",
+            "record": {
+                "metrics": {"durationMs": 42.5, "billedDurationMs": 43, "memorySizeMB": spec.memory_mb}
+            },
+        }
+        return InvokeResult("null", False, json.dumps(record) + "\n")
+
+    target_runtime.use(ScriptedRuntime(answer))
+    request, config = tune()
+    assert measure_size(request, config, 128, lambda_client).average_duration == 42.5
+
+
+def test_missing_report_is_a_log_parse_error(tune, lambda_client, target_runtime):
+    target_runtime.use(ScriptedRuntime(lambda spec, event: InvokeResult("null", False, "START\nEND\n")))
+    request, config = tune()
+    with pytest.raises(LogParseError, match="no REPORT"):
+        measure_size(request, config, 128, lambda_client)
+
+
+def test_region_and_architecture_set_the_price(tune, lambda_client, target_runtime):
+    request, config = tune()
+    here = measure_size(request, config, 512, lambda_client)
+    dearer = measure_size(request, config, 512, lambda_client, region="ap-east-1")
+    arm = measure_size(request, replace(config, architecture="arm64"), 512, lambda_client)
+    assert dearer.average_price > here.average_price > arm.average_price
+
+
+def test_attempt_counts_as_transitions(tune, lambda_client, target_runtime):
+    request, config = tune()
+    assert measure_size(request, config, 512, lambda_client, attempt=2).transitions == 3
+
+
+def test_dry_run_invokes_once(tune, lambda_client, target_runtime):
+    request, config = tune(dryRun=True)
+    assert measure_size(request, config, 128, lambda_client).invocations == 1
+
+
+# -- onError and allowedExceptions ------------------------------------------------------------------
+
+
+def test_out_of_memory_fails_the_size_by_default(tune, lambda_client, target_runtime):
+    # GIVEN a function that runs out of memory below 256 MB
+    target_runtime.use(SimulatedRuntime(cpu_bound(100.0), min_memory_mb=256))
+    request, config = tune()
+    # WHEN measuring 128 MB with onError "fail" THEN the error names the size and the function's error
+    with pytest.raises(TargetFunctionError, match=r"at 128 MB the function failed with Runtime.OutOfMemory"):
+        measure_size(request, config, 128, lambda_client)
+
+
+def test_out_of_memory_skips_the_size_with_on_error_skip(tune, lambda_client, target_runtime):
+    target_runtime.use(SimulatedRuntime(cpu_bound(100.0), min_memory_mb=256))
+    request, config = tune(onError="skip")
+    result = measure_size(request, config, 128, lambda_client, attempt=1)
+    assert result.skipped
+    assert result.reason.startswith("Runtime.OutOfMemory: ")
+    assert result.invocations == 0
+    assert result.transitions == 2
+    # and the next size is measured normally
+    assert not measure_size(request, config, 512, lambda_client).skipped
+
+
+@pytest.mark.parametrize("fixture", ["error_timeout.json", "error_timeout_old_runtime.json"])
+def test_timeouts_skip_the_size_on_every_runtime(tune, lambda_client, target_runtime, load_event, fixture):
+    # GIVEN a timeout reported with an errorType (current runtimes) or only in the message (older ones)
+    target_runtime.use(failing_with(load_event(fixture)["payload"]))
+    request, config = tune(onError="skip")
+    result = measure_size(request, config, 128, lambda_client)
+    assert result.skipped
+    assert result.reason.startswith("Sandbox.Timedout: ")
+    assert "Task timed out after 3.00 seconds" in result.reason
+
+
+def test_skip_does_not_hide_a_bug_in_the_function(tune, lambda_client, target_runtime, load_event):
+    # GIVEN an error raised by the function's own code (not a resource limit)
+    target_runtime.use(failing_with(load_event("error_handled.json")["payload"]))
+    request, config = tune(onError="skip")
+    # THEN onError "skip" does not apply: the run fails with the function's error
+    with pytest.raises(TargetFunctionError, match="ValidationError: order 42 has no items"):
+        measure_size(request, config, 128, lambda_client)
+
+
+def test_allowed_exceptions_are_measured_and_counted(tune, lambda_client, target_runtime, load_event):
+    target_runtime.use(failing_with(load_event("error_handled.json")["payload"]))
+    request, config = tune(allowedExceptions=["ValidationError"])
+    result = measure_size(request, config, 128, lambda_client)
+    assert (result.invocations, result.errors) == (5, 5)
+    assert result.average_duration == 3.0
+
+
+def test_allowed_exceptions_allow_only_the_named_types(tune, lambda_client, target_runtime, load_event):
+    target_runtime.use(failing_with(load_event("error_handled.json")["payload"]))
+    request, config = tune(allowedExceptions=["KeyError"])
+    with pytest.raises(TargetFunctionError, match="ValidationError"):
+        measure_size(request, config, 128, lambda_client)
+
+
+def test_error_message_includes_the_payload_by_default(tune, lambda_client, target_runtime, load_event):
+    target_runtime.use(failing_with(load_event("error_handled.json")["payload"]))
+    request, config = tune(payload=SECRET)
+    with pytest.raises(TargetFunctionError, match="4111-1111-1111-1111"):
+        measure_size(request, config, 128, lambda_client)
+
+
+def test_disable_payload_logs_keeps_the_payload_out_of_errors_and_logs(
+    tune, lambda_client, target_runtime, load_event, caplog
+):
+    # GIVEN a sensitive payload and disablePayloadLogs
+    target_runtime.use(failing_with(load_event("error_handled.json")["payload"], below_mb=256))
+    request, config = tune(payload=SECRET, disablePayloadLogs=True)
+    caplog.set_level(logging.DEBUG, logger="powertuning")
+    # WHEN a size is measured and another fails
+    measure_size(request, config, 512, lambda_client)
+    with pytest.raises(TargetFunctionError) as caught:
+        measure_size(request, config, 128, lambda_client)
+    # THEN the error still says what failed, but the payload is nowhere
+    assert "ValidationError: order 42 has no items" in str(caught.value)
+    assert "4111" not in str(caught.value)
+    assert not [r for r in caplog.records if "4111" in r.getMessage()]
+    # while the function did receive it
+    assert target_runtime.events()[0] == SECRET
+
+
+def test_payloads_are_logged_without_disable_payload_logs(tune, lambda_client, target_runtime, caplog):
+    request, config = tune(payload=SECRET)
+    caplog.set_level(logging.INFO, logger="powertuning.measure")
+    measure_size(request, config, 512, lambda_client)
+    assert "4111-1111-1111-1111" in caplog.text
+
+
+# -- payloads --------------------------------------------------------------------------------------
+
+
+def test_the_same_payload_goes_to_every_invocation(tune, lambda_client, target_runtime):
+    request, config = tune(payload={"order": 42})
+    measure_size(request, config, 512, lambda_client)
+    assert target_runtime.events() == [{"order": 42}] * 5
+
+
+def test_a_payload_read_from_s3_replaces_the_input_payload(tune, lambda_client, target_runtime):
+    request, config = tune()
+    measure_size(request, config, 512, lambda_client, payload={"from": "s3"})
+    assert target_runtime.events() == [{"from": "s3"}] * 5
+
+
+def test_weighted_payloads_are_distributed_by_weight(tune, lambda_client, target_runtime):
+    # GIVEN weights 3:1 over 8 invocations
+    small, large = {"size": "small"}, {"size": "large"}
+    request, config = tune(num=8, payload=[{"payload": small, "weight": 3}, {"payload": large, "weight": 1}])
+    measure_size(request, config, 512, lambda_client)
+    # THEN 6 invocations get the first payload and 2 the second
+    counts = Counter(json.dumps(e, sort_keys=True) for e in target_runtime.events())
+    assert counts == {json.dumps(small): 6, json.dumps(large): 2}
+
+
+def test_payloads_for_plain_and_weighted():
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:target"
+    plain = TuningRequest.from_dict({"lambdaARN": arn, "num": 5})
+    assert payloads_for(plain, {"a": 1}) == [{"a": 1}] * 5
+    weighted = TuningRequest.from_dict(
+        {
+            "lambdaARN": arn,
+            "num": 5,
+            "payload": [{"payload": "a", "weight": 1}, {"payload": "b", "weight": 4}],
+        }
+    )
+    assert payloads_for(weighted, None) == ["a", "b", "b", "b", "b"]
+    dry = TuningRequest.from_dict(
+        {
+            "lambdaARN": arn,
+            "dryRun": True,
+            "payload": [{"payload": "a", "weight": 1}, {"payload": "b", "weight": 4}],
+        }
+    )
+    assert payloads_for(dry, None) == ["b"]
+
+
+def test_pre_and_post_processors(tune, lambda_client, target_runtime, make_function):
+    # GIVEN a pre-processor that adds a token and a post-processor that records what it saw
+    make_function("pre")
+    make_function("post")
+    seen_by_post = []
+
+    def pre(spec, event):
+        return InvokeResult(json.dumps({**json.loads(event), "token": "t1"}), False, "")
+
+    def post(spec, event):
+        seen_by_post.append(json.loads(event))
+        return InvokeResult("null", False, "")
+
+    target_runtime.use(ScriptedRuntime(pre), "pre")
+    target_runtime.use(ScriptedRuntime(post), "post")
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:"
+    request, config = tune(payload={"n": 1}, preProcessorARN=arn + "pre", postProcessorARN=arn + "post")
+    # WHEN measuring
+    measure_size(request, config, 512, lambda_client)
+    # THEN the target got the processed payload and the post-processor got the target's output
+    assert target_runtime.events() == [{"n": 1, "token": "t1"}] * 5
+    assert seen_by_post == [{"echo": {"n": 1, "token": "t1"}}] * 5
+
+
+def test_only_cold_starts_invokes_each_alias_once(tune, lambda_client, target_runtime):
+    target_runtime.use(SimulatedRuntime(cpu_bound(100.0), init_ms=200.0))
+    request, config = tune(onlyColdStarts=True, powerValues=[512])
+    result = measure_size(request, config, 512, lambda_client)
+    versions = [spec.version for spec, _ in target_runtime.invocations]
+    assert len(set(versions)) == 5
+    assert result.cold_starts == 5
+
+
+def test_sleep_between_runs(tune, lambda_client, target_runtime, monkeypatch):
+    slept = []
+    monkeypatch.setattr(measure.time, "sleep", slept.append)
+    request, config = tune(sleepBetweenRunsMs=250)
+    measure_size(request, config, 512, lambda_client)
+    assert slept == [0.25] * 4
+
+
+# -- parallel invocations --------------------------------------------------------------------------
+
+
+def test_parallel_invocations_respect_max_concurrency(tune, lambda_client, target_runtime):
+    # GIVEN a runtime in which each invocation waits until two are running at once
+    probe = target_runtime.use(ConcurrencyProbe(target=2))
+    request, config = tune(num=6, parallelInvocation=True, maxConcurrency=2)
+    # WHEN measuring in parallel with maxConcurrency 2
+    result = measure_size(request, config, 512, lambda_client)
+    # THEN two ran at once and never more
+    assert probe.peak == 2
+    assert result.invocations == 6
+
+
+def test_parallel_invocations_without_a_cap_run_all_at_once(tune, lambda_client, target_runtime):
+    probe = target_runtime.use(ConcurrencyProbe(target=5))
+    request, config = tune(num=5, parallelInvocation=True)
+    assert measure_size(request, config, 512, lambda_client).invocations == 5
+    assert probe.peak == 5
+
+
+def test_sequential_invocations_run_one_at_a_time(tune, lambda_client, target_runtime):
+    probe = target_runtime.use(ConcurrencyProbe(target=1))
+    request, config = tune()
+    measure_size(request, config, 512, lambda_client)
+    assert probe.peak == 1
+
+
+def test_parallel_failure_still_fails_the_size(tune, lambda_client, target_runtime):
+    target_runtime.use(SimulatedRuntime(cpu_bound(100.0), min_memory_mb=256))
+    request, config = tune(parallelInvocation=True, maxConcurrency=3)
+    with pytest.raises(TargetFunctionError, match=r"Runtime\.OutOfMemory"):
+        measure_size(request, config, 128, lambda_client)
+
+
+# -- FunctionFailure -------------------------------------------------------------------------------
+
+
+def test_failure_from_lambda_error_payloads(load_event):
+    oom = FunctionFailure.from_payload(
+        "Unhandled", json.dumps(load_event("error_out_of_memory.json")["payload"])
+    )
+    assert oom.error_type == "Runtime.OutOfMemory"
+    assert oom.is_resource_limit
+    old = FunctionFailure.from_payload(
+        "Unhandled", json.dumps(load_event("error_timeout_old_runtime.json")["payload"])
+    )
+    assert old.error_type == "Sandbox.Timedout"
+    assert old.is_resource_limit
+    handled = FunctionFailure.from_payload("Handled", json.dumps(load_event("error_handled.json")["payload"]))
+    assert (handled.error_type, handled.message) == ("ValidationError", "order 42 has no items")
+    assert not handled.is_resource_limit
+
+
+def test_failure_from_a_payload_that_is_not_json():
+    failure = FunctionFailure.from_payload("Unhandled", "segfault")
+    assert (failure.error_type, failure.message) == ("Unhandled", "segfault")
+    assert FunctionFailure.from_payload("Unhandled", "Task timed out after 1.00 seconds").is_resource_limit
+
+
+def test_python_memory_error_is_a_resource_limit():
+    body = json.dumps({"errorType": "MemoryError", "errorMessage": ""})
+    assert FunctionFailure.from_payload("Unhandled", body).is_resource_limit
+
+
+def test_total_invocations():
+    assert (
+        total_invocations([SizeResult(value=128, invocations=5), SizeResult(value=256, invocations=7)]) == 12
+    )
