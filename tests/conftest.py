@@ -10,6 +10,7 @@
   `LambdaFunction._invoke_lambda` (see ../shared/ENVIRONMENT.md), with any `TargetRuntime`.
 - `no_backoff`: `powertuning.lambda_api.sleep` replaced by a recorder, so retries take no time.
 - `load_event`: reads a JSON fixture from tests/events/.
+- `lambda_context`: a stand-in for the context object Lambda passes to a handler.
 
 Fixtures in an inner conftest.py with the same name (tests/e2e/ has `runtime`, `engine`, `target`)
 take precedence there; these names do not collide with them.
@@ -24,6 +25,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -51,6 +53,16 @@ def load_event() -> Callable[[str], Any]:
         return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
     return load
+
+
+@pytest.fixture
+def lambda_context() -> SimpleNamespace:
+    """What a handler may read from Lambda's context: name, request id, remaining time."""
+    return SimpleNamespace(
+        function_name="powertuning-test",
+        aws_request_id="00000000-0000-4000-8000-000000000000",
+        get_remaining_time_in_millis=lambda: 300_000,
+    )
 
 
 @pytest.fixture
