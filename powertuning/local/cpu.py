@@ -39,6 +39,10 @@ MODES: Final = (CGROUP_V1, CPU_TIME_MODEL)
 # 100 ms quota at full speed at the start of a short invocation. The kernel minimum quota is 1 ms.
 CFS_PERIOD_US: Final = 20_000
 _MIN_QUOTA_US: Final = 1_000
+# Weight of all environments together against everything else on the machine (1,024 per busy process,
+# the tuner's own included): under contention the environments still get their full quota, as they
+# would on Lambda, and the orchestration waits instead. The quota remains the cap.
+PRIORITY_SHARES: Final = 262_144
 _GROUP_PREFIX: Final = "powertuning-"
 
 
@@ -136,6 +140,8 @@ class CgroupV1:
             root.mkdir()
         except OSError:
             return None
+        with contextlib.suppress(OSError):
+            (root / "cpu.shares").write_text(str(PRIORITY_SHARES))
         return cls(root=root, period_us=period_us)
 
     def group(self, memory_mb: int) -> CpuGroup:
@@ -164,6 +170,15 @@ class CgroupV1:
             group.remove()
         with contextlib.suppress(OSError):
             self.root.rmdir()
+
+
+def cgroup_v1_available() -> bool:
+    """True where CPU groups can be created here (checked by creating and removing one)."""
+    groups = CgroupV1.create()
+    if groups is None:
+        return False
+    groups.close()
+    return True
 
 
 def _remove_stale_groups(base: Path) -> None:

@@ -1,0 +1,96 @@
+"""Fidelity: the primes example at 128-1024 MB locally, speed-ups next to the seed talk's measurements.
+
+The seed talk measured primes <= 1,000,000 x1000 on Lambda: 11.72 s at 128 MB, 6.68 s at 256,
+3.19 s at 512, 1.47 s at 1024 (128 -> 1024: 7.97x). Absolute times depend on the language and the
+host; the speed-up between sizes is what the local runtime must reproduce (goal: within 15%).
+
+    .venv/bin/python -m benchmarks.fidelity [--repeat 10] [--num 10] [--cpu-mode auto] [--isolated]
+
+Besides the Duration the tuner sees, it prints the CPU time each invocation used: Duration x share
+/ CPU time is how exactly the runtime enforced the share (1.00 = exact); the CPU time itself varies
+with what else the machine runs. `--isolated` measures each size in its own execution instead of
+all four at once (the state machine's Map runs sizes in parallel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+from benchmarks._common import REPO, load_average, tune
+from powertuning.local.cpu import cpu_share
+from powertuning.local.runtime import InvocationRecord
+
+SEED_S = {128: 11.72, 256: 6.68, 512: 3.19, 1024: 1.47}
+GOAL = 0.15
+
+
+def measure(
+    sizes: list[int], repeat: int, num: int, cpu_mode: str
+) -> tuple[dict[int, float], list[InvocationRecord], str, float]:
+    """One execution: trimmed mean Duration (ms) per size, invocations, CPU mode, wall time."""
+    run = tune(
+        REPO / "examples" / "primes" / "handler.py",
+        {"powerValues": sizes, "num": num, "payload": {"repeat": repeat}, "includeOutputResults": True},
+        cpu_mode=cpu_mode,
+    )
+    assert run.outcome.output is not None
+    durations = {int(s["value"]): float(s["averageDuration"]) for s in run.outcome.output["stats"]}
+    return durations, run.records, run.mode, run.wall_s
+
+
+def main() -> None:
+    """Measure, then print the table of speed-ups."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=10, help="prime computations per invocation")
+    parser.add_argument("--num", type=int, default=10, help="invocations per size")
+    parser.add_argument("--cpu-mode", default="auto", choices=("auto", "cgroup-v1", "cpu-time-model"))
+    parser.add_argument("--isolated", action="store_true", help="one execution per size")
+    args = parser.parse_args()
+
+    print(f"before: {load_average()}")
+    sizes = sorted(SEED_S)
+    durations: dict[int, float] = {}
+    records: list[InvocationRecord] = []
+    wall = 0.0
+    for group in [[size] for size in sizes] if args.isolated else [sizes]:
+        measured, seen, mode, seconds = measure(group, args.repeat, args.num, args.cpu_mode)
+        durations.update(measured)
+        records += seen
+        wall += seconds
+    print(f"after:  {load_average()}")
+    layout = "one execution per size" if args.isolated else "one execution, sizes in parallel"
+    print(f"primes <= 1,000,000 x{args.repeat}, num {args.num}, CPU mode {mode}, {layout}, {wall:.1f} s\n")
+
+    header = ["size", "Duration", "CPU time", "enforced", "seed", "speed-up", "seed's", "off by"]
+    print("  ".join(f"{h:>10}" for h in header))
+    worst = 0.0
+    for previous, size in zip([None, *sizes], sizes, strict=False):
+        warm = [r for r in records if r.spec.memory_mb == size and not r.cold and r.status == "success"]
+        cpu = statistics.median(r.cpu_ms for r in warm)
+        enforced = statistics.median(r.duration_ms * cpu_share(size) / r.cpu_ms for r in warm)
+        cells = [
+            f"{size} MB",
+            f"{durations[size]:.1f} ms",
+            f"{cpu:.1f} ms",
+            f"{enforced:.3f}",
+            f"{SEED_S[size]} s",
+        ]
+        if previous is not None:
+            local, seed = durations[previous] / durations[size], SEED_S[previous] / SEED_S[size]
+            worst = max(worst, abs(local / seed - 1))
+            cells += [f"{local:.2f}x", f"{seed:.2f}x", f"{local / seed - 1:+.1%}"]
+        print("  ".join(f"{c:>10}" for c in cells))
+    local, seed = durations[128] / durations[1024], SEED_S[128] / SEED_S[1024]
+    worst = max(worst, abs(local / seed - 1))
+    cells = ["128->1024", "", "", "", "", f"{local:.2f}x", f"{seed:.2f}x", f"{local / seed - 1:+.1%}"]
+    print("  ".join(f"{c:>10}" for c in cells))
+    verdict = "met" if worst <= GOAL else "NOT met"
+    print(f"\nlargest deviation from the seed's speed-ups: {worst:.1%} (goal: within {GOAL:.0%}): {verdict}")
+    print("enforced = Duration x (memory / 1769) / CPU time, median of warm invocations; 1.000 = exact share")
+
+
+if __name__ == "__main__":
+    main()

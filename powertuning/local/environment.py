@@ -1,0 +1,336 @@
+"""One local execution environment: a worker process serving one function version, like a Lambda sandbox.
+
+The process is spawned on a cold start, joins its CPU group once the interpreter is up, imports the
+handler (timed as Init Duration) and then serves invocations one at a time until it is killed:
+by a timeout, by running out of memory, or when the runtime closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from powertuning.local.cpu import CgroupV1, CpuGroup
+from powertuning.local.target import FunctionSpec
+
+WORKER_SCRIPT: Final = Path(__file__).with_name("worker.py")
+# Lambda gives the init phase up to 10 s whatever the function's timeout.
+INIT_TIMEOUT_S: Final = 10.0
+_STARTUP_TIMEOUT_S: Final = 30.0
+# How late a result may arrive after the timeout (pipe latency) before the invocation counts as timed out.
+_TIMEOUT_GRACE_S: Final = 0.05
+_MEMORY_HINTS: Final = ("MemoryError", "Cannot allocate memory", "out of memory", "std::bad_alloc")
+
+
+class WorkerGoneError(Exception):
+    """The worker process exited or closed its control pipe."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one phase (init or invoke) of an environment ended."""
+
+    status: str  # "success" | "error" | "timeout"
+    payload: str
+    duration_ms: float
+    cpu_ms: float
+    max_rss_kb: int
+    error_type: str | None = None  # set for timeouts and runtime failures (OOM, exit)
+    fatal: bool = False  # the environment is gone
+    reason: str = ""  # why the runtime exited, in Lambda's words: "signal: killed", "exit status 1"
+
+
+class _Control:
+    """JSON lines to and from the worker, with deadlines."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self.read_fd, self.write_fd = read_fd, write_fd
+        self._buffer = b""
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(self.write_fd, data) :]
+        except OSError as exc:  # BrokenPipeError, or closed by kill()
+            raise WorkerGoneError(str(exc)) from exc
+
+    def receive(self, deadline: float) -> dict[str, Any] | None:
+        """The next message, or None when `deadline` (time.monotonic) passes first."""
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                ready, _, _ = select.select([self.read_fd], [], [], remaining)
+                if not ready:
+                    return None
+                chunk = os.read(self.read_fd, 1 << 16)
+            except (OSError, ValueError) as exc:
+                raise WorkerGoneError(str(exc)) from exc
+            if not chunk:
+                raise WorkerGoneError("control pipe closed")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class Environment:
+    """A worker process for one function version; used by one invocation at a time."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        log_dir: Path,
+        stretch: float = 0.0,
+        cgroup: CgroupV1 | None = None,
+        memory_limit: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.stretch = stretch
+        self.memory_limit = memory_limit
+        self.log_path = log_dir / f"{uuid.uuid4().hex}.log"
+        self.log_stream_name = (
+            f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{spec.version}]{uuid.uuid4().hex}"
+        )
+        self.max_rss_kb = 0
+        self.last_used = time.monotonic()
+        self._cgroup = cgroup
+        self._group: CpuGroup | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._control: _Control | None = None
+
+    @property
+    def alive(self) -> bool:
+        """True while the worker can take another invocation."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> Outcome:
+        """Spawn the worker, cap its CPU, import the handler; the outcome's duration is Init Duration."""
+        self._spawn()
+        assert self._control is not None
+        assert self._proc is not None
+        try:
+            if self._control.receive(time.monotonic() + _STARTUP_TIMEOUT_S) is None:
+                raise WorkerGoneError("worker did not start")
+            # Join after the interpreter's own start-up, which Lambda does not count or throttle.
+            if self._cgroup is not None:
+                self._group = self._cgroup.group(self.spec.memory_mb)
+                self._group.join(self._proc.pid)
+            self._control.send(self._init_message())
+            init_timeout = max(INIT_TIMEOUT_S, self.spec.timeout_s)
+            message = self._control.receive(time.monotonic() + init_timeout)
+        except WorkerGoneError:
+            return self._died(0.0)
+        if message is None:
+            self.kill()
+            return Outcome(
+                "timeout", "", init_timeout * 1000, 0.0, self.max_rss_kb, "Sandbox.Timedout", fatal=True
+            )
+        self.max_rss_kb = int(message.get("max_rss_kb", 0))
+        duration = self._modeled(message["init_ms"], message["init_cpu_ms"])
+        if message["type"] == "ready":
+            return Outcome("success", "", duration, message["init_cpu_ms"], self.max_rss_kb)
+        self.kill()
+        error = message["error"]
+        reason = "signal: killed" if message.get("fatal") == "Runtime.OutOfMemory" else ""
+        return Outcome(
+            "error",
+            json.dumps(error),
+            duration,
+            message["init_cpu_ms"],
+            self.max_rss_kb,
+            error["errorType"],
+            True,
+            reason,
+        )
+
+    def invoke(self, request_id: str, event: str) -> Outcome:
+        """Run one invocation; a timeout or a runtime failure kills the environment."""
+        assert self._control is not None
+        self.last_used = time.monotonic()
+        timeout_ms = self.spec.timeout_s * 1000
+        started = time.monotonic()
+        # The CPU-time model enforces its modeled deadline in the worker; wall time is a backstop.
+        backstop = self.spec.timeout_s + (_TIMEOUT_GRACE_S if not self.stretch else 1.0)
+        try:
+            self._control.send(
+                {"type": "invoke", "request_id": request_id, "event": event, "timeout_ms": timeout_ms}
+            )
+            message = self._control.receive(started + backstop)
+        except WorkerGoneError:
+            return self._died((time.monotonic() - started) * 1000)
+        finally:
+            self.last_used = time.monotonic()
+        if message is None or message["type"] == "timeout":
+            self.kill()
+            # Lambda reports the timeout itself as the Duration of a timed-out invocation.
+            return self._timed_out(timeout_ms)
+        self.max_rss_kb = max(self.max_rss_kb, int(message["max_rss_kb"]))
+        duration = self._modeled(message["duration_ms"], message["cpu_ms"])
+        if duration > timeout_ms:
+            self.kill()
+            return self._timed_out(timeout_ms)
+        fatal = message.get("fatal")
+        if fatal:
+            self.kill()
+            # The worker caught what Lambda's sandbox would have ended: OOM kill, or sys.exit().
+            reason = "signal: killed" if fatal == "Runtime.OutOfMemory" else _exit_status(message["payload"])
+            return Outcome("error", "", duration, message["cpu_ms"], self.max_rss_kb, fatal, True, reason)
+        status = "error" if message["errored"] else "success"
+        return Outcome(status, message["payload"], duration, message["cpu_ms"], self.max_rss_kb)
+
+    def take_log(self) -> str:
+        """What the function wrote since the last call, then forget it."""
+        try:
+            data = self.log_path.read_bytes()
+            os.truncate(self.log_path, 0)
+        except OSError:
+            return ""
+        return data.decode("utf-8", errors="replace")
+
+    def kill(self) -> None:
+        """End the worker and everything it started, and release its CPU group."""
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    os.killpg(self._proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=10)
+        if self._control is not None:
+            self._control.close()
+        if self._group is not None and self._cgroup is not None:
+            self._cgroup.release(self._group)
+            self._group = None
+
+    def discard(self) -> None:
+        """Kill the worker and delete its log file."""
+        self.kill()
+        with contextlib.suppress(OSError):
+            self.log_path.unlink()
+
+    def _spawn(self) -> None:
+        p2c_read, p2c_write = os.pipe()
+        c2p_read, c2p_write = os.pipe()
+        log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-u", "-B", str(WORKER_SCRIPT), str(p2c_read), str(c2p_write)],
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=log_fd,
+                pass_fds=(p2c_read, c2p_write),
+                env=self._environment(),
+                cwd=str(self.spec.code_dir) if self.spec.code_dir else None,
+                # Its own process group: a timeout kills whatever the function started, and Ctrl-C in
+                # the terminal reaches the tuner only.
+                start_new_session=True,
+            )
+        finally:
+            for fd in (p2c_read, c2p_write, log_fd):
+                os.close(fd)
+        self._control = _Control(c2p_read, p2c_write)
+
+    def _environment(self) -> dict[str, str]:
+        """Lambda's reserved variables, then the function's own."""
+        spec = self.spec
+        arn_parts = spec.function_arn.split(":")
+        region = arn_parts[3] if len(arn_parts) > 3 and arn_parts[3] else "us-east-1"
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir or ""),
+            "_HANDLER": spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            # Dummy credentials: the function runs outside the mock, and must never find real ones.
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            # glibc reserves 64 MB of address space per malloc arena, which RLIMIT_AS would count.
+            "MALLOC_ARENA_MAX": "2",
+        }
+        env.update(spec.environment)
+        return env
+
+    def _init_message(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "type": "init",
+            "handler": spec.handler,
+            "code_dir": str(spec.code_dir) if spec.code_dir else "",
+            "function_name": spec.function_name,
+            "version": spec.version,
+            "function_arn": spec.function_arn,
+            "memory_mb": spec.memory_mb,
+            "memory_limit": self.memory_limit,
+            "log_format": spec.log_format,
+            "log_group_name": f"/aws/lambda/{spec.function_name}",
+            "log_stream_name": self.log_stream_name,
+            "stretch": self.stretch,
+            "init_timeout_ms": max(INIT_TIMEOUT_S, spec.timeout_s) * 1000,
+        }
+
+    def _modeled(self, wall_ms: float, cpu_ms: float) -> float:
+        return wall_ms + cpu_ms * self.stretch
+
+    def _timed_out(self, duration_ms: float) -> Outcome:
+        return Outcome("timeout", "", duration_ms, 0.0, self.max_rss_kb, "Sandbox.Timedout", fatal=True)
+
+    def _died(self, duration_ms: float) -> Outcome:
+        """The worker exited mid-phase: out of memory if its log says so, else a runtime exit error."""
+        assert self._proc is not None
+        self.kill()
+        code = self._proc.returncode
+        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        if any(hint in log for hint in _MEMORY_HINTS):
+            return Outcome(
+                "error", "", duration_ms, 0.0, self.max_rss_kb, "Runtime.OutOfMemory", True, "signal: killed"
+            )
+        return Outcome(
+            "error", "", duration_ms, 0.0, self.max_rss_kb, "Runtime.ExitError", True, _exit_reason(code)
+        )
+
+
+def _exit_status(payload: str) -> str:
+    """The `exit status N` part of the worker's Runtime.ExitError message."""
+    try:
+        message = str(json.loads(payload).get("errorMessage", ""))
+    except (ValueError, AttributeError):
+        return "exit status 1"
+    return message.rpartition("error: ")[2] or "exit status 1"
+
+
+def _exit_reason(code: int | None) -> str:
+    """How Lambda words a runtime's exit: `signal: killed`, `exit status 1`."""
+    if code is None:
+        return "unknown"
+    if code < 0:
+        name = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted"}
+        return f"signal: {name.get(signal.Signals(-code), signal.Signals(-code).name)}"
+    return f"exit status {code}"

@@ -1,0 +1,260 @@
+"""The local Lambda runtime for the function being tuned: worker processes as execution environments.
+
+`WorkerRuntime` implements `powertuning.local.target.TargetRuntime`. Like Lambda it keeps
+execution environments per function version and memory size: a cold start spawns a worker and
+reports the handler import as Init Duration; a warm invocation reuses an idle worker; invocations
+that overlap get separate workers. Each invocation returns Lambda's payload, error flag and the
+last 4 KB of its log, ending with the REPORT record in the function's log format.
+
+CPU follows memory (see `powertuning.local.cpu`, and `mode` for which enforcement ran); memory is
+capped with RLIMIT_AS and exceeding it fails with `Runtime.OutOfMemory`; a timeout fails with
+`Task timed out after N.NN seconds` and kills the environment, as on Lambda.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+from powertuning.errors import PowerTuningError
+from powertuning.local import platform_logs
+from powertuning.local.cpu import CGROUP_V1, CPU_TIME_MODEL, CgroupV1, CpuBudget, model_stretch
+from powertuning.local.environment import Environment, Outcome
+from powertuning.local.target import FunctionSpec, InvokeResult
+
+AUTO: Final = "auto"
+CPU_MODES: Final = (AUTO, CGROUP_V1, CPU_TIME_MODEL)
+# Idle environments kept for reuse across every function version; the oldest goes first past this.
+DEFAULT_MAX_IDLE: Final = 32
+
+
+class CpuModeUnavailableError(PowerTuningError):
+    """The requested CPU enforcement cannot run on this machine."""
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    """What the runtime observed about one invocation, for progress displays and benchmarks."""
+
+    spec: FunctionSpec
+    request_id: str
+    cold: bool
+    status: str
+    duration_ms: float
+    init_duration_ms: float | None
+    cpu_ms: float = 0.0  # CPU time the worker used during the invocation
+
+
+class WorkerRuntime:
+    """Runs target functions in worker processes with Lambda's CPU, memory and time limits."""
+
+    def __init__(
+        self,
+        cpu_mode: str = AUTO,
+        *,
+        memory_limit: bool = True,
+        max_idle: int = DEFAULT_MAX_IDLE,
+        cores: float | None = None,
+        on_invocation: Callable[[InvocationRecord], None] | None = None,
+    ) -> None:
+        if cpu_mode not in CPU_MODES:
+            raise CpuModeUnavailableError(f"cpu mode must be one of {', '.join(CPU_MODES)}, got {cpu_mode!r}")
+        self._cgroup: CgroupV1 | None = None
+        if cpu_mode in (AUTO, CGROUP_V1):
+            self._cgroup = CgroupV1.create()
+            if self._cgroup is None and cpu_mode == CGROUP_V1:
+                raise CpuModeUnavailableError(
+                    "cpu mode cgroup-v1 needs a writable cgroup v1 'cpu' hierarchy (Linux, as root); "
+                    f"use {CPU_TIME_MODEL} or {AUTO}"
+                )
+        self.mode: str = CGROUP_V1 if self._cgroup is not None else CPU_TIME_MODEL
+        self.memory_limit = memory_limit
+        self.max_idle = max_idle
+        self.on_invocation = on_invocation
+        self.cold_starts = 0
+        self.invocations = 0
+        self._budget = CpuBudget(cores)
+        self._log_dir = Path(tempfile.mkdtemp(prefix="powertuning-envs-"))
+        self._lock = threading.Lock()
+        self._idle: list[Environment] = []  # most recently used last
+        self._all: set[Environment] = set()
+        self._closed = False
+
+    def __enter__(self) -> WorkerRuntime:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def invoke(self, spec: FunctionSpec, event: str) -> InvokeResult:
+        """Run one invocation in an idle environment of this version, or a new one (a cold start)."""
+        request_id = str(uuid.uuid4())
+        fmt = spec.log_format
+        with self._budget.reserve(spec.memory_mb):
+            env = self._take_idle(spec)
+            log = ""
+            init: Outcome | None = None
+            if env is None:
+                env = self._new_environment(spec)
+                init = env.start()
+                log = platform_logs.init_start(fmt, spec.function_name, spec.version) + env.take_log()
+            failed_init = init is not None and init.status != "success"
+            outcome = init if failed_init and init is not None else env.invoke(request_id, event)
+        log += platform_logs.start(fmt, request_id, spec.version) + env.take_log()
+        init_ms = init.duration_ms if init is not None else None
+        if outcome is init and init.status == "error":
+            init_ms, outcome = _init_failure_split(init)
+        elif outcome is init:
+            init_ms = None  # a hung init ends as a timeout of the invocation itself
+        log += _failure_lines(request_id, outcome)
+        used_mb = math.ceil(outcome.max_rss_kb / 1024)
+        if outcome.error_type == "Runtime.OutOfMemory":
+            used_mb = spec.memory_mb
+        log += platform_logs.end(fmt, request_id)
+        log += platform_logs.report(
+            fmt,
+            platform_logs.Invocation(
+                request_id=request_id,
+                version=spec.version,
+                memory_mb=spec.memory_mb,
+                duration_ms=outcome.duration_ms,
+                max_memory_used_mb=min(used_mb, spec.memory_mb),
+                init_duration_ms=init_ms,
+                status=outcome.status,
+                error_type=outcome.error_type,
+            ),
+        )
+        self._release(env)
+        self._record(spec, request_id, init is not None, outcome, init_ms)
+        return InvokeResult(
+            payload=_payload(request_id, outcome),
+            errored=outcome.status != "success",
+            logs=platform_logs.tail(log),
+        )
+
+    def close(self) -> None:
+        """Kill every environment, remove the CPU groups and the log files."""
+        with self._lock:
+            self._closed = True
+            envs, self._all, self._idle = list(self._all), set(), []
+        for env in envs:
+            env.discard()
+        if self._cgroup is not None:
+            self._cgroup.close()
+        shutil.rmtree(self._log_dir, ignore_errors=True)
+
+    @property
+    def environments(self) -> int:
+        """Live execution environments, idle or busy."""
+        with self._lock:
+            return len(self._all)
+
+    def _take_idle(self, spec: FunctionSpec) -> Environment | None:
+        with self._lock:
+            if self._closed:
+                raise CpuModeUnavailableError("the runtime is closed")
+            for index in range(len(self._idle) - 1, -1, -1):
+                env = self._idle[index]
+                if env.spec.environment_key == spec.environment_key:
+                    del self._idle[index]
+                    if env.spec == spec and env.alive:
+                        return env
+                    # The configuration changed or the worker died: a new environment, as on Lambda.
+                    self._all.discard(env)
+                    env.discard()
+                    return None
+        return None
+
+    def _new_environment(self, spec: FunctionSpec) -> Environment:
+        env = Environment(
+            spec,
+            log_dir=self._log_dir,
+            stretch=model_stretch(spec.memory_mb) if self.mode == CPU_TIME_MODEL else 0.0,
+            cgroup=self._cgroup,
+            memory_limit=self.memory_limit,
+        )
+        with self._lock:
+            self._all.add(env)
+        return env
+
+    def _release(self, env: Environment) -> None:
+        evicted: list[Environment] = []
+        with self._lock:
+            if env.alive and not self._closed:
+                self._idle.append(env)
+                while len(self._idle) > self.max_idle:
+                    evicted.append(self._idle.pop(0))
+            else:
+                evicted.append(env)
+            for old in evicted:
+                self._all.discard(old)
+        for old in evicted:
+            old.discard()
+
+    def _record(
+        self, spec: FunctionSpec, request_id: str, cold: bool, outcome: Outcome, init_ms: float | None
+    ) -> None:
+        with self._lock:
+            self.invocations += 1
+            self.cold_starts += int(cold)
+        if self.on_invocation is not None:
+            record = InvocationRecord(
+                spec, request_id, cold, outcome.status, outcome.duration_ms, init_ms, outcome.cpu_ms
+            )
+            self.on_invocation(record)
+
+
+def _init_failure_split(init: Outcome) -> tuple[float, Outcome]:
+    """A failed init: its time is the Init Duration and the invocation itself lasted no time."""
+    return init.duration_ms, Outcome(
+        init.status, init.payload, 0.0, 0.0, init.max_rss_kb, init.error_type, init.fatal, init.reason
+    )
+
+
+def _failure_lines(request_id: str, outcome: Outcome) -> str:
+    """The platform's own log lines for a timeout or a runtime that died."""
+    if outcome.status == "timeout":
+        seconds = outcome.duration_ms / 1000
+        return f"{platform_logs.timestamp()} {request_id} Task timed out after {seconds:.2f} seconds\n"
+    if outcome.reason:
+        exited = f"RequestId: {request_id} Error: Runtime exited with error: {outcome.reason}"
+        return f"{exited}\n{outcome.error_type}\n"
+    return ""
+
+
+def _payload(request_id: str, outcome: Outcome) -> str:
+    """The response body: the function's, or the error Lambda returns for timeouts and dead runtimes."""
+    if outcome.status == "timeout":
+        seconds = outcome.duration_ms / 1000
+        return json.dumps(
+            {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds",
+            }
+        )
+    if outcome.reason:
+        return json.dumps(
+            {
+                "errorType": outcome.error_type,
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {outcome.reason}",
+            }
+        )
+    if outcome.status == "error":
+        with contextlib.suppress(ValueError, TypeError):
+            body = json.loads(outcome.payload)
+            if isinstance(body, dict) and "errorType" in body:
+                ordered = {k: body[k] for k in ("errorMessage", "errorType") if k in body}
+                return json.dumps({**ordered, "requestId": request_id, **body})
+    return outcome.payload

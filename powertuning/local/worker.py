@@ -1,0 +1,372 @@
+"""A local execution environment: one process runs one function version, as a Lambda sandbox does.
+
+`powertuning.local.runtime` starts it as `python -u -B worker.py CTL_IN CTL_OUT` and speaks JSON lines
+over those two file descriptors; the process's stdout and stderr are the function's log. It imports
+only the standard library so that nothing of the tuner lands on the function's `sys.path` or in
+its Init Duration.
+
+Protocol (worker -> runtime unless marked):
+    {"type": "started"}                      interpreter up; the runtime may now cap its CPU
+    <- {"type": "init", ...}                 handler, limits, context fields
+    {"type": "ready" | "init_error", ...}    Init Duration measured around the handler import
+    <- {"type": "invoke", ...}               one event
+    {"type": "result" | "timeout", ...}      payload, durations, peak memory; `fatal` = exiting
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+_MIB = 1024 * 1024
+# Freed on MemoryError so the worker still has room to report the failure.
+_reserve: bytearray | None = bytearray(_MIB)
+
+
+class LambdaContext:
+    """The `context` argument, with the fields of Lambda's Python runtime."""
+
+    def __init__(self, request_id: str, config: dict[str, Any], remaining_ms: Callable[[], int]) -> None:
+        self.aws_request_id = request_id
+        self.function_name: str = config["function_name"]
+        self.function_version: str = config["version"]
+        self.invoked_function_arn: str = config["function_arn"]
+        # Lambda's Python runtime passes the memory size as a string, from AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+        self.memory_limit_in_mb = str(config["memory_mb"])
+        self.log_group_name: str = config["log_group_name"]
+        self.log_stream_name: str = config["log_stream_name"]
+        self.identity: Any = None
+        self.client_context: Any = None
+        self.tenant_id: str | None = None
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function times out."""
+        return self._remaining_ms()
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},function_name={self.function_name},"
+            f"function_version={self.function_version},memory_limit_in_mb={self.memory_limit_in_mb}])"
+        )
+
+
+class _Channel:
+    """JSON lines over two inherited pipe file descriptors."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self._reader = os.fdopen(read_fd, "rb")
+        self._write_fd = write_fd
+
+    def receive(self) -> dict[str, Any] | None:
+        line = self._reader.readline()
+        return json.loads(line) if line else None
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = (json.dumps(message) + "\n").encode()
+        while data:
+            written = os.write(self._write_fd, data)
+            data = data[written:]
+
+
+class _RequestIdFilter(logging.Filter):
+    request_id = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = self.request_id
+        return True
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": getattr(record, "aws_request_id", ""),
+        }
+        return json.dumps(entry)
+
+
+def _setup_logging(log_format: str) -> _RequestIdFilter:
+    """The root logger Lambda's Python runtime installs: text lines, or JSON records at INFO."""
+    request_filter = _RequestIdFilter()
+    handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(request_filter)
+    if log_format == "JSON":
+        handler.setFormatter(_JsonFormatter())
+        logging.getLogger().setLevel(logging.INFO)
+    else:
+        formatter = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+        formatter.converter = time.gmtime
+        handler.setFormatter(formatter)
+    logging.getLogger().addHandler(handler)
+    return request_filter
+
+
+def _error(exc: BaseException, error_type: str | None = None, message: str | None = None) -> dict[str, Any]:
+    """Lambda's error payload, and the `[ERROR]` record its Python runtime logs."""
+    # The worker's own frames are the runtime's, which Lambda leaves out of stack traces too.
+    entries = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename != __file__]
+    frames = traceback.format_list(entries)
+    payload = {
+        "errorMessage": str(exc) if message is None else message,
+        "errorType": error_type or type(exc).__name__,
+        "stackTrace": frames,
+    }
+    print(
+        f"[ERROR] {payload['errorType']}: {payload['errorMessage']}\n"
+        f"Traceback (most recent call last):\n{''.join(frames)}",
+        file=sys.stdout,
+        flush=True,
+    )
+    return payload
+
+
+def _max_rss_kb() -> int:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss // 1024 if sys.platform == "darwin" else rss  # bytes on macOS, KiB on Linux
+
+
+def _unbacked_kb() -> int:
+    """Address space mapped but not resident (shared libraries, reservations), Linux only."""
+    try:
+        with open("/proc/self/status") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+        return max(0, int(fields["VmSize"].split()[0]) - int(fields["VmRSS"].split()[0]))
+    except (OSError, KeyError, ValueError):
+        return 0
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap the address space at the function's memory plus what the interpreter mapped but never touched.
+
+    RLIMIT_AS counts address space, not resident memory, so the unbacked part measured at start-up is
+    added back; past the cap allocations raise MemoryError.
+    """
+    limit = memory_mb * _MIB + _unbacked_kb() * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _load_handler(handler: str) -> Callable[..., Any]:
+    """Import `module.function` as Lambda's Python runtime does, with its error types."""
+    module_name, _, function_name = handler.rpartition(".")
+    if not module_name or not function_name:
+        raise _InitError(
+            "Runtime.MalformedHandlerName", f"Bad handler '{handler}': not enough values to unpack"
+        )
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        raise _InitError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        ) from exc
+    except SyntaxError as exc:
+        raise _InitError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}"
+        ) from exc
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise _InitError(
+            "Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'"
+        )
+    return function
+
+
+class _InitError(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class _Clock:
+    """Elapsed time of one invocation: wall time, plus stretched CPU time in the CPU-time model."""
+
+    def __init__(self, stretch: float, timeout_ms: float) -> None:
+        self.stretch = stretch
+        self.timeout_ms = timeout_ms
+        self.wall0 = time.perf_counter()
+        self.cpu0 = time.process_time()
+
+    def cpu_ms(self) -> float:
+        return (time.process_time() - self.cpu0) * 1000
+
+    def wall_ms(self) -> float:
+        return (time.perf_counter() - self.wall0) * 1000
+
+    def elapsed_ms(self) -> float:
+        return self.wall_ms() + self.cpu_ms() * self.stretch
+
+    def remaining_ms(self) -> int:
+        return max(0, int(self.timeout_ms - self.elapsed_ms()))
+
+
+class Worker:
+    """The init phase, then one invocation per `invoke` message until stdin closes."""
+
+    def __init__(self, channel: _Channel) -> None:
+        self.channel = channel
+        self.config: dict[str, Any] = {}
+        self.handler: Callable[..., Any] | None = None
+        self.request_filter: _RequestIdFilter | None = None
+
+    def init(self, config: dict[str, Any]) -> None:
+        """Apply the limits, import the handler, report Init Duration."""
+        self.config = config
+        code_dir = config["code_dir"] or os.getcwd()
+        os.chdir(code_dir)
+        sys.path[0] = code_dir  # the function's folder, like /var/task; not the worker's own
+        # Thread stacks count against RLIMIT_AS at their full size: keep them modest.
+        threading.stack_size(config.get("thread_stack_bytes", 2 * _MIB))
+        self.request_filter = _setup_logging(config["log_format"])
+        if config["memory_limit"]:
+            _limit_memory(config["memory_mb"])
+        clock = _Clock(config["stretch"], config["init_timeout_ms"])
+        try:
+            self.handler = _load_handler(config["handler"])
+        except _InitError as exc:
+            self._init_failed(clock, _error(exc, exc.error_type))
+            return
+        except MemoryError as exc:
+            _release_reserve()
+            self._init_failed(clock, _error(exc, "Runtime.OutOfMemory"), fatal="Runtime.OutOfMemory")
+            return
+        except BaseException as exc:
+            self._init_failed(clock, _error(exc))
+            return
+        self.channel.send(
+            {
+                "type": "ready",
+                "init_ms": clock.wall_ms(),
+                "init_cpu_ms": clock.cpu_ms(),
+                "max_rss_kb": _max_rss_kb(),
+            }
+        )
+
+    def _init_failed(self, clock: _Clock, error: dict[str, Any], fatal: str | None = None) -> None:
+        sys.stdout.flush()
+        self.channel.send(
+            {
+                "type": "init_error",
+                "error": error,
+                "init_ms": clock.wall_ms(),
+                "init_cpu_ms": clock.cpu_ms(),
+                "max_rss_kb": _max_rss_kb(),
+                "fatal": fatal,
+            }
+        )
+
+    def invoke(self, message: dict[str, Any]) -> bool:
+        """Run one invocation and report it; False when the environment must end."""
+        assert self.handler is not None
+        assert self.request_filter is not None
+        request_id = message["request_id"]
+        self.request_filter.request_id = request_id
+        clock = _Clock(self.config["stretch"], message["timeout_ms"])
+        context = LambdaContext(request_id, self.config, clock.remaining_ms)
+        if clock.stretch:
+            self._watch_modeled_deadline(clock)
+        fatal: str | None = None
+        payload: str | dict[str, Any]
+        try:
+            try:
+                event = json.loads(message["event"])
+            except ValueError as exc:
+                payload = _error(exc, "Runtime.UnmarshalError", f"Unable to unmarshal input: {exc}")
+            else:
+                payload = self._call(event, context)
+        except MemoryError as exc:
+            _release_reserve()
+            payload = _error(exc, "Runtime.OutOfMemory")
+            fatal = "Runtime.OutOfMemory"
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            payload = _error(exc, "Runtime.ExitError", f"Runtime exited with error: exit status {status}")
+            fatal = "Runtime.ExitError"
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        errored = isinstance(payload, dict)
+        body = json.dumps(payload) if errored else payload
+        self.channel.send(
+            {
+                "type": "result",
+                "payload": body,
+                "errored": errored,
+                "duration_ms": clock.wall_ms(),
+                "cpu_ms": clock.cpu_ms(),
+                "max_rss_kb": _max_rss_kb(),
+                "fatal": fatal,
+            }
+        )
+        return fatal is None
+
+    def _call(self, event: Any, context: LambdaContext) -> str | dict[str, Any]:
+        """The handler's JSON response, or an error payload (a dict)."""
+        assert self.handler is not None
+        try:
+            result = self.handler(event, context)
+        except (MemoryError, SystemExit):
+            raise
+        except BaseException as exc:
+            return _error(exc)
+        try:
+            return json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            return _error(exc, "Runtime.MarshalError", f"Unable to marshal response: {exc}")
+
+    def _watch_modeled_deadline(self, clock: _Clock) -> None:
+        """CPU-time model: end the invocation when its modeled time passes the timeout."""
+
+        def check(_signum: int, _frame: Any) -> None:
+            if clock.elapsed_ms() >= clock.timeout_ms:
+                sys.stdout.flush()
+                self.channel.send(
+                    {"type": "timeout", "elapsed_ms": clock.elapsed_ms(), "max_rss_kb": _max_rss_kb()}
+                )
+                os._exit(0)
+
+        signal.signal(signal.SIGALRM, check)
+        signal.setitimer(signal.ITIMER_REAL, 0.025, 0.025)
+
+
+def _release_reserve() -> None:
+    global _reserve
+    _reserve = None
+
+
+def main(argv: list[str]) -> int:
+    """Serve one execution environment until the runtime closes the control pipe."""
+    channel = _Channel(int(argv[1]), int(argv[2]))
+    worker = Worker(channel)
+    channel.send({"type": "started"})
+    message = channel.receive()
+    if message is None or message.get("type") != "init":
+        return 1
+    worker.init(message)
+    if worker.handler is None:
+        return 0
+    while (message := channel.receive()) is not None:
+        if message.get("type") == "invoke" and not worker.invoke(message):
+            return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,308 @@
+"""The worker-process runtime: cold and warm starts, REPORT lines, limits, logs, context, CPU share.
+
+These spawn real worker processes (about 50 ms each); CPU proportionality is checked as a loose
+ratio band, the precise figure is benchmarks/fidelity.py's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from powertuning.local.cpu import CGROUP_V1, CPU_TIME_MODEL, cgroup_v1_available
+from powertuning.local.runtime import CpuModeUnavailableError, WorkerRuntime
+from powertuning.local.target import FunctionSpec, InvokeResult
+from powertuning.logs import Report, parse_report
+
+pytestmark = pytest.mark.slow
+
+HANDLER = """
+import json, os, time
+
+print("init: importing the handler")
+
+def handler(event, context):
+    action = event.get("action")
+    if action == "print":
+        print(event["text"])
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    if action == "spin":  # a fixed amount of CPU time, whatever the share
+        start = time.process_time()
+        while time.process_time() - start < event["cpu_seconds"]:
+            pass
+    if action == "allocate":
+        block = bytearray(event["mb"] * 1024 * 1024)
+        block[::4096] = b"x" * len(block[::4096])
+    if action == "fail":
+        raise ValueError("something went wrong")
+    if action == "context":
+        return {
+            "function_name": context.function_name,
+            "function_version": context.function_version,
+            "memory_limit_in_mb": context.memory_limit_in_mb,
+            "aws_request_id": context.aws_request_id,
+            "invoked_function_arn": context.invoked_function_arn,
+            "log_group_name": context.log_group_name,
+            "log_stream_name": context.log_stream_name,
+            "remaining_ms": context.get_remaining_time_in_millis(),
+            "env_memory": os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+            "env_name": os.environ["AWS_LAMBDA_FUNCTION_NAME"],
+            "cwd": os.getcwd(),
+        }
+    return {"pid": os.getpid()}
+"""
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:fn"
+
+
+@pytest.fixture(scope="module")
+def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("function")
+    (folder / "app.py").write_text(HANDLER)
+    (folder / "broken.py").write_text("import not_a_module_anywhere\n")
+    return folder
+
+
+@pytest.fixture
+def runtime() -> Iterator[WorkerRuntime]:
+    with WorkerRuntime() as started:
+        yield started
+
+
+def spec_for(code_dir: Path, memory_mb: int = 512, **changes: Any) -> FunctionSpec:
+    fields: dict[str, Any] = {
+        "function_name": "fn",
+        "version": "1",
+        "memory_mb": memory_mb,
+        "timeout_s": 10.0,
+        "handler": "app.handler",
+        "code_dir": code_dir,
+        "function_arn": f"{ARN}:1",
+    }
+    fields.update(changes)
+    return FunctionSpec(**fields)
+
+
+def invoke(runtime: WorkerRuntime, spec: FunctionSpec, **event: Any) -> tuple[InvokeResult, Any, Report]:
+    result = runtime.invoke(spec, json.dumps(event))
+    return result, json.loads(result.payload), parse_report(result.logs)
+
+
+def test_cold_start_then_warm_reuse(runtime, code_dir):
+    spec = spec_for(code_dir)
+    # WHEN the same version is invoked twice in a row
+    first, body1, report1 = invoke(runtime, spec)
+    second, body2, report2 = invoke(runtime, spec)
+    # THEN the first is a cold start with the handler's import timed, the second reuses the process
+    assert report1.is_cold_start
+    assert report1.init_duration_ms > 0
+    assert first.logs.startswith("INIT_START Runtime Version: python:")
+    assert "init: importing the handler" in first.logs
+    assert not report2.is_cold_start
+    assert "INIT_START" not in second.logs
+    assert body1["pid"] == body2["pid"]
+    assert (runtime.cold_starts, runtime.invocations, runtime.environments) == (1, 2, 1)
+
+
+def test_each_memory_size_and_version_has_its_own_environments(runtime, code_dir):
+    _, a, _ = invoke(runtime, spec_for(code_dir, 256))
+    _, b, _ = invoke(runtime, spec_for(code_dir, 512))
+    _, c, _ = invoke(runtime, spec_for(code_dir, 512, version="2"))
+    assert len({a["pid"], b["pid"], c["pid"]}) == 3
+    assert runtime.cold_starts == 3
+
+
+def test_a_changed_configuration_gets_a_new_environment(runtime, code_dir):
+    _, before, _ = invoke(runtime, spec_for(code_dir))
+    _, after, report = invoke(runtime, spec_for(code_dir, environment={"MODE": "new"}))
+    assert before["pid"] != after["pid"]
+    assert report.is_cold_start
+
+
+def test_concurrent_invocations_get_separate_environments(runtime, code_dir):
+    spec = spec_for(code_dir)
+    bodies: list[Any] = []
+
+    def call() -> None:
+        bodies.append(invoke(runtime, spec, action="sleep", seconds=0.3)[1])
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len({body["pid"] for body in bodies}) == 3
+    assert runtime.environments == 3
+    # Afterwards the idle environments are reused: no new cold start.
+    invoke(runtime, spec)
+    assert runtime.cold_starts == 3
+
+
+def test_report_line_is_lambdas_text_format(runtime, code_dir):
+    result, _, report = invoke(runtime, spec_for(code_dir, 1024))
+    lines = result.logs.splitlines()
+    request_id = lines[-1].split("\t")[0].removeprefix("REPORT RequestId: ")
+    assert lines[-3] == f"START RequestId: {request_id} Version: 1"
+    assert lines[-2] == f"END RequestId: {request_id}"
+    fields = lines[-1].split("\t")
+    assert fields[1].startswith("Duration: ")
+    assert fields[1].endswith(" ms")
+    assert fields[2] == f"Billed Duration: {report.billed_duration_ms:.0f} ms"
+    assert fields[3] == "Memory Size: 1024 MB"
+    assert fields[4].startswith("Max Memory Used: ")
+    assert 5 < report.max_memory_used_mb < 1024
+    assert fields[5].startswith("Init Duration: ")
+    assert report.billed_duration_ms >= report.duration_ms + report.init_duration_ms
+
+
+def test_json_log_format(runtime, code_dir):
+    spec = spec_for(code_dir, log_format="JSON")
+    cold, _, cold_report = invoke(runtime, spec, action="print", text="plain print")
+    warm, _, warm_report = invoke(runtime, spec)
+    records = [json.loads(line) for line in cold.logs.splitlines() if line.startswith("{")]
+    assert [r["type"] for r in records] == ["platform.initStart", "platform.start", "platform.report"]
+    assert "plain print" in cold.logs
+    assert cold_report.is_cold_start
+    assert not warm_report.is_cold_start
+    assert "initDurationMs" not in json.loads(warm.logs.splitlines()[-1])["record"]["metrics"]
+
+
+def test_prints_appear_in_the_log_between_start_and_end(runtime, code_dir):
+    result, _, _ = invoke(runtime, spec_for(code_dir), action="print", text="hello from the handler")
+    lines = result.logs.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("START"))
+    assert lines[start + 1] == "hello from the handler"
+    assert lines[start + 2].startswith("END")
+
+
+def test_log_tail_is_the_last_4_kb(runtime, code_dir):
+    result, _, report = invoke(runtime, spec_for(code_dir), action="print", text="y" * 20_000)
+    assert len(result.logs.encode()) <= 4096
+    assert result.logs.rstrip("\n").splitlines()[-1].startswith("REPORT")
+    assert report.memory_size_mb == 512
+
+
+def test_context_fields(runtime, code_dir):
+    spec = spec_for(code_dir, 256, timeout_s=7.0)
+    result, body, _ = invoke(runtime, spec, action="context")
+    request_id = result.logs.splitlines()[-1].split("\t")[0].removeprefix("REPORT RequestId: ")
+    assert body["function_name"] == "fn"
+    assert body["function_version"] == "1"
+    assert body["memory_limit_in_mb"] == "256"  # a string, as Lambda's Python runtime passes it
+    assert body["aws_request_id"] == request_id
+    assert body["invoked_function_arn"] == f"{ARN}:1"
+    assert body["log_group_name"] == "/aws/lambda/fn"
+    assert "[1]" in body["log_stream_name"]
+    assert 0 < body["remaining_ms"] <= 7000
+    assert (body["env_memory"], body["env_name"]) == ("256", "fn")
+    assert body["cwd"] == str(code_dir)
+
+
+def test_handler_error_is_lambdas_error_payload(runtime, code_dir):
+    result, body, report = invoke(runtime, spec_for(code_dir), action="fail")
+    assert result.errored
+    assert body["errorType"] == "ValueError"
+    assert body["errorMessage"] == "something went wrong"
+    assert any("app.py" in frame and "in handler" in frame for frame in body["stackTrace"])
+    assert not any("worker.py" in frame for frame in body["stackTrace"])
+    assert "[ERROR] ValueError: something went wrong" in result.logs
+    assert "Status: error" in result.logs.splitlines()[-1]
+    assert report.duration_ms > 0
+    # A handler error does not end the environment.
+    assert not invoke(runtime, spec_for(code_dir))[2].is_cold_start
+
+
+def test_import_error_fails_the_invocation_like_lambda(runtime, code_dir):
+    result, body, report = invoke(runtime, spec_for(code_dir, handler="broken.handler"))
+    assert result.errored
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert "Unable to import module 'broken'" in body["errorMessage"]
+    assert report.is_cold_start
+    _, missing, _ = invoke(runtime, spec_for(code_dir, handler="app.nothing_here"))
+    assert missing["errorType"] == "Runtime.HandlerNotFound"
+    assert runtime.environments == 0
+
+
+def test_exceeding_memory_fails_with_runtime_out_of_memory(runtime, code_dir):
+    spec = spec_for(code_dir, 128)
+    result, body, report = invoke(runtime, spec, action="allocate", mb=200)
+    assert result.errored
+    assert body["errorType"] == "Runtime.OutOfMemory"
+    assert body["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+    assert report.max_memory_used_mb == 128
+    assert "Error Type: Runtime.OutOfMemory" in result.logs
+    # The environment is gone: the next invocation is a cold start.
+    assert invoke(runtime, spec)[2].is_cold_start
+
+
+def test_the_same_allocation_fits_in_more_memory(runtime, code_dir):
+    result, _, report = invoke(runtime, spec_for(code_dir, 512), action="allocate", mb=200)
+    assert not result.errored
+    assert 200 <= report.max_memory_used_mb < 512
+
+
+def test_timeout_fails_like_lambda_and_kills_the_environment(runtime, code_dir):
+    spec = spec_for(code_dir, timeout_s=0.5)
+    _, first, _ = invoke(runtime, spec)
+    result, body, report = invoke(runtime, spec, action="sleep", seconds=5)
+    assert result.errored
+    assert body["errorType"] == "Sandbox.Timedout"
+    assert body["errorMessage"].endswith("Task timed out after 0.50 seconds")
+    assert "Task timed out after 0.50 seconds" in result.logs
+    assert report.duration_ms == 500.0
+    with pytest.raises(ProcessLookupError):
+        os.kill(first["pid"], 0)
+    _, after, after_report = invoke(runtime, spec)
+    assert after["pid"] != first["pid"]
+    assert after_report.is_cold_start
+
+
+def test_close_ends_every_worker(code_dir):
+    runtime = WorkerRuntime()
+    _, body, _ = invoke(runtime, spec_for(code_dir))
+    runtime.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(body["pid"], 0)
+    assert runtime.environments == 0
+
+
+def _warm_duration(runtime: WorkerRuntime, spec: FunctionSpec, cpu_seconds: float) -> float:
+    invoke(runtime, spec)  # the cold start
+    return min(invoke(runtime, spec, action="spin", cpu_seconds=cpu_seconds)[2].duration_ms for _ in range(2))
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param(
+            CGROUP_V1,
+            marks=pytest.mark.skipif(
+                not cgroup_v1_available(), reason="needs a writable cgroup v1 hierarchy"
+            ),
+        ),
+        CPU_TIME_MODEL,
+    ],
+)
+def test_cpu_share_is_proportional_to_memory(code_dir, mode):
+    # GIVEN the same CPU work at 256 MB and 1,024 MB
+    with WorkerRuntime(mode) as runtime:
+        assert runtime.mode == mode
+        small = _warm_duration(runtime, spec_for(code_dir, 256), 0.04)
+        large = _warm_duration(runtime, spec_for(code_dir, 1024), 0.04)
+    # THEN four times the memory runs it about four times faster (1,769 MB = 1 vCPU)
+    assert 2.5 < small / large < 6.0
+    assert large > 40 * 1769 / 1024 * 0.7
+
+
+def test_unavailable_or_unknown_cpu_mode_is_refused():
+    with pytest.raises(CpuModeUnavailableError, match="cpu mode must be one of"):
+        WorkerRuntime("turbo")
+    if not cgroup_v1_available():
+        with pytest.raises(CpuModeUnavailableError, match="cgroup"):
+            WorkerRuntime(CGROUP_V1)

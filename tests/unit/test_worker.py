@@ -1,0 +1,75 @@
+"""The worker's in-process pieces: handler loading with Lambda's error types, the context object."""
+
+from __future__ import annotations
+
+import pytest
+
+from powertuning.local import worker
+
+
+@pytest.fixture
+def code(tmp_path, monkeypatch):
+    (tmp_path / "good.py").write_text("def handler(event, context):\n    return 1\n")
+    (tmp_path / "syntax.py").write_text("def handler(:\n")
+    (tmp_path / "imports.py").write_text("import no_such_module_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("handler", "error_type", "message"),
+    [
+        ("good", "Runtime.MalformedHandlerName", "Bad handler 'good'"),
+        ("imports.handler", "Runtime.ImportModuleError", "Unable to import module 'imports'"),
+        ("syntax.handler", "Runtime.UserCodeSyntaxError", "Syntax error in module 'syntax'"),
+        ("good.missing", "Runtime.HandlerNotFound", "Handler 'missing' missing on module 'good'"),
+    ],
+)
+def test_load_errors_have_lambdas_types(code, handler, error_type, message):
+    with pytest.raises(worker._InitError) as raised:
+        worker._load_handler(handler)
+    assert raised.value.error_type == error_type
+    assert message in str(raised.value)
+
+
+def test_loads_a_handler(code):
+    assert worker._load_handler("good.handler")(None, None) == 1
+
+
+def test_context_has_lambdas_fields():
+    config = {
+        "function_name": "fn",
+        "version": "$LATEST",
+        "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:fn",
+        "memory_mb": 512,
+        "log_group_name": "/aws/lambda/fn",
+        "log_stream_name": "2026/11/23/[$LATEST]abc",
+    }
+    context = worker.LambdaContext("req-1", config, lambda: 1234)
+    assert context.aws_request_id == "req-1"
+    assert context.memory_limit_in_mb == "512"
+    assert context.invoked_function_arn.endswith(":function:fn")
+    assert context.get_remaining_time_in_millis() == 1234
+    assert context.identity is None
+    assert context.client_context is None
+
+
+def test_clock_stretches_cpu_time_in_the_model():
+    clock = worker._Clock(stretch=9.0, timeout_ms=1000)
+    while clock.cpu_ms() < 5:
+        pass
+    assert clock.elapsed_ms() >= clock.wall_ms() + 9 * 5
+    assert clock.remaining_ms() <= 1000 - 50
+
+
+def test_error_payload_leaves_out_the_workers_frames(capsys):
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        payload = worker._error(exc)
+    assert payload["errorType"] == "RuntimeError"
+    assert payload["errorMessage"] == "boom"
+    assert len(payload["stackTrace"]) == 1
+    assert capsys.readouterr().out.startswith(
+        "[ERROR] RuntimeError: boom\nTraceback (most recent call last):"
+    )
