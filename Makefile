@@ -39,7 +39,7 @@ demo: $(VENV)/.installed
 	$(BIN)/powertune local --handler examples/primes/handler.py:handler
 
 synth: install
-	npx cdk synth --quiet
+	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

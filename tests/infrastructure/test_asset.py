@@ -1,0 +1,93 @@
+"""The one code asset: lambdas/ and the core modules they import, nothing else, and self-sufficient."""
+
+from __future__ import annotations
+
+import ast
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from stacks.lambda_asset import REPO_ROOT, asset_files
+from tests.infrastructure.synthesis import FUNCTION_NAMES, Synthesized
+
+# What the Lambda Python runtime provides besides the standard library.
+RUNTIME_PACKAGES = {"boto3", "botocore"}
+MAX_ZIPPED_BYTES = 200_000
+
+
+@pytest.fixture(scope="module")
+def asset_dir(default_stack: Synthesized) -> Path:
+    (directory,) = {path for path in default_stack.outdir.glob("asset.*") if (path / "lambdas").is_dir()}
+    return directory
+
+
+def _files(directory: Path) -> list[str]:
+    return sorted(str(path.relative_to(directory)) for path in directory.rglob("*") if path.is_file())
+
+
+def test_asset_holds_handlers_and_only_core_modules(asset_dir: Path) -> None:
+    files = _files(asset_dir)
+    assert [f"lambdas/{name}.py" for name in FUNCTION_NAMES if f"lambdas/{name}.py" not in files] == []
+    assert files == sorted(str(path) for path in asset_files())
+    for path in files:
+        assert path.startswith(("lambdas/", "powertuning/")), path
+        assert not path.startswith(("powertuning/cli/", "powertuning/local/")), path
+        assert path.endswith((".py", ".json")), path
+
+
+def test_asset_imports_only_the_runtime_and_itself(asset_dir: Path) -> None:
+    shipped = {"lambdas", "powertuning"}
+    for path in asset_dir.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names | RUNTIME_PACKAGES | shipped, (path, name)
+
+
+def test_handlers_import_from_the_asset_alone(asset_dir: Path) -> None:
+    # GIVEN a fresh interpreter whose first path entry is the asset, like /var/task in Lambda
+    script = (
+        "import importlib, sys\n"
+        f"sys.path.insert(0, {str(asset_dir)!r})\n"
+        f"for name in {list(FUNCTION_NAMES)!r}:\n"
+        "    module = importlib.import_module('lambdas.' + name)\n"
+        "    assert callable(module.handler)\n"
+        "for name, module in list(sys.modules.items()):\n"
+        "    if name.split('.')[0] in ('lambdas', 'powertuning'):\n"
+        f"        assert module.__file__.startswith({str(asset_dir)!r}), (name, module.__file__)\n"
+    )
+    # THEN every handler imports, and only from the asset's copy of the code
+    subprocess.run([sys.executable, "-I", "-c", script], check=True, cwd=asset_dir)
+
+
+def test_asset_is_small(asset_dir: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in _files(asset_dir):
+            archive.write(asset_dir / path, path)
+    assert len(buffer.getvalue()) < MAX_ZIPPED_BYTES
+
+
+def test_asset_files_reject_the_cli_and_local_engine(tmp_path: Path) -> None:
+    # GIVEN a handler that imports the local engine WHEN the asset is assembled THEN it refuses
+    (tmp_path / "lambdas").mkdir()
+    (tmp_path / "powertuning" / "local").mkdir(parents=True)
+    (tmp_path / "powertuning" / "local" / "__init__.py").write_text("")
+    (tmp_path / "lambdas" / "bad.py").write_text("from powertuning.local import engine\n")
+    with pytest.raises(ValueError, match=r"powertuning\.local"):
+        asset_files(tmp_path)
+
+
+def test_asset_files_follow_imports_transitively() -> None:
+    files = {str(path) for path in asset_files(REPO_ROOT)}
+    # The Executor reaches powertuning.measure, which imports powertuning.versions.
+    assert {"powertuning/measure.py", "powertuning/versions.py", "powertuning/lambda_api.py"} <= files

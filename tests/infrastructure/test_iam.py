@@ -1,0 +1,156 @@
+"""Least privilege: one role per function with only the calls its code makes, no action wildcard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stacks.lambda_asset import REPO_ROOT, asset_files
+from tests.infrastructure.code_calls import actions_by_handler
+from tests.infrastructure.synthesis import FUNCTION_NAMES, Synthesized, as_list, flatten
+
+DEFAULT_LAMBDA_RESOURCE = "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"
+# APIs without resource-level permissions, where AWS documents Resource "*".
+RESOURCE_STAR_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+def _all_statements(stack: Synthesized) -> list[dict[str, Any]]:
+    statements = []
+    for resource in stack.resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            statements.extend(props["PolicyDocument"]["Statement"])
+        elif resource["Type"] == "AWS::IAM::Role":
+            for policy in props.get("Policies", []):
+                statements.extend(policy["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _granted(stack: Synthesized, name: str, service: str) -> dict[str, list[str]]:
+    """service:Action -> flattened resources, for the statements of one function's role."""
+    granted: dict[str, list[str]] = {}
+    for statement in stack.statements_of_role(stack.role_of_function(name)):
+        for action in as_list(statement["Action"]):
+            if action.startswith(f"{service}:"):
+                granted.setdefault(action, []).extend(flatten(r) for r in as_list(statement["Resource"]))
+    return granted
+
+
+@pytest.fixture(scope="module")
+def code_actions() -> dict[str, set[str]]:
+    return actions_by_handler(REPO_ROOT, asset_files(), FUNCTION_NAMES)
+
+
+@pytest.mark.parametrize("stack_name", ["default_stack", "variant_stack"])
+def test_no_action_wildcard_and_only_allow(stack_name: str, request: pytest.FixtureRequest) -> None:
+    stack: Synthesized = request.getfixturevalue(stack_name)
+    statements = _all_statements(stack)
+    assert statements
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert "NotAction" not in statement
+        assert "NotResource" not in statement
+        for action in as_list(statement["Action"]):
+            assert not set(action) & {"*", "?"}, statement
+
+
+@pytest.mark.parametrize("stack_name", ["default_stack", "variant_stack"])
+def test_resource_star_only_where_aws_offers_nothing_narrower(
+    stack_name: str, request: pytest.FixtureRequest
+) -> None:
+    stack: Synthesized = request.getfixturevalue(stack_name)
+    for statement in _all_statements(stack):
+        if "*" in as_list(statement["Resource"]):
+            assert set(as_list(statement["Action"])) <= RESOURCE_STAR_ACTIONS, statement
+
+
+def test_lambda_grants_equal_what_each_handler_calls(
+    default_stack: Synthesized, code_actions: dict[str, set[str]]
+) -> None:
+    # GIVEN the calls each handler's code can reach, error paths included
+    for name in FUNCTION_NAMES:
+        expected = {action for action in code_actions[name] if action.startswith("lambda:")}
+        # THEN its role allows exactly those Lambda actions: none missing, none extra
+        assert set(_granted(default_stack, name, "lambda")) == expected, name
+
+
+def test_lambda_grants_scoped_to_same_account_and_region_by_default(default_stack: Synthesized) -> None:
+    for name in FUNCTION_NAMES:
+        for action, resources in _granted(default_stack, name, "lambda").items():
+            assert resources == [DEFAULT_LAMBDA_RESOURCE], (name, action)
+
+
+def test_least_privilege_spot_checks(default_stack: Synthesized) -> None:
+    granted = {name: set(_granted(default_stack, name, "lambda")) for name in FUNCTION_NAMES}
+    assert granted["analyzer"] == set()
+    assert {name for name, actions in granted.items() if "lambda:InvokeFunction" in actions} == {"executor"}
+    assert {name for name, actions in granted.items() if "lambda:DeleteFunction" in actions} == {
+        "publisher",
+        "cleaner",
+    }
+    assert not any("lambda:UpdateFunctionCode" in actions for actions in granted.values())
+
+
+def test_no_s3_access_without_payload_bucket(default_stack: Synthesized) -> None:
+    for name in FUNCTION_NAMES:
+        assert _granted(default_stack, name, "s3") == {}, name
+
+
+def test_executor_reads_only_the_configured_payload_objects(
+    variant_stack: Synthesized, code_actions: dict[str, set[str]]
+) -> None:
+    assert "s3:GetObject" in code_actions["executor"]
+    assert _granted(variant_stack, "executor", "s3") == {
+        "s3:GetObject": ["arn:<AWS::Partition>:s3:::tuning-payloads/payloads/*"]
+    }
+    for name in FUNCTION_NAMES:
+        if name != "executor":
+            assert _granted(variant_stack, name, "s3") == {}, name
+
+
+def test_functions_write_only_their_own_log_group(default_stack: Synthesized) -> None:
+    for name, (_, props) in default_stack.functions().items():
+        log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        granted = _granted(default_stack, name, "logs")
+        assert granted == {
+            "logs:CreateLogStream": [f"<{log_group}.Arn>"],
+            "logs:PutLogEvents": [f"<{log_group}.Arn>"],
+        }, name
+
+
+def test_state_machine_role_may_invoke_only_the_six_functions(default_stack: Synthesized) -> None:
+    machine = default_stack.state_machine()
+    role = machine["RoleArn"]["Fn::GetAtt"][0]
+    lambda_statements = [
+        statement
+        for statement in default_stack.statements_of_role(role)
+        if any(action.startswith("lambda:") for action in as_list(statement["Action"]))
+    ]
+    function_arns = sorted(f"<{logical_id}.Arn>" for logical_id, _ in default_stack.functions().values())
+    assert len(lambda_statements) == 1
+    assert as_list(lambda_statements[0]["Action"]) == ["lambda:InvokeFunction"]
+    assert sorted(flatten(r) for r in as_list(lambda_statements[0]["Resource"])) == function_arns
+    assert default_stack.resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
+        "Principal"
+    ] == {"Service": "states.amazonaws.com"}
+
+
+def test_arns_are_partition_aware(default_stack: Synthesized) -> None:
+    text = json.dumps(default_stack.json)
+    assert '"arn:aws:' not in text
+    assert "arn:aws-" not in text
