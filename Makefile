@@ -35,7 +35,12 @@ test: install lint typecheck
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-demo: $(VENV)/.installed
+# The demo needs only the local extra (moto), not the CDK and dev tools: quicker from a fresh clone.
+$(VENV)/.installed-local: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[local]'
+	touch $@
+
+demo: $(VENV)/.installed-local
 	$(BIN)/powertune local --handler examples/primes/handler.py:handler
 
 synth: install
