@@ -29,7 +29,8 @@ class FakeWaiter:
         self.name = name
 
     def wait(self, **kwargs: Any) -> None:
-        self.client.calls.append((f"wait:{self.name}", kwargs))
+        self.client.calls.append(("wait", kwargs))
+        self.client.waiters.append(self.name)
         if self.client.waiter_error:
             raise WaiterError(name=self.name, reason="Max attempts exceeded", last_response={})
 
@@ -51,6 +52,7 @@ class FakeClient:
         self.script = {op: list(v) if isinstance(v, list) else [v] for op, v in script.items()}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.waiter_error = False
+        self.waiters: list[str] = []
         self.paginators: dict[str, FakePaginator] = {}
 
     def __getattr__(self, operation: str) -> Any:
@@ -77,7 +79,11 @@ class FakeClient:
         return sum(1 for op, _ in self.calls if op == operation)
 
     def waits(self) -> list[dict[str, Any]]:
-        return [kwargs for op, kwargs in self.calls if op.startswith("wait:")]
+        return [kwargs for op, kwargs in self.calls if op == "wait"]
+
+
+# boto3's waiters on LastUpdateStatus (GetFunctionConfiguration and GetFunction based).
+UPDATE_WAITERS = {"function_updated", "function_updated_v2"}
 
 
 def payload(body: Any) -> io.BytesIO:
@@ -154,12 +160,12 @@ def test_resource_conflict_waits_for_the_update_then_retries(no_backoff):
     client = FakeClient(
         update_function_configuration=[client_error("ResourceConflictException"), {"MemorySize": 512}]
     )
-    # WHEN called THEN it waits on function_updated_v2 (no blind sleep) and retries
+    # WHEN called THEN it waits on the LastUpdateStatus waiter (no blind sleep) and retries
     result = lambda_api.call(client, "update_function_configuration", FunctionName="f", MemorySize=512)
     assert result == {"MemorySize": 512}
     assert [op for op, _ in client.calls] == [
         "update_function_configuration",
-        "wait:function_updated_v2",
+        "wait",
         "update_function_configuration",
     ]
     assert client.waits()[0]["FunctionName"] == "f"
@@ -205,9 +211,18 @@ def test_tuner_clients_leave_retries_to_call():
 def test_wait_until_updated_uses_the_boto3_waiter_with_the_qualifier():
     client = FakeClient()
     lambda_api.wait_until_updated(client, "f", "RAM128")
-    assert client.calls[0][0] == "wait:function_updated_v2"
+    assert client.calls[0][0] == "wait"
+    assert client.waiters[0] in UPDATE_WAITERS
     assert client.waits()[0]["FunctionName"] == "f"
     assert client.waits()[0]["Qualifier"] == "RAM128"
+
+
+def test_the_waiter_used_exists_in_boto3_and_watches_last_update_status():
+    client = FakeClient()
+    lambda_api.wait_until_updated(client, "f")
+    real = lambda_api.client("lambda", "us-east-1")
+    assert client.waiters[0] in real.waiter_names
+    assert client.waiters[0] in UPDATE_WAITERS
 
 
 def test_waiter_failure_is_a_clear_error():
@@ -221,9 +236,9 @@ def test_update_configuration_waits_before_and_after():
     client = FakeClient(update_function_configuration={})
     lambda_api.update_configuration(client, "f", MemorySize=256, Description="d")
     assert [op for op, _ in client.calls] == [
-        "wait:function_updated_v2",
+        "wait",
         "update_function_configuration",
-        "wait:function_updated_v2",
+        "wait",
     ]
     assert client.calls[1][1] == {"FunctionName": "f", "MemorySize": 256, "Description": "d"}
 
@@ -231,7 +246,7 @@ def test_update_configuration_waits_before_and_after():
 def test_publish_version_waits_then_returns_the_version_as_text():
     client = FakeClient(publish_version={"Version": 7})
     assert lambda_api.publish_version(client, "f", "marker") == "7"
-    assert [op for op, _ in client.calls] == ["wait:function_updated_v2", "publish_version"]
+    assert [op for op, _ in client.calls] == ["wait", "publish_version"]
     assert client.calls[1][1] == {"FunctionName": "f", "Description": "marker"}
 
 
