@@ -1,8 +1,9 @@
 """Every AWS call the tuner makes. The only module that talks to boto3; each function takes a client.
 
 Lambda allows one configuration update at a time per function: an update while `LastUpdateStatus`
-is InProgress raises ResourceConflictException, so updates wait on boto3's `function_updated_v2`
-waiter and conflicts are retried after waiting. Throttling (TooManyRequestsException) is retried
+is InProgress raises ResourceConflictException, so updates wait on boto3's `function_updated`
+waiter (it polls GetFunctionConfiguration; the v2 waiter polls GetFunction, whose code download link
+the tuner has no business reading) and conflicts are retried after waiting. Throttling (TooManyRequestsException) is retried
 with exponential backoff and full jitter.
 """
 
@@ -85,7 +86,7 @@ def wait_until_updated(client: Any, function_name: str, qualifier: str | None = 
     if qualifier:
         kwargs["Qualifier"] = qualifier
     try:
-        client.get_waiter("function_updated_v2").wait(**kwargs)
+        client.get_waiter("function_updated").wait(**kwargs)
     except WaiterError as exc:
         raise FunctionNotFoundError(f"{function_name} did not finish updating: {exc}") from exc
 

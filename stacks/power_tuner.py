@@ -27,29 +27,27 @@ from stacks.tuner_state_machine import TunerStateMachine
 from statemachine import PLACEHOLDERS
 
 # The Lambda API actions each function's code can call on the functions being tuned, error paths
-# included (tests/infrastructure check this table against the handlers' code). GetFunction is there
-# because lambda_api waits for updates with boto3's `function_updated_v2` waiter, which polls it.
+# included (tests/infrastructure check this table against the handlers' code). lambda_api waits for
+# updates with boto3's `function_updated` waiter, which polls GetFunctionConfiguration.
 TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
-    "initializer": ("GetFunction", "GetFunctionConfiguration", "ListAliases"),
+    "initializer": ("GetFunctionConfiguration", "ListAliases"),
     "publisher": (
         "CreateAlias",
         # Rolls back a half-published size before failing.
         "DeleteAlias",
         "DeleteFunction",
         "GetAlias",
-        "GetFunction",
         "GetFunctionConfiguration",
         "PublishVersion",
         "UpdateAlias",
         "UpdateFunctionConfiguration",
     ),
     # Invokes the aliases under test and the optional pre-/post-processor functions.
-    "executor": ("GetFunction", "InvokeFunction"),
+    "executor": ("GetFunctionConfiguration", "InvokeFunction"),
     "cleaner": (
         "DeleteAlias",
         # Always with a version number as Qualifier: deletes one published version, never the function.
         "DeleteFunction",
-        "GetFunction",
         "GetFunctionConfiguration",
         "ListAliases",
         "ListVersionsByFunction",
@@ -59,7 +57,7 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "optimizer": (
         "CreateAlias",
         "GetAlias",
-        "GetFunction",
+        "GetFunctionConfiguration",
         "PublishVersion",
         "UpdateAlias",
         "UpdateFunctionConfiguration",
