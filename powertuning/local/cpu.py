@@ -6,14 +6,17 @@ two ways, and the runtime reports which one ran:
 - "cgroup-v1": each execution environment gets a cgroup v1 `cpu` group whose CFS quota is
   `period x memory / 1769` (a 128 MB function runs 7.2% of every period). Needs a writable cgroup v1
   `cpu` hierarchy (Linux, root). Exact: the kernel throttles the worker itself.
-- "cpu-time-model": no cgroup. The worker runs at full speed and the runtime reports the Duration it
-  would have had at its share: `wall + cpu x (1 / share - 1)` for shares below one vCPU, the wall
-  time above (one Python thread cannot use more than a core). The same model drives timeouts and
-  `get_remaining_time_in_millis()`. Time spent off the CPU (sleeps, I/O) is not stretched, as on
-  Lambda where only CPU is throttled.
+- "cpu-time-model": no cgroup. The worker runs at full speed and reports the Duration it would have
+  had at its share: `(wall - run-queue wait) + cpu x (1 / share - 1)` for shares below one vCPU,
+  `wall - run-queue wait` above (one Python thread cannot use more than a core). Run-queue wait is
+  the time the worker was runnable but other processes held the cores (Linux schedstat; 0 where
+  unavailable). Time off the CPU (sleeps, I/O) is not stretched, as on Lambda where only CPU is
+  throttled. The same clock drives timeouts and `get_remaining_time_in_millis()` (in the worker).
 
 Both modes admit invocations through a `CpuBudget` so that, together, running environments never
-ask for more cores than the machine has: on Lambda every environment has its share to itself.
+ask for more cores than the machine has: on Lambda every environment has its share to itself. In
+the CPU-time model a worker runs unthrottled, so each invocation reserves at least a whole core
+(waiting for a core would otherwise count as time off the CPU).
 """
 
 from __future__ import annotations
@@ -55,11 +58,6 @@ def model_stretch(memory_mb: int) -> float:
     """Extra wall time per CPU second in the CPU-time model: 1/share - 1 below one vCPU, else 0."""
     share = cpu_share(memory_mb)
     return 1.0 / share - 1.0 if share < 1.0 else 0.0
-
-
-def modeled_ms(wall_ms: float, cpu_ms: float, stretch: float) -> float:
-    """Duration in the CPU-time model: CPU time runs `1 + stretch` times slower, the rest as measured."""
-    return wall_ms + cpu_ms * stretch
 
 
 def available_cores() -> int:
@@ -208,15 +206,16 @@ class CpuBudget:
     Waiting happens before an invocation starts, so it is never part of its Duration.
     """
 
-    def __init__(self, cores: float | None = None) -> None:
+    def __init__(self, cores: float | None = None, *, min_demand: float = 0.0) -> None:
         self.cores = float(cores if cores is not None else available_cores())
+        self.min_demand = min_demand
         self._used = 0.0
         self._queue: deque[object] = deque()
         self._cond = threading.Condition()
 
     def demand(self, memory_mb: int) -> float:
-        """Cores an invocation reserves: its share, at most the whole machine."""
-        return min(cpu_share(memory_mb), self.cores)
+        """Cores an invocation reserves: its share (at least `min_demand`), at most the whole machine."""
+        return min(max(cpu_share(memory_mb), self.min_demand), self.cores)
 
     @contextlib.contextmanager
     def reserve(self, memory_mb: int) -> Iterator[None]:

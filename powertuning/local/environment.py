@@ -99,11 +99,13 @@ class Environment:
         spec: FunctionSpec,
         *,
         log_dir: Path,
+        cpu_model: bool = False,
         stretch: float = 0.0,
         cgroup: CgroupV1 | None = None,
         memory_limit: bool = True,
     ) -> None:
         self.spec = spec
+        self.cpu_model = cpu_model
         self.stretch = stretch
         self.memory_limit = memory_limit
         self.log_path = log_dir / f"{uuid.uuid4().hex}.log"
@@ -145,7 +147,7 @@ class Environment:
                 "timeout", "", init_timeout * 1000, 0.0, self.max_rss_kb, "Sandbox.Timedout", fatal=True
             )
         self.max_rss_kb = int(message.get("max_rss_kb", 0))
-        duration = self._modeled(message["init_ms"], message["init_cpu_ms"])
+        duration = message["init_ms"]
         if message["type"] == "ready":
             return Outcome("success", "", duration, message["init_cpu_ms"], self.max_rss_kb)
         self.kill()
@@ -169,7 +171,7 @@ class Environment:
         timeout_ms = self.spec.timeout_s * 1000
         started = time.monotonic()
         # The CPU-time model enforces its modeled deadline in the worker; wall time is a backstop.
-        backstop = self.spec.timeout_s + (_TIMEOUT_GRACE_S if not self.stretch else 1.0)
+        backstop = self.spec.timeout_s + (1.0 if self.cpu_model else _TIMEOUT_GRACE_S)
         try:
             self._control.send(
                 {"type": "invoke", "request_id": request_id, "event": event, "timeout_ms": timeout_ms}
@@ -184,7 +186,7 @@ class Environment:
             # Lambda reports the timeout itself as the Duration of a timed-out invocation.
             return self._timed_out(timeout_ms)
         self.max_rss_kb = max(self.max_rss_kb, int(message["max_rss_kb"]))
-        duration = self._modeled(message["duration_ms"], message["cpu_ms"])
+        duration = message["duration_ms"]
         if duration > timeout_ms:
             self.kill()
             return self._timed_out(timeout_ms)
@@ -292,12 +294,10 @@ class Environment:
             "log_format": spec.log_format,
             "log_group_name": f"/aws/lambda/{spec.function_name}",
             "log_stream_name": self.log_stream_name,
+            "cpu_model": self.cpu_model,
             "stretch": self.stretch,
             "init_timeout_ms": max(INIT_TIMEOUT_S, spec.timeout_s) * 1000,
         }
-
-    def _modeled(self, wall_ms: float, cpu_ms: float) -> float:
-        return wall_ms + cpu_ms * self.stretch
 
     def _timed_out(self, duration_ms: float) -> Outcome:
         return Outcome("timeout", "", duration_ms, 0.0, self.max_rss_kb, "Sandbox.Timedout", fatal=True)

@@ -42,6 +42,10 @@ class CpuModeUnavailableError(PowerTuningError):
     """The requested CPU enforcement cannot run on this machine."""
 
 
+class RuntimeClosedError(PowerTuningError):
+    """An invocation arrived after the runtime was closed."""
+
+
 @dataclass(frozen=True)
 class InvocationRecord:
     """What the runtime observed about one invocation, for progress displays and benchmarks."""
@@ -83,7 +87,8 @@ class WorkerRuntime:
         self.on_invocation = on_invocation
         self.cold_starts = 0
         self.invocations = 0
-        self._budget = CpuBudget(cores)
+        # Unthrottled workers (the CPU-time model) each take a whole core while they run.
+        self._budget = CpuBudget(cores, min_demand=1.0 if self.mode == CPU_TIME_MODEL else 0.0)
         self._log_dir = Path(tempfile.mkdtemp(prefix="powertuning-envs-"))
         self._lock = threading.Lock()
         self._idle: list[Environment] = []  # most recently used last
@@ -164,7 +169,7 @@ class WorkerRuntime:
     def _take_idle(self, spec: FunctionSpec) -> Environment | None:
         with self._lock:
             if self._closed:
-                raise CpuModeUnavailableError("the runtime is closed")
+                raise RuntimeClosedError("the local runtime is closed")
             for index in range(len(self._idle) - 1, -1, -1):
                 env = self._idle[index]
                 if env.spec.environment_key == spec.environment_key:
@@ -181,6 +186,7 @@ class WorkerRuntime:
         env = Environment(
             spec,
             log_dir=self._log_dir,
+            cpu_model=self.mode == CPU_TIME_MODEL,
             stretch=model_stretch(spec.memory_mb) if self.mode == CPU_TIME_MODEL else 0.0,
             cgroup=self._cgroup,
             memory_limit=self.memory_limit,

@@ -20,16 +20,16 @@ def test_quota_is_proportional_to_memory():
 def test_model_stretches_cpu_time_below_one_vcpu_only():
     assert cpu.model_stretch(1769) == 0.0
     assert cpu.model_stretch(3008) == 0.0
-    # 128 MB runs CPU work 1769/128 = 13.8 times slower: 100 ms of CPU takes 1,382 ms.
-    assert cpu.modeled_ms(100.0, 100.0, cpu.model_stretch(128)) == pytest.approx(100 * 1769 / 128)
-    # Time off the CPU (a 200 ms wait) is not stretched.
-    assert cpu.modeled_ms(300.0, 100.0, cpu.model_stretch(884.5)) == pytest.approx(400.0)
+    # 128 MB runs CPU work 1769/128 = 13.8 times slower: each CPU ms adds 12.8 ms.
+    assert 1 + cpu.model_stretch(128) == pytest.approx(1769 / 128)
+    assert cpu.model_stretch(884.5) == pytest.approx(1.0)
 
 
 def test_budget_demand_is_the_share_capped_at_the_machine():
     budget = cpu.CpuBudget(cores=2)
     assert budget.demand(1769) == 1.0
     assert budget.demand(10240) == 2.0
+    assert cpu.CpuBudget(cores=2, min_demand=1.0).demand(128) == 1.0
 
 
 def test_budget_admits_while_shares_fit_and_in_arrival_order():
