@@ -1,0 +1,129 @@
+"""What the CLI prints: exit codes, error lines and the results table.
+
+`format_table(output)` takes an execution output dict (what the state machine returns) and gives
+the table text with the recommendation marked; `powertune run`, `report` and `local` share it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, TextIO
+
+from powertuning.report.result import TuningResult
+from powertuning.report.units import ms, usd, usd_per_invocation, usd_per_million
+
+EXIT_OK: Final = 0
+EXIT_EXECUTION_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_GATE_FAILED: Final = 3
+EXIT_CODES_HELP: Final = (
+    "exit codes: 0 success, 1 the execution failed (its Error and Cause are printed), "
+    "2 bad usage or invalid input (nothing was started), 3 a gate failed"
+)
+
+
+def error(message: str, stream: TextIO | None = None) -> None:
+    """Print `powertune: error: ...` on stderr."""
+    print(f"powertune: error: {message}", file=stream or sys.stderr)
+
+
+def usage_error(message: str) -> int:
+    """Report bad usage or invalid input; returns exit code 2."""
+    error(message)
+    return EXIT_USAGE
+
+
+def render_rows(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    """Columns padded to their widest cell; `right` aligns a column to the right."""
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            str(c).rjust(w) if r else str(c).ljust(w) for c, w, r in zip(cells, widths, right, strict=False)
+        )
+        return "  ".join(padded).rstrip()
+
+    rule = "  ".join(("-" if h else " ") * w for h, w in zip(headers, widths, strict=False)).rstrip()
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: int | None = None) -> str:
+    """The results table of one execution output, the recommended size marked with `*`."""
+    result = output if isinstance(output, TuningResult) else TuningResult.from_output(output)
+    skipped = dict(result.skipped)
+    rows: list[list[str]] = []
+    for value in sorted({s.value for s in result.sizes} | set(skipped)):
+        mark = "*" if value == result.power else ""
+        note = "current" if value == current_memory else ""
+        if value in skipped:
+            rows.append([mark, f"{value} MB", "skipped", "-", "-", "-", note])
+            continue
+        s = next(s for s in result.sizes if s.value == value)
+        rows.append(
+            [
+                mark,
+                f"{value} MB",
+                ms(s.average_duration),
+                ms(s.p90) if result.detailed else "-",
+                usd_per_invocation(s.average_price),
+                usd_per_million(s.average_price),
+                note,
+            ]
+        )
+    table = render_rows(
+        ["", "Memory", "Avg duration", "p90 duration", "Cost/invocation", "Cost/1M invocations", "Note"],
+        rows,
+        [False, True, True, True, True, True, False],
+    )
+    lines = [
+        table,
+        "",
+        f"* recommended: {result.power} MB ({ms(result.duration)} average, "
+        f"{usd_per_invocation(result.cost)} per invocation, {usd_per_million(result.cost)} per 1M)",
+    ]
+    lines += [f"  {value} MB skipped: {reason}" for value, reason in sorted(skipped.items())]
+    if current_memory is not None:
+        verdict = "same as recommended" if current_memory == result.power else "differs from recommended"
+        lines.append(f"  current memory: {current_memory} MB ({verdict})")
+    lines.append(
+        f"Tuning cost: {usd(result.total_cost)} ({usd(result.execution_cost)} Step Functions + "
+        f"{usd(result.lambda_cost)} Lambda)"
+    )
+    if result.visualization:
+        lines.append(f"Visualization: {result.visualization}")
+    return "\n".join(lines)
+
+
+def format_comparison(results: Sequence[TuningResult]) -> str:
+    """A table of two or more results side by side, each recommendation marked with `*`."""
+    values = sorted({s.value for r in results for s in r.sizes})
+    headers = ["Memory"]
+    for r in results:
+        headers += [f"{r.label} avg", f"{r.label} cost/1M"]
+    rows = []
+    for value in values:
+        row = [f"{value} MB"]
+        for r in results:
+            s = next((s for s in r.sizes if s.value == value), None)
+            mark = " *" if value == r.power else "  "
+            if s is None:
+                row += ["-", "-"]
+            else:
+                row += [ms(s.average_duration) + mark, usd_per_million(s.average_price)]
+        rows.append(row)
+    lines = [render_rows(headers, rows, [True] * len(headers)), ""]
+    for r in results:
+        lines.append(
+            f"* {r.label}: {r.power} MB ({ms(r.duration)} average, {usd_per_invocation(r.cost)} per "
+            f"invocation, {usd_per_million(r.cost)} per 1M)"
+        )
+    if len(results) == 2 and results[0].cost and results[1].cost:
+        a, b = results
+        cheaper, dearer = (a, b) if a.cost <= b.cost else (b, a)
+        saving = (1 - cheaper.cost / dearer.cost) * 100
+        lines.append(
+            f"{cheaper.label} at {cheaper.power} MB costs {saving:.1f}% less per invocation than "
+            f"{dearer.label} at {dearer.power} MB"
+        )
+    return "\n".join(lines)

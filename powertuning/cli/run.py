@@ -1,0 +1,238 @@
+"""`powertune run`: start a tuning on the deployed state machine, follow it, print, gate.
+
+Exit codes a pipeline can rely on: 0 success, 1 the execution failed, 2 bad usage or invalid
+input (checked by the Initializer's own validator before anything starts), 3 a gate failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from powertuning.cli import aws
+from powertuning.cli.options import add_input_options, build_input
+from powertuning.cli.output import (
+    EXIT_CODES_HELP,
+    EXIT_EXECUTION_FAILED,
+    EXIT_GATE_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    error,
+    format_table,
+    usage_error,
+)
+from powertuning.cli.progress import Progress
+from powertuning.errors import PowerTuningError
+from powertuning.report import TuningResult, write_html, write_png
+from powertuning.report.units import ms, usd_per_invocation
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the `run` subcommand."""
+    parser = subparsers.add_parser(
+        "run",
+        help="tune a function with the deployed state machine and wait for the result",
+        description="Start a tuning execution on the deployed state machine, show its progress, "
+        "print the results and apply gates.",
+        epilog=EXIT_CODES_HELP,
+    )
+    parser.add_argument("--function", metavar="ARN", help="the function to tune (the input's lambdaARN)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--state-machine-arn", metavar="ARN", help="the tuner's state machine")
+    where.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        help=f"read the state machine ARN from this stack's outputs (default {aws.DEFAULT_STACK_NAME})",
+    )
+    aws.add_aws_options(parser)
+    out = parser.add_argument_group("output")
+    out.add_argument("--no-wait", action="store_true", help="print the execution ARN and exit once started")
+    out.add_argument(
+        "--output", choices=("table", "json"), default="table", help="json prints only the execution output"
+    )
+    out.add_argument("--report", type=Path, metavar="FILE", help="write the HTML report here")
+    out.add_argument("--png", type=Path, metavar="FILE", help="write the chart as a PNG here")
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    out.add_argument(
+        "--poll-interval", type=_positive, default=2.0, metavar="SECONDS", help="history polling period"
+    )
+    gates = parser.add_argument_group("gates (exit code 3 when one fails)")
+    gates.add_argument(
+        "--max-cost-per-invocation",
+        type=_positive,
+        metavar="USD",
+        help="fail if the recommended size costs more than this per invocation",
+    )
+    gates.add_argument(
+        "--max-duration-ms",
+        type=_positive,
+        metavar="MS",
+        help="fail if the recommended size's average duration is longer",
+    )
+    gates.add_argument(
+        "--expect-current",
+        action="store_true",
+        help="fail if the recommended memory differs from the function's current memory",
+    )
+    add_input_options(parser)
+    parser.set_defaults(func=run)
+
+
+def prepare_input(args: argparse.Namespace) -> dict[str, Any]:
+    """The validated execution input; includeOutputResults on unless set, as the table needs stats."""
+    execution_input = build_input(args, args.function)
+    execution_input.setdefault("includeOutputResults", True)
+    return execution_input
+
+
+def _check_usage(args: argparse.Namespace) -> str | None:
+    waits_for = [
+        flag
+        for flag, given in (
+            ("--report", args.report),
+            ("--png", args.png),
+            ("--max-cost-per-invocation", args.max_cost_per_invocation),
+            ("--max-duration-ms", args.max_duration_ms),
+            ("--expect-current", args.expect_current),
+        )
+        if given
+    ]
+    if args.no_wait and waits_for:
+        return f"--no-wait cannot be combined with {', '.join(waits_for)}, which need the result"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start, follow and report one tuning execution; returns the exit code."""
+    problem = _check_usage(args)
+    if problem:
+        return usage_error(problem)
+    try:
+        execution_input = prepare_input(args)
+    except PowerTuningError as exc:
+        return usage_error(str(exc))
+    function_arn = str(execution_input["lambdaARN"])
+    factory = aws.ClientFactory.from_args(args)
+    try:
+        state_machine_arn = args.state_machine_arn or aws.state_machine_from_stack(
+            factory.client("cloudformation", aws.region_of(function_arn)),
+            args.stack_name or aws.DEFAULT_STACK_NAME,
+        )
+        lambda_client = factory.client("lambda", aws.region_of(function_arn))
+        current = _current_memory(lambda_client, function_arn, required=args.expect_current)
+        sfn = factory.client("stepfunctions", aws.region_of(state_machine_arn))
+        name = f"powertune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        execution_arn = aws.start_execution(sfn, state_machine_arn, name, execution_input)
+    except (PowerTuningError, ClientError, BotoCoreError) as exc:
+        return usage_error(f"nothing was started: {exc}")
+
+    if args.no_wait:
+        print(json.dumps({"executionArn": execution_arn}) if args.output == "json" else execution_arn)
+        return EXIT_OK
+    if not args.quiet:
+        print(f"powertune: tuning {function_arn}\npowertune: execution {execution_arn}", file=sys.stderr)
+    progress: Callable[[dict[str, Any]], None] = Progress(sys.stderr) if not args.quiet else _ignore
+    try:
+        description = aws.follow(sfn, execution_arn, progress, poll_s=args.poll_interval)
+    except KeyboardInterrupt:
+        error(f"stopped following; the execution goes on: {execution_arn}")
+        return 130
+    except (ClientError, BotoCoreError) as exc:
+        error(f"lost track of {execution_arn}: {exc}")
+        return EXIT_EXECUTION_FAILED
+
+    if description["status"] != "SUCCEEDED":
+        error(f"the execution {description['status']}: {execution_arn}")
+        print(f"Error: {description.get('error') or description['status']}", file=sys.stderr)
+        print(f"Cause: {description.get('cause') or '(none given)'}", file=sys.stderr)
+        return EXIT_EXECUTION_FAILED
+    output = json.loads(description["output"])
+    return _finish(args, output, current, description)
+
+
+def _ignore(_event: dict[str, Any]) -> None:
+    """Progress for --quiet."""
+
+
+def _current_memory(lambda_client: Any, function_arn: str, *, required: bool) -> int | None:
+    # Read before the run: the Publisher changes $LATEST while it runs, and autoOptimize after.
+    try:
+        return aws.function_memory(lambda_client, function_arn)
+    except (ClientError, BotoCoreError) as exc:
+        if required:
+            raise PowerTuningError(f"--expect-current cannot read {function_arn}: {exc}") from exc
+        return None
+
+
+def _finish(
+    args: argparse.Namespace, output: dict[str, Any], current: int | None, description: dict[str, Any]
+) -> int:
+    result = TuningResult.from_document(description)
+    if args.output == "json":
+        print(json.dumps(output, indent=2))
+    else:
+        print(format_table(result, current_memory=current))
+    try:
+        if args.report:
+            size = write_html(args.report, [result])
+            print(f"powertune: wrote {args.report} ({size:,} bytes)", file=sys.stderr)
+        if args.png:
+            title = f"Power tuning: {result.function_name}" if result.function_name else None
+            size = write_png(args.png, [result], title=title)
+            print(f"powertune: wrote {args.png} ({size:,} bytes)", file=sys.stderr)
+    except (OSError, PowerTuningError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    failures = gate_failures(
+        result,
+        max_cost=args.max_cost_per_invocation,
+        max_duration_ms=args.max_duration_ms,
+        current_memory=current if args.expect_current else None,
+    )
+    for failure in failures:
+        print(f"powertune: gate failed: {failure}", file=sys.stderr)
+    return EXIT_GATE_FAILED if failures else EXIT_OK
+
+
+def gate_failures(
+    result: TuningResult,
+    *,
+    max_cost: float | None = None,
+    max_duration_ms: float | None = None,
+    current_memory: int | None = None,
+) -> list[str]:
+    """Why the result fails each gate given (an empty list when it passes them all)."""
+    failures = []
+    if max_cost is not None and result.cost > max_cost:
+        failures.append(
+            f"cost per invocation {usd_per_invocation(result.cost)} at {result.power} MB is above "
+            f"--max-cost-per-invocation {usd_per_invocation(max_cost)}"
+        )
+    if max_duration_ms is not None and result.duration > max_duration_ms:
+        failures.append(
+            f"average duration {ms(result.duration)} at {result.power} MB is above --max-duration-ms "
+            f"{max_duration_ms:g}"
+        )
+    if current_memory is not None and current_memory != result.power:
+        failures.append(
+            f"the function has {current_memory} MB but {result.power} MB is recommended (--expect-current)"
+        )
+    return failures

@@ -1,0 +1,192 @@
+"""The self-contained HTML report: one file, inline CSS and SVG, no script, nothing fetched.
+
+A Content-Security-Policy of `default-src 'none'` makes the browser refuse any load the page might
+try, so "works offline" holds even if a later change slipped a remote reference in. The only
+remote address is a plain link to the reference tool's visualization, followed when clicked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+
+from powertuning.report.result import TuningResult
+from powertuning.report.svg import PALETTE, render_chart
+from powertuning.report.units import ms, usd, usd_per_invocation, usd_per_million
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_CSS = """
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #212529;
+       margin: 0 auto; max-width: 980px; padding: 24px; }
+h1 { font-size: 1.5em; margin: 0 0 4px; } h2 { font-size: 1.15em; margin: 28px 0 8px; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0;
+          color: #495057; font-size: 0.9em; } dl.meta dd { margin: 0; word-break: break-all; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; }
+.card { flex: 1 1 260px; border: 1px solid #dee2e6; border-left: 6px solid var(--accent);
+        border-radius: 6px; padding: 10px 14px; }
+.card .power { font-size: 1.9em; font-weight: 700; } .card .label { font-weight: 600; }
+.card p { margin: 2px 0; }
+.chart-box, .table-box { overflow-x: auto; } svg.chart { max-width: 100%; height: auto; }
+table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; font-size: 0.92em; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #e9ecef; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+tr.recommended td { background: #fff3bf; font-weight: 600; }
+td.skipped { color: #c92a2a; text-align: left; white-space: normal; }
+.note { color: #6c757d; font-size: 0.88em; }
+footer { margin-top: 28px; color: #6c757d; font-size: 0.88em; }
+"""
+
+
+def render_html(results: Sequence[TuningResult], *, title: str | None = None) -> str:
+    """The report page for one result, or an overlay of several (compare)."""
+    if not results:
+        raise ValueError("a report needs at least one result")
+    title = title or _default_title(results)
+    body = [f"<h1>{escape(title)}</h1>"]
+    if len(results) == 1:
+        body.append(_meta(results[0].meta))
+    body.append('<section class="cards">')
+    body += [_card(i, r, len(results) > 1) for i, r in enumerate(results)]
+    body.append("</section>")
+    body.append("<h2>Duration and cost by memory size</h2>")
+    body.append(f'<div class="chart-box">{render_chart(results)}</div>')
+    if any(not r.detailed for r in results):
+        body.append(
+            '<p class="note">Percentiles are shown for executions run with includeOutputResults: true; '
+            "the others are read from the visualization link (averages only).</p>"
+        )
+    if len(results) > 1:
+        body.append("<h2>Side by side</h2>")
+        body.append(_comparison(results))
+    for result in results:
+        heading = f"Per memory size: {result.label}" if len(results) > 1 else "Per memory size"
+        body.append(f"<h2>{escape(heading)}</h2>")
+        if len(results) > 1:
+            body.append(_meta(result.meta))
+        body.append(_size_table(result))
+    body.append(_footer(results))
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def write_html(path: Path, results: Sequence[TuningResult], *, title: str | None = None) -> int:
+    """Write the report page; returns its size in bytes."""
+    data = render_html(results, title=title).encode("utf-8")
+    Path(path).write_bytes(data)
+    return len(data)
+
+
+def _default_title(results: Sequence[TuningResult]) -> str:
+    if len(results) > 1:
+        names = (r.label or f"result {i + 1}" for i, r in enumerate(results))
+        return "Power tuning comparison: " + " vs ".join(names)
+    name = results[0].function_name
+    return f"Power tuning report: {name}" if name else "Power tuning report"
+
+
+def _meta(meta: Sequence[tuple[str, str]]) -> str:
+    if not meta:
+        return ""
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in meta)
+    return f'<dl class="meta">{rows}</dl>'
+
+
+def _card(index: int, result: TuningResult, labelled: bool) -> str:
+    accent = PALETTE[index % len(PALETTE)][0]
+    label = f'<p class="label">{escape(result.label)}</p>' if labelled and result.label else ""
+    return (
+        f'<div class="card recommendation" style="--accent: {accent}">{label}'
+        f'<p>Recommended memory</p><p class="power">{result.power} MB</p>'
+        f"<p>{ms(result.duration)} average · {usd_per_invocation(result.cost)} per invocation · "
+        f"{usd_per_million(result.cost)} per 1M invocations</p>"
+        f'<p class="note">This tuning cost {usd(result.total_cost)}: {usd(result.execution_cost)} '
+        f"Step Functions + {usd(result.lambda_cost)} Lambda.</p></div>"
+    )
+
+
+def _size_table(result: TuningResult) -> str:
+    head = (
+        "<tr><th>Memory</th><th>Average</th><th>p50</th><th>p90</th><th>p99</th>"
+        "<th>Cost / invocation</th><th>Cost / 1M</th><th>Invocations</th><th>Cold starts</th>"
+        "<th>Errors</th></tr>"
+    )
+    rows = []
+    skipped = dict(result.skipped)
+    for value in sorted({s.value for s in result.sizes} | set(skipped)):
+        if value in skipped:
+            rows.append(
+                f'<tr class="skipped"><td>{value} MB</td><td class="skipped" colspan="9">skipped: '
+                f"{escape(skipped[value])}</td></tr>"
+            )
+            continue
+        s = next(s for s in result.sizes if s.value == value)
+        known = result.detailed
+        cls = ' class="recommended"' if value == result.power else ""
+        mark = " ★" if value == result.power else ""
+
+        def cell(text: str, known: bool = known) -> str:
+            return f"<td>{text if known else '-'}</td>"
+
+        rows.append(
+            f"<tr{cls}><td>{value} MB{mark}</td><td>{ms(s.average_duration)}</td>"
+            + cell(ms(s.p50))
+            + cell(ms(s.p90))
+            + cell(ms(s.p99))
+            + f"<td>{usd_per_invocation(s.average_price)}</td><td>{usd_per_million(s.average_price)}</td>"
+            + cell(str(s.invocations))
+            + cell(str(s.cold_starts))
+            + cell(str(s.errors))
+            + "</tr>"
+        )
+    return (
+        f'<div class="table-box"><table class="sizes"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _comparison(results: Sequence[TuningResult]) -> str:
+    head = "<tr><th>Memory</th>" + "".join(
+        f"<th>{escape(r.label)} average</th><th>{escape(r.label)} cost / 1M</th>" for r in results
+    )
+    head += "</tr>"
+    values = sorted({s.value for r in results for s in r.sizes})
+    rows = []
+    for value in values:
+        cells = [f"<td>{value} MB</td>"]
+        for r in results:
+            s = next((s for s in r.sizes if s.value == value), None)
+            mark = " ★" if value == r.power else ""
+            if s is None:
+                cells.append("<td>-</td><td>-</td>")
+            else:
+                cells.append(
+                    f"<td>{ms(s.average_duration)}{mark}</td><td>{usd_per_million(s.average_price)}</td>"
+                )
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<div class="table-box"><table class="comparison"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _footer(results: Sequence[TuningResult]) -> str:
+    links = []
+    for r in results:
+        if r.visualization.startswith(("https://", "http://")):
+            name = f" ({escape(r.label)})" if r.label else ""
+            links.append(
+                f'<a href="{escape(r.visualization, quote=True)}" rel="noreferrer">'
+                f"the same data in aws-lambda-power-tuning's visualization{name}</a>"
+            )
+    linked = f"Open {', '.join(links)} (a link to another site). " if links else ""
+    return (
+        f"<footer><p>{linked}★ marks the recommended memory size. "
+        "Generated by powertune; this page loads nothing from the network.</p></footer>"
+    )

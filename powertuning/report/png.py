@@ -1,0 +1,86 @@
+"""The chart as a PNG (matplotlib, Agg canvas): for pull requests, chat and slides.
+
+matplotlib is the optional `report` extra; it is imported only here, when a PNG is asked for.
+The figure is built on an explicit Agg canvas, so no GUI backend or pyplot state is involved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from powertuning.errors import PowerTuningError
+from powertuning.report.result import TuningResult
+from powertuning.report.svg import PALETTE
+
+
+class MissingDependencyError(PowerTuningError):
+    """An optional dependency needed for the requested output is not installed."""
+
+
+def write_png(
+    path: Path, results: Sequence[TuningResult], *, title: str | None = None, dpi: int = 120
+) -> int:
+    """Draw duration and cost against memory size into a PNG; returns its size in bytes."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "a PNG chart needs matplotlib: pip install 'powertuning[report]'"
+        ) from exc
+
+    categories = sorted({s.value for r in results for s in r.sizes})
+    position = {value: i for i, value in enumerate(categories)}
+    figure = Figure(figsize=(9, 4.6), layout="constrained")
+    FigureCanvasAgg(figure)
+    duration_ax = figure.add_subplot()
+    cost_ax = duration_ax.twinx()
+    for index, result in enumerate(results):
+        d_color, c_color = PALETTE[index % len(PALETTE)]
+        prefix = f"{result.label} " if result.label else ""
+        offset = (index - (len(results) - 1) / 2) * 0.08
+        xs = [position[s.value] + offset for s in result.sizes]
+        if result.detailed:
+            duration_ax.vlines(
+                xs, [s.p50 for s in result.sizes], [s.p99 for s in result.sizes],
+                colors=d_color, alpha=0.3, linewidth=6,
+            )  # fmt: skip
+        duration_ax.plot(
+            xs, [s.average_duration for s in result.sizes], "o-", color=d_color, label=f"{prefix}duration"
+        )
+        cost_ax.plot(
+            xs, [s.average_price * 1e6 for s in result.sizes], "s--", color=c_color, label=f"{prefix}cost"
+        )
+        best = result.recommended
+        if best is not None:
+            x = position[best.value] + offset
+            duration_ax.plot(
+                [x], [best.average_duration], "o", markersize=16, markerfacecolor="none",
+                markeredgecolor=d_color, markeredgewidth=2,
+            )  # fmt: skip
+            if len(results) == 1:
+                duration_ax.axvspan(x - 0.5, x + 0.5, color="#fff3bf", zorder=0)
+            duration_ax.annotate(
+                f"{prefix}{best.value} MB" if prefix else f"recommended {best.value} MB",
+                (x, 1), xycoords=("data", "axes fraction"), textcoords="offset points",
+                xytext=(0, -14 - 13 * index), ha="center", color=d_color, fontweight="bold",
+            )  # fmt: skip
+    duration_ax.set_xticks(range(len(categories)), [str(c) for c in categories])
+    if len(categories) > 14:
+        duration_ax.tick_params(axis="x", labelrotation=60)
+    duration_ax.set_xlabel("Memory (MB)")
+    duration_ax.set_ylabel("Average duration (ms)")
+    top = max((max(s.average_duration, s.p99) for r in results for s in r.sizes), default=1.0)
+    # Headroom for the recommendation labels, and half a category beyond each end for their width.
+    duration_ax.set_ylim(0, top * (1.1 + 0.08 * len(results)) or 1.0)
+    duration_ax.set_xlim(-0.75, len(categories) - 0.25)
+    duration_ax.grid(axis="y", color="#e3e6ea")
+    cost_ax.set_ylabel("Cost per 1M invocations (USD)")
+    handles = duration_ax.get_legend_handles_labels()[0] + cost_ax.get_legend_handles_labels()[0]
+    # Below the plot, so it never hides a point, the recommendation's label or the title.
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize="small")
+    if title:
+        figure.suptitle(title)
+    figure.savefig(path, format="png", dpi=dpi)
+    return Path(path).stat().st_size
