@@ -19,7 +19,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if request.payload_s3:
         payload = lambda_api.read_s3_json(lambda_api.client("s3", region), request.payload_s3)
     client = lambda_api.client("lambda", region)
+    # An adaptive round's item also says how many invocations (count) and from which (offset).
+    count = event.get("count")
     result = measure_size(
-        request, config, int(event["value"]), client, payload=payload, attempt=int(event.get("attempt", 0))
+        request,
+        config,
+        int(event["value"]),
+        client,
+        payload=payload,
+        attempt=int(event.get("attempt", 0)),
+        count=None if count is None else int(count),
+        offset=int(event.get("offset", 0)),
     )
     return result.to_dict()

@@ -88,6 +88,18 @@ def count_transitions(power_values: int, results: Sequence[SizeResult]) -> int:
     return 1 + 2 * power_values + 1 + sum(r.transitions for r in results) + 3
 
 
+def count_adaptive_transitions(
+    power_values: int, decisions: int, rounds: int, results: Sequence[SizeResult]
+) -> int:
+    """State transitions of an adaptive-sampling execution (`sampling: "adaptive"`).
+
+    Initializer 1, Publisher and its Choice once per size (sizes "auto" adds come through the same
+    loop), the decision task and its Choice once per decision, the Map state once per round, each
+    Executor attempt, Cleaner, Analyzer and Optimizer 3.
+    """
+    return 1 + 2 * power_values + 2 * decisions + rounds + sum(r.transitions for r in results) + 3
+
+
 @dataclass(frozen=True)
 class Recommendation:
     """The execution output: drop-in compatible with aws-lambda-power-tuning's."""
@@ -130,9 +142,11 @@ def recommend(
     transitions: int,
     include_stats: bool,
     visualization_url: str = DEFAULT_VISUALIZATION_URL,
+    candidates: Sequence[int] | None = None,
 ) -> Recommendation:
-    """Choose a size and price the whole run."""
-    best = choose(results, strategy, balanced_weight)
+    """Choose a size (among `candidates` if given: an adaptive race's survivors) and price the run."""
+    eligible = results if candidates is None else [r for r in results if r.value in candidates]
+    best = choose(eligible, strategy, balanced_weight)
     measured = [r for r in results if not r.skipped and r.invocations > 0]
     return Recommendation(
         power=best.value,
@@ -158,12 +172,20 @@ def analyze_state(
     if not any(not r.skipped and r.invocations for r in results):
         reasons = "; ".join(f"{r.value} MB: {r.reason}" for r in results if r.skipped)
         raise TargetFunctionError(f"no memory size could be measured ({reasons or 'no results'})")
+    adaptive = state.get("adaptive")
+    if adaptive is None:
+        transitions = count_transitions(len(config.power_values), results)
+    else:
+        transitions = count_adaptive_transitions(
+            len(config.power_values), int(adaptive["decisions"]), int(adaptive["rounds"]), results
+        )
     return recommend(
         results,
         strategy=request.strategy,
         balanced_weight=request.balanced_weight,
         region=request.function.region,
-        transitions=count_transitions(len(config.power_values), results),
+        transitions=transitions,
         include_stats=request.include_output_results,
         visualization_url=visualization_url,
+        candidates=None if adaptive is None else [int(v) for v in adaptive["candidates"]],
     )

@@ -91,6 +91,15 @@ def wait_until_updated(client: Any, function_name: str, qualifier: str | None = 
         raise FunctionNotFoundError(f"{function_name} did not finish updating: {exc}") from exc
 
 
+def is_memory_limit_error(exc: BaseException) -> bool:
+    """True when Lambda refused a MemorySize above what the account allows."""
+    return (
+        isinstance(exc, ClientError)
+        and error_code(exc) == "InvalidParameterValueException"
+        and "MemorySize" in str(exc)
+    )
+
+
 def get_configuration(client: Any, function_name: str, qualifier: str | None = None) -> dict[str, Any]:
     """GetFunctionConfiguration of $LATEST or of a qualifier; a clear error if it does not exist."""
     kwargs: dict[str, Any] = {"FunctionName": function_name}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from powertuning import lambda_api
+from powertuning.adaptive import batch_result
 from powertuning.analysis import summarize
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report, parse_log_result
@@ -55,17 +56,26 @@ def _type_from_message(message: str) -> str | None:
     return "Sandbox.Timedout" if "Task timed out after" in message else None
 
 
-def payloads_for(request: TuningRequest, base_payload: Any) -> list[Any]:
-    """The payload of each invocation: one payload repeated, or weighted payloads in blocks."""
-    count = request.invocations_per_size
+def payloads_for(
+    request: TuningRequest, base_payload: Any, *, count: int | None = None, offset: int = 0
+) -> list[Any]:
+    """The payload of each invocation: one payload repeated, or weighted payloads in blocks.
+
+    An adaptive batch (`count` invocations from `offset`) takes its slice of an interleaved order
+    instead, so that every batch gets the payloads in their proportions, not the first one only.
+    """
+    total = request.invocations_per_size
     if not request.weighted_payloads:
-        return [base_payload] * count
-    out: list[Any] = []
-    for item, times in zip(
-        request.weighted_payloads, weighted_counts(request.weighted_payloads, count), strict=True
-    ):
-        out.extend([item.payload] * times)
-    return out
+        return [base_payload] * (total if count is None else count)
+    counts = weighted_counts(request.weighted_payloads, total)
+    if count is None:
+        out: list[Any] = []
+        for item, times in zip(request.weighted_payloads, counts, strict=True):
+            out.extend([item.payload] * times)
+        return out
+    # Smooth interleaving: the k-th use of a payload is placed at (k + 0.5) / its count.
+    order = sorted(((k + 0.5) / times, i) for i, times in enumerate(counts) for k in range(times))
+    return [request.weighted_payloads[i].payload for _, i in order[offset : offset + count]]
 
 
 def measure_size(
@@ -77,12 +87,19 @@ def measure_size(
     payload: Any = None,
     attempt: int = 0,
     region: str | None = None,
+    count: int | None = None,
+    offset: int = 0,
 ) -> SizeResult:
-    """Invoke `power`'s alias(es) `num` times and summarise the REPORT records."""
+    """Invoke `power`'s alias(es) `num` times and summarise the REPORT records.
+
+    With `count` (sampling "adaptive"), invoke it `count` times as invocations `offset`... of the
+    size, and return each invocation's figures too, for the decision step.
+    """
     function = request.function
-    payloads = payloads_for(request, payload if payload is not None else request.payload)
+    base = payload if payload is not None else request.payload
+    payloads = payloads_for(request, base, count=count, offset=offset)
     aliases = alias_names(power, request)
-    targets = [aliases[i % len(aliases)] for i in range(len(payloads))]
+    targets = [aliases[(offset + i) % len(aliases)] for i in range(len(payloads))]
     invoke = _invoker(request, config.function_arn, lambda_client, power)
     reports: list[Report] = []
     errors = 0
@@ -111,6 +128,10 @@ def measure_size(
         reports.append(report)
         errors += errored
     price = lambda_price(region or function.region, config.architecture)
+    if count is not None:
+        return batch_result(
+            power, reports, price, request.discard_top_bottom, errors=errors, transitions=attempt + 1
+        )
     return summarize(
         power, reports, price, request.discard_top_bottom, errors=errors, transitions=attempt + 1
     )

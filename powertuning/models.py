@@ -22,10 +22,26 @@ ON_ERROR: Final = ("fail", "skip")
 SAMPLING: Final = ("fixed", "adaptive")
 # "ALL" in aws-lambda-power-tuning: every size from 128 to 3,008 MB in 64 MB steps.
 ALL_POWER_VALUES: Final = tuple(range(128, 3009, 64))
+# "auto" searches these sizes (powertuning/adaptive.py): about sqrt(2) apart, since CPU is
+# proportional to memory and equal ratios matter equally; plus 1 vCPU (1,769 MB) and 3,008 MB.
+AUTO_GRID: Final = (
+    128, 192, 256, 384, 512, 768, 1024, 1536, 1769, 2048, 3008,
+    4096, 5120, 6144, 7168, 8192, 10240,
+)  # fmt: skip
 MIN_NUM: Final = 5
 MAX_NUM: Final = 1000
 MAX_DISCARD: Final = 0.4
 MAX_SLEEP_MS: Final = 60_000
+# sampling "adaptive" (powertuning/adaptive.py): a size is dropped once, with this confidence, it
+# cannot beat the leader by more than `tolerance` (a fraction of the leader's objective).
+DEFAULT_CONFIDENCE: Final = 0.9
+MIN_CONFIDENCE: Final = 0.5
+MAX_CONFIDENCE: Final = 0.999
+DEFAULT_TOLERANCE: Final = 0.05
+MAX_TOLERANCE: Final = 0.5
+# Adaptive runs keep every measurement in the execution state (256 KB at most in Step Functions).
+MAX_ADAPTIVE_SAMPLES: Final = 6000
+AUTO: Final = "auto"
 
 FUNCTION_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
@@ -155,6 +171,9 @@ class TuningRequest:
     max_concurrency: int | None = None
     on_error: str = "fail"
     sampling: str = "fixed"
+    confidence: float = DEFAULT_CONFIDENCE
+    tolerance: float = DEFAULT_TOLERANCE
+    auto_power_values: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -181,6 +200,8 @@ class TuningRequest:
             _reject_unknown_keys(data)
         num = _int(data, "num", 10, MIN_NUM, MAX_NUM)
         assert num is not None
+        sampling = _choice(data, "sampling", SAMPLING)
+        _check_adaptive_keys(data, sampling, num)
         payload, weighted = _payload(data, num)
         payload_s3 = data.get("payloadS3")
         if payload_s3 is not None:
@@ -208,7 +229,7 @@ class TuningRequest:
                 raise InvalidInputError("autoOptimizeAlias needs autoOptimize: true")
         return cls(
             lambda_arn=str(_arn(data, "lambdaARN", required=True)),
-            power_values=_power_values(data.get("powerValues")),
+            power_values=None if data.get("powerValues") == AUTO else _power_values(data.get("powerValues")),
             num=num,
             payload=payload,
             weighted_payloads=weighted,
@@ -229,7 +250,10 @@ class TuningRequest:
             allowed_exceptions=_string_list(data, "allowedExceptions"),
             max_concurrency=_int(data, "maxConcurrency", None, 1, MAX_NUM),
             on_error=_choice(data, "onError", ON_ERROR),
-            sampling=_choice(data, "sampling", SAMPLING),
+            sampling=sampling,
+            confidence=_number(data, "confidence", DEFAULT_CONFIDENCE, MIN_CONFIDENCE, MAX_CONFIDENCE),
+            tolerance=_number(data, "tolerance", DEFAULT_TOLERANCE, 0.0, MAX_TOLERANCE),
+            auto_power_values=data.get("powerValues") == AUTO,
             extra={k: v for k, v in data.items() if k not in INPUT_KEYS},
         )
 
@@ -254,6 +278,10 @@ class TuningRequest:
         }
         if self.power_values is not None:
             out["powerValues"] = list(self.power_values)
+        if self.auto_power_values:
+            out["powerValues"] = AUTO
+        if self.sampling == "adaptive":
+            out.update(confidence=self.confidence, tolerance=self.tolerance)
         if self.weighted_payloads:
             out["payload"] = [{"payload": w.payload, "weight": w.weight} for w in self.weighted_payloads]
         elif self.payload is not None:
@@ -291,7 +319,7 @@ REFERENCE_KEYS: Final = (
     "onlyColdStarts",
     "allowedExceptions",
 )
-NEW_KEYS: Final = ("maxConcurrency", "onError", "sampling")
+NEW_KEYS: Final = ("maxConcurrency", "onError", "sampling", "confidence", "tolerance")
 INPUT_KEYS: Final = REFERENCE_KEYS + NEW_KEYS
 # Keys the state machine adds to the state as it runs; they may come back in a handler's event.
 STATE_KEYS: Final = ("lambdaConfigurations", "stats", "analysis", "error", "failure", "adaptive")
@@ -311,12 +339,36 @@ def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
         raise InvalidInputError(f"unknown input key {key!r}{hint} Valid keys: {', '.join(INPUT_KEYS)}")
 
 
+def _check_adaptive_keys(data: Mapping[str, Any], sampling: str, num: int) -> None:
+    # The adaptive keys mean nothing to fixed sampling: reject them rather than ignore them.
+    if sampling != "adaptive":
+        for key in ("confidence", "tolerance"):
+            if key in data:
+                raise InvalidInputError(f'{key} needs sampling: "adaptive" (it tunes when to stop sampling)')
+        if data.get("powerValues") == AUTO:
+            raise InvalidInputError(
+                'powerValues "auto" needs sampling: "adaptive" (the search decides as it measures)'
+            )
+        return
+    power_values = data.get("powerValues")
+    sizes = (
+        len(AUTO_GRID) if power_values == AUTO else len(power_values) if isinstance(power_values, list) else 0
+    )
+    if power_values == "ALL":
+        sizes = len(ALL_POWER_VALUES)
+    if sizes * num > MAX_ADAPTIVE_SAMPLES:
+        raise InvalidInputError(
+            f'sampling "adaptive" keeps every measurement in the execution state, so powerValues x num '
+            f"must be at most {MAX_ADAPTIVE_SAMPLES}; got {sizes} sizes x num {num}: lower num"
+        )
+
+
 def _power_values(value: Any) -> tuple[int, ...] | None:
     if value is None:
         return None
     if value == "ALL":
         return ALL_POWER_VALUES
-    allowed = f'a list of integers from {MIN_MEMORY_MB} to {MAX_MEMORY_MB} (MB), or "ALL"'
+    allowed = f'a list of integers from {MIN_MEMORY_MB} to {MAX_MEMORY_MB} (MB), "auto" or "ALL"'
     if not isinstance(value, list) or not value:
         raise InvalidInputError(f"powerValues must be {allowed}, got {json.dumps(value)}")
     for item in value:
@@ -415,6 +467,8 @@ class TuningConfig:
     index: int = 0
     published: tuple[Published, ...] = ()
     restored: bool = False
+    # The input's `sampling`, here so that the state machine's Choice always finds it.
+    sampling: str = "fixed"
 
     @property
     def done(self) -> bool:
@@ -441,6 +495,7 @@ class TuningConfig:
             "iterator": {"index": self.index, "count": len(self.power_values), "continue": not self.done},
             "published": [p.to_dict() for p in self.published],
             "restored": self.restored,
+            "sampling": self.sampling,
         }
 
     @classmethod
@@ -456,6 +511,7 @@ class TuningConfig:
             index=int(data["iterator"]["index"]),
             published=tuple(Published.from_dict(p) for p in data.get("published", [])),
             restored=bool(data.get("restored", False)),
+            sampling=str(data.get("sampling", "fixed")),
         )
 
 
@@ -477,6 +533,8 @@ class SizeResult:
     transitions: int = 1
     skipped: bool = False
     reason: str | None = None
+    # Adaptive rounds only: (duration, billed, init) ms of each invocation, for the decision step.
+    samples: tuple[tuple[float, float, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase wire form; the first four keys are aws-lambda-power-tuning's."""
@@ -496,6 +554,8 @@ class SizeResult:
         }
         if self.skipped:
             out.update(skipped=True, reason=self.reason)
+        if self.samples:
+            out["samples"] = [list(s) for s in self.samples]
         return out
 
     @classmethod
@@ -503,6 +563,8 @@ class SizeResult:
         """Parse the wire form (unknown keys ignored)."""
         names = {f.name: f for f in fields(cls)}
         camel = {_snake(k): v for k, v in data.items()}
+        if "samples" in camel:
+            camel["samples"] = tuple((float(d), float(b), float(i)) for d, b, i in camel["samples"])
         return cls(**{k: v for k, v in camel.items() if k in names})
 
 

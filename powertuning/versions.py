@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from powertuning import lambda_api
+from powertuning import adaptive, lambda_api
 from powertuning.errors import AliasConflictError, CleanupError, CodeMismatchError
 from powertuning.models import Published, TuningConfig, TuningRequest
 
@@ -40,8 +40,11 @@ def initialize(
                 "the tuner publishes versions from $LATEST, so deploy that code to $LATEST first "
                 "or tune the unqualified ARN"
             )
-    power_values = request.resolved_power_values(tuple(default_power_values))
-    wanted = {name for power in power_values for name in alias_names(power, request)}
+    default = adaptive.auto_initial_sizes() if request.auto_power_values else tuple(default_power_values)
+    power_values = request.resolved_power_values(default)
+    # powerValues "auto" may publish any size of its grid later on: none of those aliases may exist.
+    reserved = adaptive.auto_grid() if request.auto_power_values else power_values
+    wanted = {name for power in reserved for name in alias_names(power, request)}
     existing = {a["Name"] for a in lambda_api.list_aliases(client, ref.unqualified)}
     clash = sorted(wanted & existing)
     if clash:
@@ -57,6 +60,7 @@ def initialize(
         original_memory=int(latest["MemorySize"]),
         original_description=str(latest.get("Description", "")),
         architecture=str((latest.get("Architectures") or ["x86_64"])[0]),
+        sampling=request.sampling,
     )
 
 
@@ -78,10 +82,16 @@ def publish_next(config: TuningConfig, request: TuningRequest, client: Any) -> T
             version = lambda_api.publish_version(client, config.function_arn, marker)
             created.append(Published(power=power, alias=alias, version=version))
             lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
-    except Exception:
+    except Exception as exc:
         _delete(client, config.function_arn, created)
-        raise
-    advanced = replace(config, index=config.index + 1, published=config.published + tuple(created))
+        if not (request.auto_power_values and lambda_api.is_memory_limit_error(exc)):
+            raise
+        # "auto" may ask for more memory than the account allows (new accounts: 3,008 MB): leave
+        # the size out; the decision step sees it missing and never asks for it again.
+        sizes = config.power_values[: config.index] + config.power_values[config.index + 1 :]
+        advanced = replace(config, power_values=sizes)
+    else:
+        advanced = replace(config, index=config.index + 1, published=config.published + tuple(created))
     if advanced.done:
         restore_latest(advanced, client)
         advanced = replace(advanced, restored=True)
