@@ -448,8 +448,8 @@ def propose(state: AdaptiveState, settings: Settings) -> tuple[int, ...]:
     grid = auto_grid(min(settings.max_memory, limit))
     lower = [v for v in measured if v < leader.value and v in est]
     upper = [v for v in measured if v > leader.value]
-    # Did the objective still improve by more than the tolerance from the next smaller size?
-    falling = bool(lower) and est[lower[-1]].mean > leader.mean * (1 + settings.tolerance)
+    # Did the objective still improve, surely and by more than the tolerance, from the next smaller size?
+    falling = bool(lower) and _surely_worse(est[lower[-1]], leader, settings)
     out = []
     if settings.strategy != "speed":
         # Less memory is never faster, but with at most proportionally less CPU it is never dearer
@@ -465,6 +465,15 @@ def propose(state: AdaptiveState, settings: Settings) -> tuple[int, ...]:
         above = [m for m in grid if m > leader.value]
         out.append(above[min(len(above), AUTO_LADDER_STEP // 2) - 1] if above else None)
     return tuple(sorted({m for m in out if m is not None and m not in measured}))
+
+
+def _surely_worse(a: Estimate, b: Estimate, settings: Settings) -> bool:
+    # a is worse than b by more than the tolerance, at the chosen confidence.
+    variance = a.variance + b.variance
+    if not math.isfinite(variance):
+        return False
+    margin = t_quantile(settings.confidence, _welch_df(a, b)) * math.sqrt(variance)
+    return a.mean - b.mean - margin > settings.tolerance * b.mean
 
 
 def _between(grid: Sequence[int], low: int | None, high: int) -> int | None:

@@ -115,7 +115,8 @@ def measure_size(
                     time.sleep(request.sleep_between_runs_ms / 1000)
                 outcomes.append(invoke(alias, body))
     except _SkipSizeError as skip:
-        if request.on_error != "skip":
+        # powerValues "auto" chose the size, not the user: one too small to run is just left out.
+        if request.on_error != "skip" and not request.auto_power_values:
             raise skip.error from None
         logger.warning("skipping %s MB: %s", power, skip.failure.error_type)
         return SizeResult(
