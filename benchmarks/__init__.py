@@ -1,0 +1,1 @@
+"""Measured benchmarks: exploration cost of the sampling methods, overhead of the local mode."""
