@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from powertuning.local.cpu import CFS_PERIOD_US
 from powertuning.local.engine import ExecutionOutcome, LocalEngine
 from powertuning.local.runtime import InvocationRecord, WorkerRuntime
 
@@ -32,7 +33,12 @@ class LocalRun:
 
 
 def tune(
-    handler_file: Path, execution_input: dict[str, Any], *, cpu_mode: str = "auto", timeout_s: int = 900
+    handler_file: Path,
+    execution_input: dict[str, Any],
+    *,
+    cpu_mode: str = "auto",
+    timeout_s: int = 900,
+    cfs_period_us: int = CFS_PERIOD_US,
 ) -> LocalRun:
     """Run one execution of the real state machine against `handler_file`'s `handler`."""
     records: list[InvocationRecord] = []
@@ -42,7 +48,7 @@ def tune(
         ended_at.append(time.perf_counter())
         records.append(record)
 
-    runtime = WorkerRuntime(cpu_mode, on_invocation=seen)
+    runtime = WorkerRuntime(cpu_mode, on_invocation=seen, cfs_period_us=cfs_period_us)
     with LocalEngine(runtime) as engine:
         arn = engine.create_target(
             name=handler_file.parent.name,

@@ -22,7 +22,7 @@ import statistics
 import time
 
 from benchmarks._common import REPO, load_average, tune
-from powertuning.local.cpu import cpu_share
+from powertuning.local.cpu import CFS_PERIOD_US, cpu_share
 from powertuning.local.runtime import InvocationRecord, WorkerRuntime
 from powertuning.local.target import FunctionSpec
 
@@ -31,13 +31,14 @@ GOAL = 0.15
 
 
 def measure(
-    sizes: list[int], repeat: int, num: int, cpu_mode: str
+    sizes: list[int], repeat: int, num: int, cpu_mode: str, period_us: int
 ) -> tuple[dict[int, float], list[InvocationRecord], str, float]:
     """One execution: trimmed mean Duration (ms) per size, invocations, CPU mode, wall time."""
     run = tune(
         REPO / "examples" / "primes" / "handler.py",
         {"powerValues": sizes, "num": num, "payload": {"repeat": repeat}, "includeOutputResults": True},
         cpu_mode=cpu_mode,
+        cfs_period_us=period_us,
     )
     assert run.outcome.output is not None
     durations = {int(s["value"]): float(s["averageDuration"]) for s in run.outcome.output["stats"]}
@@ -45,7 +46,7 @@ def measure(
 
 
 def measure_direct(
-    sizes: list[int], repeat: int, rounds: int, cpu_mode: str
+    sizes: list[int], repeat: int, rounds: int, cpu_mode: str, period_us: int
 ) -> tuple[dict[int, float], list[InvocationRecord], str, float]:
     """Round-robin invocations through the runtime alone: median Duration (ms) per size."""
     records: list[InvocationRecord] = []
@@ -56,7 +57,7 @@ def measure_direct(
     }
     event = f'{{"repeat": {repeat}}}'
     started = time.perf_counter()
-    with WorkerRuntime(cpu_mode, on_invocation=records.append) as runtime:
+    with WorkerRuntime(cpu_mode, on_invocation=records.append, cfs_period_us=period_us) as runtime:
         for spec in specs.values():
             runtime.invoke(spec, event)  # cold starts, left out below
         for i in range(rounds):
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10, help="prime computations per invocation")
     parser.add_argument("--num", type=int, default=10, help="invocations per size")
     parser.add_argument("--cpu-mode", default="auto", choices=("auto", "cgroup-v1", "cpu-time-model"))
+    parser.add_argument("--cfs-period-us", type=int, default=CFS_PERIOD_US, help="cgroup-v1 CFS period")
     layouts = parser.add_mutually_exclusive_group()
     layouts.add_argument("--isolated", action="store_true", help="one execution per size")
     layouts.add_argument("--direct", action="store_true", help="the runtime alone, sizes round-robin")
@@ -89,16 +91,21 @@ def main() -> None:
     records: list[InvocationRecord] = []
     wall = 0.0
     if args.direct:
-        durations, records, mode, wall = measure_direct(sizes, args.repeat, args.num, args.cpu_mode)
+        durations, records, mode, wall = measure_direct(
+            sizes, args.repeat, args.num, args.cpu_mode, args.cfs_period_us
+        )
         layout = "runtime alone, sizes round-robin, medians"
     else:
         for group in [[size] for size in sizes] if args.isolated else [sizes]:
-            measured, seen, mode, seconds = measure(group, args.repeat, args.num, args.cpu_mode)
+            measured, seen, mode, seconds = measure(
+                group, args.repeat, args.num, args.cpu_mode, args.cfs_period_us
+            )
             durations.update(measured)
             records += seen
             wall += seconds
         layout = "one execution per size" if args.isolated else "one execution, sizes in parallel"
     print(f"after:  {load_average()}")
+    mode += f" (CFS period {args.cfs_period_us} us)" if mode == "cgroup-v1" else ""
     print(f"primes <= 1,000,000 x{args.repeat}, num {args.num}, CPU mode {mode}, {layout}, {wall:.1f} s\n")
 
     header = [

@@ -28,7 +28,14 @@ from typing import Final
 
 from powertuning.errors import PowerTuningError
 from powertuning.local import platform_logs
-from powertuning.local.cpu import CGROUP_V1, CPU_TIME_MODEL, CgroupV1, CpuBudget, model_stretch
+from powertuning.local.cpu import (
+    CFS_PERIOD_US,
+    CGROUP_V1,
+    CPU_TIME_MODEL,
+    CgroupV1,
+    CpuBudget,
+    model_stretch,
+)
 from powertuning.local.environment import Environment, Outcome
 from powertuning.local.target import FunctionSpec, InvokeResult
 
@@ -69,13 +76,14 @@ class WorkerRuntime:
         memory_limit: bool = True,
         max_idle: int = DEFAULT_MAX_IDLE,
         cores: float | None = None,
+        cfs_period_us: int = CFS_PERIOD_US,
         on_invocation: Callable[[InvocationRecord], None] | None = None,
     ) -> None:
         if cpu_mode not in CPU_MODES:
             raise CpuModeUnavailableError(f"cpu mode must be one of {', '.join(CPU_MODES)}, got {cpu_mode!r}")
         self._cgroup: CgroupV1 | None = None
         if cpu_mode in (AUTO, CGROUP_V1):
-            self._cgroup = CgroupV1.create()
+            self._cgroup = CgroupV1.create(cfs_period_us)
             if self._cgroup is None and cpu_mode == CGROUP_V1:
                 raise CpuModeUnavailableError(
                     "cpu mode cgroup-v1 needs a writable cgroup v1 'cpu' hierarchy (Linux, as root); "
