@@ -70,8 +70,9 @@ REGION = "us-east-1"
 ARN = f"arn:aws:lambda:{REGION}:123456789012:function:simulated"
 STRATEGIES = ("cost", "speed", "balanced")
 FIXED_NUMS = (5, 10, 50, 100)
-METHODS = (*(f"fixed-{n}" for n in FIXED_NUMS), "adaptive", "adaptive-auto")
+METHODS = (*(f"fixed-{n}" for n in FIXED_NUMS), "adaptive", "adaptive-auto", "oracle")
 TRIM = 0.2
+ORACLE_MAX_NUM = 100
 ADAPTIVE_NUM = 50  # the budget cap of adaptive runs: the same num as the baseline they must beat
 # The goal of issue 6, against fixed num=50.
 GOAL_GB_S_RATIO = 0.1
@@ -289,7 +290,10 @@ class Truth:
 
     def objective(self, strategy: str, memory: int) -> float:
         """The strategy's objective of one size (lower is better); balanced normalised over the curve."""
-        r = self.results[memory]
+        return self.score(strategy, self.results[memory])
+
+    def score(self, strategy: str, r: SizeResult) -> float:
+        """The strategy's objective of a (true or estimated) result, normalised as the truth is."""
         if strategy == "cost":
             return r.average_price
         if strategy == "speed":
@@ -418,6 +422,57 @@ def run_adaptive(
     )
 
 
+def run_oracle(
+    curve: Curve, strategy: str, truth: Truth, *, num: int, rng: Random, price: LambdaPrice
+) -> Run:
+    """A lower bound for any method: the two truly best sizes only, `num` warm invocations each."""
+    finalists = sorted(curve.sizes, key=lambda m: truth.objective(strategy, m))[:2]
+    target = Target(curve, rng, cold=False)
+    results = [summarize(m, target.invoke(m, num), price, TRIM) for m in finalists]
+    return Run(
+        chosen=min(results, key=lambda r: truth.score(strategy, r)).value,
+        per_size={r.value: r.invocations for r in results},
+        gb_seconds=sum(r.gb_seconds for r in results),
+        invocations=sum(r.invocations for r in results),
+        lambda_usd=sum(r.total_cost for r in results),
+        step_functions_usd=0.0,
+    )
+
+
+def oracle_runs(
+    curve: Curve, strategy: str, truth: Truth, *, runs: int, seed: int, price: LambdaPrice
+) -> tuple[int, list[Run]]:
+    """The oracle with the fewest invocations per finalist that meets the regret goal (bisection)."""
+
+    def attempt(num: int) -> list[Run]:
+        return [
+            run_oracle(
+                curve,
+                strategy,
+                truth,
+                num=num,
+                rng=Random(f"{seed}:{curve.name}:{strategy}:oracle:{i}"),
+                price=price,
+            )
+            for i in range(runs)
+        ]
+
+    def good(done: list[Run]) -> bool:
+        regrets = [truth.regret(strategy, r.chosen) for r in done]
+        return _quantile(regrets, 0.5) <= GOAL_MEDIAN_REGRET and _quantile(regrets, 0.9) <= GOAL_P90_REGRET
+
+    low, high = 1, ORACLE_MAX_NUM
+    best = attempt(high)
+    while low < high:
+        middle = (low + high) // 2
+        done = attempt(middle)
+        if good(done):
+            high, best = middle, done
+        else:
+            low = middle + 1
+    return high, best
+
+
 def _publish(config: TuningConfig, curve: Curve) -> TuningConfig:
     # The Publisher loop: sizes outside the curve are refused, like sizes above an account's limit.
     sizes = curve.sizes
@@ -503,7 +558,12 @@ def benchmark_curve(
     }
     for method in methods:
         started = time.perf_counter()
-        done = []
+        done: list[Run] = []
+        if method == "oracle":
+            num, done = oracle_runs(curve, strategy, truth, runs=runs, seed=seed, price=price)
+            out["methods"][method] = {"num": num, **summarize_runs(done, truth, strategy)}
+            out["methods"][method]["seconds"] = round(time.perf_counter() - started, 2)
+            continue
         for i in range(runs):
             # Seeded per curve, strategy, method and run: any subset of them reruns identically.
             rng = Random(f"{seed}:{curve.name}:{strategy}:{method}:{i}")
@@ -527,7 +587,7 @@ def benchmark_curve(
     reference = out["methods"].get("fixed-50")
     if reference:
         for method, figures in out["methods"].items():
-            if method.startswith("adaptive"):
+            if method.startswith(("adaptive", "oracle")):
                 ratio = figures["gbSeconds"] / reference["gbSeconds"]
                 figures["gbSecondsVsFixed50"] = ratio
                 figures["coldStartShareOfFixed50"] = out["coldStartGbSeconds"] / reference["gbSeconds"]

@@ -551,11 +551,16 @@ def batch_result(
 ) -> SizeResult:
     """What the Executor returns for one adaptive batch: its summary plus every invocation's figures."""
     result = summarize(value, reports, price, discard_top_bottom, errors=errors, transitions=transitions)
-    # Rounded to 0.01 ms to keep the execution state small.
     samples = tuple(
-        (round(r.duration_ms, 2), round(r.billed_total_ms, 2), round(r.init_duration_ms, 2)) for r in reports
+        (_small(r.duration_ms), _small(r.billed_total_ms), _small(r.init_duration_ms)) for r in reports
     )
     return replace(result, samples=samples)
+
+
+def _small(ms: float) -> float:
+    # 0.01 ms, and whole numbers as integers: the execution state (256 KB at most) holds every sample.
+    value = round(ms, 2)
+    return int(value) if value.is_integer() else value
 
 
 # -- the state machine step --------------------------------------------------------------------------

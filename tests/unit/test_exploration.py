@@ -212,3 +212,27 @@ def test_bad_options_are_refused(plain_curve):
         exploration.main(["--curve", str(plain_curve), "--strategy", "fastest"])
     with pytest.raises(SystemExit, match="--method 'fixed-7'"):
         exploration.main(["--curve", str(plain_curve), "--method", "fixed-7"])
+
+
+def test_the_oracle_is_a_lower_bound_that_meets_the_regret_goal(plain_curve, capsys):
+    # GIVEN an oracle that knows the two best sizes and pays no cold start
+    report = run(
+        [
+            "--curve",
+            str(plain_curve),
+            "--strategy",
+            "cost",
+            "--runs",
+            "20",
+            "--method",
+            "fixed-50,oracle",
+            "--json",
+        ],
+        capsys,
+    )
+    oracle = report["curves"]["csv:small"]["cost"]["methods"]["oracle"]
+    # THEN it measures just those two, as few times as the goal allows, and meets the regret goal
+    assert set(oracle["invocationsPerSize"]) == {"128", "256"}
+    assert oracle["invocations"] == 2 * oracle["num"]
+    assert oracle["regret"]["p90"] <= 0.03
+    assert oracle["gbSecondsVsFixed50"] < 0.1
