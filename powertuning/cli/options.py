@@ -42,7 +42,7 @@ def _json(text: str) -> Any:
 
 # key -> (argparse kwargs); bools get --flag / --no-flag.
 _VALUED: dict[str, dict[str, Any]] = {
-    "powerValues": {"type": _power_values, "metavar": "MB,MB,...|ALL", "help": "memory sizes to test"},
+    "powerValues": {"type": _power_values, "metavar": "MB,MB,...|ALL|auto", "help": "memory sizes to test"},
     "num": {"type": int, "metavar": "N", "help": "invocations per memory size (>= 5; default 10)"},
     "payload": {
         "type": _json,
@@ -65,6 +65,12 @@ _VALUED: dict[str, dict[str, Any]] = {
     "maxConcurrency": {"type": int, "metavar": "N", "help": "cap on parallel invocations per memory size"},
     "onError": {"choices": ON_ERROR, "help": "fail the run, or skip sizes that run out of memory or time"},
     "sampling": {"choices": SAMPLING, "help": "fixed num per size, or adaptive rounds"},
+    "confidence": {"type": float, "metavar": "P", "help": "adaptive: confidence to drop a size (0.5-0.999)"},
+    "tolerance": {
+        "type": float,
+        "metavar": "F",
+        "help": "adaptive: indifference zone (fraction)",
+    },
 }
 _FLAGS = (
     "parallelInvocation",
