@@ -39,7 +39,8 @@ CPU_TIME_MODEL: Final = "cpu-time-model"
 MODES: Final = (CGROUP_V1, CPU_TIME_MODEL)
 
 # A short period keeps a 128 MB function (1.45 ms of every 20 ms) from bursting through a whole
-# 100 ms quota at full speed at the start of a short invocation. The kernel minimum quota is 1 ms.
+# 100 ms quota at full speed at the start of a short invocation. The price: many short slices cost
+# long CPU-bound work at small sizes more CPU time (measured in docs/local.md). Kernel minimum: 1 ms.
 CFS_PERIOD_US: Final = 20_000
 _MIN_QUOTA_US: Final = 1_000
 # Weight of all environments together against everything else on the machine (1,024 per busy process,
