@@ -23,9 +23,12 @@ def describe_failure(caught: Mapping[str, Any], cleanup: Mapping[str, Any] | Non
     if isinstance(body, Mapping) and "errorMessage" in body:
         cause = str(body["errorMessage"])
     if cleanup and (cleanup.get("deletedVersions") or cleanup.get("restoredLatest")):
-        cause += (
-            f" [cleanup: deleted {len(cleanup.get('deletedAliases', []))} aliases and "
-            f"{len(cleanup.get('deletedVersions', []))} versions"
-            f"{', restored $LATEST' if cleanup.get('restoredLatest') else ''}]"
-        )
+        aliases = _count(len(cleanup.get("deletedAliases", [])), "alias", "aliases")
+        versions = _count(len(cleanup.get("deletedVersions", [])), "version", "versions")
+        restored = ", restored $LATEST" if cleanup.get("restoredLatest") else ""
+        cause += f" [cleanup: deleted {aliases} and {versions}{restored}]"
     return {"error": error, "cause": cause or error}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

@@ -154,7 +154,7 @@ def _invoker(
             payload = payload if processed is None else processed
         if not request.disable_payload_logs:
             logger.info("invoking %s:%s with %s", function_arn, alias, json.dumps(payload)[:1000])
-        response = lambda_api.invoke(client, function_arn, alias, json.dumps(payload).encode())
+        response = lambda_api.invoke(client, function_arn, alias, encode_payload(payload))
         errored = False
         if response.function_error:
             failure = FunctionFailure.from_payload(response.function_error, response.payload)
@@ -169,6 +169,23 @@ def _invoker(
         return parse_log_result(response.log_result), errored
 
     return invoke
+
+
+def encode_payload(payload: Any) -> bytes:
+    """The invoke body, as aws-lambda-power-tuning sends it.
+
+    A string holding JSON goes as it is (so `"{\"id\": 1}"` reaches the function as an object); any
+    other value is JSON-encoded; no payload sends `{}`, the event Lambda gives an empty invoke.
+    """
+    if payload is None:
+        return b"{}"
+    if isinstance(payload, str):
+        try:
+            json.loads(payload)
+        except json.JSONDecodeError:
+            return json.dumps(payload).encode()
+        return payload.encode()
+    return json.dumps(payload).encode()
 
 
 def _describe(power: int, failure: FunctionFailure, payload: Any, hide_payload: bool) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import logging
 import os
 import threading
 import time
@@ -84,6 +85,7 @@ class LocalEngine:
         self.state_machine_arn = ""
         self.invocations = 0
         self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> LocalEngine:
@@ -99,6 +101,10 @@ class LocalEngine:
         for patcher in patchers:
             patcher.start()
             self._stack.append(patcher)
+        # The interpreter logs a full state dump at ERROR for every failed state; the execution's
+        # own Error and Cause say what matters.
+        interpreter_log = logging.getLogger("moto.stepfunctions.parser")
+        self._stack.append(_LogLevel(interpreter_log, logging.CRITICAL))
         try:
             self._deploy()
         except BaseException:
@@ -107,24 +113,32 @@ class LocalEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._clients.clear()
         while self._stack:
             self._stack.pop().stop()
         self.runtime.close()
 
     # -- clients -----------------------------------------------------------------------------
+    def _client(self, service: str) -> Any:
+        # One client per service for the engine's life: creating one costs more than the calls.
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=self.region)
+            return self._clients[service]
+
     @property
     def lambda_client(self) -> Any:
         """A Lambda client of the mock."""
-        return boto3.client("lambda", region_name=self.region)
+        return self._client("lambda")
 
     @property
     def sfn_client(self) -> Any:
         """A Step Functions client of the mock."""
-        return boto3.client("stepfunctions", region_name=self.region)
+        return self._client("stepfunctions")
 
     # -- deployment --------------------------------------------------------------------------
     def _role(self) -> str:
-        iam = boto3.client("iam", region_name=self.region)
+        iam = self._client("iam")
         trust = {
             "Version": "2012-10-17",
             "Statement": [
@@ -261,6 +275,17 @@ class LocalEngine:
             log_format=log_format,
             function_arn=str(fn.function_arn),
         )
+
+
+class _LogLevel:
+    """Sets a logger's level until stopped, like the patchers it is stacked with."""
+
+    def __init__(self, logger: logging.Logger, level: int) -> None:
+        self.logger, self.previous = logger, logger.level
+        logger.setLevel(level)
+
+    def stop(self) -> None:
+        self.logger.setLevel(self.previous)
 
 
 def _all_events(client: Any, execution_arn: str, first: dict[str, Any]) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ def test_cleanup_summary_is_appended_when_cleanup_did_something():
 def test_cleanup_summary_without_restoring_latest():
     cleanup = {"deletedAliases": ["RAM128"], "deletedVersions": ["1"], "restoredLatest": False}
     cause = describe_failure({"Error": "E", "Cause": "c"}, cleanup)["cause"]
-    assert cause == "c [cleanup: deleted 1 aliases and 1 versions]"
+    assert cause == "c [cleanup: deleted 1 alias and 1 version]"
 
 
 def test_nothing_appended_when_cleanup_had_nothing_to_do():

@@ -406,3 +406,19 @@ def test_total_invocations():
     assert (
         total_invocations([SizeResult(value=128, invocations=5), SizeResult(value=256, invocations=7)]) == 12
     )
+
+
+@pytest.mark.parametrize(
+    ("payload", "body"),
+    [
+        (None, b"{}"),
+        ({"id": 1}, b'{"id": 1}'),
+        ('{"id": 1}', b'{"id": 1}'),
+        ("hello", b'"hello"'),
+        ([1, 2], b"[1, 2]"),
+        (42, b"42"),
+    ],
+)
+def test_payloads_are_encoded_as_the_reference_tool_sends_them(payload, body):
+    # A string that holds JSON is sent as it is; anything else is JSON-encoded; nothing sends {}.
+    assert measure.encode_payload(payload) == body
