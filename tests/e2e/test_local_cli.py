@@ -15,14 +15,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_tunes_the_primes_example_and_prints_the_output_json(capsys):
-    # GIVEN the primes example with a small payload, two sizes, five invocations each
+    # GIVEN the primes example, two sizes, five invocations each; the work (~0.1 s of CPU at one
+    # vCPU) is long enough that throttling, not the first period's full quota, sets the duration
     code = main(
         [
             "local",
             "--handler", f"{EXAMPLES}/primes/handler.py:handler",
             "--power-values", "512,1024",
             "--num", "5",
-            "--payload", '{"repeat": 1, "limit": 200000}',
+            "--payload", '{"repeat": 1, "limit": 1000000}',
             "--output", "json",
         ]
     )  # fmt: skip
