@@ -90,6 +90,7 @@ class PowerTuner(Construct):
         )
         self.state_machine: sfn.StateMachine = self.tuner_state_machine.state_machine
         self.lambda_resources = self._lambda_resources()
+        self.version_resources = self._version_resources()
         self._grant_state_machine_invoke()
         self._grant_target_access()
         if self.options.payload_s3_bucket is not None:
@@ -122,6 +123,15 @@ class PowerTuner(Construct):
                 resources.append(f"{pattern}:*")
         return resources
 
+    def _version_resources(self) -> list[str]:
+        """Qualified-ARN patterns (`pattern:*`): DeleteFunction may remove a version, never a function.
+
+        A DeleteFunction call with a Qualifier is authorised against `name:<version>`, which
+        `pattern:*` matches; the unqualified `name` (the whole function) does not.
+        """
+        bases = self.options.lambda_resource or (self.lambda_resources[0],)
+        return [f"{pattern}:*" for pattern in bases]
+
     def _grant_state_machine_invoke(self) -> None:
         # Unqualified ARNs only: the definition calls the functions themselves, never a version.
         self.state_machine.add_to_role_policy(
@@ -137,12 +147,13 @@ class PowerTuner(Construct):
             if not actions:
                 continue
             role = self.functions.roles[name]
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=[f"lambda:{action}" for action in actions], resources=self.lambda_resources
+            scoped = [f"lambda:{action}" for action in actions if action != "DeleteFunction"]
+            role.add_to_principal_policy(iam.PolicyStatement(actions=scoped, resources=self.lambda_resources))
+            if "DeleteFunction" in actions:
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(actions=["lambda:DeleteFunction"], resources=self.version_resources)
                 )
-            )
-            for resource in self.lambda_resources:
+            for resource in dict.fromkeys(self.lambda_resources + self.version_resources):
                 if "*" in resource:
                     acknowledge(
                         role,

@@ -13,6 +13,8 @@ from tests.infrastructure.synthesis import Synthesized
 EXPECTED_ACKNOWLEDGEMENTS = {
     "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]",
+    # DeleteFunction's versions-only pattern (qualified ARNs).
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*:*]",
 }
 
 

@@ -92,7 +92,18 @@ def test_lambda_grants_equal_what_each_handler_calls(
 def test_lambda_grants_scoped_to_same_account_and_region_by_default(default_stack: Synthesized) -> None:
     for name in FUNCTION_NAMES:
         for action, resources in _granted(default_stack, name, "lambda").items():
+            if action == "lambda:DeleteFunction":
+                continue
             assert resources == [DEFAULT_LAMBDA_RESOURCE], (name, action)
+
+
+def test_delete_function_reaches_versions_only_never_a_whole_function(default_stack: Synthesized) -> None:
+    # DeleteFunction with a Qualifier is authorised on `name:<version>`; `function:*:*` needs that
+    # qualifier, so no role can delete an unqualified function.
+    for name in ("publisher", "cleaner"):
+        assert _granted(default_stack, name, "lambda")["lambda:DeleteFunction"] == [
+            f"{DEFAULT_LAMBDA_RESOURCE}:*"
+        ]
 
 
 def test_least_privilege_spot_checks(default_stack: Synthesized) -> None:
