@@ -27,7 +27,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(BIN)/mypy $(wildcard powertuning lambdas stacks app.py benchmarks examples)
+	$(BIN)/mypy $(wildcard powertuning lambdas statemachine stacks app.py benchmarks examples)
 
 test: install lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
