@@ -139,6 +139,15 @@ def _error(exc: BaseException, error_type: str | None = None, message: str | Non
 
 
 def _max_rss_kb() -> int:
+    # Linux keeps ru_maxrss across execve, so a worker spawned by a large process (the tuner with
+    # moto loaded) would report its parent's peak; VmHWM is this process image's own peak.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss // 1024 if sys.platform == "darwin" else rss  # bytes on macOS, KiB on Linux
 

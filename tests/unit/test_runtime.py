@@ -247,6 +247,18 @@ def test_the_same_allocation_fits_in_more_memory(runtime, code_dir):
     assert 200 <= report.max_memory_used_mb < 512
 
 
+def test_max_memory_used_is_the_environments_own_not_its_parents(runtime, code_dir):
+    # GIVEN a parent process far larger than the function's memory (the tuner with moto and the
+    # CDK loaded can be); Linux carries ru_maxrss across execve into the worker it spawns
+    ballast = bytearray(600 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    # WHEN a small function runs in a new environment
+    _, _, report = invoke(runtime, spec_for(code_dir, 256))
+    del ballast
+    # THEN Max Memory Used is what the worker itself used, far below the parent's 600 MB
+    assert 0 < report.max_memory_used_mb < 200
+
+
 def test_timeout_fails_like_lambda_and_kills_the_environment(runtime, code_dir):
     spec = spec_for(code_dir, timeout_s=0.5)
     _, first, _ = invoke(runtime, spec)
