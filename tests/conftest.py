@@ -9,6 +9,8 @@
 - `target_runtime`: answers moto's Lambda `invoke` without Docker, through the seam
   `LambdaFunction._invoke_lambda` (see ../shared/ENVIRONMENT.md), with any `TargetRuntime`.
 - `no_backoff`: `powertuning.lambda_api.sleep` replaced by a recorder, so retries take no time.
+- `start_engine`: (module scope) starts a `LocalEngine` on a given runtime with no retry backoff,
+  stopped when the module's tests are done.
 - `load_event`: reads a JSON fixture from tests/events/.
 - `lambda_context`: a stand-in for the context object Lambda passes to a handler.
 
@@ -23,6 +25,7 @@ import json
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,6 +37,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from powertuning import lambda_api
+from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
 from powertuning.local.target import FunctionSpec, InvokeResult, TargetRuntime
 from powertuning.models import FunctionRef
@@ -248,3 +252,16 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     delays: list[float] = []
     monkeypatch.setattr(lambda_api, "sleep", delays.append)
     return delays
+
+
+@pytest.fixture(scope="module")
+def start_engine() -> Iterator[Callable[[TargetRuntime], LocalEngine]]:
+    """Starts one moto world with the tuner deployed, for a whole module, with no retry backoff."""
+    with ExitStack() as stack:
+
+        def start(runtime: TargetRuntime) -> LocalEngine:
+            patch = stack.enter_context(pytest.MonkeyPatch.context())
+            patch.setattr(lambda_api, "sleep", lambda _s: None)
+            return stack.enter_context(LocalEngine(runtime))
+
+        yield start

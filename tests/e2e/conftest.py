@@ -7,12 +7,11 @@ duration depends on memory, so recommendations are known in advance.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from powertuning import lambda_api
 from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
 
@@ -31,13 +30,9 @@ def runtime() -> SimulatedRuntime:
 
 
 @pytest.fixture(scope="module")
-def engine(runtime: SimulatedRuntime) -> Iterator[LocalEngine]:
+def engine(runtime: SimulatedRuntime, start_engine: Callable[[SimulatedRuntime], LocalEngine]) -> LocalEngine:
     """One moto world with the tuner deployed, for a whole test module."""
-    original_sleep = lambda_api.sleep
-    lambda_api.sleep = lambda _s: None
-    with LocalEngine(runtime) as started:
-        yield started
-    lambda_api.sleep = original_sleep
+    return start_engine(runtime)
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from powertuning import lambda_api
 from powertuning.cli import main
 from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
@@ -42,14 +41,11 @@ class Executions:
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[LocalEngine]:
+def engine(start_engine: Callable[[SimulatedRuntime], LocalEngine]) -> LocalEngine:
     """One moto world with the tuner deployed; the function fails at 640 MB."""
-    original_sleep = lambda_api.sleep
-    lambda_api.sleep = lambda _s: None
-    runtime = SimulatedRuntime(cpu_bound(100), min_memory_mb=200, fail_with={640: ("ValueError", "boom")})
-    with LocalEngine(runtime) as started:
-        yield started
-    lambda_api.sleep = original_sleep
+    return start_engine(
+        SimulatedRuntime(cpu_bound(100), min_memory_mb=200, fail_with={640: ("ValueError", "boom")})
+    )
 
 
 @pytest.fixture(scope="module")

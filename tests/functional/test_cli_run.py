@@ -9,13 +9,12 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from powertuning import lambda_api
 from powertuning.cli import main
 from powertuning.errors import InvalidInputError
 from powertuning.local.engine import LocalEngine
@@ -46,14 +45,9 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[LocalEngine]:
+def engine(start_engine: Callable[[SimulatedRuntime], LocalEngine]) -> LocalEngine:
     """One moto world with the tuner deployed, shared by this module's tests."""
-    runtime = SimulatedRuntime(memory_hungry, fail_with={FAILING_SIZE: ("ValueError", "boom")})
-    original_sleep = lambda_api.sleep
-    lambda_api.sleep = lambda _s: None
-    with LocalEngine(runtime) as started:
-        yield started
-    lambda_api.sleep = original_sleep
+    return start_engine(SimulatedRuntime(memory_hungry, fail_with={FAILING_SIZE: ("ValueError", "boom")}))
 
 
 @pytest.fixture
