@@ -327,6 +327,18 @@ class Run:
     lambda_usd: float
     step_functions_usd: float
 
+    @classmethod
+    def of(cls, chosen: int, results: Sequence[SizeResult], step_functions_usd: float) -> Run:
+        """What a run chose, with the invocations and cost its per-size results add up to."""
+        return cls(
+            chosen=chosen,
+            per_size={r.value: r.invocations for r in results},
+            gb_seconds=sum(r.gb_seconds for r in results),
+            invocations=sum(r.invocations for r in results),
+            lambda_usd=sum(r.total_cost for r in results),
+            step_functions_usd=step_functions_usd,
+        )
+
 
 class Target:
     """The simulated function: one fresh version per size, first invocation cold."""
@@ -354,14 +366,7 @@ def run_fixed(curve: Curve, strategy: str, num: int, rng: Random, price: LambdaP
     target = Target(curve, rng, cold=cold)
     results = [summarize(m, target.invoke(m, num), price, TRIM) for m in curve.sizes]
     transitions = count_transitions(len(results), results)
-    return Run(
-        chosen=choose(results, strategy, 0.5).value,
-        per_size={r.value: r.invocations for r in results},
-        gb_seconds=sum(r.gb_seconds for r in results),
-        invocations=sum(r.invocations for r in results),
-        lambda_usd=sum(r.total_cost for r in results),
-        step_functions_usd=step_functions_cost(transitions, REGION),
-    )
+    return Run.of(choose(results, strategy, 0.5).value, results, step_functions_cost(transitions, REGION))
 
 
 def run_adaptive(
@@ -412,14 +417,7 @@ def run_adaptive(
     transitions = count_adaptive_transitions(
         len(config.power_values) + len(race["unavailable"]), race["decisions"], race["rounds"], results
     )
-    return Run(
-        chosen=choose(survivors, strategy, 0.5).value,
-        per_size={r.value: r.invocations for r in results},
-        gb_seconds=sum(r.gb_seconds for r in results),
-        invocations=sum(r.invocations for r in results),
-        lambda_usd=sum(r.total_cost for r in results),
-        step_functions_usd=step_functions_cost(transitions, REGION),
-    )
+    return Run.of(choose(survivors, strategy, 0.5).value, results, step_functions_cost(transitions, REGION))
 
 
 def run_oracle(
@@ -429,14 +427,7 @@ def run_oracle(
     finalists = sorted(curve.sizes, key=lambda m: truth.objective(strategy, m))[:2]
     target = Target(curve, rng, cold=False)
     results = [summarize(m, target.invoke(m, num), price, TRIM) for m in finalists]
-    return Run(
-        chosen=min(results, key=lambda r: truth.score(strategy, r)).value,
-        per_size={r.value: r.invocations for r in results},
-        gb_seconds=sum(r.gb_seconds for r in results),
-        invocations=sum(r.invocations for r in results),
-        lambda_usd=sum(r.total_cost for r in results),
-        step_functions_usd=0.0,
-    )
+    return Run.of(min(results, key=lambda r: truth.score(strategy, r)).value, results, 0.0)
 
 
 def oracle_runs(
