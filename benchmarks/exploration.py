@@ -62,12 +62,14 @@ from powertuning.analysis import (
     summarize,
 )
 from powertuning.logs import Report
-from powertuning.models import SizeResult, TuningConfig
+from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
 from powertuning.pricing import MAX_MEMORY_MB, LambdaPrice, lambda_price, step_functions_cost
+from powertuning.versions import next_publish_state
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REGION = "us-east-1"
 ARN = f"arn:aws:lambda:{REGION}:123456789012:function:simulated"
+RUN_ID = "00000000be7c"  # a run id is 12 hex digits
 STRATEGIES = ("cost", "speed", "balanced")
 FIXED_NUMS = (5, 10, 50, 100)
 METHODS = (*(f"fixed-{n}" for n in FIXED_NUMS), "adaptive", "adaptive-auto", "oracle")
@@ -380,31 +382,40 @@ def run_adaptive(
     tolerance: float,
     cold: bool,
 ) -> Run:
-    """An adaptive execution: the decision step's own function, the Executor and Publisher simulated."""
+    """An adaptive execution: the decision step's own function, the Executor and Publisher simulated.
+
+    The state has the state machine's layout: `request` and `run` (the Initializer's), `publish`
+    (the Publisher loop's), `adaptive` (the decision step's) and `round` (the Map's results).
+    """
     target = Target(curve, rng, cold=cold)
     sizes = adaptive.auto_initial_sizes() if auto else tuple(curve.sizes)
-    config = TuningConfig(ARN, sizes, "bench", 128, "", curve.architecture, sampling="adaptive")
+    request = TuningRequest.from_dict(
+        {
+            "lambdaARN": ARN,
+            "powerValues": "auto" if auto else list(sizes),
+            "num": ADAPTIVE_NUM,
+            "strategy": strategy,
+            "sampling": "adaptive",
+            "confidence": confidence,
+            "tolerance": tolerance,
+            "discardTopBottom": TRIM,
+        }
+    )
+    config = TuningConfig(ARN, sizes, RUN_ID, 128, "", curve.architecture, sampling="adaptive")
     state: dict[str, Any] = {
-        "lambdaARN": ARN,
-        "powerValues": "auto" if auto else list(sizes),
-        "num": ADAPTIVE_NUM,
-        "strategy": strategy,
-        "sampling": "adaptive",
-        "confidence": confidence,
-        "tolerance": tolerance,
-        "discardTopBottom": TRIM,
-        "lambdaConfigurations": _publish(config, curve).to_dict(),
+        "request": request.to_dict(),
+        "run": config.to_dict(),
+        "publish": _publish(next_publish_state(config, None, []), curve).to_dict(),
     }
     for _ in range(10_000):
-        state = adaptive.advance_execution(state)
-        config = TuningConfig.from_dict(state["lambdaConfigurations"])
-        race = state["adaptive"]
+        race = state["adaptive"] = adaptive.advance_execution(state)
         if race["done"]:
             break
-        if not config.done:
-            state["lambdaConfigurations"] = _publish(config, curve).to_dict()
+        if race["publishPending"]:
+            current = PublishState.from_dict(state["publish"])
+            state["publish"] = _publish(next_publish_state(config, current, race["pending"]), curve).to_dict()
             continue
-        state["stats"] = [
+        state["round"] = [
             adaptive.batch_result(
                 item["value"], target.invoke(item["value"], item["count"]), price, TRIM
             ).to_dict()
@@ -412,10 +423,13 @@ def run_adaptive(
         ]
     else:
         raise RuntimeError("adaptive run did not finish")
-    results = [SizeResult.from_dict(r) for r in state["stats"]]
+    # What the Analyzer reads from the finished race.
+    settings = adaptive.Settings.from_request(request, config.architecture)
+    results = adaptive.size_results(adaptive.AdaptiveState.from_dict(race), settings)
     survivors = [r for r in results if r.value in race["candidates"]]
+    published = PublishState.from_dict(state["publish"]).published
     transitions = count_adaptive_transitions(
-        len(config.power_values) + len(race["unavailable"]), race["decisions"], race["rounds"], results
+        len(published) + len(race["unavailable"]), race["decisions"], race["rounds"], results
     )
     return Run.of(choose(survivors, strategy, 0.5).value, results, step_functions_cost(transitions, REGION))
 
@@ -464,13 +478,14 @@ def oracle_runs(
     return high, best
 
 
-def _publish(config: TuningConfig, curve: Curve) -> TuningConfig:
+def _publish(state: PublishState, curve: Curve) -> PublishState:
     # The Publisher loop: sizes outside the curve are refused, like sizes above an account's limit.
     sizes = curve.sizes
-    kept = config.power_values[: config.index] + tuple(
-        m for m in config.power_values[config.index :] if sizes[0] <= m <= min(sizes[-1], MAX_MEMORY_MB)
-    )
-    return replace(config, power_values=kept, index=len(kept))
+    pending = state.power_values[state.index :]
+    kept = tuple(m for m in pending if sizes[0] <= m <= min(sizes[-1], MAX_MEMORY_MB))
+    refused = tuple(m for m in pending if m not in kept)
+    published = state.published + kept
+    return replace(state, power_values=published, index=len(published), refused=state.refused + refused)
 
 
 # -- the benchmark -----------------------------------------------------------------------------------

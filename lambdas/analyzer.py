@@ -13,7 +13,7 @@ from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The execution output: `{power, cost, duration, stateMachine, stats?, skipped?}`.
 
-    As the AdaptiveDecision step (`{"step": "adaptive", "state": ...}`), the next execution state.
+    As the AdaptiveDecision step (`{"step": "adaptive", "state": ...}`), the race's next `$.adaptive`.
     """
     if event.get("step") == "adaptive":
         return advance_execution(event["state"])

@@ -1,22 +1,55 @@
-"""Cleaner: delete what the run created, restore $LATEST; on a failure, say what went wrong."""
+"""Cleaner: delete what the run created and restore $LATEST; on a failure, end the run and say why.
+
+Also the target of the stack's recovery rule: for an execution that ended ABORTED, TIMED_OUT or
+FAILED, it cleans up whatever run that execution still has registered.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from powertuning import lambda_api
+from powertuning import deployment, lambda_api
+from powertuning.errors import CleanupError
 from powertuning.failures import describe_failure
 from powertuning.models import FunctionRef, TuningConfig
-from powertuning.versions import cleanup
+from powertuning.versions import cleanup, finish, recover
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Clean up (safe to run twice); after a Catch, return `{error, cause}` for the Fail state."""
+    """Clean up (safe to run twice); after a Catch, end the run and return `{error, cause}`."""
+    runs = lambda_api.client("dynamodb")
+    table = deployment.runs_table()
+    if event.get("source") == "aws.states":
+        # An EventBridge "Step Functions Execution Status Change" event: only the execution ARN is
+        # used, to find the runs the tuner itself registered for it.
+        execution = str(event["detail"]["executionArn"])
+        records = lambda_api.runs_of_execution(runs, table, execution)
+        return {
+            "recovered": [
+                recover(
+                    r, lambda_api.client("lambda", FunctionRef.parse(r["functionArn"]).region), runs, table
+                )
+                for r in records
+            ]
+        }
     report: dict[str, Any] = {}
-    if "lambdaConfigurations" in event:
-        config = TuningConfig.from_dict(event["lambdaConfigurations"])
+    if "run" in event:
+        config = TuningConfig.from_dict(event["run"])
         client = lambda_api.client("lambda", FunctionRef.parse(config.function_arn).region)
-        report = cleanup(config, client).to_dict()
+        record = lambda_api.get_run(runs, table, config.function_arn)
+        try:
+            report = cleanup(config, client, record).to_dict()
+        except CleanupError as exc:
+            if "error" not in event:
+                raise
+            # The run stays registered, so the recovery rule and `powertune clean` find it.
+            failed = describe_failure(event["error"])
+            return {
+                "error": "CleanupError",
+                "cause": f"{exc} (the run had failed with {failed['error']}: {failed['cause']})",
+            }
+        if "error" in event:
+            finish(config, runs, table)
     if "error" in event:
         return describe_failure(event["error"], report)
     return report

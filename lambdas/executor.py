@@ -1,34 +1,40 @@
-"""Executor: invoke one memory size `num` times and summarise its REPORT records."""
+"""Executor: invoke one memory size, as many times as fit in this call, and summarise the REPORTs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from powertuning import lambda_api
-from powertuning.measure import measure_size
+from powertuning import lambda_api, limits
+from powertuning.measure import Progress, measure
 from powertuning.models import TuningConfig, TuningRequest
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Map item `{value, input}` -> the size's result (an item of `$.stats`)."""
-    state = event["input"]
-    request = TuningRequest.from_dict(state, strict=False)
-    config = TuningConfig.from_dict(state["lambdaConfigurations"])
+    """`{item: {value, request, run, count?, offset?, progress?}, attempt}` -> `{done, result}` or
+    `{done: false, ...progress}` for the next call."""
+    item = event["item"]
+    request = TuningRequest.from_dict(item["request"])
+    config = TuningConfig.from_dict(item["run"])
+    power = int(item["value"])
     region = request.function.region
     payload = None
     if request.payload_s3:
-        payload = lambda_api.read_s3_json(lambda_api.client("s3", region), request.payload_s3)
-    client = lambda_api.client("lambda", region)
+        s3 = lambda_api.client("s3", region)
+        payload = lambda_api.read_s3_json(s3, request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
     # An adaptive round's item also says how many invocations (count) and from which (offset).
-    count = event.get("count")
-    result = measure_size(
+    count = item.get("count")
+    progress, result = measure(
         request,
         config,
-        int(event["value"]),
-        client,
+        power,
+        lambda_api.client("lambda", region),
+        remaining_ms=context.get_remaining_time_in_millis,
+        progress=Progress.from_dict(item.get("progress") or {}, power),
         payload=payload,
         attempt=int(event.get("attempt", 0)),
         count=None if count is None else int(count),
-        offset=int(event.get("offset", 0)),
+        offset=int(item.get("offset", 0)),
     )
-    return result.to_dict()
+    if result is None:
+        return {"done": False, **progress.to_dict()}
+    return {"done": True, "result": result.to_dict()}

@@ -1,4 +1,4 @@
-"""Initializer: validate the execution input and read the function; changes nothing."""
+"""Initializer: validate the execution input, check the function, register the run."""
 
 from __future__ import annotations
 
@@ -6,17 +6,31 @@ import json
 import os
 from typing import Any
 
-from powertuning import lambda_api
+from powertuning import deployment, lambda_api, limits
 from powertuning.models import TuningRequest
 from powertuning.pricing import DEFAULT_POWER_VALUES
 from powertuning.versions import initialize
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Return `$.lambdaConfigurations`: the sizes to test and what to restore afterwards."""
-    request = TuningRequest.from_dict(event)
+    """`{input, execution}` -> the whole execution state `{request, run}`: the caller's raw input
+    is validated once and goes no further."""
+    request = TuningRequest.from_dict(event.get("input"))
     # Deploy-time default (the CDK app sets it), camelCase like the reference tool's setting.
     configured = json.loads(os.environ.get("defaultPowerValues", "null"))  # noqa: SIM112
     default = tuple(configured or DEFAULT_POWER_VALUES)
-    client = lambda_api.client("lambda", request.function.region)
-    return initialize(request, client, default).to_dict()
+    region = request.function.region
+    if request.payload_s3:
+        # Found now, not after every size was published.
+        s3 = lambda_api.client("s3", region)
+        lambda_api.read_s3_json(s3, request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
+    config = initialize(
+        request,
+        lambda_api.client("lambda", region),
+        default,
+        runs_client=lambda_api.client("dynamodb"),
+        runs_table=deployment.runs_table(),
+        tuner_functions=deployment.tuner_functions(context),
+        execution_arn=str(event.get("execution", "")),
+    )
+    return {"request": request.to_dict(), "run": config.to_dict()}

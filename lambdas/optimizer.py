@@ -1,17 +1,30 @@
-"""Optimizer: apply the recommended memory size when autoOptimize is set."""
+"""Optimizer: apply the recommended memory size when autoOptimize is set, then end the run."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from powertuning import lambda_api
+from powertuning import deployment, lambda_api
 from powertuning.models import TuningConfig, TuningRequest
 from powertuning.versions import optimize
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Set $LATEST (and `autoOptimizeAlias`) to `$.analysis.power`; a no-op otherwise."""
-    request = TuningRequest.from_dict(event, strict=False)
-    config = TuningConfig.from_dict(event["lambdaConfigurations"])
+    """Set $LATEST (and `autoOptimizeAlias`) to `$.analysis.power` if asked; release the function."""
+    request = TuningRequest.from_dict(event["request"])
+    config = TuningConfig.from_dict(event["run"])
     client = lambda_api.client("lambda", request.function.region)
-    return optimize(request, config, int(event["analysis"]["power"]), client)
+    states = lambda_api.client("stepfunctions")
+
+    def is_running() -> bool:
+        return lambda_api.execution_status(states, config.execution_arn) == "RUNNING"
+
+    return optimize(
+        request,
+        config,
+        int(event["analysis"]["power"]),
+        client,
+        runs_client=lambda_api.client("dynamodb"),
+        runs_table=deployment.runs_table(),
+        is_running=is_running,
+    )

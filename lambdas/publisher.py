@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from powertuning import lambda_api
-from powertuning.models import TuningConfig, TuningRequest
-from powertuning.versions import publish_next
+from powertuning import deployment, lambda_api
+from powertuning.models import PublishState, TuningConfig, TuningRequest
+from powertuning.versions import next_publish_state, publish_next
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Publish the next size's version(s) and alias(es); return the updated configuration."""
-    request = TuningRequest.from_dict(event, strict=False)
-    config = TuningConfig.from_dict(event["lambdaConfigurations"])
+    """The execution state -> `$.publish`: the next size's version(s) and alias(es) published."""
+    request = TuningRequest.from_dict(event["request"])
+    config = TuningConfig.from_dict(event["run"])
+    current = PublishState.from_dict(event["publish"]) if event.get("publish") else None
+    # The adaptive race (powerValues "auto") may ask for more sizes.
+    pending = [int(p) for p in (event.get("adaptive") or {}).get("pending", [])]
+    state = next_publish_state(config, current, pending)
     client = lambda_api.client("lambda", request.function.region)
-    return publish_next(config, request, client).to_dict()
+    runs = lambda_api.client("dynamodb")
+    return publish_next(
+        config, state, request, client, runs_client=runs, runs_table=deployment.runs_table()
+    ).to_dict()

@@ -40,6 +40,7 @@ from powertuning.models import (
     AUTO_GRID,
     DEFAULT_CONFIDENCE,
     DEFAULT_TOLERANCE,
+    PublishState,
     SizeResult,
     TuningConfig,
     TuningRequest,
@@ -156,6 +157,8 @@ class AdaptiveState:
             "decisions": self.decisions,
             "done": self.done,
             "reason": self.reason,
+            # For the state machine's Choice: the Publisher has sizes to add before the next round.
+            "publishPending": bool(self.pending),
         }
 
     @classmethod
@@ -567,18 +570,18 @@ def _small(ms: float) -> float:
 
 
 def advance_execution(state: Mapping[str, Any]) -> dict[str, Any]:
-    """The Analyzer's adaptive step: the execution state in, the execution state out.
+    """The adaptive decision step: the execution state in, its own path `$.adaptive` out.
 
-    First call: start the race on the published sizes. Later calls: record `$.stats` (the round's
-    results) and decide. When the race is over, `$.stats` holds every size's result for the
-    Cleaner, Analyzer and Optimizer; in between, `$.adaptive.batch` feeds the next round's Map and
-    `$.lambdaConfigurations` (with `iterator.continue`) sends new "auto" sizes to the Publisher.
+    First call: start the race on the published sizes. After a round: record `$.round` (the
+    round's results) and decide. After the Publisher added sizes the race asked for: admit them.
+    `batch` feeds the next round's Map, `publishPending` sends new "auto" sizes to the Publisher,
+    and `done` ends the race; the Analyzer reads the results from the race itself.
     """
-    request = TuningRequest.from_dict(state, strict=False)
-    config = TuningConfig.from_dict(state["lambdaConfigurations"])
+    request = TuningRequest.from_dict(state["request"])
+    config = TuningConfig.from_dict(state["run"])
+    published = PublishState.from_dict(state["publish"]).published
     settings = Settings.from_request(request, config.architecture)
-    published = config.power_values[: config.index]
-    if "adaptive" not in state:
+    if state.get("adaptive") is None:
         current = start(published, settings)
     else:
         current = AdaptiveState.from_dict(state["adaptive"])
@@ -587,17 +590,9 @@ def advance_execution(state: Mapping[str, Any]) -> dict[str, Any]:
             if not current.batch:
                 current = decide(current, settings)
         else:
-            results = [SizeResult.from_dict(item) for item in state.get("stats", [])]
+            results = [SizeResult.from_dict(item) for item in state.get("round") or []]
             current = decide(record(current, results), settings)
-    current = replace(current, decisions=current.decisions + 1)
-    out = {k: v for k, v in state.items() if k != "stats"}
-    if current.pending:
-        config = replace(config, power_values=config.power_values + current.pending, restored=False)
-        out["lambdaConfigurations"] = config.to_dict()
-    out["adaptive"] = current.to_dict()
-    if current.done:
-        out["stats"] = [r.to_dict() for r in size_results(current, settings)]
-    return out
+    return replace(current, decisions=current.decisions + 1).to_dict()
 
 
 def t_quantile(p: float, df: float) -> float:

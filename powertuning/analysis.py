@@ -9,7 +9,7 @@ from typing import Any
 from powertuning import stats
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report
-from powertuning.models import SizeResult, TuningConfig, TuningRequest
+from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
 from powertuning.pricing import LambdaPrice, step_functions_cost
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
 
@@ -79,25 +79,26 @@ def choose(results: Sequence[SizeResult], strategy: str, balanced_weight: float 
     raise ValueError(f"unknown strategy {strategy!r}")
 
 
-def count_transitions(power_values: int, results: Sequence[SizeResult]) -> int:
+def count_transitions(publisher_calls: int, results: Sequence[SizeResult]) -> int:
     """State transitions of a fixed-sampling execution of statemachine/power_tuning.asl.json.
 
-    Initializer 1, Publisher and its Choice once per size, the Map state 1, each Executor attempt
-    (retries count, as AWS bills them), Cleaner, Analyzer and Optimizer 3.
+    Initializer 1, Publisher and its Choice once per size, the Map state 1, each size's own
+    (every Executor attempt and the Choice after it, then the Pass that ends the iteration; retries
+    count, as AWS bills them), Cleaner, Analyzer and Optimizer 3.
     """
-    return 1 + 2 * power_values + 1 + sum(r.transitions for r in results) + 3
+    return 1 + 2 * publisher_calls + 1 + sum(r.transitions for r in results) + 3
 
 
 def count_adaptive_transitions(
-    power_values: int, decisions: int, rounds: int, results: Sequence[SizeResult]
+    publisher_calls: int, decisions: int, rounds: int, results: Sequence[SizeResult]
 ) -> int:
     """State transitions of an adaptive-sampling execution (`sampling: "adaptive"`).
 
     Initializer 1, Publisher and its Choice once per size (sizes "auto" adds come through the same
     loop), the decision task and its Choice once per decision, the Map state once per round, each
-    Executor attempt, Cleaner, Analyzer and Optimizer 3.
+    size's own, Cleaner, Analyzer and Optimizer 3.
     """
-    return 1 + 2 * power_values + 2 * decisions + rounds + sum(r.transitions for r in results) + 3
+    return 1 + 2 * publisher_calls + 2 * decisions + rounds + sum(r.transitions for r in results) + 3
 
 
 @dataclass(frozen=True)
@@ -165,20 +166,26 @@ def recommend(
 def analyze_state(
     state: Mapping[str, Any], *, visualization_url: str = DEFAULT_VISUALIZATION_URL
 ) -> Recommendation:
-    """The Analyzer's work on the state machine's state: request, configuration and `$.stats`."""
-    request = TuningRequest.from_dict(state, strict=False)
-    config = TuningConfig.from_dict(state["lambdaConfigurations"])
-    results = [SizeResult.from_dict(item) for item in state["stats"]]
+    """The Analyzer's work on the execution state: `$.request`, `$.run`, `$.publish` and the
+    results (`$.results`, or the race in `$.adaptive`)."""
+    from powertuning import adaptive as race
+
+    request = TuningRequest.from_dict(state["request"])
+    config = TuningConfig.from_dict(state["run"])
+    publish = PublishState.from_dict(state["publish"])
+    publisher_calls = len(publish.power_values) + len(publish.refused)
+    candidates: list[int] | None = None
+    if config.sampling == "adaptive":
+        current = race.AdaptiveState.from_dict(state["adaptive"])
+        results = race.size_results(current, race.Settings.from_request(request, config.architecture))
+        transitions = count_adaptive_transitions(publisher_calls, current.decisions, current.rounds, results)
+        candidates = list(current.candidates)
+    else:
+        results = [SizeResult.from_dict(item) for item in state["results"]]
+        transitions = count_transitions(publisher_calls, results)
     if not any(not r.skipped and r.invocations for r in results):
         reasons = "; ".join(f"{r.value} MB: {r.reason}" for r in results if r.skipped)
         raise TargetFunctionError(f"no memory size could be measured ({reasons or 'no results'})")
-    adaptive = state.get("adaptive")
-    if adaptive is None:
-        transitions = count_transitions(len(config.power_values), results)
-    else:
-        transitions = count_adaptive_transitions(
-            len(config.power_values), int(adaptive["decisions"]), int(adaptive["rounds"]), results
-        )
     return recommend(
         results,
         strategy=request.strategy,
@@ -187,5 +194,5 @@ def analyze_state(
         transitions=transitions,
         include_stats=request.include_output_results,
         visualization_url=visualization_url,
-        candidates=None if adaptive is None else [int(v) for v in adaptive["candidates"]],
+        candidates=candidates,
     )

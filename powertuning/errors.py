@@ -53,3 +53,27 @@ class ThrottledError(PowerTuningError):
 
 class CleanupError(PowerTuningError):
     """Cleanup could not delete what the run created or restore $LATEST."""
+
+
+class SelfTargetError(PowerTuningError):
+    """An input ARN names one of the tuner's own functions, which it never acts on."""
+
+
+class RunInProgressError(PowerTuningError):
+    """Another run is registered on the function; one run per function at a time."""
+
+
+class RunEndedError(PowerTuningError):
+    """The run ended (stopped, timed out, recovered) while one of its steps was still running."""
+
+
+class LeftoversError(PowerTuningError):
+    """The function carries aliases, versions or a marker left by an earlier run."""
+
+
+class StateLimitError(PowerTuningError):
+    """The input could make a state exceed Step Functions' 256 KB limit."""
+
+
+class StepFunctionsError(PowerTuningError):
+    """Step Functions itself ended a step (a timeout, a runtime error); the cause names it."""

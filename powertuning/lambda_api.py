@@ -27,7 +27,21 @@ from powertuning.models import S3_URI
 MAX_ATTEMPTS = 6
 BASE_DELAY_S = 0.2
 MAX_DELAY_S = 10.0
-_THROTTLED = {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded"}
+_THROTTLED = {
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+}
+# Errors of the service itself that a later attempt may not meet (the ASL retries the same names).
+_TRANSIENT = {
+    "ServiceException",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+}
 
 # Replaced in tests so backoff does not slow them down.
 sleep: Callable[[float], None] = time.sleep
@@ -59,19 +73,20 @@ def backoff_delay(attempt: int) -> float:
 
 
 def call(client: Any, operation: str, **kwargs: Any) -> Any:
-    """Call a client operation, retrying throttling and waiting out configuration conflicts."""
+    """Call a client operation: throttling and transient service errors are retried with capped
+    exponential backoff and full jitter, configuration conflicts waited out."""
     for attempt in range(MAX_ATTEMPTS):
         try:
             return getattr(client, operation)(**kwargs)
         except ClientError as exc:
             code = error_code(exc)
             if attempt == MAX_ATTEMPTS - 1:
-                if code in _THROTTLED:
+                if code in _THROTTLED or code in _TRANSIENT:
                     raise ThrottledError(
-                        f"{operation} still throttled after {MAX_ATTEMPTS} attempts"
+                        f"{operation} still failing with {code} after {MAX_ATTEMPTS} attempts"
                     ) from exc
                 raise
-            if code in _THROTTLED:
+            if code in _THROTTLED or code in _TRANSIENT:
                 sleep(backoff_delay(attempt))
             elif code == "ResourceConflictException" and "FunctionName" in kwargs:
                 wait_until_updated(client, kwargs["FunctionName"])
@@ -172,25 +187,32 @@ def delete_version(client: Any, function_name: str, version: str) -> bool:
     return True
 
 
-def _name(function_arn: str) -> str:
-    # moto 5.2's list calls accept only a name; AWS accepts both for the caller's own account.
-    return function_arn.split(":")[6] if function_arn.startswith("arn:") else function_arn
+def list_aliases(client: Any, function_arn: str) -> list[dict[str, Any]]:
+    """Every alias of the function.
 
-
-def list_aliases(client: Any, function_name: str) -> list[dict[str, Any]]:
-    """Every alias of the function."""
+    Always by full ARN: a bare name would read a same-named function in the caller's own account.
+    (Each operation is named literally: the IAM tests read the calls from this module's source.)
+    """
     aliases: list[dict[str, Any]] = []
-    for page in client.get_paginator("list_aliases").paginate(FunctionName=_name(function_name)):
+    marker: dict[str, str] = {}
+    while True:
+        page = call(client, "list_aliases", FunctionName=function_arn, **marker)
         aliases.extend(page["Aliases"])
-    return aliases
+        if not page.get("NextMarker"):
+            return aliases
+        marker = {"Marker": page["NextMarker"]}
 
 
-def list_versions(client: Any, function_name: str) -> list[dict[str, Any]]:
-    """Every version of the function, $LATEST included."""
+def list_versions(client: Any, function_arn: str) -> list[dict[str, Any]]:
+    """Every version of the function, $LATEST included (by full ARN, as list_aliases)."""
     versions: list[dict[str, Any]] = []
-    for page in client.get_paginator("list_versions_by_function").paginate(FunctionName=_name(function_name)):
+    marker: dict[str, str] = {}
+    while True:
+        page = call(client, "list_versions_by_function", FunctionName=function_arn, **marker)
         versions.extend(page["Versions"])
-    return versions
+        if not page.get("NextMarker"):
+            return versions
+        marker = {"Marker": page["NextMarker"]}
 
 
 @dataclass(frozen=True)
@@ -220,25 +242,126 @@ def invoke(client: Any, function_name: str, qualifier: str, payload: bytes) -> I
     return Invocation(body, response.get("FunctionError"), response.get("LogResult", ""))
 
 
-def invoke_processor(client: Any, function_arn: str, payload: Any) -> Any:
-    """Invoke a pre- or post-processor and return its decoded JSON result."""
+def invoke_processor(client: Any, function_arn: str, payload: Any, *, private: bool = False) -> Any:
+    """Invoke a pre- or post-processor and return its decoded JSON result.
+
+    `private` (disablePayloadLogs): a processor's error often echoes its event, so it is left out.
+    """
     response = call(client, "invoke", FunctionName=function_arn, Payload=json.dumps(payload).encode())
     body = response["Payload"].read().decode("utf-8", errors="replace")
     if response.get("FunctionError"):
-        raise ProcessorError(f"{function_arn} failed: {body}")
+        detail = (
+            f"{response['FunctionError']} error (details hidden: disablePayloadLogs)" if private else body
+        )
+        raise ProcessorError(f"{function_arn} failed: {detail}")
     return json.loads(body) if body else None
 
 
-def read_s3_json(client: Any, uri: str) -> Any:
-    """Read and decode the JSON object at s3://bucket/key."""
+def read_s3_json(client: Any, uri: str, max_bytes: int) -> Any:
+    """Read and decode the JSON object at s3://bucket/key, refusing one larger than `max_bytes`."""
     match = S3_URI.match(uri)
     if not match:
         raise PayloadError(f"payloadS3 must look like s3://bucket/key, got {uri!r}")
     try:
-        body = call(client, "get_object", Bucket=match["bucket"], Key=match["key"])["Body"].read()
+        head = call(client, "head_object", Bucket=match["bucket"], Key=match["key"])
+        if int(head.get("ContentLength", 0)) > max_bytes:
+            raise PayloadError(
+                f"payloadS3 {uri} has {head['ContentLength']} bytes; a Lambda invocation takes at most "
+                f"{max_bytes}"
+            )
+        body = call(client, "get_object", Bucket=match["bucket"], Key=match["key"])["Body"].read(
+            max_bytes + 1
+        )
     except ClientError as exc:
-        raise PayloadError(f"cannot read {uri}: {error_code(exc)}") from exc
+        raise PayloadError(f"payloadS3 {uri} cannot be read: {error_code(exc)}") from exc
+    if len(body) > max_bytes:
+        raise PayloadError(f"payloadS3 {uri} is larger than {max_bytes} bytes")
     try:
         return json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"{uri} is not valid JSON: {exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PayloadError(f"payloadS3 {uri} is not valid JSON: {exc}") from exc
+
+
+def execution_status(client: Any, execution_arn: str) -> str:
+    """The status of a Step Functions execution (RUNNING, SUCCEEDED, ABORTED, ...)."""
+    return str(call(client, "describe_execution", executionArn=execution_arn)["status"])
+
+
+# -- the run registry: one item per function being tuned (a DynamoDB table of the stack) ----------
+
+
+def acquire_run(client: Any, table: str, function_arn: str, record: dict[str, Any]) -> dict[str, Any] | None:
+    """Register a run on a function unless one is registered; None if acquired, else the holder's record."""
+    item = {"functionArn": {"S": function_arn}, "runId": {"S": str(record["runId"])}}
+    item["record"] = {"S": json.dumps(record)}
+    try:
+        call(
+            client,
+            "put_item",
+            TableName=table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(functionArn)",
+        )
+    except ClientError as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        return get_run(client, table, function_arn) or {"runId": "?", "executionArn": "?"}
+    return None
+
+
+def get_run(client: Any, table: str, function_arn: str) -> dict[str, Any] | None:
+    """The record of the run registered on a function, if any."""
+    response = call(
+        client, "get_item", TableName=table, Key={"functionArn": {"S": function_arn}}, ConsistentRead=True
+    )
+    item = response.get("Item")
+    return None if item is None else dict(json.loads(item["record"]["S"]))
+
+
+def update_run(client: Any, table: str, function_arn: str, record: dict[str, Any]) -> None:
+    """Replace the record of the run registered on a function (only while that run holds it)."""
+    call(
+        client,
+        "put_item",
+        TableName=table,
+        Item={
+            "functionArn": {"S": function_arn},
+            "runId": {"S": str(record["runId"])},
+            "record": {"S": json.dumps(record)},
+        },
+        ConditionExpression="runId = :run",
+        ExpressionAttributeValues={":run": {"S": str(record["runId"])}},
+    )
+
+
+def release_run(client: Any, table: str, function_arn: str, run_id: str) -> bool:
+    """Remove a run's registration; False if that run held none."""
+    try:
+        call(
+            client,
+            "delete_item",
+            TableName=table,
+            Key={"functionArn": {"S": function_arn}},
+            ConditionExpression="runId = :run",
+            ExpressionAttributeValues={":run": {"S": run_id}},
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def runs_of_execution(client: Any, table: str, execution_arn: str) -> list[dict[str, Any]]:
+    """Records of the runs an execution registered (the table holds one item per function tuned now)."""
+    found: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = call(client, "scan", TableName=table, ConsistentRead=True, **kwargs)
+        for item in page.get("Items", []):
+            record = json.loads(item["record"]["S"])
+            if record.get("executionArn") == execution_arn:
+                found.append(record)
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

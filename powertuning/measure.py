@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from powertuning import lambda_api
+from powertuning import lambda_api, limits
 from powertuning.adaptive import batch_result
 from powertuning.analysis import summarize
 from powertuning.errors import TargetFunctionError
@@ -78,63 +78,170 @@ def payloads_for(
     return [request.weighted_payloads[i].payload for _, i in order[offset : offset + count]]
 
 
-def measure_size(
+@dataclass(frozen=True)
+class Progress:
+    """One size's measurement so far, carried between Executor calls in its Map iteration.
+
+    An Executor call stops invoking before its own Lambda timeout could cut it off, and the state
+    machine calls it again with this progress: functions that run for minutes stay tunable.
+    """
+
+    completed: int = 0
+    reports: tuple[Report, ...] = ()
+    errors: int = 0
+    error_type: str = ""
+    transitions: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Wire form; each report as a compact list (trailing zeros dropped)."""
+        return {
+            "completed": self.completed,
+            "reports": [_report_list(r) for r in self.reports],
+            "errors": self.errors,
+            "errorType": self.error_type,
+            "transitions": self.transitions,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], power: int) -> Progress:
+        """Parse the wire form."""
+        return cls(
+            completed=int(data.get("completed", 0)),
+            reports=tuple(_report_from_list(r, power) for r in data.get("reports", [])),
+            errors=int(data.get("errors", 0)),
+            error_type=str(data.get("errorType", "")),
+            transitions=int(data.get("transitions", 0)),
+        )
+
+
+_REPORT_FIELDS = (
+    "duration_ms",
+    "billed_duration_ms",
+    "init_duration_ms",
+    "max_memory_used_mb",
+    "restore_duration_ms",
+    "billed_restore_duration_ms",
+)
+
+
+def _report_list(report: Report) -> list[float]:
+    values = [_compact(float(getattr(report, name))) for name in _REPORT_FIELDS]
+    while len(values) > 2 and not values[-1]:
+        values.pop()
+    return values
+
+
+def _report_from_list(values: Sequence[float], power: int) -> Report:
+    fields = dict(zip(_REPORT_FIELDS, [*values, *([0.0] * len(_REPORT_FIELDS))], strict=False))
+    fields["max_memory_used_mb"] = int(fields["max_memory_used_mb"])
+    return Report(memory_size_mb=power, **fields)  # type: ignore[arg-type]
+
+
+def _compact(value: float) -> float:
+    rounded = round(value, 2)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
+# Left free in every Executor call: the state machine's own overhead and the response.
+SAFETY_MS = 20_000
+# How much longer than the slowest wave so far the next one is assumed to take.
+WAVE_GROWTH = 1.5
+
+
+def measure(
     request: TuningRequest,
     config: TuningConfig,
     power: int,
     lambda_client: Any,
     *,
+    remaining_ms: Callable[[], int],
+    progress: Progress | None = None,
     payload: Any = None,
     attempt: int = 0,
-    region: str | None = None,
     count: int | None = None,
     offset: int = 0,
-) -> SizeResult:
-    """Invoke `power`'s alias(es) `num` times and summarise the REPORT records.
+) -> tuple[Progress, SizeResult | None]:
+    """Invoke `power`'s alias(es) until done or until this call's time is nearly up.
 
-    With `count` (sampling "adaptive"), invoke it `count` times as invocations `offset`... of the
-    size, and return each invocation's figures too, for the decision step.
+    Returns the progress and, once every invocation ran, the size's result. With `count`
+    (sampling "adaptive"), the invocations are `offset`... of the size, and the result carries
+    each invocation's figures for the decision step.
     """
-    function = request.function
+    progress = progress or Progress()
+    # This call: the Executor task, its retries, and the Choice state after it.
+    transitions = progress.transitions + attempt + 2
     base = payload if payload is not None else request.payload
+    total = request.invocations_per_size if count is None else count
     payloads = payloads_for(request, base, count=count, offset=offset)
     aliases = alias_names(power, request)
-    targets = [aliases[(offset + i) % len(aliases)] for i in range(len(payloads))]
+    targets = [aliases[(offset + i) % len(aliases)] for i in range(total)]
     invoke = _invoker(request, config.function_arn, lambda_client, power)
-    reports: list[Report] = []
-    errors = 0
+    reports = list(progress.reports)
+    errors, error_type = progress.errors, progress.error_type
+    done = progress.completed
+    started = time.monotonic()
+    budget_ms = remaining_ms() - SAFETY_MS
+    slowest_ms = 0.0
+    wave = min(total, request.max_concurrency or total) if request.parallel_invocation else 1
     try:
-        if request.parallel_invocation:
-            workers = min(len(payloads), request.max_concurrency or len(payloads))
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(invoke, targets, payloads))
-        else:
-            outcomes = []
-            for i, (alias, body) in enumerate(zip(targets, payloads, strict=True)):
-                if i and request.sleep_between_runs_ms:
-                    time.sleep(request.sleep_between_runs_ms / 1000)
-                outcomes.append(invoke(alias, body))
+        while done < total:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            if done > progress.completed and elapsed_ms + slowest_ms * WAVE_GROWTH > budget_ms:
+                return replace(
+                    progress,
+                    completed=done,
+                    reports=tuple(reports),
+                    errors=errors,
+                    error_type=error_type,
+                    transitions=transitions,
+                ), None
+            if done and not request.parallel_invocation and request.sleep_between_runs_ms:
+                time.sleep(request.sleep_between_runs_ms / 1000)
+            wave_started = time.monotonic()
+            batch = range(done, min(total, done + wave))
+            if len(batch) > 1:
+                with ThreadPoolExecutor(max_workers=len(batch)) as pool:
+                    outcomes = list(
+                        pool.map(invoke, [targets[i] for i in batch], [payloads[i] for i in batch])
+                    )
+            else:
+                outcomes = [invoke(targets[done], payloads[done])]
+            slowest_ms = max(slowest_ms, (time.monotonic() - wave_started) * 1000)
+            for report, failure in outcomes:
+                reports.append(report)
+                if failure:
+                    errors += 1
+                    error_type = failure
+            done += len(batch)
     except _SkipSizeError as skip:
         # powerValues "auto" chose the size, not the user: one too small to run is just left out.
         if request.on_error != "skip" and not request.auto_power_values:
             raise skip.error from None
         logger.warning("skipping %s MB: %s", power, skip.failure.error_type)
-        return SizeResult(
-            value=power,
-            skipped=True,
-            reason=f"{skip.failure.error_type}: {skip.failure.message}",
-            transitions=attempt + 1,
+        # + 1: the Pass state that hands the result to the Map, as for a measured size.
+        reason = f"{skip.failure.error_type}: {skip.failure.message}"
+        return progress, _skipped(power, reason, transitions + 1)
+    final = replace(progress, completed=done, reports=tuple(reports), errors=errors, error_type=error_type)
+    # The Pass state that hands the result to the Map.
+    transitions += 1
+    if errors >= len(reports):
+        # Every invocation failed (with an allowed exception): nothing measured the size working.
+        return final, _skipped(
+            power, f"every invocation failed with {error_type} (allowedExceptions)", transitions
         )
-    for report, errored in outcomes:
-        reports.append(report)
-        errors += errored
-    price = lambda_price(region or function.region, config.architecture)
+    price = lambda_price(config.function_arn.split(":")[3], config.architecture)
     if count is not None:
-        return batch_result(
-            power, reports, price, request.discard_top_bottom, errors=errors, transitions=attempt + 1
+        return final, batch_result(
+            power, reports, price, request.discard_top_bottom, errors=errors, transitions=transitions
         )
-    return summarize(
-        power, reports, price, request.discard_top_bottom, errors=errors, transitions=attempt + 1
+    return final, summarize(
+        power, reports, price, request.discard_top_bottom, errors=errors, transitions=transitions
+    )
+
+
+def _skipped(power: int, reason: str, transitions: int) -> SizeResult:
+    return SizeResult(
+        value=power, skipped=True, reason=limits.truncate(reason, 1000), transitions=transitions
     )
 
 
@@ -147,15 +254,20 @@ class _SkipSizeError(Exception):
 
 def _invoker(
     request: TuningRequest, function_arn: str, client: Any, power: int
-) -> Callable[[str, Any], tuple[Report, bool]]:
-    def invoke(alias: str, payload: Any) -> tuple[Report, bool]:
+) -> Callable[[str, Any], tuple[Report, str]]:
+    private = request.disable_payload_logs
+
+    def invoke(alias: str, payload: Any) -> tuple[Report, str]:
+        """One invocation: its REPORT record and the allowed error type it failed with ("" if none)."""
         if request.pre_processor_arn:
-            processed = lambda_api.invoke_processor(client, request.pre_processor_arn, payload)
+            processed = lambda_api.invoke_processor(
+                client, request.pre_processor_arn, payload, private=private
+            )
             payload = payload if processed is None else processed
         if not request.disable_payload_logs:
             logger.info("invoking %s:%s with %s", function_arn, alias, json.dumps(payload)[:1000])
         response = lambda_api.invoke(client, function_arn, alias, encode_payload(payload))
-        errored = False
+        errored = ""
         if response.function_error:
             failure = FunctionFailure.from_payload(response.function_error, response.payload)
             if failure.error_type not in request.allowed_exceptions:
@@ -163,9 +275,11 @@ def _invoker(
                 if failure.is_resource_limit:
                     raise _SkipSizeError(failure, error)
                 raise error
-            errored = True
+            errored = failure.error_type
         if request.post_processor_arn:
-            lambda_api.invoke_processor(client, request.post_processor_arn, _decode(response.payload))
+            lambda_api.invoke_processor(
+                client, request.post_processor_arn, _decode(response.payload), private=private
+            )
         return parse_log_result(response.log_result), errored
 
     return invoke
@@ -189,9 +303,10 @@ def encode_payload(payload: Any) -> bytes:
 
 
 def _describe(power: int, failure: FunctionFailure, payload: Any, hide_payload: bool) -> str:
-    text = f"at {power} MB the function failed with {failure.error_type}: {failure.message}"
+    message = limits.truncate(failure.message, 1500)
+    text = f"at {power} MB the function failed with {failure.error_type}: {message}"
     if not hide_payload:
-        text += f" (payload: {json.dumps(payload)[:500]})"
+        text += f" (payload: {json.dumps(payload)[:300]})"
     return text
 
 
@@ -200,8 +315,3 @@ def _decode(payload: str) -> Any:
         return json.loads(payload)
     except json.JSONDecodeError:
         return payload
-
-
-def total_invocations(results: Sequence[SizeResult]) -> int:
-    """How many times the target was invoked across sizes."""
-    return sum(r.invocations for r in results)

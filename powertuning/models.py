@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from powertuning.errors import InvalidInputError
@@ -39,16 +40,28 @@ MIN_CONFIDENCE: Final = 0.5
 MAX_CONFIDENCE: Final = 0.999
 DEFAULT_TOLERANCE: Final = 0.05
 MAX_TOLERANCE: Final = 0.5
-# Adaptive runs keep every measurement in the execution state (256 KB at most in Step Functions).
-MAX_ADAPTIVE_SAMPLES: Final = 6000
 AUTO: Final = "auto"
 
+# \Z, not $: `$` also matches before a trailing newline, which would let "arn...\n" through.
 FUNCTION_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-zA-Z-]*):lambda:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
-    r"function:(?P<name>[a-zA-Z0-9-_]{1,64})(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]{1,128}))?$"
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):lambda:(?P<region>(?:[a-z]{2}|us-gov)(-[a-z]+)+-\d):"
+    r"(?P<account>\d{12}):function:(?P<name>[a-zA-Z0-9-_]{1,64})(:(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]{1,128}))?\Z"
 )
-S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
-ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$")
+
+
+def partition_of(region: str) -> str:
+    """The partition a region belongs to (a region of another partition would reach the wrong endpoint)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})\Z")
+ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}\Z")
+# The names of the aliases a run creates: RAM<size>, RAM<size>-<i> in cold-start mode.
+RUN_ALIAS = re.compile(r"^RAM\d+(-\d+)?\Z")
 
 
 def _bool(data: Mapping[str, Any], key: str, default: bool = False) -> bool:
@@ -92,12 +105,17 @@ def _arn(data: Mapping[str, Any], key: str, required: bool = False) -> str | Non
         return None
     if value is None:
         raise InvalidInputError(f"{key} is required: the ARN of the Lambda function to tune")
-    if not isinstance(value, str) or not FUNCTION_ARN.match(value):
+    match = FUNCTION_ARN.match(value) if isinstance(value, str) else None
+    if match is None:
         raise InvalidInputError(
             f"{key} must be a Lambda function ARN such as "
             f"arn:aws:lambda:us-east-1:123456789012:function:name[:alias-or-version], got {json.dumps(value)}"
         )
-    return value
+    if partition_of(match["region"]) != match["partition"]:
+        raise InvalidInputError(
+            f"{key} names region {match['region']}, which is not in partition {match['partition']}"
+        )
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -174,7 +192,6 @@ class TuningRequest:
     confidence: float = DEFAULT_CONFIDENCE
     tolerance: float = DEFAULT_TOLERANCE
     auto_power_values: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def function(self) -> FunctionRef:
@@ -192,16 +209,15 @@ class TuningRequest:
         return 1 if self.dry_run else self.num
 
     @classmethod
-    def from_dict(cls, data: Any, *, strict: bool = True) -> TuningRequest:
-        """Validate an execution input; `strict` rejects unknown keys (state machine keys excepted)."""
+    def from_dict(cls, data: Any) -> TuningRequest:
+        """Validate an execution input: only input keys, each checked, defaults applied."""
         if not isinstance(data, Mapping):
             raise InvalidInputError(f"the execution input must be a JSON object, got {json.dumps(data)}")
-        if strict:
-            _reject_unknown_keys(data)
+        _reject_unknown_keys(data)
         num = _int(data, "num", 10, MIN_NUM, MAX_NUM)
         assert num is not None
         sampling = _choice(data, "sampling", SAMPLING)
-        _check_adaptive_keys(data, sampling, num)
+        _check_adaptive_keys(data, sampling)
         payload, weighted = _payload(data, num)
         payload_s3 = data.get("payloadS3")
         if payload_s3 is not None:
@@ -217,16 +233,14 @@ class TuningRequest:
             raise InvalidInputError(
                 "sleepBetweenRunsMs needs parallelInvocation: false (sleeps are between runs)"
             )
+        max_concurrency = _int(data, "maxConcurrency", None, 1, MAX_NUM)
+        if max_concurrency is not None and not parallel:
+            raise InvalidInputError(
+                "maxConcurrency needs parallelInvocation: true (it caps parallel invocations)"
+            )
         auto_optimize = _bool(data, "autoOptimize")
-        alias = data.get("autoOptimizeAlias")
-        if alias is not None:
-            if not isinstance(alias, str) or not ALIAS_NAME.match(alias):
-                raise InvalidInputError(
-                    "autoOptimizeAlias must be an alias name (letters, digits, - and _, not only digits), "
-                    f"got {json.dumps(alias)}"
-                )
-            if not auto_optimize:
-                raise InvalidInputError("autoOptimizeAlias needs autoOptimize: true")
+        dry_run = _bool(data, "dryRun")
+        alias = _optimize_alias(data, auto_optimize, dry_run)
         return cls(
             lambda_arn=str(_arn(data, "lambdaARN", required=True)),
             power_values=None if data.get("powerValues") == AUTO else _power_values(data.get("powerValues")),
@@ -239,7 +253,7 @@ class TuningRequest:
             balanced_weight=_number(data, "balancedWeight", 0.5, 0.0, 1.0),
             auto_optimize=auto_optimize,
             auto_optimize_alias=alias,
-            dry_run=_bool(data, "dryRun"),
+            dry_run=dry_run,
             pre_processor_arn=_arn(data, "preProcessorARN"),
             post_processor_arn=_arn(data, "postProcessorARN"),
             discard_top_bottom=_number(data, "discardTopBottom", 0.2, 0.0, MAX_DISCARD),
@@ -248,13 +262,12 @@ class TuningRequest:
             include_output_results=_bool(data, "includeOutputResults"),
             only_cold_starts=_bool(data, "onlyColdStarts"),
             allowed_exceptions=_string_list(data, "allowedExceptions"),
-            max_concurrency=_int(data, "maxConcurrency", None, 1, MAX_NUM),
+            max_concurrency=max_concurrency,
             on_error=_choice(data, "onError", ON_ERROR),
             sampling=sampling,
             confidence=_number(data, "confidence", DEFAULT_CONFIDENCE, MIN_CONFIDENCE, MAX_CONFIDENCE),
             tolerance=_number(data, "tolerance", DEFAULT_TOLERANCE, 0.0, MAX_TOLERANCE),
             auto_power_values=data.get("powerValues") == AUTO,
-            extra={k: v for k, v in data.items() if k not in INPUT_KEYS},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -321,13 +334,35 @@ REFERENCE_KEYS: Final = (
 )
 NEW_KEYS: Final = ("maxConcurrency", "onError", "sampling", "confidence", "tolerance")
 INPUT_KEYS: Final = REFERENCE_KEYS + NEW_KEYS
-# Keys the state machine adds to the state as it runs; they may come back in a handler's event.
-STATE_KEYS: Final = ("lambdaConfigurations", "stats", "analysis", "error", "failure", "adaptive")
+
+
+def _optimize_alias(data: Mapping[str, Any], auto_optimize: bool, dry_run: bool) -> str | None:
+    alias = data.get("autoOptimizeAlias")
+    if alias is None:
+        return None
+    if not isinstance(alias, str) or not ALIAS_NAME.match(alias):
+        raise InvalidInputError(
+            "autoOptimizeAlias must be an alias name (letters, digits, - and _, not only digits), "
+            f"got {json.dumps(alias)}"
+        )
+    if RUN_ALIAS.match(alias):
+        raise InvalidInputError(
+            f"autoOptimizeAlias {alias!r} has the form RAM<size>, which the tuner reserves for the aliases "
+            "it creates and deletes during a run: choose another name"
+        )
+    if not auto_optimize:
+        raise InvalidInputError("autoOptimizeAlias needs autoOptimize: true")
+    if dry_run:
+        raise InvalidInputError(
+            "autoOptimizeAlias cannot be used with dryRun: true (a dry run applies nothing)"
+        )
+    return alias
 
 
 def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
+    # Only input keys: the execution state is the tuner's own, so a caller can never set its keys.
     for key in data:
-        if key in INPUT_KEYS or key in STATE_KEYS:
+        if key in INPUT_KEYS:
             continue
         close = difflib.get_close_matches(str(key), INPUT_KEYS, n=1, cutoff=0.6) or difflib.get_close_matches(
             str(key).lower(), [k.lower() for k in INPUT_KEYS], n=1, cutoff=0.6
@@ -339,7 +374,7 @@ def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
         raise InvalidInputError(f"unknown input key {key!r}{hint} Valid keys: {', '.join(INPUT_KEYS)}")
 
 
-def _check_adaptive_keys(data: Mapping[str, Any], sampling: str, num: int) -> None:
+def _check_adaptive_keys(data: Mapping[str, Any], sampling: str) -> None:
     # The adaptive keys mean nothing to fixed sampling: reject them rather than ignore them.
     if sampling != "adaptive":
         for key in ("confidence", "tolerance"):
@@ -350,17 +385,7 @@ def _check_adaptive_keys(data: Mapping[str, Any], sampling: str, num: int) -> No
                 'powerValues "auto" needs sampling: "adaptive" (the search decides as it measures)'
             )
         return
-    power_values = data.get("powerValues")
-    sizes = (
-        len(AUTO_GRID) if power_values == AUTO else len(power_values) if isinstance(power_values, list) else 0
-    )
-    if power_values == "ALL":
-        sizes = len(ALL_POWER_VALUES)
-    if sizes * num > MAX_ADAPTIVE_SAMPLES:
-        raise InvalidInputError(
-            f'sampling "adaptive" keeps every measurement in the execution state, so powerValues x num '
-            f"must be at most {MAX_ADAPTIVE_SAMPLES}; got {sizes} sizes x num {num}: lower num"
-        )
+    # How many samples the race may keep is bounded with the rest of the state: powertuning/limits.py.
 
 
 def _power_values(value: Any) -> tuple[int, ...] | None:
@@ -384,6 +409,11 @@ def _power_values(value: Any) -> tuple[int, ...] | None:
 
 def _payload(data: Mapping[str, Any], num: int) -> tuple[Any, tuple[WeightedPayload, ...]]:
     payload = data.get("payload")
+    try:
+        # A lone surrogate passes json.loads but cannot be sent: Lambda payloads are UTF-8.
+        json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError) as exc:
+        raise InvalidInputError(f"payload must be sendable JSON (UTF-8, no NaN or Infinity): {exc}") from None
     if not (
         isinstance(payload, list) and payload and all(isinstance(p, dict) and "weight" in p for p in payload)
     ):
@@ -396,7 +426,7 @@ def _payload(data: Mapping[str, Any], num: int) -> tuple[Any, tuple[WeightedPayl
                 f"got {sorted(item)}"
             )
         weight = item["weight"]
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight < math.inf:
             raise InvalidInputError(
                 f"payload[{index}].weight must be a positive number, got {json.dumps(weight)}"
             )
@@ -436,27 +466,18 @@ def weighted_counts(payloads: tuple[WeightedPayload, ...], num: int) -> list[int
     return counts
 
 
-@dataclass(frozen=True)
-class Published:
-    """A version this run published and the alias it points to."""
-
-    power: int
-    alias: str
-    version: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """camelCase wire form."""
-        return {"power": self.power, "alias": self.alias, "version": self.version}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Published:
-        """Parse the wire form."""
-        return cls(power=int(data["power"]), alias=str(data["alias"]), version=str(data["version"]))
+# Every description a run writes: "powertuning <runId> ...". The run id is 12 hex digits.
+MARKER_PREFIX: Final = "powertuning "
+# What a run's own versions are described as while it runs (and what `powertune clean` removes).
+RUN_VERSION_MARKER = re.compile(r"^powertuning (?P<run>[0-9a-f]{12}) RAM(?P<power>\d+)(-\d+)?\Z")
+RUN_ID = re.compile(r"^[0-9a-f]{12}\Z")
+# Any description a run wrote ($LATEST while it publishes or optimizes, its versions).
+RUN_MARKER = re.compile(r"^powertuning (?P<run>[0-9a-f]{12}) ")
 
 
 @dataclass(frozen=True)
 class TuningConfig:
-    """What the Initializer found and the Publisher builds up: `$.lambdaConfigurations`."""
+    """The run's own bookkeeping, written once by the Initializer: `$.run`."""
 
     function_arn: str
     power_values: tuple[int, ...]
@@ -464,54 +485,87 @@ class TuningConfig:
     original_memory: int
     original_description: str
     architecture: str
-    index: int = 0
-    published: tuple[Published, ...] = ()
-    restored: bool = False
-    # The input's `sampling`, here so that the state machine's Choice always finds it.
     sampling: str = "fixed"
-
-    @property
-    def done(self) -> bool:
-        """True once every power value has its version and alias."""
-        return self.index >= len(self.power_values)
+    execution_arn: str = ""
+    # The target's own timeout: the longest one invocation can take.
+    timeout_s: int = 3
 
     @property
     def marker_prefix(self) -> str:
         """How every description this run writes begins."""
-        return f"powertuning {self.run_id} "
+        return f"{MARKER_PREFIX}{self.run_id} "
 
     def marker(self, power: int) -> str:
         """The description that marks $LATEST and the versions this run publishes."""
         return f"{self.marker_prefix}RAM{power}"
 
     def to_dict(self) -> dict[str, Any]:
-        """camelCase wire form; `iterator.continue` drives the Publisher loop's Choice state."""
+        """camelCase wire form."""
         return {
             "functionArn": self.function_arn,
             "powerValues": list(self.power_values),
             "runId": self.run_id,
+            "executionArn": self.execution_arn,
             "original": {"memorySize": self.original_memory, "description": self.original_description},
             "architecture": self.architecture,
-            "iterator": {"index": self.index, "count": len(self.power_values), "continue": not self.done},
-            "published": [p.to_dict() for p in self.published],
-            "restored": self.restored,
             "sampling": self.sampling,
+            "timeoutSeconds": self.timeout_s,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TuningConfig:
-        """Parse the wire form."""
+        """Parse the wire form (the tuner's own: written by the Initializer)."""
+        run_id = str(data["runId"])
+        if not RUN_ID.match(run_id):
+            raise ValueError(f"not a run id: {run_id!r}")
         return cls(
-            function_arn=str(data["functionArn"]),
+            function_arn=FunctionRef.parse(str(data["functionArn"])).unqualified,
             power_values=tuple(int(p) for p in data["powerValues"]),
-            run_id=str(data["runId"]),
+            run_id=run_id,
             original_memory=int(data["original"]["memorySize"]),
             original_description=str(data["original"].get("description", "")),
             architecture=str(data.get("architecture", "x86_64")),
-            index=int(data["iterator"]["index"]),
-            published=tuple(Published.from_dict(p) for p in data.get("published", [])),
-            restored=bool(data.get("restored", False)),
             sampling=str(data.get("sampling", "fixed")),
+            execution_arn=str(data.get("executionArn", "")),
+            timeout_s=int(data.get("timeoutSeconds", 3)),
+        )
+
+
+@dataclass(frozen=True)
+class PublishState:
+    """The Publisher's progress: `$.publish`. Sizes published so far are `power_values[:index]`."""
+
+    power_values: tuple[int, ...]
+    index: int = 0
+    # Sizes Lambda refused (above the account's memory limit; powerValues "auto" only).
+    refused: tuple[int, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        """True once every size has its version and alias."""
+        return self.index >= len(self.power_values)
+
+    @property
+    def published(self) -> tuple[int, ...]:
+        """The sizes published so far."""
+        return self.power_values[: self.index]
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase wire form; `continue` drives the Publisher loop's Choice state."""
+        return {
+            "powerValues": list(self.power_values),
+            "index": self.index,
+            "refused": list(self.refused),
+            "continue": not self.done,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PublishState:
+        """Parse the wire form."""
+        return cls(
+            power_values=tuple(int(p) for p in data["powerValues"]),
+            index=int(data["index"]),
+            refused=tuple(int(p) for p in data.get("refused", [])),
         )
 
 

@@ -1,22 +1,48 @@
-"""The lifecycle of what a run creates: check the function, publish one alias per size, clean up.
+"""The lifecycle of what a run creates: check and register, publish one alias per size, clean up.
 
-Every version this run publishes is marked with the description `powertuning <runId> RAM<size>`
-(set on $LATEST before publishing, which also guarantees Lambda publishes a new version rather than
-returning an existing one with the same configuration). Cleanup deletes exactly the aliases and
-versions it recorded or that carry this run's marker, and restores $LATEST's memory and description
-when this run's marker is still on it; nothing else of the user's is touched.
+Ownership is proved, never assumed from the state: every version a run publishes is described
+`powertuning <runId> RAM<size>` (set on $LATEST before publishing, which also guarantees Lambda
+publishes a new version rather than returning an existing one). Cleanup deletes only versions that
+carry the run's marker and only aliases named like the run's (`RAM<size>[-<i>]`) that point to such
+a version; it restores $LATEST only while the run's marker is on it. A forged, stale or foreign list
+can therefore never remove anything the run did not create.
+
+Each run is registered in the run table (one item per function) before it changes anything, with
+the function's original configuration: a second run on the function is refused, and the recovery
+rule and `powertune clean` read the original from there, never from a marked $LATEST.
 """
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
-from powertuning import adaptive, lambda_api
-from powertuning.errors import AliasConflictError, CleanupError, CodeMismatchError
-from powertuning.models import Published, TuningConfig, TuningRequest
+from powertuning import adaptive, lambda_api, limits
+from powertuning.errors import (
+    AliasConflictError,
+    CleanupError,
+    CodeMismatchError,
+    LeftoversError,
+    RunEndedError,
+    RunInProgressError,
+    SelfTargetError,
+)
+from powertuning.models import (
+    MARKER_PREFIX,
+    RUN_ALIAS,
+    RUN_MARKER,
+    RUN_VERSION_MARKER,
+    FunctionRef,
+    PublishState,
+    TuningConfig,
+    TuningRequest,
+)
+
+CLEAN_COMMAND: Final = "powertune clean --stack-name <stack> --function {arn}"
 
 
 def alias_names(power: int, request: TuningRequest) -> list[str]:
@@ -26,10 +52,63 @@ def alias_names(power: int, request: TuningRequest) -> list[str]:
     return [f"RAM{power}"]
 
 
+def _same_function(a: FunctionRef, b: FunctionRef) -> bool:
+    return (a.partition, a.region, a.account, a.name) == (b.partition, b.region, b.account, b.name)
+
+
+def check_not_tuner(request: TuningRequest, tuner_functions: Sequence[str]) -> None:
+    """Refuse every input ARN that names one of the tuner's own functions."""
+    own = [FunctionRef.parse(arn) for arn in tuner_functions]
+    for key, arn in (
+        ("lambdaARN", request.lambda_arn),
+        ("preProcessorARN", request.pre_processor_arn),
+        ("postProcessorARN", request.post_processor_arn),
+    ):
+        if arn and any(_same_function(FunctionRef.parse(arn), mine) for mine in own):
+            raise SelfTargetError(
+                f"{key} names {arn}, one of this tuner's own functions, which it never acts on"
+            )
+
+
+def _leftovers(client: Any, function_arn: str, latest: dict[str, Any]) -> list[str]:
+    """What earlier runs left on the function: marked versions, RAM aliases, a marked $LATEST."""
+    found = []
+    description = str(latest.get("Description", ""))
+    if RUN_MARKER.match(description):
+        found.append(f"$LATEST is described {description!r}")
+    marked = {
+        v["Version"]
+        for v in lambda_api.list_versions(client, function_arn)
+        if v["Version"] != "$LATEST" and RUN_VERSION_MARKER.match(str(v.get("Description", "")))
+    }
+    if marked:
+        found.append(f"version(s) {', '.join(sorted(marked, key=int)[:5])} published by a tuning run")
+    aliases = [
+        a["Name"]
+        for a in lambda_api.list_aliases(client, function_arn)
+        if RUN_ALIAS.match(a["Name"]) and a["FunctionVersion"] in marked
+    ]
+    if aliases:
+        found.append(f"alias(es) {', '.join(sorted(aliases)[:5])}")
+    return found
+
+
 def initialize(
-    request: TuningRequest, client: Any, default_power_values: Sequence[int], run_id: str | None = None
+    request: TuningRequest,
+    client: Any,
+    default_power_values: Sequence[int],
+    *,
+    runs_client: Any,
+    runs_table: str,
+    tuner_functions: Sequence[str] = (),
+    execution_arn: str = "",
+    run_id: str | None = None,
 ) -> TuningConfig:
-    """Check the function and the input against it; change nothing."""
+    """Check the function and the input against it, then register the run; change nothing else.
+
+    Every check runs before the registration, which is the last step: a refused run leaves nothing.
+    """
+    check_not_tuner(request, tuner_functions)
     ref = request.function
     latest = lambda_api.get_configuration(client, ref.unqualified)
     if ref.qualifier and ref.qualifier != "$LATEST":
@@ -40,61 +119,128 @@ def initialize(
                 "the tuner publishes versions from $LATEST, so deploy that code to $LATEST first "
                 "or tune the unqualified ARN"
             )
+    holder = lambda_api.get_run(runs_client, runs_table, ref.unqualified)
+    if holder is not None and not _own_earlier_attempt(holder, execution_arn):
+        raise _busy(ref.unqualified, holder)
+    leftovers = _leftovers(client, ref.unqualified, latest)
+    if leftovers:
+        raise LeftoversError(
+            f"{ref.unqualified} carries what an earlier tuning run left: {'; '.join(leftovers)}. "
+            f"Nothing was changed. Remove it with: {CLEAN_COMMAND.format(arn=ref.unqualified)}"
+        )
     default = adaptive.auto_initial_sizes() if request.auto_power_values else tuple(default_power_values)
     power_values = request.resolved_power_values(default)
-    # powerValues "auto" may publish any size of its grid later on: none of those aliases may exist.
     reserved = adaptive.auto_grid() if request.auto_power_values else power_values
-    wanted = {name for power in reserved for name in alias_names(power, request)}
-    existing = {a["Name"] for a in lambda_api.list_aliases(client, ref.unqualified)}
-    clash = sorted(wanted & existing)
+    clash = sorted(
+        {name for power in reserved for name in alias_names(power, request)} & _alias_set(client, ref)
+    )
     if clash:
         raise AliasConflictError(
-            f"{ref.name} already has the alias(es) {', '.join(clash[:5])}: another tuning is running or "
-            "one was interrupted; delete them before tuning "
-            "(this run never changes aliases it did not create)"
+            f"{ref.name} already has the alias(es) {', '.join(clash[:5])}, which this run would create; "
+            "rename or delete them before tuning (a run never changes aliases it did not create)"
         )
-    return TuningConfig(
+    config = TuningConfig(
         function_arn=ref.unqualified,
         power_values=tuple(power_values),
-        run_id=run_id or uuid.uuid4().hex[:12],
+        # A retried Initializer (the state machine retries Lambda errors that may follow a
+        # successful call) keeps the run its earlier attempt registered.
+        run_id=run_id or (holder or {}).get("runId") or uuid.uuid4().hex[:12],
         original_memory=int(latest["MemorySize"]),
         original_description=str(latest.get("Description", "")),
         architecture=str((latest.get("Architectures") or ["x86_64"])[0]),
         sampling=request.sampling,
+        execution_arn=execution_arn,
+        timeout_s=int(latest.get("Timeout", 3)),
+    )
+    limits.check_state_budget(request, config)
+    record = {**config.to_dict(), "startedAt": int(time.time())}
+    holder = lambda_api.acquire_run(runs_client, runs_table, ref.unqualified, record)
+    if holder is not None and not (
+        _own_earlier_attempt(holder, execution_arn) and holder.get("runId") == config.run_id
+    ):
+        raise _busy(ref.unqualified, holder)
+    return config
+
+
+def _own_earlier_attempt(holder: dict[str, Any], execution_arn: str) -> bool:
+    """True when the registration is this execution's own, made by an earlier attempt of its Initializer."""
+    same = bool(execution_arn) and holder.get("executionArn") == execution_arn
+    return same and not holder.get("recovering")
+
+
+def _alias_set(client: Any, ref: FunctionRef) -> set[str]:
+    return {a["Name"] for a in lambda_api.list_aliases(client, ref.unqualified)}
+
+
+def _busy(function_arn: str, holder: dict[str, Any]) -> RunInProgressError:
+    return RunInProgressError(
+        f"{function_arn} is being tuned by execution {holder.get('executionArn') or '?'} "
+        f"(run {holder.get('runId', '?')}); one run per function at a time. Nothing was changed. "
+        f"If that execution has ended, restore the function with: {CLEAN_COMMAND.format(arn=function_arn)}"
     )
 
 
-def publish_next(config: TuningConfig, request: TuningRequest, client: Any) -> TuningConfig:
+def next_publish_state(
+    config: TuningConfig, current: PublishState | None, pending: Sequence[int]
+) -> PublishState:
+    """The Publisher's progress with the sizes the adaptive race asks for (powerValues "auto") added."""
+    state = current or PublishState(power_values=config.power_values)
+    new = tuple(p for p in dict.fromkeys(pending) if p not in state.power_values and p not in state.refused)
+    return replace(state, power_values=state.power_values + new) if new else state
+
+
+def still_owned(config: TuningConfig, runs_client: Any, runs_table: str) -> bool:
+    """True while this run is registered on its function and no recovery has begun.
+
+    A step that outlives its state (an aborted execution, a state timeout) finds out here and undoes
+    its own work, since the recovery may already have cleaned up.
+    """
+    record = lambda_api.get_run(runs_client, runs_table, config.function_arn)
+    return bool(record and record.get("runId") == config.run_id and not record.get("recovering"))
+
+
+def publish_next(
+    config: TuningConfig,
+    state: PublishState,
+    request: TuningRequest,
+    client: Any,
+    *,
+    runs_client: Any,
+    runs_table: str,
+) -> PublishState:
     """Publish the versions and aliases of the next size; restore $LATEST after the last one.
 
-    If anything fails half-way, what this call created is deleted before the error propagates,
-    so the state the Catch sees lists everything there is to clean.
+    If anything fails half-way, what this run created is deleted (by its marker) before the error
+    propagates; and if the run ended meanwhile, the whole run's work is undone.
     """
-    if config.done:
-        return config
-    power = config.power_values[config.index]
-    created: list[Published] = []
+    if state.done:
+        return state
+    if not still_owned(config, runs_client, runs_table):
+        raise RunEndedError(f"run {config.run_id} on {config.function_arn} has ended; nothing was published")
+    power = state.power_values[state.index]
     try:
         for i, alias in enumerate(alias_names(power, request)):
             suffix = f"-{i}" if request.only_cold_starts else ""
             marker = config.marker(power) + suffix
             lambda_api.update_configuration(client, config.function_arn, MemorySize=power, Description=marker)
             version = lambda_api.publish_version(client, config.function_arn, marker)
-            created.append(Published(power=power, alias=alias, version=version))
             lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
     except Exception as exc:
-        _delete(client, config.function_arn, created)
+        _delete_owned(client, config, sizes={power})
         if not (request.auto_power_values and lambda_api.is_memory_limit_error(exc)):
             raise
         # "auto" may ask for more memory than the account allows (new accounts: 3,008 MB): leave
-        # the size out; the decision step sees it missing and never asks for it again.
-        sizes = config.power_values[: config.index] + config.power_values[config.index + 1 :]
-        advanced = replace(config, power_values=sizes)
+        # the size out; the decision step sees it refused and never asks for it again.
+        sizes = state.power_values[: state.index] + state.power_values[state.index + 1 :]
+        advanced = replace(state, power_values=sizes, refused=(*state.refused, power))
     else:
-        advanced = replace(config, index=config.index + 1, published=config.published + tuple(created))
+        advanced = replace(state, index=state.index + 1)
+    if not still_owned(config, runs_client, runs_table):
+        # The execution ended while this call ran (its recovery may have cleaned up already).
+        cleanup(config, client)
+        raise RunEndedError(f"run {config.run_id} on {config.function_arn} ended while publishing; undone")
     if advanced.done:
-        restore_latest(advanced, client)
-        advanced = replace(advanced, restored=True)
+        restore_latest(config, client)
     return advanced
 
 
@@ -129,58 +275,264 @@ class CleanupReport:
         }
 
 
-def cleanup(config: TuningConfig, client: Any) -> CleanupReport:
-    """Delete every alias and version this run created and restore $LATEST; safe to run twice."""
-    recorded = list(config.published)
-    known = {p.version for p in recorded}
-    # Versions a crashed Publisher call published but never recorded still carry the run's marker.
-    # $LATEST carries it too while a run is publishing; it is restored below, never deleted.
-    for version in lambda_api.list_versions(client, config.function_arn):
-        if (
-            str(version.get("Description", "")).startswith(config.marker_prefix)
-            and version["Version"] != "$LATEST"
-            and version["Version"] not in known
-        ):
-            recorded.append(
-                Published(power=int(version.get("MemorySize", 0)), alias="", version=version["Version"])
-            )
-    for alias in lambda_api.list_aliases(client, config.function_arn):
-        if alias["FunctionVersion"] in {p.version for p in recorded} and alias["Name"] not in {
-            p.alias for p in recorded
-        }:
-            recorded.append(Published(power=0, alias=alias["Name"], version=alias["FunctionVersion"]))
-    try:
-        aliases, versions = _delete(client, config.function_arn, recorded)
-        restored = restore_latest(config, client)
-    except Exception as exc:
-        raise CleanupError(f"cleanup of {config.function_arn} failed, retry it: {exc}") from exc
-    return CleanupReport(tuple(aliases), tuple(versions), restored)
-
-
-def _delete(client: Any, function_arn: str, published: Sequence[Published]) -> tuple[list[str], list[str]]:
-    # Aliases first: Lambda refuses to delete a version an alias points to.
-    aliases = [
-        p.alias for p in published if p.alias and lambda_api.delete_alias(client, function_arn, p.alias)
+def _owned(
+    client: Any, config: TuningConfig, sizes: set[int] | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """This run's aliases (with where they point) and versions, proved by the marker on each version."""
+    versions = [
+        str(v["Version"])
+        for v in lambda_api.list_versions(client, config.function_arn)
+        if v["Version"] != "$LATEST"
+        and str(v.get("Description", "")).startswith(config.marker_prefix)
+        and (sizes is None or int(v.get("MemorySize", 0)) in sizes)
     ]
-    versions = sorted(
-        {p.version for p in published if lambda_api.delete_version(client, function_arn, p.version)}, key=int
-    )
+    aliases = [
+        a
+        for a in lambda_api.list_aliases(client, config.function_arn)
+        if a["FunctionVersion"] in set(versions)
+    ]
     return aliases, versions
 
 
-def optimize(request: TuningRequest, config: TuningConfig, power: int, client: Any) -> dict[str, Any]:
-    """Apply the recommended size when autoOptimize is set: to $LATEST, and to an alias if named.
-
-    The version published for `autoOptimizeAlias` is the one thing a run keeps on purpose.
-    """
-    if not request.auto_optimize or request.dry_run:
-        return {"applied": False}
-    lambda_api.update_configuration(
-        client, config.function_arn, MemorySize=power, Description=config.original_description
+def _delete_owned(
+    client: Any,
+    config: TuningConfig,
+    *,
+    sizes: set[int] | None = None,
+    optimize_alias: dict[str, Any] | None = None,
+) -> tuple[list[str], list[str]]:
+    aliases, versions = _owned(client, config, sizes)
+    deleted_aliases = []
+    # Aliases first: Lambda refuses to delete a version an alias points to.
+    for alias in aliases:
+        name = alias["Name"]
+        if optimize_alias and name == optimize_alias.get("name"):
+            # The user's autoOptimizeAlias, moved by a failed Optimizer: point it back (or remove
+            # it if this run created it).
+            previous = optimize_alias.get("previousVersion")
+            if previous:
+                lambda_api.create_or_update_alias(client, config.function_arn, name, str(previous))
+                continue
+        elif not RUN_ALIAS.match(name):
+            # Someone else's alias on this run's version: leave both alone.
+            versions = [v for v in versions if v != alias["FunctionVersion"]]
+            continue
+        if lambda_api.delete_alias(client, config.function_arn, name):
+            deleted_aliases.append(name)
+    deleted_versions = sorted(
+        {v for v in versions if lambda_api.delete_version(client, config.function_arn, v)}, key=int
     )
-    out: dict[str, Any] = {"applied": True, "power": power}
-    if request.auto_optimize_alias:
-        version = lambda_api.publish_version(client, config.function_arn, f"powertuning optimized RAM{power}")
-        lambda_api.create_or_update_alias(client, config.function_arn, request.auto_optimize_alias, version)
-        out.update(alias=request.auto_optimize_alias, version=version)
+    return deleted_aliases, deleted_versions
+
+
+def cleanup(config: TuningConfig, client: Any, record: dict[str, Any] | None = None) -> CleanupReport:
+    """Delete every alias and version this run created and restore $LATEST; safe to run twice.
+
+    On failure, the CleanupError lists what is left and the command that removes it.
+    """
+    optimize_alias = (record or {}).get("optimizeAlias")
+    try:
+        aliases, versions = _delete_owned(client, config, optimize_alias=optimize_alias)
+        restored = restore_latest(config, client)
+    except Exception as exc:
+        raise CleanupError(
+            f"cleanup of {config.function_arn} failed ({exc}); {_what_is_left(client, config)}"
+        ) from exc
+    return CleanupReport(tuple(aliases), tuple(versions), restored)
+
+
+def _what_is_left(client: Any, config: TuningConfig) -> str:
+    command = CLEAN_COMMAND.format(arn=config.function_arn)
+    try:
+        aliases, versions = _owned(client, config)
+        latest = lambda_api.get_configuration(client, config.function_arn)
+    except Exception as exc:
+        return f"what is left could not be listed ({exc}); remove it with: {command}"
+    marked = str(latest.get("Description", "")).startswith(config.marker_prefix)
+    memory = (
+        f"$LATEST at {latest.get('MemorySize')} MB (originally {config.original_memory} MB) "
+        "with the run's marker"
+        if marked
+        else "$LATEST restored"
+    )
+    return (
+        f"left: aliases [{', '.join(a['Name'] for a in aliases)}], versions [{', '.join(versions)}], "
+        f"{memory}. Remove it with: {command}"
+    )
+
+
+def finish(config: TuningConfig, runs_client: Any, runs_table: str) -> bool:
+    """End the run: remove its registration, so the function may be tuned again."""
+    return lambda_api.release_run(runs_client, runs_table, config.function_arn, config.run_id)
+
+
+def optimize(
+    request: TuningRequest,
+    config: TuningConfig,
+    power: int,
+    client: Any,
+    *,
+    runs_client: Any,
+    runs_table: str,
+    is_running: Callable[[], bool] = lambda: True,
+) -> dict[str, Any]:
+    """Apply the recommended size when autoOptimize is set (to $LATEST, and to an alias if named),
+    then end the run.
+
+    `is_running` says whether the execution still runs: a stopped execution applies nothing, even
+    if its Optimizer was already under way (Lambda finishes a call its stopped state made).
+
+    Every change is made the way cleanup can undo it: $LATEST carries the run's marker until the
+    last step, the version carries it for good (`... optimized RAM<size>`, which `powertune clean`
+    never takes for a leftover), and the alias's previous version is registered before it moves.
+    """
+    out: dict[str, Any] = {"applied": False}
+    if request.auto_optimize and not request.dry_run:
+        if not (still_owned(config, runs_client, runs_table) and is_running()):
+            raise RunEndedError(
+                f"run {config.run_id} on {config.function_arn} has ended; nothing was applied"
+            )
+        record = lambda_api.get_run(runs_client, runs_table, config.function_arn) or config.to_dict()
+        if request.auto_optimize_alias:
+            existing = lambda_api.get_alias(client, config.function_arn, request.auto_optimize_alias)
+            record["optimizeAlias"] = {
+                "name": request.auto_optimize_alias,
+                "previousVersion": existing["FunctionVersion"] if existing else None,
+            }
+            lambda_api.update_run(runs_client, runs_table, config.function_arn, record)
+        lambda_api.update_configuration(
+            client, config.function_arn, MemorySize=power, Description=f"{config.marker_prefix}optimizing"
+        )
+        out = {"applied": True, "power": power}
+        if request.auto_optimize_alias:
+            version = lambda_api.publish_version(
+                client, config.function_arn, f"{config.marker_prefix}optimized RAM{power}"
+            )
+            lambda_api.create_or_update_alias(
+                client, config.function_arn, request.auto_optimize_alias, version
+            )
+            out.update(alias=request.auto_optimize_alias, version=version)
+        lambda_api.update_configuration(client, config.function_arn, Description=config.original_description)
+    finish(config, runs_client, runs_table)
     return out
+
+
+def recover(record: dict[str, Any], client: Any, runs_client: Any, runs_table: str) -> dict[str, Any]:
+    """Clean up after a run that ended without its own cleanup, from its registration; then release it.
+
+    The registration is marked first, so that a step of the run still running (Lambda keeps a
+    function running after its state timed out or its execution stopped) undoes its own work.
+    """
+    config = TuningConfig.from_dict(record)
+    lambda_api.update_run(runs_client, runs_table, config.function_arn, {**record, "recovering": True})
+    report = cleanup(config, client, record)
+    finish(config, runs_client, runs_table)
+    return {"runId": config.run_id, "functionArn": config.function_arn, **report.to_dict()}
+
+
+@dataclass(frozen=True)
+class CleanPlan:
+    """What `powertune clean` finds on a function and would do about it."""
+
+    function_arn: str
+    record: dict[str, Any] | None
+    # Run id -> the versions carrying its marker, and the RAM aliases pointing to them.
+    versions: dict[str, tuple[str, ...]]
+    aliases: dict[str, tuple[str, ...]]
+    latest_run: str | None
+    latest: dict[str, Any]
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to remove, restore or release."""
+        return not (self.record or self.versions or self.aliases or self.latest_run)
+
+    def lines(self) -> list[str]:
+        """What the plan does, one action a line."""
+        out = []
+        if self.record:
+            out.append(
+                f"run {self.record.get('runId')} of execution {self.record.get('executionArn') or '?'} is "
+                "registered on the function: its registration is removed at the end"
+            )
+        for run, aliases in sorted(self.aliases.items()):
+            out.append(f"delete alias(es) {', '.join(aliases)} (run {run})")
+        for run, versions in sorted(self.versions.items()):
+            out.append(f"delete version(s) {', '.join(versions)} (run {run})")
+        if self.latest_run:
+            original = self._original()
+            if original:
+                out.append(
+                    f"restore $LATEST to {original[0]} MB and its description {original[1]!r} "
+                    f"(now {self.latest.get('MemorySize')} MB, marked by run {self.latest_run})"
+                )
+            else:
+                out.append(
+                    f"$LATEST carries the marker of run {self.latest_run}, whose original configuration is "
+                    "not recorded: set its memory and description yourself (nothing is guessed)"
+                )
+        return out or ["nothing to clean: no alias, version, marker or registration of a tuning run"]
+
+    def _original(self) -> tuple[int, str] | None:
+        if self.record and self.record.get("runId") == self.latest_run:
+            original = self.record["original"]
+            return int(original["memorySize"]), str(original.get("description", ""))
+        return None
+
+
+def plan_clean(client: Any, function_arn: str, record: dict[str, Any] | None) -> CleanPlan:
+    """Find every run's leftovers on a function: marked versions, their RAM aliases, a marked $LATEST."""
+    versions: dict[str, list[str]] = {}
+    for version in lambda_api.list_versions(client, function_arn):
+        description = str(version.get("Description", ""))
+        match = RUN_VERSION_MARKER.match(description)
+        owner = match["run"] if match else None
+        # A run still registered also owns what it marked in other ways (an Optimizer's version).
+        if record and description.startswith(f"{MARKER_PREFIX}{record['runId']} "):
+            owner = str(record["runId"])
+        if owner and version["Version"] != "$LATEST":
+            versions.setdefault(owner, []).append(str(version["Version"]))
+    owner_of = {v: run for run, listed in versions.items() for v in listed}
+    aliases: dict[str, list[str]] = {}
+    for alias in lambda_api.list_aliases(client, function_arn):
+        run = owner_of.get(alias["FunctionVersion"])
+        if run and RUN_ALIAS.match(alias["Name"]):
+            aliases.setdefault(run, []).append(alias["Name"])
+    latest = lambda_api.get_configuration(client, function_arn)
+    marked = RUN_MARKER.match(str(latest.get("Description", "")))
+    latest_run = marked["run"] if marked else None
+    return CleanPlan(
+        function_arn=function_arn,
+        record=record,
+        versions={run: tuple(sorted(v, key=int)) for run, v in versions.items()},
+        aliases={run: tuple(sorted(a)) for run, a in aliases.items()},
+        latest_run=latest_run,
+        latest=latest,
+    )
+
+
+def apply_clean(plan: CleanPlan, client: Any, runs_client: Any | None, runs_table: str | None) -> list[str]:
+    """Carry out a plan; returns what was done, a line each."""
+    done = []
+    runs = set(plan.versions) | set(plan.aliases) | ({plan.latest_run} if plan.latest_run else set())
+    for run in sorted(runs):
+        registered = plan.record if plan.record and plan.record.get("runId") == run else None
+        if registered:
+            report = cleanup(TuningConfig.from_dict(registered), client, registered)
+            done.append(f"run {run}: {json.dumps(report.to_dict())}")
+        else:
+            # Unregistered: delete what carries the marker, never guess an original configuration.
+            config = TuningConfig(
+                function_arn=plan.function_arn,
+                power_values=(),
+                run_id=run,
+                original_memory=0,
+                original_description="",
+                architecture="x86_64",
+            )
+            aliases, versions = _delete_owned(client, config)
+            done.append(f"run {run}: deleted aliases {aliases} and versions {versions}")
+    if plan.record and runs_client is not None and runs_table:
+        lambda_api.release_run(runs_client, runs_table, plan.function_arn, str(plan.record["runId"]))
+        done.append(f"released the registration of run {plan.record['runId']}")
+    return done

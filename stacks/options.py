@@ -81,6 +81,8 @@ class TunerOptions:
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
     state_machine_name_prefix: str = "powerTuningStateMachine"
+    # Log every state machine event with its input and output (payloads included); errors only otherwise.
+    log_execution_data: bool = False
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -119,6 +121,12 @@ def _parse_ints(key: str, raw: Any) -> Any:
     return items
 
 
+def _parse_bool(_key: str, raw: Any) -> Any:
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    return raw
+
+
 def _parse_int(_key: str, raw: Any) -> Any:
     if isinstance(raw, str) and raw.strip().isdigit():
         return int(raw.strip())
@@ -132,6 +140,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "log_retention_days": _parse_int,
     "subnet_ids": _parse_list,
     "security_group_ids": _parse_list,
+    "log_execution_data": _parse_bool,
 }
 
 
@@ -236,6 +245,11 @@ def _state_machine_name_prefix(options: TunerOptions) -> None:
         )
 
 
+def _log_execution_data(options: TunerOptions) -> None:
+    if not isinstance(options.log_execution_data, bool):
+        raise _fail("logExecutionData", "true or false", options.log_execution_data)
+
+
 def _none(options: TunerOptions) -> None:
     """Checked together with another field."""
 
@@ -252,4 +266,5 @@ _VALIDATORS: Final[dict[str, Callable[[TunerOptions], None]]] = {
     "subnet_ids": _vpc,
     "security_group_ids": _none,
     "state_machine_name_prefix": _state_machine_name_prefix,
+    "log_execution_data": _log_execution_data,
 }

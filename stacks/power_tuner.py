@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import ArnFormat, Fn, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from powertuning import deployment
 from stacks.acknowledgements import acknowledge, nag_resource
 from stacks.options import TunerOptions
+from stacks.run_registry import RunRegistry
 from stacks.tuner_functions import FUNCTION_NAMES, TunerFunctions
 from stacks.tuner_state_machine import TunerStateMachine
 from statemachine import PLACEHOLDERS
@@ -30,14 +32,17 @@ from statemachine import PLACEHOLDERS
 # included (tests/infrastructure check this table against the handlers' code). lambda_api waits for
 # updates with boto3's `function_updated` waiter, which polls GetFunctionConfiguration.
 TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
-    "initializer": ("GetFunctionConfiguration", "ListAliases"),
+    # Reads versions and aliases to refuse a function with another run's leftovers.
+    "initializer": ("GetFunctionConfiguration", "ListAliases", "ListVersionsByFunction"),
     "publisher": (
         "CreateAlias",
-        # Rolls back a half-published size before failing.
+        # Rolls back a half-published size (found by its marker) before failing.
         "DeleteAlias",
         "DeleteFunction",
         "GetAlias",
         "GetFunctionConfiguration",
+        "ListAliases",
+        "ListVersionsByFunction",
         "PublishVersion",
         "UpdateAlias",
         "UpdateFunctionConfiguration",
@@ -45,12 +50,16 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     # Invokes the aliases under test and the optional pre-/post-processor functions.
     "executor": ("GetFunctionConfiguration", "InvokeFunction"),
     "cleaner": (
+        # Points a user's autoOptimizeAlias back when a failed Optimizer had moved it.
+        "CreateAlias",
         "DeleteAlias",
         # Always with a version number as Qualifier: deletes one published version, never the function.
         "DeleteFunction",
+        "GetAlias",
         "GetFunctionConfiguration",
         "ListAliases",
         "ListVersionsByFunction",
+        "UpdateAlias",
         "UpdateFunctionConfiguration",
     ),
     "analyzer": (),
@@ -64,6 +73,26 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
+
+# The run table: who registers a run, who reads it, who ends it.
+RUN_TABLE_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "initializer": ("dynamodb:GetItem", "dynamodb:PutItem"),
+    # Checks that its run is still on before and after publishing.
+    "publisher": ("dynamodb:GetItem",),
+    "cleaner": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"),
+    "optimizer": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+}
+# What no tuner role may do to the tuner's own functions: change, publish, delete or invoke them.
+SELF_DENIED_ACTIONS: Final = (
+    "lambda:CreateAlias",
+    "lambda:DeleteAlias",
+    "lambda:DeleteFunction",
+    "lambda:InvokeFunction",
+    "lambda:PublishVersion",
+    "lambda:UpdateAlias",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+)
 
 _LAMBDA_RESOURCE_REASON: Final = (
     "The function to tune is named in each execution's input, so it cannot be listed at deploy time: "
@@ -87,12 +116,20 @@ class PowerTuner(Construct):
             timeout_seconds=self.options.total_execution_timeout,
             name_prefix=self.options.state_machine_name_prefix,
             log_retention_days=self.options.log_retention_days,
+            log_execution_data=self.options.log_execution_data,
         )
         self.state_machine: sfn.StateMachine = self.tuner_state_machine.state_machine
+        self.registry = RunRegistry(self, "Runs")
+        self.recovery_rule = self.registry.recover_with(
+            self.state_machine, self.functions.functions["cleaner"]
+        )
         self.lambda_resources = self._lambda_resources()
         self.version_resources = self._version_resources()
         self._grant_state_machine_invoke()
         self._grant_target_access()
+        self._grant_run_table()
+        self._grant_execution_read()
+        self._deny_self()
         if self.options.payload_s3_bucket is not None:
             self._grant_payload_read(self.options.payload_s3_bucket, self.options.payload_s3_key)
         if self.options.permissions_boundary is not None:
@@ -161,8 +198,71 @@ class PowerTuner(Construct):
                         _LAMBDA_RESOURCE_REASON,
                     )
 
+    def _grant_run_table(self) -> None:
+        table = self.registry.table
+        for name, actions in RUN_TABLE_ACTIONS.items():
+            self.functions.roles[name].add_to_principal_policy(
+                iam.PolicyStatement(actions=list(actions), resources=[table.table_arn])
+            )
+            self.functions.functions[name].add_environment(deployment.RUNS_TABLE_ENV, table.table_name)
+        # The Initializer refuses any input naming these (and itself, from its context).
+        others = [f.function_arn for n, f in self.functions.functions.items() if n != "initializer"]
+        self.functions.functions["initializer"].add_environment(
+            deployment.TUNER_FUNCTIONS_ENV, Fn.to_json_string(others)
+        )
+
+    def _grant_execution_read(self) -> None:
+        """The Optimizer applies nothing for an execution that was stopped meanwhile: it reads its
+        own execution's status (a separate policy: the state machine depends on the functions)."""
+        # By the state machine's name prefix: its full name is a token, which would make the policy
+        # depend on it (and cdk-nag's finding id on a hashed logical id).
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.options.state_machine_name_prefix}-*:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        policy = iam.Policy(
+            self,
+            "OptimizerReadsItsExecution",
+            roles=[self.functions.roles["optimizer"]],
+            statements=[iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])],
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{nag_resource(self, executions)}]",
+            "Executions are named at start time; the Optimizer may only read the status "
+            "(states:DescribeExecution) of executions of state machines named with this tuner's prefix, "
+            "to apply nothing for a stopped one.",
+        )
+
+    def _deny_self(self) -> None:
+        """An explicit deny beats lambdaResource's allow: no tuner role may act on a tuner function.
+
+        A separate policy (not the roles' default policies, which the functions depend on), so
+        naming the functions' ARNs makes no dependency cycle.
+        """
+        arns = [f.function_arn for f in self.functions.functions.values()]
+        iam.Policy(
+            self,
+            "DenySelf",
+            roles=list(self.functions.roles.values()),
+            statements=[
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=list(SELF_DENIED_ACTIONS),
+                    resources=arns + [f"{arn}:*" for arn in arns],
+                )
+            ],
+        )
+
     def _grant_payload_read(self, bucket: str, key: str) -> None:
-        role = self.functions.roles["executor"]
+        self._grant_payload_read_to("executor", bucket, key)
+        # The Initializer checks the object (exists, JSON, size) before anything changes.
+        self._grant_payload_read_to("initializer", bucket, key)
+
+    def _grant_payload_read_to(self, name: str, bucket: str, key: str) -> None:
+        role = self.functions.roles[name]
         resource = Stack.of(self).format_arn(
             service="s3",
             region="",

@@ -36,6 +36,12 @@ class PowerTuningStack(Stack):
         )
         CfnOutput(
             self,
+            "RunsTableName",
+            value=self.tuner.registry.table.table_name,
+            description="The runs being tuned and their original configuration (powertune clean reads it).",
+        )
+        CfnOutput(
+            self,
             "StateMachineConsoleUrl",
             value=Fn.join(
                 "",

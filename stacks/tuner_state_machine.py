@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
 
 from aws_cdk import Fn, Names, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
@@ -13,27 +11,17 @@ from constructs import Construct
 
 from stacks.acknowledgements import acknowledge
 from stacks.tuner_functions import retention
-from statemachine import definition_text
+from statemachine import TASK_TIMEOUT_MARGIN_S, definition_text, with_timeouts
 
 
-def render_definition(asl_text: str, timeout_seconds: int) -> str:
-    """The ASL text with every Task's TimeoutSeconds set; `${...FunctionArn}` placeholders stay."""
-    definition = json.loads(asl_text)
-    _set_task_timeouts(definition["States"], timeout_seconds)
-    return json.dumps(definition, indent=2)
-
-
-def _set_task_timeouts(states: Mapping[str, Any], timeout_seconds: int) -> None:
-    for state in states.values():
-        if state["Type"] == "Task":
-            state["TimeoutSeconds"] = timeout_seconds
-        for nested in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", ())):
-            if nested:
-                _set_task_timeouts(nested["States"], timeout_seconds)
+def render_definition(asl_text: str, function_timeout_seconds: int) -> str:
+    """The ASL text with every Task's TimeoutSeconds set past the functions' own timeout;
+    `${...FunctionArn}` placeholders stay."""
+    return with_timeouts(asl_text, function_timeout_seconds + TASK_TIMEOUT_MARGIN_S)
 
 
 class TunerStateMachine(Construct):
-    """A standard state machine with X-Ray tracing and every event logged to its own log group.
+    """A standard state machine with X-Ray tracing, logging errors (or every event) to its own log group.
 
     `function_arns` maps the ASL placeholders (`InitializerFunctionArn`, ...) to function ARNs;
     they are passed as DefinitionSubstitutions so the definition stays inline in the template.
@@ -48,6 +36,7 @@ class TunerStateMachine(Construct):
         timeout_seconds: int,
         name_prefix: str,
         log_retention_days: int,
+        log_execution_data: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -71,11 +60,22 @@ class TunerStateMachine(Construct):
             definition_substitutions=dict(function_arns),
             state_machine_type=sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
-            # Inputs and outputs are logged too: they are the tuning requests and results to debug.
+            # Errors only, without execution data: inputs carry payloads (disablePayloadLogs). The
+            # logExecutionData deploy option logs every event with its data, for debugging.
             logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL if log_execution_data else sfn.LogLevel.ERROR,
+                include_execution_data=log_execution_data,
             ),
         )
+        if not log_execution_data:
+            acknowledge(
+                self.state_machine,
+                "AwsSolutions-SF1",
+                "Errors only by default: events of a tuning carry the function's payloads, which users may "
+                "keep private (disablePayloadLogs). The logExecutionData deploy option logs ALL events with "
+                "their data.",
+            )
         acknowledge(
             self.state_machine.role,
             "AwsSolutions-IAM5[Resource::*]",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from importlib import resources
-from typing import Final
+from typing import Any, Final
 
 ASL_FILE: Final = "power_tuning.asl.json"
 PLACEHOLDERS: Final = (
@@ -21,9 +23,33 @@ def definition_text() -> str:
     return resources.files(__name__).joinpath(ASL_FILE).read_text(encoding="utf-8")
 
 
-def render(function_arns: dict[str, str]) -> str:
-    """The ASL text with each placeholder replaced by a function ARN (keys: placeholder names)."""
+# A Task outlives its function's own timeout by this much: the function is stopped by Lambda first,
+# so no step of the tuner keeps acting after the state machine has moved on to cleanup.
+TASK_TIMEOUT_MARGIN_S: Final = 30
+
+
+def with_timeouts(asl_text: str, task_timeout_s: int) -> str:
+    """The ASL text with every Task's TimeoutSeconds set; the stack and the local engine both use it."""
+    definition = json.loads(asl_text)
+    _set_task_timeouts(definition["States"], task_timeout_s)
+    return json.dumps(definition, indent=2)
+
+
+def _set_task_timeouts(states: Mapping[str, Any], timeout_s: int) -> None:
+    for state in states.values():
+        if state["Type"] == "Task":
+            state["TimeoutSeconds"] = timeout_s
+        for nested in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", ())):
+            if nested:
+                _set_task_timeouts(nested["States"], timeout_s)
+
+
+def render(function_arns: dict[str, str], *, function_timeout_s: int | None = None) -> str:
+    """The ASL text with each placeholder replaced by a function ARN (keys: placeholder names),
+    and with `function_timeout_s`, every Task's timeout set past it as the stack sets it."""
     text = definition_text()
+    if function_timeout_s is not None:
+        text = with_timeouts(text, function_timeout_s + TASK_TIMEOUT_MARGIN_S)
     for name in PLACEHOLDERS:
         text = text.replace("${" + name + "}", function_arns[name])
     return text

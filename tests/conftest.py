@@ -1,6 +1,7 @@
 """Fixtures shared by every test tier.
 
-- `aws`: moto's `mock_aws()` with fake credentials and region us-east-1; no call leaves the process.
+- `aws`: moto's `mock_aws()` with fake credentials and region us-east-1, real Lambda's rules moto
+  lacks (powertuning/local/aws_rules.py) and the run table; no call leaves the process.
 - `lambda_client`, `s3_client`: boto3 clients of the mock, built like the tuner builds its own.
 - `lambda_role`: the ARN of an IAM role functions can be created with.
 - `code_zip`: builds a deployment package, e.g. to change a function's code (and CodeSha256).
@@ -36,8 +37,9 @@ import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
-from powertuning import lambda_api
-from powertuning.local.engine import LocalEngine
+from powertuning import deployment, lambda_api
+from powertuning.local.aws_rules import real_aws_rules
+from powertuning.local.engine import RUNS_TABLE, LocalEngine, create_runs_table
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
 from powertuning.local.target import FunctionSpec, InvokeResult, TargetRuntime
 from powertuning.models import FunctionRef
@@ -105,11 +107,14 @@ def aws(aws_credentials: None) -> Iterator[MockedAws]:
     one session (created inside a mock, holding only the fake credentials) is reused by every test;
     moto puts the previous default session back when the mock stops.
     """
-    with mock_aws():
+    with mock_aws(), real_aws_rules(), pytest.MonkeyPatch.context() as patch:
         if not _shared_session:
             _shared_session.append(boto3.Session(region_name=REGION))
         boto3.DEFAULT_SESSION = _shared_session[0]
-        yield MockedAws()
+        mocked = MockedAws()
+        create_runs_table(mocked.client("dynamodb"), RUNS_TABLE)
+        patch.setenv(deployment.RUNS_TABLE_ENV, RUNS_TABLE)
+        yield mocked
 
 
 @pytest.fixture

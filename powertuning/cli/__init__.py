@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 # Subcommand modules; each exposes `register(subparsers)` and sets `func(args) -> int` on its parser.
-SUBCOMMANDS = ("run", "local", "report", "compare")
+SUBCOMMANDS = ("run", "local", "report", "compare", "clean")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -90,6 +90,18 @@ def state_machine_from_stack(cloudformation: Any, stack_name: str) -> str:
     )
 
 
+def stack_output(cloudformation: Any, stack_name: str, key: str) -> str:
+    """One output of a deployed stack, by its exact key."""
+    stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])} if stacks else {}
+    if key not in outputs:
+        raise StateMachineNotFoundError(
+            f"stack {stack_name} has no output {key} (outputs: {', '.join(sorted(outputs)) or 'none'}); "
+            "deploy the current version of the stack"
+        )
+    return str(outputs[key])
+
+
 def function_memory(lambda_client: Any, function_arn: str) -> int:
     """The memory size the function (or the alias or version in its ARN) has now."""
     return int(lambda_client.get_function_configuration(FunctionName=function_arn)["MemorySize"])

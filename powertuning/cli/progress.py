@@ -73,21 +73,20 @@ class Progress:
     def _on_TaskStateExited(self, name: str, event: dict[str, Any]) -> None:  # noqa: N802
         output = _json(event["stateExitedEventDetails"].get("output"))
         state = output if isinstance(output, dict) else {}
-        config = state.get("lambdaConfigurations") or {}
         if name == "Initializer":
-            self.sizes = [int(v) for v in config.get("powerValues", [])]
+            self.sizes = [int(v) for v in (state.get("run") or {}).get("powerValues", [])]
             listed = ", ".join(str(v) for v in self.sizes)
             self.say(f"Initializer done: {len(self.sizes)} memory sizes to test ({listed} MB)")
         elif name == "Publisher":
-            published = config.get("published") or [{}]
-            iterator = config.get("iterator") or {}
-            last = published[-1]
-            self.say(
-                f"Publisher   done: alias {last.get('alias', '?')} -> version {last.get('version', '?')} "
-                f"({iterator.get('index', '?')}/{iterator.get('count', '?')})"
-            )
+            publish = state.get("publish") or {}
+            sizes = publish.get("powerValues") or []
+            index = int(publish.get("index", 0))
+            last = sizes[index - 1] if 0 < index <= len(sizes) else "?"
+            self.say(f"Publisher   done: {last} MB published ({index}/{len(sizes)})")
         elif name == "Executor":
-            self._measured(state)
+            progress = state.get("progress") or {}
+            if progress.get("done"):
+                self._measured(progress.get("result") or {})
         elif name == "Cleaner":
             self.say("Cleaner     done: aliases and versions of this run deleted, $LATEST restored")
         elif name == "Analyzer":

@@ -31,12 +31,17 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 import statemachine
+from powertuning import deployment
+from powertuning.local.aws_rules import real_aws_rules
 from powertuning.local.target import FunctionSpec, TargetRuntime
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
 TUNERS = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
 ACCOUNT = "123456789012"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+RUNS_TABLE = "powertuning-runs"
+# As the stack's default totalExecutionTimeout (cdk.json).
+DEFAULT_FUNCTION_TIMEOUT_S = 300
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -55,6 +60,8 @@ class ExecutionOutcome:
     cause: str | None
     events: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    # What the recovery rule's cleanup returned, for an execution that ended badly.
+    recovery: dict[str, Any] | None = None
 
 
 def _zip_placeholder() -> bytes:
@@ -75,8 +82,14 @@ class LocalEngine:
         region: str = "us-east-1",
         default_power_values: tuple[int, ...] = DEFAULT_POWER_VALUES,
         visualization_url: str | None = None,
+        recovery: bool = True,
+        function_timeout_s: int = DEFAULT_FUNCTION_TIMEOUT_S,
     ) -> None:
         self.runtime = runtime
+        # Emulate the stack's EventBridge recovery rule on ABORTED, TIMED_OUT and FAILED executions.
+        self.recovery = recovery
+        # The tuner functions' timeout; Task timeouts are set past it exactly as the stack sets them.
+        self.function_timeout_s = function_timeout_s
         self.region = region
         self.default_power_values = default_power_values
         self.visualization_url = visualization_url
@@ -91,16 +104,22 @@ class LocalEngine:
     def __enter__(self) -> LocalEngine:
         env = {**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}
         env["defaultPowerValues"] = json.dumps(list(self.default_power_values))
+        env[deployment.RUNS_TABLE_ENV] = RUNS_TABLE
         if self.visualization_url:
             env["visualizationUrl"] = self.visualization_url
         patchers: list[Any] = [
             mock.patch.dict(os.environ, env),
             mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            real_aws_rules(),
             mock.patch.object(LambdaFunction, "_invoke_lambda", _make_dispatcher(self)),
         ]
         for patcher in patchers:
-            patcher.start()
-            self._stack.append(patcher)
+            if hasattr(patcher, "start"):
+                patcher.start()
+                self._stack.append(patcher)
+            else:
+                patcher.__enter__()
+                self._stack.append(_Exit(patcher))
         # The interpreter logs a full state dump at ERROR for every failed state; the execution's
         # own Error and Cause say what matters.
         interpreter_log = logging.getLogger("moto.stepfunctions.parser")
@@ -159,6 +178,7 @@ class LocalEngine:
 
     def _deploy(self) -> None:
         role = self._role()
+        create_runs_table(self._client("dynamodb"), RUNS_TABLE)
         arns = {}
         for name in TUNERS:
             created = self.lambda_client.create_function(
@@ -167,11 +187,13 @@ class LocalEngine:
                 Role=role,
                 Handler=f"lambdas.{name}.handler",
                 Code={"ZipFile": _zip_placeholder()},
-                Timeout=900,
+                Timeout=self.function_timeout_s,
                 MemorySize=256,
             )
             arns[f"{name.capitalize()}FunctionArn"] = created["FunctionArn"]
-        definition = statemachine.render(arns)
+        # As the stack does: the Initializer knows the tuner's functions, and refuses them as targets.
+        os.environ[deployment.TUNER_FUNCTIONS_ENV] = json.dumps(sorted(arns.values()))
+        definition = statemachine.render(arns, function_timeout_s=self.function_timeout_s)
         self.state_machine_arn = self.sfn_client.create_state_machine(
             name="powertuning-local", definition=definition, roleArn=role
         )["stateMachineArn"]
@@ -232,18 +254,24 @@ class LocalEngine:
         events: list[dict[str, Any]] = []
         while True:
             description = self.sfn_client.describe_execution(executionArn=execution_arn)
-            history = self.sfn_client.get_execution_history(executionArn=execution_arn, maxResults=1000)
-            events = _all_events(self.sfn_client, execution_arn, history)
-            for event in events[seen:]:
-                if on_event:
-                    on_event(event)
-            seen = len(events)
-            if description["status"] in TERMINAL:
+            terminal = description["status"] in TERMINAL
+            # The history is read on every poll only for a listener: each read serializes every
+            # event (each state's input and output) and takes CPU the execution itself needs.
+            if on_event or terminal:
+                events = self._history(execution_arn)
+                for event in events[seen:]:
+                    if on_event:
+                        on_event(event)
+                seen = len(events)
+            if terminal:
                 break
             if time.monotonic() - started > timeout_s:
                 raise TimeoutError(f"{execution_arn} still running after {timeout_s} s")
             time.sleep(poll_s)
         output = description.get("output")
+        recovery = None
+        if description["status"] in deployment.RECOVERED_STATUSES and self.recovery:
+            recovery = self.recover(execution_arn, description["status"])
         return ExecutionOutcome(
             execution_arn=execution_arn,
             status=description["status"],
@@ -252,7 +280,40 @@ class LocalEngine:
             cause=description.get("cause"),
             events=events,
             seconds=time.monotonic() - started,
+            recovery=recovery,
         )
+
+    def _history(self, execution_arn: str) -> list[dict[str, Any]]:
+        # moto can fail to serialize a history that a still-running Map iteration is appending to
+        # (a failed Map's other iterations finish late); a moment later it reads fine.
+        for attempt in range(5):
+            try:
+                first = self.sfn_client.get_execution_history(executionArn=execution_arn, maxResults=1000)
+                return _all_events(self.sfn_client, execution_arn, first)
+            except TypeError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2)
+        raise AssertionError("unreachable")
+
+    def recover(self, execution_arn: str, status: str) -> dict[str, Any]:
+        """What the stack's recovery rule does: send the execution's end to the Cleaner."""
+        event = {
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {
+                "executionArn": execution_arn,
+                "status": status,
+                "stateMachineArn": self.state_machine_arn,
+            },
+        }
+        response = self.lambda_client.invoke(
+            FunctionName="powertuning-cleaner", Payload=json.dumps(event).encode()
+        )
+        body: dict[str, Any] = json.loads(response["Payload"].read() or b"{}")
+        if response.get("FunctionError"):
+            body = {"error": body}
+        return body
 
     def run(
         self, execution_input: dict[str, Any], *, on_event: Callable[[dict[str, Any]], None] | None = None
@@ -275,6 +336,26 @@ class LocalEngine:
             log_format=log_format,
             function_arn=str(fn.function_arn),
         )
+
+
+def create_runs_table(client: Any, name: str) -> None:
+    """The run table, as the stack creates it (one item per function being tuned)."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "functionArn", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "functionArn", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+class _Exit:
+    """Leaves a context manager when stopped, like the patchers it is stacked with."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+
+    def stop(self) -> None:
+        self.manager.__exit__(None, None, None)
 
 
 class _LogLevel:
@@ -302,7 +383,7 @@ def _make_dispatcher(engine: LocalEngine) -> Callable[[LambdaFunction, Any], tup
     def _invoke_lambda(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
         payload = event if isinstance(event, str) else json.dumps(event if event is not None else {})
         if fn.function_name.startswith("powertuning-") and fn.function_name[12:] in TUNERS:
-            return _run_tuner(fn.function_name[12:], payload)
+            return _run_tuner(fn.function_name[12:], payload, str(fn.function_arn), float(fn.timeout))
         with engine._lock:
             engine.invocations += 1
         result = engine.runtime.invoke(engine.spec_for(fn), payload)
@@ -311,12 +392,14 @@ def _make_dispatcher(engine: LocalEngine) -> Callable[[LambdaFunction, Any], tup
     return _invoke_lambda
 
 
-def _run_tuner(name: str, payload: str) -> tuple[str, bool, str]:
+def _run_tuner(name: str, payload: str, function_arn: str, timeout_s: float) -> tuple[str, bool, str]:
     module = importlib.import_module(f"lambdas.{name}")
+    deadline = time.monotonic() + timeout_s
     context = SimpleNamespace(
         function_name=f"powertuning-{name}",
+        invoked_function_arn=function_arn,
         aws_request_id=str(uuid.uuid4()),
-        get_remaining_time_in_millis=lambda: 900_000,
+        get_remaining_time_in_millis=lambda: max(0, int((deadline - time.monotonic()) * 1000)),
     )
     try:
         result = module.handler(json.loads(payload), context)

@@ -10,7 +10,7 @@ import pytest
 from lambdas import analyzer
 from powertuning.analysis import count_transitions
 from powertuning.errors import TargetFunctionError
-from powertuning.models import SizeResult, TuningConfig
+from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
 from powertuning.pricing import step_functions_cost
 from powertuning.visualization import decode
 
@@ -25,23 +25,23 @@ CURVE = [
 
 
 def state_after_the_map(stats, arn=ARN, **execution_input):
-    """The state the Analyzer receives: input, lambdaConfigurations and $.stats from the Map."""
+    """The state the Analyzer receives: `$.request`, `$.run`, `$.publish` and `$.results` from the Map."""
+    powers = tuple(s.value for s in stats)
     config = TuningConfig(
         function_arn=arn,
-        power_values=tuple(s.value for s in stats),
-        run_id="run1",
+        power_values=powers,
+        run_id="0123456789ab",
         original_memory=1024,
         original_description="",
         architecture="x86_64",
-        index=len(stats),
-        restored=True,
     )
+    request = TuningRequest.from_dict({"lambdaARN": arn, "num": 5, **execution_input})
     return {
-        "lambdaARN": arn,
-        "num": 5,
-        **execution_input,
-        "lambdaConfigurations": config.to_dict(),
-        "stats": [s.to_dict() for s in stats],
+        "request": request.to_dict(),
+        "run": config.to_dict(),
+        "publish": PublishState(power_values=powers, index=len(powers)).to_dict(),
+        "results": [s.to_dict() for s in stats],
+        "cleanup": {"deletedAliases": [], "deletedVersions": [], "restoredLatest": False},
     }
 
 
@@ -136,3 +136,15 @@ def test_every_size_skipped_fails_with_the_reasons(lambda_context):
     ]
     with pytest.raises(TargetFunctionError, match=r"no memory size could be measured \(128 MB: Runtime"):
         analyzer.handler(state_after_the_map(skipped, onError="skip"), lambda_context)
+
+
+def test_the_adaptive_decision_step_returns_only_the_race(lambda_context):
+    # GIVEN the state after the Publisher loop of an adaptive run
+    state = state_after_the_map(CURVE[:2], sampling="adaptive")
+    del state["results"], state["cleanup"]
+    state["run"]["sampling"] = "adaptive"
+    # WHEN the AdaptiveDecision step calls the Analyzer THEN its output is the new `$.adaptive`
+    out = analyzer.handler({"step": "adaptive", "state": state}, lambda_context)
+    assert out["batch"] == [{"value": 128, "count": 3, "offset": 0}, {"value": 512, "count": 3, "offset": 0}]
+    assert (out["done"], out["publishPending"], out["decisions"]) == (False, False, 1)
+    assert json.loads(json.dumps(out)) == out

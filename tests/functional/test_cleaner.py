@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from lambdas import cleaner, initializer, publisher
+from lambdas import cleaner
+from powertuning import lambda_api
+from powertuning.local.engine import RUNS_TABLE
 
 
 @pytest.fixture
@@ -18,18 +20,21 @@ def users_own(lambda_client, target_function):
 
 
 @pytest.fixture
-def initialized(target_function, lambda_context):
-    event = {"lambdaARN": target_function.arn, "powerValues": [128, 256, 512], "num": 5}
-    return {**event, "lambdaConfigurations": initializer.handler(event, lambda_context)}
+def initialized(start_run):
+    return start_run(powerValues=[128, 256, 512], num=5)
 
 
-def publish(state, lambda_context, times=None):
-    """Run the Publisher `times` times (or until the loop ends); returns the new state."""
-    count = 0
-    while state["lambdaConfigurations"]["iterator"]["continue"] and (times is None or count < times):
-        state = {**state, "lambdaConfigurations": publisher.handler(state, lambda_context)}
-        count += 1
-    return state
+@pytest.fixture
+def published(initialized, publish):
+    """`published(times=None)` -> the state after `times` Publisher calls (or the whole loop)."""
+    return lambda times=None: publish(initialized, times=times)
+
+
+@pytest.fixture
+def registered(aws):
+    """`registered()` -> the run registered on `target`, if any."""
+    arn = f"arn:aws:lambda:{aws.region}:{aws.account}:function:target"
+    return lambda: lambda_api.get_run(aws.client("dynamodb"), RUNS_TABLE, arn)
 
 
 def leftovers(lambda_client):
@@ -59,23 +64,26 @@ def executor_failure(message):
 
 
 def test_after_a_successful_measurement_it_deletes_the_run_and_keeps_the_users(
-    users_own, initialized, lambda_client, lambda_context
+    registered, users_own, published, lambda_client, lambda_context
 ):
     # GIVEN a run that published every size, next to the user's own version and alias
-    state = publish(initialized, lambda_context)
+    state = published()
     # WHEN the Cleaner runs (ResultPath null: its output is discarded)
     report = cleaner.handler(state, lambda_context)
     # THEN every alias and version of the run is gone and the user's survive
     assert sorted(report["deletedAliases"]) == ["RAM128", "RAM256", "RAM512"]
     assert report["deletedVersions"] == ["2", "3", "4"]
+    assert report["restoredLatest"] is False
     assert leftovers(lambda_client) == USER_ONLY
+    # AND the run stays registered: the Optimizer still has to apply the result, then releases it
+    assert registered()["runId"] == state["run"]["runId"]
 
 
 def test_after_a_failure_while_publishing_it_restores_latest_and_reports_the_cause(
-    users_own, initialized, lambda_client, lambda_context
+    registered, users_own, published, lambda_client, lambda_context
 ):
     # GIVEN a run that failed after publishing one size ($LATEST at 128 MB with the run's marker)
-    state = publish(initialized, lambda_context, times=1)
+    state = published(times=1)
     assert leftovers(lambda_client)["latest"][0] == 128
     caught = {
         "Error": "ThrottledError",
@@ -88,12 +96,14 @@ def test_after_a_failure_while_publishing_it_restores_latest_and_reports_the_cau
     assert out["error"] == "ThrottledError"
     assert out["cause"].startswith("publish_version still throttled")
     assert "restored $LATEST" in out["cause"]
+    # AND the run is released: the function may be tuned again
+    assert registered() is None
 
 
 def test_after_an_executor_failure_the_cause_names_the_size_and_the_function_error(
-    users_own, initialized, lambda_client, lambda_context
+    registered, users_own, published, lambda_client, lambda_context
 ):
-    state = publish(initialized, lambda_context)
+    state = published()
     caught = executor_failure("at 256 MB the function failed with KeyError: 'customer_id'")
     out = cleaner.handler({**state, "error": caught}, lambda_context)
     assert out == {
@@ -102,12 +112,13 @@ def test_after_an_executor_failure_the_cause_names_the_size_and_the_function_err
         "[cleanup: deleted 3 aliases and 3 versions]",
     }
     assert leftovers(lambda_client) == USER_ONLY
+    assert registered() is None
 
 
 def test_after_the_initializer_failed_there_is_nothing_to_clean(
     target_function, lambda_client, lambda_context
 ):
-    # GIVEN an input the Initializer rejected: the state has no lambdaConfigurations
+    # GIVEN an input the Initializer rejected: the Catch replaced the state with {error}
     before = leftovers(lambda_client)
     caught = {
         "Error": "InvalidInputError",
@@ -115,14 +126,32 @@ def test_after_the_initializer_failed_there_is_nothing_to_clean(
             {"errorType": "InvalidInputError", "errorMessage": "num must be an integer from 5 to 1000, got 4"}
         ),
     }
-    out = cleaner.handler({"lambdaARN": target_function.arn, "num": 4, "error": caught}, lambda_context)
+    out = cleaner.handler({"error": caught}, lambda_context)
     assert out == {"error": "InvalidInputError", "cause": "num must be an integer from 5 to 1000, got 4"}
     assert leftovers(lambda_client) == before
 
 
-def test_cleaner_then_clean_up_on_error_is_safe(users_own, initialized, lambda_client, lambda_context):
+def test_a_refused_second_run_leaves_the_first_runs_registration_alone(
+    registered, published, lambda_client, lambda_context
+):
+    # GIVEN a first run mid-publish, and a second execution refused by the Initializer
+    state = published(times=1)
+    before = leftovers(lambda_client)
+    caught = {
+        "Error": "RunInProgressError",
+        "Cause": json.dumps({"errorMessage": "arn:...:target is being tuned by execution first"}),
+    }
+    # WHEN the second execution's CleanUpOnError runs (it has no run of its own)
+    out = cleaner.handler({"error": caught}, lambda_context)
+    # THEN the first run's versions, marker and registration are untouched
+    assert out["error"] == "RunInProgressError"
+    assert leftovers(lambda_client) == before
+    assert registered()["runId"] == state["run"]["runId"]
+
+
+def test_cleaner_then_clean_up_on_error_is_safe(users_own, published, lambda_client, lambda_context):
     # GIVEN the Cleaner succeeded and a later state (Analyzer) failed, so CleanUpOnError runs too
-    state = publish(initialized, lambda_context)
+    state = published()
     cleaner.handler(state, lambda_context)
     caught = {
         "Error": "TargetFunctionError",
@@ -134,21 +163,24 @@ def test_cleaner_then_clean_up_on_error_is_safe(users_own, initialized, lambda_c
     assert leftovers(lambda_client) == USER_ONLY
 
 
-def test_running_twice_after_a_failure_is_safe(users_own, initialized, lambda_client, lambda_context):
+def test_running_twice_after_a_failure_is_safe(
+    registered, users_own, published, lambda_client, lambda_context
+):
     # The Retry on CleanUpOnError may run it again after a timeout that happened after the work was done.
-    state = publish(initialized, lambda_context, times=2)
+    state = published(times=2)
     failed = {**state, "error": executor_failure("boom")}
     cleaner.handler(failed, lambda_context)
     again = cleaner.handler(failed, lambda_context)
     assert again["cause"] == "boom"
     assert leftovers(lambda_client) == USER_ONLY
+    assert registered() is None
 
 
 def test_orphan_version_of_a_crashed_publisher_call_is_deleted(
     users_own, initialized, lambda_client, lambda_context
 ):
     # GIVEN a Publisher call that published a version but timed out before returning it
-    config = initialized["lambdaConfigurations"]
+    config = initialized["run"]
     marker = f"powertuning {config['runId']} RAM128"
     lambda_client.update_function_configuration(FunctionName="target", MemorySize=128, Description=marker)
     orphan = lambda_client.publish_version(FunctionName="target", Description=marker)["Version"]
@@ -159,4 +191,70 @@ def test_orphan_version_of_a_crashed_publisher_call_is_deleted(
     # THEN the orphan is deleted and $LATEST restored
     assert orphan not in leftovers(lambda_client)["versions"]
     assert leftovers(lambda_client) == USER_ONLY
-    assert out["error"] == "States.Timeout"
+    # AND Step Functions' own error is reported as StepFunctionsError, naming it in the cause
+    assert out["error"] == "StepFunctionsError"
+    assert out["cause"].startswith("States.Timeout: timed out")
+
+
+def recovery_event(execution_arn, status="ABORTED"):
+    """What the stack's EventBridge rule sends when an execution ends without its own cleanup."""
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {"executionArn": execution_arn, "status": status},
+    }
+
+
+def test_the_recovery_rule_cleans_up_after_an_aborted_execution(
+    registered, users_own, published, lambda_client, lambda_context
+):
+    # GIVEN an execution aborted mid-publish: two sizes published, $LATEST at 256 MB with the marker
+    state = published(times=2)
+    assert leftovers(lambda_client)["latest"][0] == 256
+    # WHEN the recovery rule calls the Cleaner with that execution's ARN
+    out = cleaner.handler(recovery_event(state["run"]["executionArn"]), lambda_context)
+    # THEN the run is cleaned up from its registration, and released
+    assert out == {
+        "recovered": [
+            {
+                "runId": state["run"]["runId"],
+                "functionArn": state["run"]["functionArn"],
+                "deletedAliases": ["RAM128", "RAM256"],
+                "deletedVersions": ["2", "3"],
+                "restoredLatest": True,
+            }
+        ]
+    }
+    assert leftovers(lambda_client) == USER_ONLY
+    assert registered() is None
+
+
+def test_the_recovery_rule_leaves_other_executions_runs_alone(
+    registered, published, lambda_client, lambda_context
+):
+    state = published(times=1)
+    before = leftovers(lambda_client)
+    other = "arn:aws:states:us-east-1:123456789012:execution:powertuning:someone-else"
+    assert cleaner.handler(recovery_event(other, "FAILED"), lambda_context) == {"recovered": []}
+    assert leftovers(lambda_client) == before
+    assert registered()["runId"] == state["run"]["runId"]
+
+
+def test_a_cleanup_that_fails_after_an_error_keeps_the_run_registered(
+    registered, published, lambda_client, lambda_context, monkeypatch
+):
+    # GIVEN a failed run whose cleanup cannot delete a version
+    state = published(times=1)
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("AccessDenied on DeleteFunction")
+
+    monkeypatch.setattr(lambda_api, "delete_version", refuse)
+    out = cleaner.handler({**state, "error": executor_failure("boom")}, lambda_context)
+    # THEN the Fail state gets CleanupError naming what is left and the original failure
+    assert out["error"] == "CleanupError"
+    assert "AccessDenied on DeleteFunction" in out["cause"]
+    assert "powertune clean" in out["cause"]
+    assert out["cause"].endswith("(the run had failed with TargetFunctionError: boom)")
+    # AND the run stays registered, for the recovery rule and `powertune clean`
+    assert registered()["runId"] == state["run"]["runId"]

@@ -16,10 +16,14 @@ from pathlib import Path
 
 import botocore.session
 from botocore import xform_name
+from botocore.exceptions import UnknownServiceError
 
 # IAM action names that differ from the API operation name.
-_IAM_ACTION = {("lambda", "Invoke"): "InvokeFunction"}
-_SERVICES = ("lambda", "s3")
+# HeadObject is authorised by s3:GetObject.
+_IAM_ACTION = {("lambda", "Invoke"): "InvokeFunction", ("s3", "HeadObject"): "GetObject"}
+# IAM's prefix for a service, where it differs from botocore's name.
+_IAM_PREFIX = {"stepfunctions": "states"}
+_SERVICES = ("lambda", "s3", "dynamodb", "stepfunctions")
 
 
 @dataclass
@@ -36,7 +40,10 @@ def _operation_index() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str,
     for service in _SERVICES:
         for name in session.get_service_model(service).operation_names:
             operations.setdefault(xform_name(name), (service, name))
-        model = session.get_waiter_model(service)
+        try:
+            model = session.get_waiter_model(service)
+        except UnknownServiceError:
+            continue  # a service without waiters (Step Functions)
         for waiter in model.waiter_names:
             waiters[xform_name(waiter)] = (service, model.get_waiter(waiter).operation)
     return operations, waiters
@@ -123,7 +130,7 @@ def _scan(root: Path, files: Iterable[Path]) -> dict[str, _Function]:
 
 
 def _action(service: str, operation: str) -> str:
-    return f"{service}:{_IAM_ACTION.get((service, operation), operation)}"
+    return f"{_IAM_PREFIX.get(service, service)}:{_IAM_ACTION.get((service, operation), operation)}"
 
 
 def actions_by_handler(root: Path, files: Iterable[Path], handlers: Iterable[str]) -> dict[str, set[str]]:

@@ -15,6 +15,10 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]",
     # DeleteFunction's versions-only pattern (qualified ARNs).
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*:*]",
+    # Errors only by default: execution data carries payloads.
+    "AwsSolutions::AwsSolutions-SF1",
+    # The Optimizer reads the status of its own executions (applies nothing for a stopped one).
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:powerTuningStateMachine-*:*]",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from powertuning.deployment import RUNS_TABLE_ENV, TUNER_FUNCTIONS_ENV
 from powertuning.pricing import DEFAULT_POWER_VALUES
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 from tests.infrastructure.synthesis import FUNCTION_NAMES, Synthesized
@@ -55,8 +56,14 @@ def test_environment_defaults(default_stack: Synthesized) -> None:
     assert json.loads(initializer_env["defaultPowerValues"]) == list(DEFAULT_POWER_VALUES)
     analyzer_env = functions["analyzer"][1]["Environment"]["Variables"]
     assert analyzer_env == {"visualizationUrl": DEFAULT_VISUALIZATION_URL}
-    for name in ("publisher", "executor", "cleaner", "optimizer"):
-        assert "Environment" not in functions[name][1], name
+    # THEN the functions that register, end or recover runs know the run table, and the
+    # Initializer knows the tuner's other functions, which no input may name
+    for name in ("initializer", "publisher", "cleaner", "optimizer"):
+        variables = functions[name][1]["Environment"]["Variables"]
+        assert "Ref" in variables[RUNS_TABLE_ENV], name
+    others = initializer_env[TUNER_FUNCTIONS_ENV]
+    assert "Fn::Join" in json.dumps(others) or "Fn::ToJsonString" in json.dumps(others)
+    assert "Environment" not in functions["executor"][1]
 
 
 def test_no_vpc_and_no_boundary_by_default(default_stack: Synthesized) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from stacks.lambda_asset import REPO_ROOT, asset_files
+from stacks.power_tuner import SELF_DENIED_ACTIONS
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import FUNCTION_NAMES, Synthesized, as_list, flatten
 
@@ -45,6 +46,8 @@ def _granted(stack: Synthesized, name: str, service: str) -> dict[str, list[str]
     """service:Action -> flattened resources, for the statements of one function's role."""
     granted: dict[str, list[str]] = {}
     for statement in stack.statements_of_role(stack.role_of_function(name)):
+        if statement["Effect"] != "Allow":
+            continue
         for action in as_list(statement["Action"]):
             if action.startswith(f"{service}:"):
                 granted.setdefault(action, []).extend(flatten(r) for r in as_list(statement["Resource"]))
@@ -57,12 +60,17 @@ def code_actions() -> dict[str, set[str]]:
 
 
 @pytest.mark.parametrize("stack_name", ["default_stack", "variant_stack"])
-def test_no_action_wildcard_and_only_allow(stack_name: str, request: pytest.FixtureRequest) -> None:
+def test_no_action_wildcard_and_deny_only_on_the_tuner_itself(
+    stack_name: str, request: pytest.FixtureRequest
+) -> None:
     stack: Synthesized = request.getfixturevalue(stack_name)
     statements = _all_statements(stack)
     assert statements
     for statement in statements:
-        assert statement["Effect"] == "Allow"
+        if statement["Effect"] == "Deny":
+            assert set(as_list(statement["Action"])) == set(SELF_DENIED_ACTIONS), statement
+        else:
+            assert statement["Effect"] == "Allow"
         assert "NotAction" not in statement
         assert "NotResource" not in statement
         for action in as_list(statement["Action"]):
@@ -77,6 +85,50 @@ def test_resource_star_only_where_aws_offers_nothing_narrower(
     for statement in _all_statements(stack):
         if "*" in as_list(statement["Resource"]):
             assert set(as_list(statement["Action"])) <= RESOURCE_STAR_ACTIONS, statement
+
+
+def test_every_role_is_denied_acting_on_the_tuners_own_functions(default_stack: Synthesized) -> None:
+    # GIVEN the template WHEN reading each role's statements
+    functions = {name: props for name, (_, props) in default_stack.functions().items()}
+    logical_ids = {name: _function_logical_id(default_stack, name) for name in functions}
+    for name in FUNCTION_NAMES:
+        denies = [
+            s
+            for s in default_stack.statements_of_role(default_stack.role_of_function(name))
+            if s["Effect"] == "Deny"
+        ]
+        # THEN an explicit deny, which beats lambdaResource's allow, covers every tuner function,
+        # unqualified and qualified, for every mutating and invoking action
+        assert len(denies) == 1, name
+        resources = json.dumps(denies[0]["Resource"])
+        for other in logical_ids.values():
+            assert resources.count(other) == 2, (name, other)
+        assert set(as_list(denies[0]["Action"])) >= {
+            "lambda:InvokeFunction",
+            "lambda:UpdateFunctionConfiguration",
+        }
+
+
+def _function_logical_id(stack: Synthesized, name: str) -> str:
+    (logical_id,) = [
+        lid
+        for lid, resource in stack.resources.items()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and resource["Properties"].get("Handler") == f"lambdas.{name}.handler"
+    ]
+    return logical_id
+
+
+def test_run_table_access_is_what_each_handler_calls(
+    default_stack: Synthesized, code_actions: dict[str, set[str]]
+) -> None:
+    for name in FUNCTION_NAMES:
+        expected = {action for action in code_actions[name] if action.startswith("dynamodb:")}
+        granted = _granted(default_stack, name, "dynamodb")
+        assert set(granted) == expected, name
+        for resources in granted.values():
+            (table,) = resources
+            assert "Runs" in table, (name, resources)
 
 
 def test_lambda_grants_equal_what_each_handler_calls(
@@ -122,15 +174,17 @@ def test_no_s3_access_without_payload_bucket(default_stack: Synthesized) -> None
         assert _granted(default_stack, name, "s3") == {}, name
 
 
-def test_executor_reads_only_the_configured_payload_objects(
+def test_only_the_initializer_and_executor_read_the_configured_payload_objects(
     variant_stack: Synthesized, code_actions: dict[str, set[str]]
 ) -> None:
-    assert "s3:GetObject" in code_actions["executor"]
-    assert _granted(variant_stack, "executor", "s3") == {
-        "s3:GetObject": ["arn:<AWS::Partition>:s3:::tuning-payloads/payloads/*"]
-    }
+    # The Initializer checks the object before anything changes; the Executor sends it.
+    for name in ("initializer", "executor"):
+        assert "s3:GetObject" in code_actions[name]
+        assert _granted(variant_stack, name, "s3") == {
+            "s3:GetObject": ["arn:<AWS::Partition>:s3:::tuning-payloads/payloads/*"]
+        }
     for name in FUNCTION_NAMES:
-        if name != "executor":
+        if name not in ("initializer", "executor"):
             assert _granted(variant_stack, name, "s3") == {}, name
 
 

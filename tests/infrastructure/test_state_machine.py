@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from statemachine import PLACEHOLDERS, definition_text, render
+from statemachine import PLACEHOLDERS, TASK_TIMEOUT_MARGIN_S, definition_text, render
 from tests.infrastructure.synthesis import Synthesized
 
 
@@ -37,8 +37,9 @@ def test_definition_is_the_asl_file_after_substitution(default_stack: Synthesize
     )
     # WHEN the template's definition gets its DefinitionSubstitutions applied
     deployed = _substituted(default_stack.state_machine(), _handlers(default_stack))
-    # THEN they are the same state machine, with every Task timeout set from totalExecutionTimeout
-    assert deployed == _with_task_timeouts(expected, 300)
+    # THEN they are the same state machine, with every Task timeout set past the functions' own
+    # (totalExecutionTimeout), so Lambda stops a function before its state times out
+    assert deployed == _with_task_timeouts(expected, 300 + TASK_TIMEOUT_MARGIN_S)
 
 
 def test_definition_is_inline_with_one_substitution_per_placeholder(default_stack: Synthesized) -> None:
@@ -50,13 +51,14 @@ def test_definition_is_inline_with_one_substitution_per_placeholder(default_stac
         assert "${" + placeholder + "}" in definition_text()
 
 
-def test_tracing_and_logging_of_every_event(default_stack: Synthesized) -> None:
+def test_tracing_and_logging_of_errors_without_execution_data(default_stack: Synthesized) -> None:
     machine = default_stack.state_machine()
     assert machine["StateMachineType"] == "STANDARD"
     assert machine["TracingConfiguration"] == {"Enabled": True}
     logging = machine["LoggingConfiguration"]
-    assert logging["Level"] == "ALL"
-    assert logging["IncludeExecutionData"] is True
+    # Execution data carries payloads: off unless the deployer asks (logExecutionData)
+    assert logging["Level"] == "ERROR"
+    assert logging["IncludeExecutionData"] is False
     (destination,) = logging["Destinations"]
     log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     group = default_stack.resources[log_group]["Properties"]

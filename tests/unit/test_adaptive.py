@@ -25,10 +25,12 @@ from powertuning.adaptive import (
     start,
     t_quantile,
 )
-from powertuning.errors import InvalidInputError
+from powertuning.analysis import analyze_state, count_adaptive_transitions
+from powertuning.errors import InvalidInputError, StateLimitError
+from powertuning.limits import check_state_budget
 from powertuning.logs import Report
-from powertuning.models import AUTO_GRID, MAX_ADAPTIVE_SAMPLES, TuningConfig, TuningRequest
-from powertuning.pricing import lambda_price
+from powertuning.models import AUTO_GRID, PublishState, TuningConfig, TuningRequest
+from powertuning.pricing import lambda_price, step_functions_cost
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
 PRICE = lambda_price("us-east-1")
@@ -317,44 +319,52 @@ def test_auto_never_asks_again_for_a_size_the_account_refused():
 # -- the state machine step --------------------------------------------------------------------------
 
 
-def execution_state(sizes, published=None, **execution_input):
+def execution_state(sizes, published=None, refused=(), **execution_input):
+    """The state the decision step reads: `$.request`, `$.run`, `$.publish` (sizes published so far)."""
     published = list(sizes) if published is None else published
-    config = TuningConfig(
-        ARN, tuple(sizes), "run1", 1024, "", "x86_64", index=len(published), sampling="adaptive"
+    config = TuningConfig(ARN, tuple(sizes), "0123456789ab", 1024, "", "x86_64", sampling="adaptive")
+    request = TuningRequest.from_dict(
+        {"lambdaARN": ARN, "sampling": "adaptive", "num": 10, **execution_input}
     )
-    return {
-        "lambdaARN": ARN,
-        "sampling": "adaptive",
-        "num": 10,
-        **execution_input,
-        "lambdaConfigurations": config.to_dict(),
-    }
+    publish = PublishState(power_values=tuple(published), index=len(published), refused=tuple(refused))
+    return {"request": request.to_dict(), "run": config.to_dict(), "publish": publish.to_dict()}
 
 
 def test_the_first_step_starts_the_race_on_the_published_sizes():
-    out = advance_execution(execution_state([128, 512]))
-    assert out["adaptive"]["batch"] == [
+    out = advance_execution(execution_state([128, 512, 1024], published=[128, 512]))
+    # the step returns only `$.adaptive`: the rest of the state is left as it was
+    assert set(out) == set(AdaptiveState().to_dict())
+    assert out["batch"] == [
         {"value": 128, "count": 3, "offset": 0},
         {"value": 512, "count": 3, "offset": 0},
     ]
-    assert out["adaptive"]["decisions"] == 1
-    assert "stats" not in out
-    assert not out["adaptive"]["done"]
+    assert out["candidates"] == [128, 512]
+    assert out["decisions"] == 1
+    assert (out["done"], out["publishPending"]) == (False, False)
 
 
-def test_a_finished_race_writes_stats_for_the_analyzer():
-    state = advance_execution(execution_state([128, 512]))
-    state["stats"] = [
+def test_a_finished_race_leaves_the_results_for_the_analyzer():
+    state = execution_state([128, 512], strategy="speed")
+    state["adaptive"] = advance_execution(state)
+    state["round"] = [
         batch_result(m, [report(m, d) for d in (3 * base, base, base * 1.01)], PRICE, 0.2).to_dict()
         for m, base in ((128, 800.0), (512, 100.0))
     ]
-    out = advance_execution({**state, "strategy": "speed"})
-    assert out["adaptive"]["done"]
-    assert out["adaptive"]["candidates"] == [512]
-    assert [s["value"] for s in out["stats"]] == [128, 512]
-    assert all("samples" not in s for s in out["stats"])
-    assert out["adaptive"]["rounds"] == 1
-    assert out["adaptive"]["decisions"] == 2
+    out = advance_execution(state)
+    assert out["done"]
+    assert out["candidates"] == [512]
+    assert out["rounds"] == 1
+    assert out["decisions"] == 2
+    # the Analyzer computes each size's result from the race (every sample kept in `$.adaptive`)
+    state["adaptive"] = out
+    assert [s["value"] for s in out["sizes"]] == [128, 512]
+    analysis = analyze_state(state)
+    assert analysis.power == 512
+    results = size_results(AdaptiveState.from_dict(out), settings(strategy="speed"))
+    assert [r.value for r in analysis.stats] == [128, 512] == [r.value for r in results]
+    # priced as 2 Publisher calls, 2 decisions, 1 round and each size's own transitions
+    transitions = count_adaptive_transitions(2, 2, 1, results)
+    assert analysis.execution_cost == pytest.approx(step_functions_cost(transitions, "us-east-1"), abs=1e-9)
 
 
 def test_auto_sends_new_sizes_to_the_publisher_and_admits_what_was_published():
@@ -362,19 +372,33 @@ def test_auto_sends_new_sizes_to_the_publisher_and_admits_what_was_published():
     race_state = _measured({128: 4000.0, 512: 1000.0, 1769: 300.0}, (1769,))
     state = execution_state([128, 512, 1769], powerValues="auto", strategy="speed")
     state["adaptive"] = race_state.to_dict()
-    state["stats"] = []
+    state["round"] = []
     # WHEN the decision step runs THEN the size goes to the Publisher loop
     out = advance_execution(state)
-    config = out["lambdaConfigurations"]
-    assert out["adaptive"]["pending"] == [3008]
-    assert config["powerValues"] == [128, 512, 1769, 3008]
-    assert config["iterator"]["continue"] is True
+    assert out["pending"] == [3008]
+    assert out["publishPending"] is True
+    assert not out["done"]
     # WHEN the Publisher refused it (above the account's limit) THEN it is remembered and never asked again
-    published = replace(TuningConfig.from_dict(config), power_values=(128, 512, 1769))
-    refused = {**out, "lambdaConfigurations": published.to_dict()}
+    refused = {
+        **state,
+        "adaptive": out,
+        "publish": execution_state([128, 512, 1769], refused=[3008])["publish"],
+    }
     after = advance_execution(refused)
-    assert after["adaptive"]["unavailable"] == [3008]
-    assert after["adaptive"]["pending"] == [2048]
+    assert after["unavailable"] == [3008]
+    assert after["pending"] == [2048]
+    assert after["publishPending"] is True
+    # WHEN the Publisher published that one THEN it enters the race with a batch of its own
+    published = {
+        **state,
+        "adaptive": after,
+        "publish": execution_state([128, 512, 1769, 2048], refused=[3008])["publish"],
+    }
+    admitted = advance_execution(published)
+    assert admitted["pending"] == []
+    assert admitted["publishPending"] is False
+    assert 2048 in admitted["candidates"]
+    assert [b["value"] for b in admitted["batch"]] == [2048]
 
 
 # -- the input keys ----------------------------------------------------------------------------------
@@ -401,10 +425,6 @@ def test_adaptive_keys_have_documented_defaults_and_round_trip():
         ({"sampling": "adaptive", "confidence": "high"}, ["confidence", "number"]),
         ({"sampling": "adaptive", "tolerance": -0.1}, ["tolerance", "from 0.0 to 0.5"]),
         ({"sampling": "adaptive", "powerValues": "Auto"}, ["powerValues", '"auto" or "ALL"']),
-        (
-            {"sampling": "adaptive", "powerValues": "ALL", "num": 200},
-            ["powerValues x num", str(MAX_ADAPTIVE_SAMPLES), "46 sizes x num 200"],
-        ),
     ],
 )
 def test_invalid_adaptive_input_names_the_field(data, fragments):
@@ -412,3 +432,25 @@ def test_invalid_adaptive_input_names_the_field(data, fragments):
         TuningRequest.from_dict({"lambdaARN": ARN, **data})
     for fragment in fragments:
         assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize(("power_values", "num"), [("ALL", 200), ("auto", 400)])
+def test_a_race_whose_samples_could_pass_256_kb_is_refused(power_values, num):
+    # The race keeps every sample in the execution state: the Initializer refuses it, saying what to lower.
+    request = TuningRequest.from_dict(
+        {"lambdaARN": ARN, "sampling": "adaptive", "powerValues": power_values, "num": num}
+    )
+    sizes = request.power_values or adaptive.auto_initial_sizes()
+    config = TuningConfig(ARN, sizes, "0123456789ab", 1024, "", "x86_64", sampling="adaptive")
+    with pytest.raises(StateLimitError, match="lower num or list fewer powerValues"):
+        check_state_budget(request, config)
+
+
+def test_a_race_that_fits_is_accepted():
+    request = TuningRequest.from_dict(
+        {"lambdaARN": ARN, "sampling": "adaptive", "powerValues": "auto", "num": 50}
+    )
+    config = TuningConfig(
+        ARN, adaptive.auto_initial_sizes(), "0123456789ab", 1024, "", "x86_64", sampling="adaptive"
+    )
+    check_state_budget(request, config)

@@ -14,7 +14,7 @@ from powertuning.analysis import (
 )
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report
-from powertuning.models import SizeResult, TuningConfig
+from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
 from powertuning.pricing import lambda_price, step_functions_cost
 from powertuning.visualization import decode
 
@@ -242,25 +242,32 @@ def test_no_skipped_key_when_nothing_was_skipped():
 
 
 def test_count_transitions_of_a_run():
-    # Initializer 1 + (Publisher + Choice) x 3 + Map 1 + 3 Executors (one retried) + 3 at the end
-    results = [SizeResult(value=v, transitions=t) for v, t in ((128, 1), (256, 2), (512, 1))]
-    assert count_transitions(3, results) == 1 + 6 + 1 + 4 + 3
+    # Initializer 1 + (Publisher + Choice) x 3 + Map 1 + each size's own + 3 at the end. A size's own:
+    # Executor + Choice + Pass (3); with its call retried once, 4; measured in two calls, 5.
+    results = [SizeResult(value=v, transitions=t) for v, t in ((128, 3), (256, 4), (512, 5))]
+    assert count_transitions(3, results) == 1 + 6 + 1 + (3 + 4 + 5) + 3
 
 
 # -- analyze_state ---------------------------------------------------------------------------------
 
 
-def state(stats, **request):
+def state(stats, refused=(), **request):
+    """The state the Analyzer reads: `$.request`, `$.run`, `$.publish` and the Map's `$.results`."""
+    powers = tuple(s["value"] for s in stats)
     config = TuningConfig(
         function_arn=ARN,
-        power_values=tuple(s["value"] for s in stats),
-        run_id="r1",
+        power_values=powers,
+        run_id="0123456789ab",
         original_memory=1024,
         original_description="",
         architecture="x86_64",
-        index=len(stats),
     )
-    return {"lambdaARN": ARN, **request, "lambdaConfigurations": config.to_dict(), "stats": stats}
+    return {
+        "request": TuningRequest.from_dict({"lambdaARN": ARN, **request}).to_dict(),
+        "run": config.to_dict(),
+        "publish": PublishState(power_values=powers, index=len(powers), refused=tuple(refused)).to_dict(),
+        "results": stats,
+    }
 
 
 def test_analyze_state_reads_the_strategy_from_the_input():
@@ -276,6 +283,16 @@ def test_analyze_state_prices_transitions_in_the_function_region():
     assert out.execution_cost == pytest.approx(
         step_functions_cost(count_transitions(5, CURVE), "us-east-1"), abs=1e-8
     )
+
+
+def test_every_publisher_call_is_priced_refused_sizes_too():
+    stats = [s.to_dict() for s in CURVE]
+    plain = analyze_state(state(stats)).execution_cost
+    refused = analyze_state(state(stats, refused=[4096])).execution_cost
+    assert refused == pytest.approx(
+        step_functions_cost(count_transitions(len(CURVE) + 1, CURVE), "us-east-1"), abs=1e-8
+    )
+    assert refused > plain
 
 
 def test_analyze_state_fails_when_every_size_was_skipped():

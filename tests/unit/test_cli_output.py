@@ -104,15 +104,16 @@ def _event(event_id: int, kind: str, previous: int = 0, **details: Any) -> dict[
 
 def test_progress_tells_states_done_and_sizes_being_measured():
     # GIVEN history events as GetExecutionHistory returns them
-    config = {"powerValues": [128, 512], "published": [{"alias": "RAM512", "version": "2"}],
-              "iterator": {"index": 2, "count": 2}}  # fmt: skip
-    executor_out = {"value": 512, "averageDuration": 150.0, "averagePrice": 1.5e-6, "invocations": 10}
+    run = {"powerValues": [128, 512]}
+    publish = {"powerValues": [128, 512], "index": 2, "continue": False}
+    result = {"value": 512, "averageDuration": 150.0, "averagePrice": 1.5e-6, "invocations": 10}
+    executor_out = {"value": 512, "progress": {"done": True, "result": result}}
     events = [
         _event(1, "ExecutionStarted"),
         _event(2, "TaskStateExited", 1, stateExitedEventDetails={
-            "name": "Initializer", "output": json.dumps({"lambdaConfigurations": config})}),
+            "name": "Initializer", "output": json.dumps({"run": run})}),
         _event(3, "TaskStateExited", 2, stateExitedEventDetails={
-            "name": "Publisher", "output": json.dumps({"lambdaConfigurations": config})}),
+            "name": "Publisher", "output": json.dumps({"run": run, "publish": publish})}),
         _event(4, "TaskStateEntered", 3, stateEnteredEventDetails={
             "name": "Executor", "input": json.dumps({"value": 128})}),
         _event(5, "TaskStateEntered", 3, stateEnteredEventDetails={
@@ -137,7 +138,7 @@ def test_progress_tells_states_done_and_sizes_being_measured():
     lines = stream.getvalue().splitlines()
     assert lines[0] == "[    1.0s] execution started"
     assert lines[1].endswith("Initializer done: 2 memory sizes to test (128, 512 MB)")
-    assert lines[2].endswith("Publisher   done: alias RAM512 -> version 2 (2/2)")
+    assert lines[2].endswith("Publisher   done: 512 MB published (2/2)")
     assert lines[3].endswith("Executor    measuring 128 MB")
     assert lines[5].endswith(
         "Executor    512 MB measured: 150.00 ms average, $0.000001500 per invocation, 10 invocations "

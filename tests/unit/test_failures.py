@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from powertuning.failures import describe_failure
+import pytest
+
+from powertuning.failures import MAX_CAUSE_CHARS, describe_failure
 
 
 def lambda_cause(error_type: str, message: str) -> str:
@@ -28,11 +30,39 @@ def test_cause_is_the_error_message_of_a_lambda_error():
 
 
 def test_cause_that_is_not_json_is_kept_as_is():
-    caught = {"Error": "States.Timeout", "Cause": "Task timed out after 300 seconds"}
+    caught = {"Error": "ProcessorError", "Cause": "pre failed: boom"}
+    assert describe_failure(caught) == {"error": "ProcessorError", "cause": "pre failed: boom"}
+
+
+@pytest.mark.parametrize(
+    "error", ["States.Timeout", "States.TaskFailed", "States.Runtime", "States.DataLimitExceeded"]
+)
+def test_step_functions_own_errors_are_reported_as_step_functions_error(error):
+    # A Fail state must not end with a States.* name: the original goes into the cause.
+    caught = {"Error": error, "Cause": "Task timed out after 300 seconds"}
     assert describe_failure(caught) == {
-        "error": "States.Timeout",
-        "cause": "Task timed out after 300 seconds",
+        "error": "StepFunctionsError",
+        "cause": f"{error}: Task timed out after 300 seconds",
     }
+
+
+@pytest.mark.parametrize("error", ["not a name!", "9Lives", "x" * 200, "Error\nInjected"])
+def test_an_odd_error_name_is_not_trusted(error):
+    out = describe_failure({"Error": error, "Cause": "c"})
+    assert out["error"] == "StepFunctionsError"
+    assert out["cause"] == f"{error[:128]}: c"
+
+
+def test_lambda_and_runtime_error_names_are_kept():
+    for error in ("Lambda.ServiceException", "Runtime.OutOfMemory", "KeyError"):
+        assert describe_failure({"Error": error, "Cause": "c"})["error"] == error
+
+
+def test_a_long_cause_is_truncated_saying_so():
+    out = describe_failure({"Error": "TargetFunctionError", "Cause": lambda_cause("E", "x" * 20_000)})
+    assert len(out["cause"]) == MAX_CAUSE_CHARS
+    assert out["cause"].endswith(" ... (truncated)")
+    assert out["cause"].startswith("xxx")
 
 
 def test_json_cause_without_an_error_message_is_kept_as_is():
@@ -41,7 +71,7 @@ def test_json_cause_without_an_error_message_is_kept_as_is():
 
 
 def test_missing_error_and_cause_still_give_something_to_report():
-    assert describe_failure({}) == {"error": "States.TaskFailed", "cause": "States.TaskFailed"}
+    assert describe_failure({}) == {"error": "StepFunctionsError", "cause": "States.TaskFailed"}
     assert describe_failure({"Error": "InvalidInputError"}) == {
         "error": "InvalidInputError",
         "cause": "InvalidInputError",

@@ -10,8 +10,10 @@ from powertuning.errors import InvalidInputError
 from powertuning.models import (
     ALL_POWER_VALUES,
     INPUT_KEYS,
+    RUN_ALIAS,
+    RUN_VERSION_MARKER,
     FunctionRef,
-    Published,
+    PublishState,
     SizeResult,
     TuningConfig,
     TuningRequest,
@@ -240,15 +242,23 @@ def test_plain_payloads_are_passed_through(payload):
     assert request.weighted_payloads == ()
 
 
-def test_state_keys_are_tolerated_but_not_other_unknown_keys():
-    # The handlers after the Initializer see the state the machine built up.
-    state = {"lambdaARN": ARN, "lambdaConfigurations": {}, "stats": [], "analysis": {}, "error": {}}
-    assert TuningRequest.from_dict(state).lambda_arn == ARN
+@pytest.mark.parametrize(
+    "key", ["request", "run", "publish", "results", "adaptive", "analysis", "error", "lambdaConfigurations"]
+)
+def test_state_keys_in_an_input_are_refused(key):
+    # The execution state is the tuner's own: an input can never set (or forge) any of its keys.
+    with pytest.raises(InvalidInputError, match=f"unknown input key '{key}'"):
+        TuningRequest.from_dict({"lambdaARN": ARN, key: {}})
 
 
-def test_non_strict_parsing_keeps_unknown_keys_aside():
-    request = TuningRequest.from_dict({"lambdaARN": ARN, "somethingNew": 1}, strict=False)
-    assert request.extra == {"somethingNew": 1}
+def test_the_written_request_holds_only_input_keys(load_event):
+    # `$.request` is validated again by every handler, with the same strict rules.
+    for name in ("input_minimal.json", "input_reference_v4.json", "input_every_key.json"):
+        written = TuningRequest.from_dict(load_event(name)).to_dict()
+        assert set(written) <= set(INPUT_KEYS)
+    adaptive = TuningRequest.from_dict({"lambdaARN": ARN, "sampling": "adaptive", "powerValues": "auto"})
+    assert set(adaptive.to_dict()) <= set(INPUT_KEYS)
+    assert TuningRequest.from_dict(adaptive.to_dict()) == adaptive
 
 
 def test_every_reference_key_is_an_input_key():
@@ -330,26 +340,84 @@ def test_weighted_counts_sum_to_num_and_give_every_payload_a_run(weights, num, e
     assert min(counts) >= 1
 
 
-def test_tuning_config_round_trips_and_drives_the_publisher_loop():
-    config = TuningConfig(
-        function_arn=ARN,
-        power_values=(128, 256),
-        run_id="run1",
-        original_memory=1024,
-        original_description="mine",
-        architecture="arm64",
-        index=1,
-        published=(Published(128, "RAM128", "3"),),
-    )
+RUN = "0123456789ab"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:powertuning:x"
+
+
+def tuning_config(**overrides):
+    settings = {
+        "function_arn": ARN,
+        "power_values": (128, 256),
+        "run_id": RUN,
+        "original_memory": 1024,
+        "original_description": "mine",
+        "architecture": "arm64",
+        "sampling": "fixed",
+        "execution_arn": EXECUTION,
+        "timeout_s": 60,
+    }
+    return TuningConfig(**{**settings, **overrides})
+
+
+def test_tuning_config_is_the_runs_own_bookkeeping_and_round_trips():
+    config = tuning_config()
     wire = config.to_dict()
-    assert wire["iterator"] == {"index": 1, "count": 2, "continue": True}
-    assert wire["original"] == {"memorySize": 1024, "description": "mine"}
+    assert wire == {
+        "functionArn": ARN,
+        "powerValues": [128, 256],
+        "runId": RUN,
+        "executionArn": EXECUTION,
+        "original": {"memorySize": 1024, "description": "mine"},
+        "architecture": "arm64",
+        "sampling": "fixed",
+        "timeoutSeconds": 60,
+    }
     assert TuningConfig.from_dict(wire) == config
-    assert config.marker(256) == "powertuning run1 RAM256"
+    assert config.marker(256) == f"powertuning {RUN} RAM256"
     assert config.marker(256).startswith(config.marker_prefix)
-    done = TuningConfig.from_dict({**wire, "iterator": {"index": 2, "count": 2, "continue": True}})
+    assert config.marker_prefix == f"powertuning {RUN} "
+
+
+def test_tuning_config_always_names_the_unqualified_function():
+    assert (
+        TuningConfig.from_dict({**tuning_config().to_dict(), "functionArn": ARN + ":prod"}).function_arn
+        == ARN
+    )
+
+
+@pytest.mark.parametrize("run_id", ["run1", "0123456789AB", "0123456789abc", "", "0123456789a "])
+def test_tuning_config_refuses_a_run_id_that_is_not_12_hex_digits(run_id):
+    # The run id is what cleanup's ownership proof rests on: "powertuning <runId> ..." must not
+    # let a short or odd id match other runs' markers.
+    with pytest.raises(ValueError, match="not a run id"):
+        TuningConfig.from_dict({**tuning_config().to_dict(), "runId": run_id})
+
+
+def test_run_markers_and_alias_names():
+    config = tuning_config()
+    assert RUN_VERSION_MARKER.match(config.marker(512))["run"] == RUN
+    assert RUN_VERSION_MARKER.match(config.marker(512) + "-3")["power"] == "512"
+    # the version autoOptimizeAlias keeps is marked too, but is never taken for a leftover
+    assert not RUN_VERSION_MARKER.match(f"{config.marker_prefix}optimized RAM512")
+    assert not RUN_VERSION_MARKER.match("powertuning notes RAM512")
+    assert RUN_ALIAS.match("RAM512")
+    assert RUN_ALIAS.match("RAM512-4")
+    assert not RUN_ALIAS.match("RAM512x")
+    assert not RUN_ALIAS.match("prod")
+
+
+def test_publish_state_drives_the_publisher_loop():
+    state = PublishState(power_values=(128, 256), index=1)
+    wire = state.to_dict()
+    assert wire == {"powerValues": [128, 256], "index": 1, "refused": [], "continue": True}
+    assert PublishState.from_dict(wire) == state
+    assert (state.published, state.done) == ((128,), False)
+    done = PublishState(power_values=(128, 256), index=2, refused=(4096,))
     assert done.done
-    assert done.to_dict()["iterator"]["continue"] is False
+    assert done.published == (128, 256)
+    assert done.to_dict()["continue"] is False
+    assert PublishState.from_dict(done.to_dict()) == done
+    assert PublishState.from_dict({"powerValues": [128], "index": 0}).refused == ()
 
 
 def test_size_result_wire_form_is_camel_case_and_round_trips():
@@ -359,6 +427,13 @@ def test_size_result_wire_form_is_camel_case_and_round_trips():
     assert wire["coldStarts"] == 1
     assert "skipped" not in wire
     assert SizeResult.from_dict({**wire, "unknownKey": 1}) == result
+
+
+def test_adaptive_samples_round_trip():
+    result = SizeResult(value=512, invocations=2, samples=((10.5, 11.0, 0.0), (9.0, 10.0, 200.0)))
+    wire = result.to_dict()
+    assert wire["samples"] == [[10.5, 11.0, 0.0], [9.0, 10.0, 200.0]]
+    assert SizeResult.from_dict(wire) == result
 
 
 def test_skipped_size_result_carries_its_reason():

@@ -1,8 +1,9 @@
-"""Every AWS call: retries with backoff on throttling, waiting on conflicts, clear errors.
+"""Every AWS call: retries with backoff on throttling and transient errors, waiting on conflicts,
+clear errors, and the run table.
 
 Most tests use a small in-memory fake client that answers each operation from a script; the
-Lambda and S3 behaviour that matters end to end (qualified invoke, pagination, S3 reads) runs
-against moto.
+Lambda, S3 and DynamoDB behaviour that matters end to end (qualified invoke, pagination, S3 reads,
+conditional writes of the run table) runs against moto.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from powertuning import lambda_api
 from powertuning.errors import FunctionNotFoundError, PayloadError, ProcessorError, ThrottledError
+from powertuning.local.engine import RUNS_TABLE
 
 
 def client_error(code: str, operation: str = "Operation") -> ClientError:
@@ -35,16 +37,6 @@ class FakeWaiter:
             raise WaiterError(name=self.name, reason="Max attempts exceeded", last_response={})
 
 
-class FakePaginator:
-    def __init__(self, pages: list[dict[str, Any]]) -> None:
-        self.pages = pages
-        self.kwargs: dict[str, Any] = {}
-
-    def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
-        self.kwargs = kwargs
-        return self.pages
-
-
 class FakeClient:
     """Answers each operation with the next scripted outcome (the last one repeats); records calls."""
 
@@ -53,7 +45,6 @@ class FakeClient:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.waiter_error = False
         self.waiters: list[str] = []
-        self.paginators: dict[str, FakePaginator] = {}
 
     def __getattr__(self, operation: str) -> Any:
         if operation.startswith("_"):
@@ -71,9 +62,6 @@ class FakeClient:
 
     def get_waiter(self, name: str) -> FakeWaiter:
         return FakeWaiter(self, name)
-
-    def get_paginator(self, name: str) -> FakePaginator:
-        return self.paginators[name]
 
     def attempts(self, operation: str) -> int:
         return sum(1 for op, _ in self.calls if op == operation)
@@ -125,7 +113,8 @@ def test_throttled_error_after_the_last_attempt(no_backoff):
     client = FakeClient(update_alias=client_error("TooManyRequestsException"))
     # WHEN called THEN it gives up after MAX_ATTEMPTS with ThrottledError naming the operation
     with pytest.raises(
-        ThrottledError, match=f"update_alias still throttled after {lambda_api.MAX_ATTEMPTS}"
+        ThrottledError,
+        match=f"update_alias still failing with TooManyRequestsException after {lambda_api.MAX_ATTEMPTS}",
     ) as caught:
         lambda_api.call(client, "update_alias", FunctionName="f", Name="a", FunctionVersion="1")
     assert client.attempts("update_alias") == lambda_api.MAX_ATTEMPTS
@@ -187,7 +176,36 @@ def test_resource_conflict_without_a_function_name_is_not_retried():
 
 
 @pytest.mark.parametrize(
-    "code", ["AccessDeniedException", "InvalidParameterValueException", "ServiceException"]
+    "code",
+    [
+        "ServiceException",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+    ],
+)
+def test_transient_service_errors_are_retried_like_throttling(no_backoff, code):
+    client = FakeClient(create_alias=[client_error(code), client_error(code), {"AliasArn": "a"}])
+    assert lambda_api.call(client, "create_alias", FunctionName="f", Name="a") == {"AliasArn": "a"}
+    assert client.attempts("create_alias") == 3
+    assert len(no_backoff) == 2
+
+
+def test_a_transient_error_that_persists_is_a_throttled_error(no_backoff):
+    client = FakeClient(publish_version=client_error("ServiceException"))
+    with pytest.raises(
+        ThrottledError,
+        match=f"publish_version still failing with ServiceException after {lambda_api.MAX_ATTEMPTS} attempts",
+    ) as caught:
+        lambda_api.call(client, "publish_version", FunctionName="f")
+    assert client.attempts("publish_version") == lambda_api.MAX_ATTEMPTS
+    assert len(no_backoff) == lambda_api.MAX_ATTEMPTS - 1
+    assert isinstance(caught.value.__cause__, ClientError)
+
+
+@pytest.mark.parametrize(
+    "code", ["AccessDeniedException", "InvalidParameterValueException", "ResourceNotFoundException"]
 )
 def test_other_errors_are_raised_at_once(no_backoff, code):
     client = FakeClient(create_alias=client_error(code))
@@ -327,16 +345,26 @@ def test_delete_errors_other_than_not_found_propagate():
         lambda_api.delete_alias(FakeClient(delete_alias=client_error("AccessDeniedException")), "f", "a")
 
 
-def test_list_calls_follow_every_page_and_pass_the_name():
-    client = FakeClient()
-    client.paginators["list_aliases"] = FakePaginator(
-        [{"Aliases": [{"Name": "a"}]}, {"Aliases": [{"Name": "b"}]}]
+def test_list_calls_follow_every_page_and_pass_the_full_arn(no_backoff):
+    # A bare name would read a same-named function in the caller's own account.
+    client = FakeClient(
+        list_aliases=[
+            {"Aliases": [{"Name": "a"}], "NextMarker": "page2"},
+            client_error("TooManyRequestsException"),
+            {"Aliases": [{"Name": "b"}]},
+        ],
+        list_versions_by_function={"Versions": [{"Version": "$LATEST"}]},
     )
-    client.paginators["list_versions_by_function"] = FakePaginator([{"Versions": [{"Version": "$LATEST"}]}])
     arn = "arn:aws:lambda:us-east-1:123456789012:function:target"
     assert [a["Name"] for a in lambda_api.list_aliases(client, arn)] == ["a", "b"]
-    assert client.paginators["list_aliases"].kwargs == {"FunctionName": "target"}
-    assert lambda_api.list_versions(client, "target") == [{"Version": "$LATEST"}]
+    # every page is a call of its own, retried like any other
+    assert [kwargs for op, kwargs in client.calls if op == "list_aliases"] == [
+        {"FunctionName": arn},
+        {"FunctionName": arn, "Marker": "page2"},
+        {"FunctionName": arn, "Marker": "page2"},
+    ]
+    assert lambda_api.list_versions(client, arn) == [{"Version": "$LATEST"}]
+    assert client.calls[-1] == ("list_versions_by_function", {"FunctionName": arn})
 
 
 # -- invoke and processors -------------------------------------------------------------------------
@@ -375,6 +403,15 @@ def test_failing_processor_is_a_processor_error():
         lambda_api.invoke_processor(client, "pre", {})
 
 
+def test_a_private_processor_error_leaves_its_body_out():
+    # disablePayloadLogs: a processor's error often echoes the event it was given
+    body = {"errorMessage": "bad event {'password': 'hunter2'}"}
+    client = FakeClient(invoke={"Payload": payload(body), "FunctionError": "Unhandled"})
+    with pytest.raises(ProcessorError) as caught:
+        lambda_api.invoke_processor(client, "pre", {"password": "hunter2"}, private=True)
+    assert str(caught.value) == "pre failed: Unhandled error (details hidden: disablePayloadLogs)"
+
+
 def test_invoking_an_alias_runs_that_alias_memory(target_runtime, lambda_client, target_function):
     # GIVEN a version at 512 MB behind alias RAM512 while $LATEST stays at 1,024 MB
     name = target_function.name
@@ -406,22 +443,104 @@ def test_list_calls_against_moto(lambda_client, target_function):
 def test_read_s3_json(s3_client):
     s3_client.create_bucket(Bucket="payloads")
     s3_client.put_object(Bucket="payloads", Key="big/event.json", Body=json.dumps({"items": [1, 2]}))
-    assert lambda_api.read_s3_json(s3_client, "s3://payloads/big/event.json") == {"items": [1, 2]}
+    assert lambda_api.read_s3_json(s3_client, "s3://payloads/big/event.json", 1024) == {"items": [1, 2]}
 
 
-def test_missing_s3_object_is_a_payload_error(s3_client):
+def test_missing_s3_object_is_a_payload_error_naming_payload_s3(s3_client):
     s3_client.create_bucket(Bucket="payloads")
-    with pytest.raises(PayloadError, match=r"cannot read s3://payloads/missing.json: NoSuchKey"):
-        lambda_api.read_s3_json(s3_client, "s3://payloads/missing.json")
+    with pytest.raises(PayloadError, match=r"^payloadS3 s3://payloads/missing\.json cannot be read: "):
+        lambda_api.read_s3_json(s3_client, "s3://payloads/missing.json", 1024)
+
+
+def test_s3_object_larger_than_the_limit_is_refused_before_it_is_read(s3_client, monkeypatch):
+    s3_client.create_bucket(Bucket="payloads")
+    body = json.dumps({"x": "y" * 2000})
+    s3_client.put_object(Bucket="payloads", Key="huge.json", Body=body)
+    monkeypatch.setattr(s3_client, "get_object", lambda **_: pytest.fail("read a too large object"))
+    expected = rf"payloadS3 s3://payloads/huge\.json has {len(body)} bytes; .* at most 1024"
+    with pytest.raises(PayloadError, match=expected):
+        lambda_api.read_s3_json(s3_client, "s3://payloads/huge.json", 1024)
+
+
+def test_an_object_that_grew_after_its_head_is_still_refused():
+    # HeadObject said small; the body read is bounded all the same.
+    client = FakeClient(
+        head_object={"ContentLength": 10}, get_object={"Body": io.BytesIO(b'{"x": "' + b"y" * 100 + b'"}')}
+    )
+    with pytest.raises(PayloadError, match=r"s3://payloads/k\.json is larger than 50 bytes"):
+        lambda_api.read_s3_json(client, "s3://payloads/k.json", 50)
 
 
 def test_s3_object_that_is_not_json_is_a_payload_error(s3_client):
     s3_client.create_bucket(Bucket="payloads")
     s3_client.put_object(Bucket="payloads", Key="event.txt", Body=b"not json")
-    with pytest.raises(PayloadError, match=r"s3://payloads/event\.txt is not valid JSON"):
-        lambda_api.read_s3_json(s3_client, "s3://payloads/event.txt")
+    with pytest.raises(PayloadError, match=r"payloadS3 s3://payloads/event\.txt is not valid JSON"):
+        lambda_api.read_s3_json(s3_client, "s3://payloads/event.txt", 1024)
 
 
 def test_malformed_s3_uri_is_a_payload_error():
     with pytest.raises(PayloadError, match="s3://bucket/key"):
-        lambda_api.read_s3_json(FakeClient(), "payloads/event.json")
+        lambda_api.read_s3_json(FakeClient(), "payloads/event.json", 1024)
+    assert FakeClient().calls == []
+
+
+# -- the run table -----------------------------------------------------------------------------------
+
+FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:target"
+OTHER_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:other"
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:powertuning:first"
+
+
+def record(run_id, execution=EXECUTION, function=FUNCTION):
+    return {
+        "runId": run_id,
+        "executionArn": execution,
+        "functionArn": function,
+        "original": {"memorySize": 1},
+    }
+
+
+@pytest.fixture
+def runs(aws):
+    return aws.client("dynamodb")
+
+
+def test_one_run_per_function(runs):
+    # GIVEN a run registered on the function
+    assert lambda_api.acquire_run(runs, RUNS_TABLE, FUNCTION, record("aaaaaaaaaaaa")) is None
+    # WHEN another registers THEN it gets the holder's record, and the holder stays
+    assert lambda_api.acquire_run(runs, RUNS_TABLE, FUNCTION, record("bbbbbbbbbbbb")) == record(
+        "aaaaaaaaaaaa"
+    )
+    assert lambda_api.get_run(runs, RUNS_TABLE, FUNCTION) == record("aaaaaaaaaaaa")
+    # AND another function is free
+    assert lambda_api.acquire_run(runs, RUNS_TABLE, OTHER_FUNCTION, record("bbbbbbbbbbbb")) is None
+
+
+def test_only_the_holder_updates_or_releases_its_registration(runs):
+    lambda_api.acquire_run(runs, RUNS_TABLE, FUNCTION, record("aaaaaaaaaaaa"))
+    with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+        lambda_api.update_run(runs, RUNS_TABLE, FUNCTION, {**record("bbbbbbbbbbbb"), "optimizeAlias": {}})
+    assert not lambda_api.release_run(runs, RUNS_TABLE, FUNCTION, "bbbbbbbbbbbb")
+    updated = {**record("aaaaaaaaaaaa"), "optimizeAlias": {"name": "prod", "previousVersion": "1"}}
+    lambda_api.update_run(runs, RUNS_TABLE, FUNCTION, updated)
+    assert lambda_api.get_run(runs, RUNS_TABLE, FUNCTION) == updated
+    assert lambda_api.release_run(runs, RUNS_TABLE, FUNCTION, "aaaaaaaaaaaa")
+    assert lambda_api.get_run(runs, RUNS_TABLE, FUNCTION) is None
+    # releasing twice is safe
+    assert not lambda_api.release_run(runs, RUNS_TABLE, FUNCTION, "aaaaaaaaaaaa")
+
+
+def test_runs_of_an_execution(runs):
+    other = "arn:aws:states:us-east-1:123456789012:execution:powertuning:second"
+    lambda_api.acquire_run(runs, RUNS_TABLE, FUNCTION, record("aaaaaaaaaaaa"))
+    lambda_api.acquire_run(runs, RUNS_TABLE, OTHER_FUNCTION, record("bbbbbbbbbbbb", other, OTHER_FUNCTION))
+    assert lambda_api.runs_of_execution(runs, RUNS_TABLE, EXECUTION) == [record("aaaaaaaaaaaa")]
+    assert lambda_api.runs_of_execution(runs, RUNS_TABLE, "arn:...:none") == []
+
+
+def test_runs_of_an_execution_reads_every_page(no_backoff):
+    item = {"record": {"S": json.dumps(record("aaaaaaaaaaaa"))}}
+    client = FakeClient(scan=[{"Items": [item], "LastEvaluatedKey": {"k": 1}}, {"Items": [item]}])
+    assert lambda_api.runs_of_execution(client, "t", EXECUTION) == [record("aaaaaaaaaaaa")] * 2
+    assert client.calls[1][1]["ExclusiveStartKey"] == {"k": 1}

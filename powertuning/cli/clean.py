@@ -1,0 +1,103 @@
+"""`powertune clean`: find and remove what any tuning run left on a function, restore its original.
+
+After an aborted or timed-out execution, a cleanup that kept failing or a crash of the tuner, the
+function may carry RAM<size> aliases, versions marked `powertuning <runId> RAM<size>`, a marked
+$LATEST at a test memory size, and the run's registration in the stack's run table. This command
+lists them (`--dry-run`) or removes them and puts back the original memory and description
+recorded when the run started; it never guesses an original it did not record.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from powertuning import lambda_api
+from powertuning.cli import aws
+from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, usage_error
+from powertuning.errors import InvalidInputError, PowerTuningError
+from powertuning.models import FunctionRef
+from powertuning.versions import apply_clean, plan_clean
+
+RUNS_TABLE_OUTPUT = "RunsTableName"
+
+
+def register(subparsers: Any) -> None:
+    """Add the `clean` subcommand."""
+    parser = subparsers.add_parser(
+        "clean",
+        help="remove what an interrupted tuning left on a function and restore its original configuration",
+        description="Find every tuning run's aliases, versions and marker on a function, remove them and "
+        "restore the memory and description recorded when the run started.",
+        epilog="Exit codes: 0 clean (or nothing to do), 1 something could not be removed, 2 bad usage, "
+        "3 the run is still executing (nothing changed).",
+    )
+    parser.add_argument("--function", metavar="ARN", required=True, help="the function to clean")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        help=f"the tuner's stack, for its run table (default {aws.DEFAULT_STACK_NAME})",
+    )
+    where.add_argument(
+        "--runs-table", metavar="NAME", help="the run table's name (the stack output RunsTableName)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="list what would be done and change nothing")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="clean even though the registered execution still runs (it would fight the cleanup)",
+    )
+    aws.add_aws_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, factory: aws.ClientFactory | None = None) -> int:
+    """Plan, print, and (unless --dry-run) clean."""
+    try:
+        ref = FunctionRef.parse(args.function)
+    except InvalidInputError as exc:
+        return usage_error(f"--function: {exc}")
+    factory = factory or aws.ClientFactory.from_args(args)
+    try:
+        region = args.region or ref.region
+        lambda_client = factory.client("lambda", region)
+        runs = factory.client("dynamodb", args.region)
+        table = args.runs_table or aws.stack_output(
+            factory.client("cloudformation", args.region),
+            args.stack_name or aws.DEFAULT_STACK_NAME,
+            RUNS_TABLE_OUTPUT,
+        )
+        record = lambda_api.get_run(runs, table, ref.unqualified)
+        if record and not args.force and _still_running(factory, record, args.region):
+            error(
+                f"{ref.unqualified} is being tuned by execution {record.get('executionArn')}, which is still "
+                "running; wait for it (or stop it, which triggers the stack's recovery) or give --force"
+            )
+            return 3
+        plan = plan_clean(lambda_client, ref.unqualified, record)
+        for line in plan.lines():
+            print(("would " if args.dry_run and not plan.empty else "") + line)
+        if args.dry_run or plan.empty:
+            return EXIT_OK
+        for line in apply_clean(plan, lambda_client, runs, table):
+            print(line)
+    except (PowerTuningError, ClientError, BotoCoreError) as exc:
+        error(f"clean failed: {exc}")
+        return EXIT_EXECUTION_FAILED
+    return EXIT_OK
+
+
+def _still_running(factory: aws.ClientFactory, record: dict[str, Any], region: str | None) -> bool:
+    execution = str(record.get("executionArn") or "")
+    if not execution.startswith("arn:"):
+        return False
+    try:
+        status = aws.describe_execution(
+            factory.client("stepfunctions", region or aws.region_of(execution)), execution
+        )
+    except ClientError:
+        return False
+    return bool(status.get("status") == "RUNNING")

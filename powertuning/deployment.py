@@ -1,0 +1,28 @@
+"""What the stack tells the tuner's functions through their environment (one place for the names)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Final
+
+from powertuning.models import FunctionRef
+
+# The run table: one item per function being tuned (the lock, and the original configuration).
+RUNS_TABLE_ENV: Final = "POWERTUNING_RUNS_TABLE"
+# Executions whose runs the recovery rule cleans up (they may have ended without their own cleanup).
+RECOVERED_STATUSES: Final = ("ABORTED", "TIMED_OUT", "FAILED")
+# ARNs of the tuner's functions, which no input may name (the Initializer adds its own).
+TUNER_FUNCTIONS_ENV: Final = "POWERTUNING_TUNER_FUNCTIONS"
+
+
+def runs_table() -> str:
+    """The run table's name."""
+    return os.environ[RUNS_TABLE_ENV]
+
+
+def tuner_functions(context: Any) -> list[str]:
+    """The tuner's own function ARNs: the configured ones and the calling function itself."""
+    arns = [str(a) for a in json.loads(os.environ.get(TUNER_FUNCTIONS_ENV, "[]"))]
+    own = getattr(context, "invoked_function_arn", None)
+    return arns + ([FunctionRef.parse(str(own)).unqualified] if own else [])

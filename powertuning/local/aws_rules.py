@@ -1,0 +1,115 @@
+"""Rules of real AWS that moto 5.2 does not keep, applied to moto.
+
+A cleanup that looks right on moto could leave a stray version on AWS, so the local engine and the
+tests run moto with these rules:
+- StopExecution makes the execution ABORTED at once, as on AWS, even while a Task's Lambda call is
+  still running (moto waits for the call to return, and fails a Map it stops with States.Runtime);
+- version numbers only grow: a deleted version's number is never given again (moto reuses them);
+- a version an alias points to cannot be deleted (ResourceConflictException; moto deletes it);
+- ListVersionsByFunction and ListAliases accept a function ARN as well as a name (moto reads
+  only a name from the URL).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+from urllib.parse import unquote
+
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.models import LambdaFunction, LambdaStorage
+from moto.stepfunctions.parser.api import ExecutionStatus
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+
+
+class _VersionInUseError(LambdaClientError):
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceConflictException", message)
+
+
+def _publish_version(self: LambdaStorage, name_or_arn: str, description: str = "") -> LambdaFunction | None:
+    function = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
+    name = function.function_name
+    entry = self._functions.get(name)
+    if not entry or not entry["latest"]:
+        return None
+    versions = entry["versions"]
+    if versions and not function.code_or_config_updated:
+        # Nothing changed since the last version: Lambda returns that version.
+        return versions[-1]
+    function.code_or_config_updated = False
+    counters: dict[str, int] = self.__dict__.setdefault("_highest_version", {})
+    number = max(counters.get(name, 0), max((int(v.version) for v in versions), default=0)) + 1
+    counters[name] = number
+    published = copy.copy(entry["latest"])
+    published.set_version(number)
+    if description:
+        published.description = description
+    versions.append(published)
+    self._arns[published.function_arn] = published
+    return published
+
+
+_original_del_function = LambdaStorage.del_function
+_original_list_versions = LambdaStorage.list_versions_by_function
+_original_list_aliases = LambdaStorage.list_aliases
+
+
+def _del_function(self: LambdaStorage, name_or_arn: str, qualifier: str | None = None) -> None:
+    if qualifier and qualifier.isdigit():
+        function = self.get_function_by_name_or_arn_with_qualifier(name_or_arn, qualifier)
+        for alias in self._get_function_aliases(function.function_name).values():
+            if str(alias.function_version) == qualifier:
+                raise _VersionInUseError(
+                    f"Unable to delete version {qualifier} because the alias {alias.name} points to it"
+                )
+    _original_del_function(self, name_or_arn, qualifier)
+
+
+def _name(name_or_arn: str) -> str:
+    # moto passes the URL path segment on undecoded: arn%3Aaws%3Alambda...
+    name = unquote(name_or_arn)
+    return name.split(":")[6] if name.startswith("arn:") else name
+
+
+def _list_versions(self: LambdaStorage, name: str) -> Any:
+    return _original_list_versions(self, _name(name))
+
+
+def _list_aliases(self: LambdaStorage, name: str) -> Any:
+    return _original_list_aliases(self, _name(name))
+
+
+_original_stop = Execution.stop
+_original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
+
+
+def _stop(self: Execution, stop_date: Any, error: str | None, cause: str | None) -> None:
+    _original_stop(self, stop_date=stop_date, error=error, cause=cause)
+    self.exec_status = ExecutionStatus.ABORTED
+    self.stop_date = stop_date
+
+
+def _reflect(self: BaseExecutionWorkerCommunication) -> None:
+    if self.execution.exec_status == ExecutionStatus.ABORTED:
+        return
+    _original_reflect(self)
+
+
+@contextmanager
+def real_aws_rules() -> Iterator[None]:
+    """moto with the rules above, for as long as the context lasts."""
+    with (
+        mock.patch.object(LambdaStorage, "publish_version", _publish_version),
+        mock.patch.object(LambdaStorage, "del_function", _del_function),
+        mock.patch.object(LambdaStorage, "list_versions_by_function", _list_versions),
+        mock.patch.object(LambdaStorage, "list_aliases", _list_aliases),
+        mock.patch.object(Execution, "stop", _stop),
+        mock.patch.object(BaseExecutionWorkerCommunication, "_reflect_execution_status", _reflect),
+    ):
+        yield
