@@ -7,6 +7,7 @@ from typing import Any
 from powertuning import lambda_api
 from powertuning.measure import measure_size
 from powertuning.models import TuningConfig, TuningRequest
+from powertuning.payloads import decode_s3_payload, with_s3_payload
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -15,9 +16,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = TuningRequest.from_dict(state, strict=False)
     config = TuningConfig.from_dict(state["lambdaConfigurations"])
     region = request.function.region
-    payload = None
     if request.payload_s3:
-        payload = lambda_api.read_s3_json(lambda_api.client("s3", region), request.payload_s3)
+        # Read per Executor like the reference; a weighted list in it is weighted as an inline one.
+        text = lambda_api.read_s3_text(lambda_api.client("s3", region), request.payload_s3)
+        request = with_s3_payload(request, decode_s3_payload(text), request.payload_s3)
     client = lambda_api.client("lambda", region)
     # An adaptive round's item also says how many invocations (count) and from which (offset).
     count = event.get("count")
@@ -26,7 +28,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config,
         int(event["value"]),
         client,
-        payload=payload,
         attempt=int(event.get("attempt", 0)),
         count=None if count is None else int(count),
         offset=int(event.get("offset", 0)),

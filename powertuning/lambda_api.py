@@ -21,7 +21,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 
-from powertuning.errors import FunctionNotFoundError, PayloadError, ProcessorError, ThrottledError
+from powertuning.errors import (
+    FunctionNotFoundError,
+    PayloadError,
+    ProcessorError,
+    ThrottledError,
+    VersionNotActiveError,
+)
 from powertuning.models import S3_URI
 
 MAX_ATTEMPTS = 6
@@ -127,6 +133,30 @@ def publish_version(client: Any, function_name: str, description: str) -> str:
     wait_until_updated(client, function_name)
     response = call(client, "publish_version", FunctionName=function_name, Description=description)
     return str(response["Version"])
+
+
+# A SnapStart version stays Pending while Lambda snapshots it (seconds to minutes): poll every 2 s
+# for up to 15 minutes, the reference tool's limit too.
+VERSION_ACTIVE_DELAY_S = 2
+VERSION_ACTIVE_MAX_ATTEMPTS = 450
+
+
+def wait_until_version_active(client: Any, function_name: str, version: str) -> None:
+    """Block until a published version is Active (boto3's `published_version_active` waiter).
+
+    A new version of a SnapStart function is Pending until its snapshot is ready, and invoking it
+    meanwhile fails with ResourceConflictException; any other version is Active at once, so this
+    costs one GetFunctionConfiguration call.
+    """
+    config = {"Delay": VERSION_ACTIVE_DELAY_S, "MaxAttempts": VERSION_ACTIVE_MAX_ATTEMPTS}
+    try:
+        client.get_waiter("published_version_active").wait(
+            FunctionName=function_name, Qualifier=version, WaiterConfig=config
+        )
+    except WaiterError as exc:
+        raise VersionNotActiveError(
+            f"{function_name}:{version} did not become Active (SnapStart snapshot pending or failed): {exc}"
+        ) from exc
 
 
 def get_alias(client: Any, function_name: str, alias: str) -> dict[str, Any] | None:
@@ -242,3 +272,15 @@ def read_s3_json(client: Any, uri: str) -> Any:
         return json.loads(body)
     except json.JSONDecodeError as exc:
         raise PayloadError(f"{uri} is not valid JSON: {exc}") from exc
+
+
+def read_s3_text(client: Any, uri: str) -> str:
+    """Read the object at s3://bucket/key as UTF-8 text (payloadS3; decoded by powertuning.payloads)."""
+    match = S3_URI.match(uri)
+    if not match:
+        raise PayloadError(f"payloadS3 must look like s3://bucket/key, got {uri!r}")
+    try:
+        body = call(client, "get_object", Bucket=match["bucket"], Key=match["key"])["Body"].read()
+    except ClientError as exc:
+        raise PayloadError(f"cannot read {uri}: {error_code(exc)}") from exc
+    return str(body.decode("utf-8", errors="replace"))

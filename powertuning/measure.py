@@ -12,10 +12,11 @@ from typing import Any
 
 from powertuning import lambda_api
 from powertuning.adaptive import batch_result
-from powertuning.analysis import summarize
+from powertuning.analysis import discard_for, summarize
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report, parse_log_result
-from powertuning.models import SizeResult, TuningConfig, TuningRequest, weighted_counts
+from powertuning.models import SizeResult, TuningConfig, TuningRequest
+from powertuning.payloads import weighted_counts
 from powertuning.pricing import lambda_price
 from powertuning.versions import alias_names
 
@@ -110,10 +111,11 @@ def measure_size(
                 outcomes = list(pool.map(invoke, targets, payloads))
         else:
             outcomes = []
-            for i, (alias, body) in enumerate(zip(targets, payloads, strict=True)):
-                if i and request.sleep_between_runs_ms:
-                    time.sleep(request.sleep_between_runs_ms / 1000)
+            for alias, body in zip(targets, payloads, strict=True):
                 outcomes.append(invoke(alias, body))
+                # After every invocation (post-processor included), the last one too: as the reference.
+                if request.sleep_between_runs_ms:
+                    time.sleep(request.sleep_between_runs_ms / 1000)
     except _SkipSizeError as skip:
         # powerValues "auto" chose the size, not the user: one too small to run is just left out.
         if request.on_error != "skip" and not request.auto_power_values:
@@ -128,14 +130,12 @@ def measure_size(
     for report, errored in outcomes:
         reports.append(report)
         errors += errored
-    price = lambda_price(region or function.region, config.architecture)
+    price = lambda_price(region or function.region, config.architecture, config.ephemeral_storage_mb)
     if count is not None:
         return batch_result(
-            power, reports, price, request.discard_top_bottom, errors=errors, transitions=attempt + 1
+            power, reports, price, discard_for(request), errors=errors, transitions=attempt + 1
         )
-    return summarize(
-        power, reports, price, request.discard_top_bottom, errors=errors, transitions=attempt + 1
-    )
+    return summarize(power, reports, price, discard_for(request), errors=errors, transitions=attempt + 1)
 
 
 class _SkipSizeError(Exception):
@@ -175,10 +175,10 @@ def encode_payload(payload: Any) -> bytes:
     """The invoke body, as aws-lambda-power-tuning sends it.
 
     A string holding JSON goes as it is (so `"{\"id\": 1}"` reaches the function as an object); any
-    other value is JSON-encoded; no payload sends `{}`, the event Lambda gives an empty invoke.
+    other value is JSON-encoded; no payload sends `null`, as the reference tool does.
     """
     if payload is None:
-        return b"{}"
+        return b"null"
     if isinstance(payload, str):
         try:
             json.loads(payload)

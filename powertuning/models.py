@@ -14,8 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
+from powertuning import payloads
 from powertuning.errors import InvalidInputError
-from powertuning.pricing import DEFAULT_POWER_VALUES, MAX_MEMORY_MB, MIN_MEMORY_MB
+from powertuning.pricing import (
+    DEFAULT_POWER_VALUES,
+    FREE_EPHEMERAL_STORAGE_MB,
+    MAX_MEMORY_MB,
+    MIN_MEMORY_MB,
+)
 
 STRATEGIES: Final = ("cost", "speed", "balanced")
 ON_ERROR: Final = ("fail", "skip")
@@ -212,11 +218,8 @@ class TuningRequest:
             if "payload" in data:
                 raise InvalidInputError("payload and payloadS3 are exclusive: give one of them")
         parallel = _bool(data, "parallelInvocation")
+        # With parallelInvocation the sleep has no effect, as in the reference tool (not an error).
         sleep_ms = _int(data, "sleepBetweenRunsMs", 0, 0, MAX_SLEEP_MS) or 0
-        if sleep_ms and parallel:
-            raise InvalidInputError(
-                "sleepBetweenRunsMs needs parallelInvocation: false (sleeps are between runs)"
-            )
         auto_optimize = _bool(data, "autoOptimize")
         alias = data.get("autoOptimizeAlias")
         if alias is not None:
@@ -364,7 +367,8 @@ def _check_adaptive_keys(data: Mapping[str, Any], sampling: str, num: int) -> No
 
 
 def _power_values(value: Any) -> tuple[int, ...] | None:
-    if value is None:
+    if value is None or value == []:
+        # No list, or an empty one: the deploy-time default, as the reference tool does.
         return None
     if value == "ALL":
         return ALL_POWER_VALUES
@@ -383,30 +387,11 @@ def _power_values(value: Any) -> tuple[int, ...] | None:
 
 
 def _payload(data: Mapping[str, Any], num: int) -> tuple[Any, tuple[WeightedPayload, ...]]:
+    # The reference tool's rule for a weighted list: see powertuning/payloads.py.
     payload = data.get("payload")
-    if not (
-        isinstance(payload, list) and payload and all(isinstance(p, dict) and "weight" in p for p in payload)
-    ):
+    if not payloads.is_weighted(payload):
         return payload, ()
-    weighted = []
-    for index, item in enumerate(payload):
-        if set(item) != {"payload", "weight"}:
-            raise InvalidInputError(
-                f"payload[{index}] of a weighted payload must have exactly the keys payload and weight, "
-                f"got {sorted(item)}"
-            )
-        weight = item["weight"]
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
-            raise InvalidInputError(
-                f"payload[{index}].weight must be a positive number, got {json.dumps(weight)}"
-            )
-        weighted.append(WeightedPayload(item["payload"], float(weight)))
-    if num < len(weighted):
-        raise InvalidInputError(
-            f"num must be at least the number of weighted payloads ({len(weighted)}) "
-            f"so each one runs, got {num}"
-        )
-    return None, tuple(weighted)
+    return None, payloads.parse_weighted(payload, num)
 
 
 def _string_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -416,24 +401,6 @@ def _string_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
             f"{key} must be a list of error type names (strings), got {json.dumps(value)}"
         )
     return tuple(value)
-
-
-def weighted_counts(payloads: tuple[WeightedPayload, ...], num: int) -> list[int]:
-    """How many of `num` invocations each weighted payload gets (largest remainder, each at least one)."""
-    total = sum(p.weight for p in payloads)
-    shares = [num * p.weight / total for p in payloads]
-    counts = [max(1, int(s)) for s in shares]
-    order = sorted(range(len(payloads)), key=lambda i: shares[i] - int(shares[i]), reverse=True)
-    i = 0
-    while sum(counts) < num:
-        counts[order[i % len(order)]] += 1
-        i += 1
-    while sum(counts) > num:
-        # Take from a payload that keeps at least one run (only a dry run, num 1, has none to spare).
-        spare = [k for k, c in enumerate(counts) if c > 1] or [k for k, c in enumerate(counts) if c]
-        j = max(spare, key=lambda k: counts[k] - shares[k])
-        counts[j] -= 1
-    return counts
 
 
 @dataclass(frozen=True)
@@ -469,6 +436,8 @@ class TuningConfig:
     restored: bool = False
     # The input's `sampling`, here so that the state machine's Choice always finds it.
     sampling: str = "fixed"
+    # The function's /tmp size: storage above 512 MB is billed (powertuning/pricing.py).
+    ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
 
     @property
     def done(self) -> bool:
@@ -496,6 +465,7 @@ class TuningConfig:
             "published": [p.to_dict() for p in self.published],
             "restored": self.restored,
             "sampling": self.sampling,
+            "ephemeralStorageMB": self.ephemeral_storage_mb,
         }
 
     @classmethod
@@ -512,6 +482,7 @@ class TuningConfig:
             published=tuple(Published.from_dict(p) for p in data.get("published", [])),
             restored=bool(data.get("restored", False)),
             sampling=str(data.get("sampling", "fixed")),
+            ephemeral_storage_mb=int(data.get("ephemeralStorageMB", FREE_EPHEMERAL_STORAGE_MB)),
         )
 
 

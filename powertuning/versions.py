@@ -17,6 +17,7 @@ from typing import Any
 from powertuning import adaptive, lambda_api
 from powertuning.errors import AliasConflictError, CleanupError, CodeMismatchError
 from powertuning.models import Published, TuningConfig, TuningRequest
+from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB
 
 
 def alias_names(power: int, request: TuningRequest) -> list[str]:
@@ -61,7 +62,13 @@ def initialize(
         original_description=str(latest.get("Description", "")),
         architecture=str((latest.get("Architectures") or ["x86_64"])[0]),
         sampling=request.sampling,
+        ephemeral_storage_mb=ephemeral_storage_mb(latest),
     )
+
+
+def ephemeral_storage_mb(configuration: dict[str, Any]) -> int:
+    """The function's ephemeral storage (/tmp) in MB from GetFunctionConfiguration; 512 if absent."""
+    return int((configuration.get("EphemeralStorage") or {}).get("Size", FREE_EPHEMERAL_STORAGE_MB))
 
 
 def publish_next(config: TuningConfig, request: TuningRequest, client: Any) -> TuningConfig:
@@ -82,6 +89,7 @@ def publish_next(config: TuningConfig, request: TuningRequest, client: Any) -> T
             version = lambda_api.publish_version(client, config.function_arn, marker)
             created.append(Published(power=power, alias=alias, version=version))
             lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
+        wait_until_active(client, config.function_arn, created)
     except Exception as exc:
         _delete(client, config.function_arn, created)
         if not (request.auto_power_values and lambda_api.is_memory_limit_error(exc)):
@@ -96,6 +104,16 @@ def publish_next(config: TuningConfig, request: TuningRequest, client: Any) -> T
         restore_latest(advanced, client)
         advanced = replace(advanced, restored=True)
     return advanced
+
+
+def wait_until_active(client: Any, function_arn: str, published: Sequence[Published]) -> None:
+    """Wait until every version just published is Active, as the reference tool does before invoking.
+
+    SnapStart versions are Pending while Lambda snapshots them; they are all published first, so
+    the snapshots are taken side by side rather than one after the other.
+    """
+    for item in published:
+        lambda_api.wait_until_version_active(client, function_arn, item.version)
 
 
 def restore_latest(config: TuningConfig, client: Any) -> bool:

@@ -56,11 +56,13 @@ def test_cold_start_is_detected_from_init_duration(load_event):
         assert parse_report(load_event(name)["logTail"]).is_cold_start
 
 
-def test_snapstart_restore_is_billed_and_not_a_cold_init(load_event):
+def test_snapstart_restore_is_billed_and_counts_as_a_cold_start(load_event):
+    # A restore is a new execution environment started from a snapshot: a cold start without INIT.
     report = parse_report(load_event("log_text_snapstart.json")["logTail"])
     assert report.restore_duration_ms == 427.04
+    assert report.init_duration_ms == 0.0
     assert report.billed_total_ms == 17 + 154
-    assert not report.is_cold_start
+    assert report.is_cold_start
 
 
 def test_without_snapstart_nothing_is_added_to_the_billed_duration(load_event):
