@@ -48,6 +48,18 @@ def render_rows(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Se
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
+def dry_run_summary(output: Any) -> str | None:
+    """The line a dry run prints instead of a table (a dry run recommends nothing); None otherwise."""
+    if not (isinstance(output, Mapping) and output.get("dryRun")):
+        return None
+    machine = output.get("stateMachine") or {}
+    lambda_cost, execution_cost = machine.get("lambdaCost", 0), machine.get("executionCost", 0)
+    return (
+        "dry run passed: the function was published and invoked once; no recommendation "
+        f"(Lambda cost {lambda_cost:.9f}, Step Functions {execution_cost:.6f})"
+    )
+
+
 def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: int | None = None) -> str:
     """The results table of one execution output, the recommended size marked with `*`."""
     result = output if isinstance(output, TuningResult) else TuningResult.from_output(output)
