@@ -25,8 +25,9 @@ What one invocation costs (`LambdaPrice.invocation_cost`, the only place it is c
 INIT is billed inside Billed Duration wherever AWS bills it: for on-demand ZIP functions with managed
 runtimes since 1 August 2025, and always for container images and custom runtimes; the tuner never
 adds Init Duration on top, which would bill it twice. SnapStart's restore is billed as Billed Restore
-Duration (the REPORT line's own figure); SnapStart's cache charge is per function and per hour, not
-per invocation, and is left out.
+Duration (the REPORT line's own figure), as aws-lambda-power-tuning bills it. Left out: SnapStart's
+cache charge for Python and .NET (per hour the snapshot is cached, not per invocation) and their
+restoration charge per GB restored, which the REPORT line does not show; Java SnapStart has neither.
 """
 
 from __future__ import annotations

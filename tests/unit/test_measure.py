@@ -338,6 +338,14 @@ def test_sleep_between_runs(tune, lambda_client, target_runtime, monkeypatch):
     assert slept == [0.25] * 5
 
 
+def test_sleep_has_no_effect_with_parallel_invocation(tune, lambda_client, target_runtime, monkeypatch):
+    slept = []
+    monkeypatch.setattr(measure.time, "sleep", slept.append)
+    request, config = tune(sleepBetweenRunsMs=250, parallelInvocation=True)
+    measure_size(request, config, 512, lambda_client)
+    assert slept == []
+
+
 # -- parallel invocations --------------------------------------------------------------------------
 
 

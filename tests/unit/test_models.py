@@ -342,3 +342,16 @@ def test_skipped_size_result_carries_its_reason():
 
 def test_null_optional_max_concurrency_means_no_cap():
     assert TuningRequest.from_dict({"lambdaARN": ARN, "maxConcurrency": None}).max_concurrency is None
+
+
+def test_empty_power_values_mean_the_deploy_time_default_as_in_the_reference():
+    request = TuningRequest.from_dict({"lambdaARN": ARN, "powerValues": []})
+    assert request.power_values is None
+    assert request.resolved_power_values((256, 1024)) == (256, 1024)
+
+
+def test_sleep_with_parallel_invocation_is_accepted_and_has_no_effect_as_in_the_reference():
+    request = TuningRequest.from_dict(
+        {"lambdaARN": ARN, "parallelInvocation": True, "sleepBetweenRunsMs": 100}
+    )
+    assert (request.parallel_invocation, request.sleep_between_runs_ms) == (True, 100)
