@@ -228,8 +228,8 @@ def gate_failures(
     failures = []
     if max_cost is not None and result.cost > max_cost:
         failures.append(
-            f"cost per invocation {usd_per_invocation(result.cost)} at {result.power} MB is above "
-            f"--max-cost-per-invocation {usd_per_invocation(max_cost)}"
+            f"cost per invocation {usd_per_invocation(result.cost, result.currency)} at {result.power} MB is "
+            f"above --max-cost-per-invocation {usd_per_invocation(max_cost, result.currency)}"
         )
     if max_duration_ms is not None and result.duration > max_duration_ms:
         failures.append(
