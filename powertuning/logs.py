@@ -8,9 +8,9 @@ Duration on a warm start, Restore Duration without SnapStart) count as 0.
 Like aws-lambda-power-tuning v4.4.0, an invocation's duration is Duration + Init Duration + Restore
 Duration (`Report.measured_duration_ms`), so a cold start counts with its start-up time, and what
 it is billed for is Billed Duration + Billed Restore Duration (`Report.billed_total_ms`). Unlike it,
-a JSON record without `restoreDurationMs` or `initDurationMs` (every warm, non-SnapStart invocation)
-reads those as 0 instead of failing, and a tail without any REPORT record is an error, never a
-silent 0 ms.
+a JSON record without `initDurationMs` or `restoreDurationMs` (every invocation but a SnapStart cold
+start) reads those as 0 instead of failing, and a tail without any REPORT record is an error, never
+a silent 0 ms.
 """
 
 from __future__ import annotations

@@ -204,7 +204,7 @@ def platform_report(**metrics: float) -> str:
             True,
         ),
         # warm, JSON: no initDurationMs and no restoreDurationMs. The reference throws here
-        # ("Invalid JSON log does not contain restoreDurationMs"); they count as 0.
+        # ("Invalid JSON log does not contain initDurationMs"); they count as 0.
         (platform_report(durationMs=1.317, billedDurationMs=2, memorySizeMB=1024), 1.317, 2, False),
     ],
     ids=["text-cold", "text-snapstart", "json-cold", "json-snapstart", "json-warm"],
