@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +37,23 @@ REFERENCE_X86_PER_MS_128 = 2.1e-9
 REFERENCE_TRANSITION = 0.000025
 
 
-def spread(memory_mb: int, n: int) -> float:
-    """400 ms of CPU work at one vCPU, slower below it, with a +0..8% spread by invocation."""
-    return 400.0 * 1769 / min(memory_mb, 1769) * (1 + 0.02 * (n % 5))
+@dataclass
+class Spread:
+    """400 ms of CPU work at one vCPU, slower below it, +0..8% by the invocation's rank at its size.
+
+    The rank is counted per memory size (the sizes run side by side, so a global count would not
+    repeat from run to run).
+    """
+
+    counts: dict[int, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, memory_mb: int, _n: int) -> float:
+        """Duration of the next invocation at `memory_mb`."""
+        with self.lock:
+            k = self.counts.get(memory_mb, 0)
+            self.counts[memory_mb] = k + 1
+        return 400.0 * 1769 / min(memory_mb, 1769) * (1 + 0.02 * (k % 5))
 
 
 @dataclass
@@ -97,7 +112,7 @@ def reference_output(reports: dict[int, list[Report]], num: int, discard: float 
 
 def main() -> None:
     """Run the example and print the input and both outputs."""
-    runtime = Recording(SimulatedRuntime(spread, init_ms=250.0))
+    runtime = Recording(SimulatedRuntime(Spread(), init_ms=250.0))
     with LocalEngine(runtime) as engine:
         arn = engine.create_target(name="checkout", handler="app.handler", code_dir=None, memory_mb=1024)
         outcome = engine.run({"lambdaARN": arn, **EXAMPLE_INPUT})
