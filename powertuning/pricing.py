@@ -7,7 +7,8 @@ figures) unless a line says otherwise:
   80% of their x86_64 price, the same ratio AWS applies everywhere.
 - Lambda requests: $0.20 per 1M, charged on every invocation.
 - Lambda ephemeral storage: 512 MB is free; each GB configured above it costs $0.0000000309 per
-  GB-second of billed duration (us-east-1; the default for every USD region here).
+  GB-second of billed duration (us-east-1, used for every USD region here; added 2026-11-29 from
+  AWS's published price, not re-checked against the pricing page that day: no network access).
 - Step Functions standard workflows: $0.025 per 1,000 state transitions, more in a few regions;
   retries count as transitions.
 - China (cn-north-1 Beijing, cn-northwest-1 Ningxia) bills in CNY. Duration ¥0.000113477 per
