@@ -45,6 +45,8 @@ class TuningResult:
         """Read an execution output `{power, cost, duration, stateMachine, stats?, skipped?}`."""
         if not isinstance(output, Mapping):
             raise ResultFormatError(f"an execution output is a JSON object, got {type(output).__name__}")
+        if output.get("dryRun"):
+            raise ResultFormatError("a dry run recommends nothing: there is no result to report")
         missing = [k for k in ("power", "cost", "duration", "stateMachine") if k not in output]
         if missing:
             raise ResultFormatError(

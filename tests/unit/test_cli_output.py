@@ -15,6 +15,7 @@ from powertuning.cli.progress import Progress
 from powertuning.cli.run import gate_failures
 from powertuning.models import SizeResult
 from powertuning.report import TuningResult
+from powertuning.report.result import ResultFormatError
 
 
 def measured(value: int, duration: float, price: float) -> SizeResult:
@@ -65,8 +66,14 @@ def test_costs_in_a_china_region_are_written_in_cny():
     assert "¥0.000001500" in text
     assert "$" not in text.replace(result.visualization, "")
     assert TuningResult.from_output(output()).currency == "USD"
-    assert "no recommendation" in (dry_run_summary({"dryRun": True, "stateMachine": {}}) or "")
+
+
+def test_a_dry_run_prints_a_line_and_has_no_table_or_report():
+    dry = {"dryRun": True, "stateMachine": {"executionCost": 0.000225, "lambdaCost": 2.1e-7}}
+    assert "no recommendation" in (dry_run_summary(dry) or "")
     assert dry_run_summary(output()) is None
+    with pytest.raises(ResultFormatError, match="a dry run recommends nothing"):
+        TuningResult.from_output(dry)
 
 
 def test_table_shows_skipped_sizes_and_unknown_percentiles():
