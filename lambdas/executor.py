@@ -7,6 +7,7 @@ from typing import Any
 from powertuning import lambda_api, limits
 from powertuning.measure import Progress, measure
 from powertuning.models import TuningConfig, TuningRequest
+from powertuning.payloads import decode_s3_payload, with_s3_payload
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -17,10 +18,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = TuningConfig.from_dict(item["run"])
     power = int(item["value"])
     region = request.function.region
-    payload = None
     if request.payload_s3:
+        # Read per Executor like the reference; a weighted list in it is weighted as an inline one.
         s3 = lambda_api.client("s3", region)
-        payload = lambda_api.read_s3_json(s3, request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
+        text = lambda_api.read_s3_text(s3, request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
+        request = with_s3_payload(request, decode_s3_payload(text, request.payload_s3), request.payload_s3)
     # An adaptive round's item also says how many invocations (count) and from which (offset).
     count = item.get("count")
     progress, result = measure(
@@ -30,7 +32,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         lambda_api.client("lambda", region),
         remaining_ms=context.get_remaining_time_in_millis,
         progress=Progress.from_dict(item.get("progress") or {}, power),
-        payload=payload,
         attempt=int(event.get("attempt", 0)),
         count=None if count is None else int(count),
         offset=int(item.get("offset", 0)),

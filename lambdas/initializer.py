@@ -8,6 +8,7 @@ from typing import Any
 
 from powertuning import deployment, lambda_api, limits
 from powertuning.models import TuningRequest
+from powertuning.payloads import decode_s3_payload, with_s3_payload
 from powertuning.pricing import DEFAULT_POWER_VALUES
 from powertuning.versions import initialize
 
@@ -21,9 +22,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     default = tuple(configured or DEFAULT_POWER_VALUES)
     region = request.function.region
     if request.payload_s3:
-        # Found now, not after every size was published.
+        # Checked now (exists, size, JSON, weights), not after every size was published.
         s3 = lambda_api.client("s3", region)
-        lambda_api.read_s3_json(s3, request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
+        text = lambda_api.read_s3_text(s3, request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
+        with_s3_payload(request, decode_s3_payload(text, request.payload_s3), request.payload_s3)
     config = initialize(
         request,
         lambda_api.client("lambda", region),

@@ -22,7 +22,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return optimize(
         request,
         config,
-        int(event["analysis"]["power"]),
+        # A dry run recommends no power (powertuning.analysis.Recommendation); it still ends the run.
+        event["analysis"].get("power"),
         client,
         runs_client=lambda_api.client("dynamodb"),
         runs_table=deployment.runs_table(),

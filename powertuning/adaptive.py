@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from powertuning.analysis import summarize
+from powertuning.analysis import discard_for, summarize
 from powertuning.logs import Report
 from powertuning.models import (
     AUTO_GRID,
@@ -45,7 +45,14 @@ from powertuning.models import (
     TuningConfig,
     TuningRequest,
 )
-from powertuning.pricing import MAX_MEMORY_MB, MB_PER_VCPU, MIN_MEMORY_MB, LambdaPrice, lambda_price
+from powertuning.pricing import (
+    FREE_EPHEMERAL_STORAGE_MB,
+    MAX_MEMORY_MB,
+    MB_PER_VCPU,
+    MIN_MEMORY_MB,
+    LambdaPrice,
+    lambda_price,
+)
 
 INITIAL_BATCH: Final = 3
 MIN_BATCH: Final = 2
@@ -55,7 +62,8 @@ GROWTH: Final = 0.5
 AUTO_LADDER_STEP: Final = 4
 
 Sample = tuple[float, float, float]
-"""One invocation as its REPORT record saw it: (Duration ms, billed ms incl. INIT, Init Duration ms)."""
+"""One invocation as its REPORT record saw it: (Duration ms, billed ms incl. INIT and restore,
+Init + Restore Duration ms). Its measured duration is the first plus the third, as in `Report`."""
 
 
 # -- state -------------------------------------------------------------------------------------------
@@ -198,16 +206,18 @@ class Settings:
     max_memory: int = MAX_MEMORY_MB
 
     @classmethod
-    def from_request(cls, request: TuningRequest, architecture: str) -> Settings:
-        """Settings of an execution: its input and the function's region and architecture."""
+    def from_request(
+        cls, request: TuningRequest, architecture: str, ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
+    ) -> Settings:
+        """Settings of an execution: its input and the function's region, architecture and storage."""
         return cls(
             strategy=request.strategy,
             balanced_weight=request.balanced_weight,
-            discard_top_bottom=request.discard_top_bottom,
+            discard_top_bottom=discard_for(request),
             confidence=request.confidence,
             tolerance=request.tolerance,
             max_per_size=request.invocations_per_size,
-            price=lambda_price(request.function.region, architecture),
+            price=lambda_price(request.function.region, architecture, ephemeral_storage_mb),
             auto=request.auto_power_values,
         )
 
@@ -241,19 +251,24 @@ def _cost(sample: Sample, value: int, price: LambdaPrice) -> float:
     return price.invocation_cost(sample[1], value)
 
 
+def _duration(sample: Sample) -> float:
+    # Duration + Init + Restore Duration: `Report.measured_duration_ms`, the Analyzer's figure.
+    return sample[0] + sample[2]
+
+
 def _objective_values(
     value: int, samples: Sequence[Sample], settings: Settings, norms: tuple[float, float]
 ) -> list[float]:
     if settings.strategy == "cost":
         return [_cost(s, value, settings.price) for s in samples]
     if settings.strategy == "speed":
-        return [s[0] for s in samples]
+        return [_duration(s) for s in samples]
     # aws-lambda-power-tuning's balanced score, per invocation: linear, so its mean is the score.
     max_cost, max_duration = norms
     weight = settings.balanced_weight
     return [
         weight * (_cost(s, value, settings.price) / max_cost if max_cost else 0.0)
-        + (1 - weight) * (s[0] / max_duration if max_duration else 0.0)
+        + (1 - weight) * (_duration(s) / max_duration if max_duration else 0.0)
         for s in samples
     ]
 
@@ -285,7 +300,7 @@ def _norms(state: AdaptiveState, settings: Settings) -> tuple[float, float]:
         if kept and not size.skipped:
             gamma = settings.discard_top_bottom
             costs.append(_trimmed_mean([_cost(s, size.value, settings.price) for s in kept], gamma))
-            durations.append(_trimmed_mean([s[0] for s in kept], gamma))
+            durations.append(_trimmed_mean([_duration(s) for s in kept], gamma))
     return (max(costs, default=0.0), max(durations, default=0.0))
 
 
@@ -555,7 +570,8 @@ def batch_result(
     """What the Executor returns for one adaptive batch: its summary plus every invocation's figures."""
     result = summarize(value, reports, price, discard_top_bottom, errors=errors, transitions=transitions)
     samples = tuple(
-        (_small(r.duration_ms), _small(r.billed_total_ms), _small(r.init_duration_ms)) for r in reports
+        (_small(r.duration_ms), _small(r.billed_total_ms), _small(r.init_duration_ms + r.restore_duration_ms))
+        for r in reports
     )
     return replace(result, samples=samples)
 
@@ -580,7 +596,7 @@ def advance_execution(state: Mapping[str, Any]) -> dict[str, Any]:
     request = TuningRequest.from_dict(state["request"])
     config = TuningConfig.from_dict(state["run"])
     published = PublishState.from_dict(state["publish"]).published
-    settings = Settings.from_request(request, config.architecture)
+    settings = Settings.from_request(request, config.architecture, config.ephemeral_storage_mb)
     if state.get("adaptive") is None:
         current = start(published, settings)
     else:

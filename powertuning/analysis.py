@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from powertuning import stats
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report
 from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
-from powertuning.pricing import LambdaPrice, step_functions_cost
+from powertuning.pricing import LambdaPrice, currency, step_functions_cost
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
 
 
@@ -25,28 +25,37 @@ def summarize(
 ) -> SizeResult:
     """Per-size result from the REPORT records of its invocations.
 
-    Durations are averaged after trimming; cost is the mean of per-invocation costs (billed
-    duration incl. INIT, plus the request fee) over the same trimmed invocations.
+    As in aws-lambda-power-tuning v4.4.0: the average duration is the trimmed mean of each
+    invocation's Duration + Init + Restore Duration, and the average price is trimmed on its own
+    (the reference trims billed durations separately from durations). The price is the mean of
+    per-invocation costs (`LambdaPrice.invocation_cost`), where the reference prices the mean billed
+    duration rounded up to 1 ms: the mean of what each invocation was billed is what one costs.
     """
-    ordered = sorted(reports, key=lambda r: r.duration_ms)
-    kept = stats.trimmed(range(len(ordered)), discard_top_bottom) if ordered else []
-    kept_reports = [ordered[int(i)] for i in kept]
-    costs = [price.invocation_cost(r.billed_total_ms, value) for r in kept_reports]
-    durations = [r.duration_ms for r in ordered]
+    durations = [r.measured_duration_ms for r in reports]
+    costs = [price.invocation_cost(r.billed_total_ms, value) for r in reports]
     return SizeResult(
         value=value,
-        average_price=stats.mean(costs),
-        average_duration=stats.mean([r.duration_ms for r in kept_reports]),
-        total_cost=sum(price.invocation_cost(r.billed_total_ms, value) for r in ordered),
+        average_price=stats.trimmed_mean(costs, discard_top_bottom),
+        average_duration=stats.trimmed_mean(durations, discard_top_bottom),
+        total_cost=sum(costs),
         p50=stats.percentile(durations, 50),
         p90=stats.percentile(durations, 90),
         p99=stats.percentile(durations, 99),
-        invocations=len(ordered),
-        cold_starts=sum(1 for r in ordered if r.is_cold_start),
+        invocations=len(reports),
+        cold_starts=sum(1 for r in reports if r.is_cold_start),
         errors=errors,
-        gb_seconds=sum(price.gb_seconds(r.billed_total_ms, value) for r in ordered),
+        gb_seconds=sum(price.gb_seconds(r.billed_total_ms, value) for r in reports),
         transitions=transitions,
     )
+
+
+def discard_for(request: TuningRequest) -> float:
+    """The `discardTopBottom` a run trims with: 0 with onlyColdStarts, as the reference does.
+
+    Every invocation of a cold-start run is a cold start on its own version; trimming would only
+    throw measurements away.
+    """
+    return 0.0 if request.only_cold_starts else request.discard_top_bottom
 
 
 def _balanced_score(result: SizeResult, weight: float, max_cost: float, max_duration: float) -> float:
@@ -113,9 +122,14 @@ class Recommendation:
     visualization: str
     stats: tuple[SizeResult, ...] = ()
     include_stats: bool = False
+    dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """camelCase output; `stats` only when includeOutputResults, `skipped` when sizes were skipped."""
+        """camelCase output; `stats` only when includeOutputResults, `skipped` when sizes were skipped.
+
+        A dry run recommends nothing, as in the reference tool (whose output is then `null`): no
+        power, cost, duration or visualization, only `dryRun: true` and what the check cost.
+        """
         out: dict[str, Any] = {
             "power": self.power,
             "cost": self.cost,
@@ -126,6 +140,11 @@ class Recommendation:
                 "visualization": self.visualization,
             },
         }
+        if self.dry_run:
+            out = {
+                "dryRun": True,
+                "stateMachine": {"executionCost": self.execution_cost, "lambdaCost": self.lambda_cost},
+            }
         if self.include_stats:
             out["stats"] = [r.to_dict() for r in self.stats if not r.skipped]
         skipped = [{"value": r.value, "reason": r.reason} for r in self.stats if r.skipped]
@@ -156,7 +175,9 @@ def recommend(
         execution_cost=round(step_functions_cost(transitions, region), 8),
         lambda_cost=sum(r.total_cost for r in results),
         visualization=build_url(
-            [Point(r.value, r.average_duration, r.average_price) for r in measured], visualization_url
+            [Point(r.value, r.average_duration, r.average_price) for r in measured],
+            visualization_url,
+            currency(region),
         ),
         stats=tuple(sorted(results, key=lambda r: r.value)),
         include_stats=include_stats,
@@ -177,7 +198,9 @@ def analyze_state(
     candidates: list[int] | None = None
     if config.sampling == "adaptive":
         current = race.AdaptiveState.from_dict(state["adaptive"])
-        results = race.size_results(current, race.Settings.from_request(request, config.architecture))
+        results = race.size_results(
+            current, race.Settings.from_request(request, config.architecture, config.ephemeral_storage_mb)
+        )
         transitions = count_adaptive_transitions(publisher_calls, current.decisions, current.rounds, results)
         candidates = list(current.candidates)
     else:
@@ -186,7 +209,7 @@ def analyze_state(
     if not any(not r.skipped and r.invocations for r in results):
         reasons = "; ".join(f"{r.value} MB: {r.reason}" for r in results if r.skipped)
         raise TargetFunctionError(f"no memory size could be measured ({reasons or 'no results'})")
-    return recommend(
+    recommendation = recommend(
         results,
         strategy=request.strategy,
         balanced_weight=request.balanced_weight,
@@ -196,3 +219,4 @@ def analyze_state(
         visualization_url=visualization_url,
         candidates=candidates,
     )
+    return replace(recommendation, dry_run=request.dry_run)

@@ -31,6 +31,10 @@ class FunctionNotFoundError(PowerTuningError):
     """The function to tune does not exist or cannot be read."""
 
 
+class VersionNotActiveError(PowerTuningError):
+    """A version the run published never became Active (a SnapStart snapshot failed or took too long)."""
+
+
 class PayloadError(PowerTuningError):
     """The payload, or the object named by payloadS3, cannot be read or used."""
 

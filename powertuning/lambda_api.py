@@ -21,7 +21,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 
-from powertuning.errors import FunctionNotFoundError, PayloadError, ProcessorError, ThrottledError
+from powertuning.errors import (
+    FunctionNotFoundError,
+    PayloadError,
+    ProcessorError,
+    ThrottledError,
+    VersionNotActiveError,
+)
 from powertuning.models import S3_URI
 
 MAX_ATTEMPTS = 6
@@ -144,6 +150,30 @@ def publish_version(client: Any, function_name: str, description: str) -> str:
     return str(response["Version"])
 
 
+# A SnapStart version stays Pending while Lambda snapshots it (seconds to minutes): poll every 2 s
+# for up to 15 minutes, the reference tool's limit too.
+VERSION_ACTIVE_DELAY_S = 2
+VERSION_ACTIVE_MAX_ATTEMPTS = 450
+
+
+def wait_until_version_active(client: Any, function_name: str, version: str) -> None:
+    """Block until a published version is Active (boto3's `published_version_active` waiter).
+
+    A new version of a SnapStart function is Pending until its snapshot is ready, and invoking it
+    meanwhile fails with ResourceConflictException; any other version is Active at once, so this
+    costs one GetFunctionConfiguration call.
+    """
+    config = {"Delay": VERSION_ACTIVE_DELAY_S, "MaxAttempts": VERSION_ACTIVE_MAX_ATTEMPTS}
+    try:
+        client.get_waiter("published_version_active").wait(
+            FunctionName=function_name, Qualifier=version, WaiterConfig=config
+        )
+    except WaiterError as exc:
+        raise VersionNotActiveError(
+            f"{function_name}:{version} did not become Active (SnapStart snapshot pending or failed): {exc}"
+        ) from exc
+
+
 def get_alias(client: Any, function_name: str, alias: str) -> dict[str, Any] | None:
     """The alias, or None when it does not exist."""
     try:
@@ -257,8 +287,8 @@ def invoke_processor(client: Any, function_arn: str, payload: Any, *, private: b
     return json.loads(body) if body else None
 
 
-def read_s3_json(client: Any, uri: str, max_bytes: int) -> Any:
-    """Read and decode the JSON object at s3://bucket/key, refusing one larger than `max_bytes`."""
+def read_s3_text(client: Any, uri: str, max_bytes: int) -> str:
+    """The object at s3://bucket/key as UTF-8 text (payloadS3), refusing one larger than `max_bytes`."""
     match = S3_URI.match(uri)
     if not match:
         raise PayloadError(f"payloadS3 must look like s3://bucket/key, got {uri!r}")
@@ -277,9 +307,9 @@ def read_s3_json(client: Any, uri: str, max_bytes: int) -> Any:
     if len(body) > max_bytes:
         raise PayloadError(f"payloadS3 {uri} is larger than {max_bytes} bytes")
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise PayloadError(f"payloadS3 {uri} is not valid JSON: {exc}") from exc
+        return str(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"payloadS3 {uri} is not UTF-8 text: {exc}") from exc
 
 
 def execution_status(client: Any, execution_arn: str) -> str:

@@ -4,6 +4,13 @@
 with the text log format end it with a tab-separated `REPORT RequestId: ...` line; functions with
 the JSON log format end it with a `platform.report` record. Fields Lambda leaves out (Init
 Duration on a warm start, Restore Duration without SnapStart) count as 0.
+
+Like aws-lambda-power-tuning v4.4.0, an invocation's duration is Duration + Init Duration + Restore
+Duration (`Report.measured_duration_ms`), so a cold start counts with its start-up time, and what
+it is billed for is Billed Duration + Billed Restore Duration (`Report.billed_total_ms`). Unlike it,
+a JSON record without `initDurationMs` or `restoreDurationMs` (every invocation but a SnapStart cold
+start) reads those as 0 instead of failing, and a tail without any REPORT record is an error, never
+a silent 0 ms.
 """
 
 from __future__ import annotations
@@ -53,8 +60,13 @@ class Report:
 
     @property
     def is_cold_start(self) -> bool:
-        """True when Lambda reported an Init Duration (a new execution environment)."""
-        return self.init_duration_ms > 0
+        """True in a new execution environment: Lambda reported an Init or a (SnapStart) Restore Duration."""
+        return self.init_duration_ms > 0 or self.restore_duration_ms > 0
+
+    @property
+    def measured_duration_ms(self) -> float:
+        """The invocation's duration as the tuner measures it: Duration + Init + Restore Duration."""
+        return self.duration_ms + self.init_duration_ms + self.restore_duration_ms
 
     @property
     def billed_total_ms(self) -> float:

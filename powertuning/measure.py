@@ -12,10 +12,11 @@ from typing import Any
 
 from powertuning import lambda_api, limits
 from powertuning.adaptive import batch_result
-from powertuning.analysis import summarize
+from powertuning.analysis import discard_for, summarize
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report, parse_log_result
-from powertuning.models import SizeResult, TuningConfig, TuningRequest, weighted_counts
+from powertuning.models import SizeResult, TuningConfig, TuningRequest
+from powertuning.payloads import weighted_counts
 from powertuning.pricing import lambda_price
 from powertuning.versions import alias_names
 
@@ -195,8 +196,6 @@ def measure(
                     error_type=error_type,
                     transitions=transitions,
                 ), None
-            if done and not request.parallel_invocation and request.sleep_between_runs_ms:
-                time.sleep(request.sleep_between_runs_ms / 1000)
             wave_started = time.monotonic()
             batch = range(done, min(total, done + wave))
             if len(batch) > 1:
@@ -206,6 +205,9 @@ def measure(
                     )
             else:
                 outcomes = [invoke(targets[done], payloads[done])]
+                # After every invocation (post-processor included), the last one too: as the reference.
+                if request.sleep_between_runs_ms:
+                    time.sleep(request.sleep_between_runs_ms / 1000)
             slowest_ms = max(slowest_ms, (time.monotonic() - wave_started) * 1000)
             for report, failure in outcomes:
                 reports.append(report)
@@ -229,13 +231,13 @@ def measure(
         return final, _skipped(
             power, f"every invocation failed with {error_type} (allowedExceptions)", transitions
         )
-    price = lambda_price(config.function_arn.split(":")[3], config.architecture)
+    price = lambda_price(config.function_arn.split(":")[3], config.architecture, config.ephemeral_storage_mb)
     if count is not None:
         return final, batch_result(
-            power, reports, price, request.discard_top_bottom, errors=errors, transitions=transitions
+            power, reports, price, discard_for(request), errors=errors, transitions=transitions
         )
     return final, summarize(
-        power, reports, price, request.discard_top_bottom, errors=errors, transitions=transitions
+        power, reports, price, discard_for(request), errors=errors, transitions=transitions
     )
 
 
@@ -289,10 +291,10 @@ def encode_payload(payload: Any) -> bytes:
     """The invoke body, as aws-lambda-power-tuning sends it.
 
     A string holding JSON goes as it is (so `"{\"id\": 1}"` reaches the function as an object); any
-    other value is JSON-encoded; no payload sends `{}`, the event Lambda gives an empty invoke.
+    other value is JSON-encoded; no payload sends `null`, as the reference tool does.
     """
     if payload is None:
-        return b"{}"
+        return b"null"
     if isinstance(payload, str):
         try:
             json.loads(payload)

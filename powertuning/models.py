@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
+from powertuning import payloads
 from powertuning.errors import InvalidInputError
-from powertuning.pricing import DEFAULT_POWER_VALUES, MAX_MEMORY_MB, MIN_MEMORY_MB
+from powertuning.pricing import (
+    DEFAULT_POWER_VALUES,
+    FREE_EPHEMERAL_STORAGE_MB,
+    MAX_MEMORY_MB,
+    MIN_MEMORY_MB,
+)
 
 STRATEGIES: Final = ("cost", "speed", "balanced")
 ON_ERROR: Final = ("fail", "skip")
@@ -228,11 +233,8 @@ class TuningRequest:
             if "payload" in data:
                 raise InvalidInputError("payload and payloadS3 are exclusive: give one of them")
         parallel = _bool(data, "parallelInvocation")
+        # With parallelInvocation the sleep has no effect, as in the reference tool (not an error).
         sleep_ms = _int(data, "sleepBetweenRunsMs", 0, 0, MAX_SLEEP_MS) or 0
-        if sleep_ms and parallel:
-            raise InvalidInputError(
-                "sleepBetweenRunsMs needs parallelInvocation: false (sleeps are between runs)"
-            )
         max_concurrency = _int(data, "maxConcurrency", None, 1, MAX_NUM)
         if max_concurrency is not None and not parallel:
             raise InvalidInputError(
@@ -389,7 +391,8 @@ def _check_adaptive_keys(data: Mapping[str, Any], sampling: str) -> None:
 
 
 def _power_values(value: Any) -> tuple[int, ...] | None:
-    if value is None:
+    if value is None or value == []:
+        # No list, or an empty one: the deploy-time default, as the reference tool does.
         return None
     if value == "ALL":
         return ALL_POWER_VALUES
@@ -408,35 +411,16 @@ def _power_values(value: Any) -> tuple[int, ...] | None:
 
 
 def _payload(data: Mapping[str, Any], num: int) -> tuple[Any, tuple[WeightedPayload, ...]]:
+    # The reference tool's rule for a weighted list: see powertuning/payloads.py.
     payload = data.get("payload")
     try:
         # A lone surrogate passes json.loads but cannot be sent: Lambda payloads are UTF-8.
         json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (UnicodeEncodeError, ValueError) as exc:
         raise InvalidInputError(f"payload must be sendable JSON (UTF-8, no NaN or Infinity): {exc}") from None
-    if not (
-        isinstance(payload, list) and payload and all(isinstance(p, dict) and "weight" in p for p in payload)
-    ):
+    if not payloads.is_weighted(payload):
         return payload, ()
-    weighted = []
-    for index, item in enumerate(payload):
-        if set(item) != {"payload", "weight"}:
-            raise InvalidInputError(
-                f"payload[{index}] of a weighted payload must have exactly the keys payload and weight, "
-                f"got {sorted(item)}"
-            )
-        weight = item["weight"]
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight < math.inf:
-            raise InvalidInputError(
-                f"payload[{index}].weight must be a positive number, got {json.dumps(weight)}"
-            )
-        weighted.append(WeightedPayload(item["payload"], float(weight)))
-    if num < len(weighted):
-        raise InvalidInputError(
-            f"num must be at least the number of weighted payloads ({len(weighted)}) "
-            f"so each one runs, got {num}"
-        )
-    return None, tuple(weighted)
+    return None, payloads.parse_weighted(payload, num)
 
 
 def _string_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -446,24 +430,6 @@ def _string_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
             f"{key} must be a list of error type names (strings), got {json.dumps(value)}"
         )
     return tuple(value)
-
-
-def weighted_counts(payloads: tuple[WeightedPayload, ...], num: int) -> list[int]:
-    """How many of `num` invocations each weighted payload gets (largest remainder, each at least one)."""
-    total = sum(p.weight for p in payloads)
-    shares = [num * p.weight / total for p in payloads]
-    counts = [max(1, int(s)) for s in shares]
-    order = sorted(range(len(payloads)), key=lambda i: shares[i] - int(shares[i]), reverse=True)
-    i = 0
-    while sum(counts) < num:
-        counts[order[i % len(order)]] += 1
-        i += 1
-    while sum(counts) > num:
-        # Take from a payload that keeps at least one run (only a dry run, num 1, has none to spare).
-        spare = [k for k, c in enumerate(counts) if c > 1] or [k for k, c in enumerate(counts) if c]
-        j = max(spare, key=lambda k: counts[k] - shares[k])
-        counts[j] -= 1
-    return counts
 
 
 # Every description a run writes: "powertuning <runId> ...". The run id is 12 hex digits.
@@ -489,6 +455,8 @@ class TuningConfig:
     execution_arn: str = ""
     # The target's own timeout: the longest one invocation can take.
     timeout_s: int = 3
+    # The function's /tmp size: storage above 512 MB is billed (powertuning/pricing.py).
+    ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
 
     @property
     def marker_prefix(self) -> str:
@@ -510,6 +478,7 @@ class TuningConfig:
             "architecture": self.architecture,
             "sampling": self.sampling,
             "timeoutSeconds": self.timeout_s,
+            "ephemeralStorageMB": self.ephemeral_storage_mb,
         }
 
     @classmethod
@@ -528,6 +497,7 @@ class TuningConfig:
             sampling=str(data.get("sampling", "fixed")),
             execution_arn=str(data.get("executionArn", "")),
             timeout_s=int(data.get("timeoutSeconds", 3)),
+            ephemeral_storage_mb=int(data.get("ephemeralStorageMB", FREE_EPHEMERAL_STORAGE_MB)),
         )
 
 

@@ -1,14 +1,34 @@
-"""The one source of truth for prices: Lambda duration and requests, Step Functions transitions.
+"""The one source of truth for prices and for what one invocation costs.
 
-Prices are USD, first pricing tier, on-demand, as published by AWS and checked on 2026-11-23:
+Prices are the first pricing tier, on-demand, as published by AWS and checked on 2026-11-23 (USD
+figures) unless a line says otherwise:
 - Lambda duration, x86_64: $0.0000166667 per GB-second in most regions (first 6B GB-s/month);
   arm64: $0.0000133334 (first 7.5B GB-s/month). The regions below cost more; their arm64 price is
   80% of their x86_64 price, the same ratio AWS applies everywhere.
 - Lambda requests: $0.20 per 1M, charged on every invocation.
+- Lambda ephemeral storage: 512 MB is free; each GB configured above it costs $0.0000000309 per
+  GB-second of billed duration (us-east-1, used for every USD region here; added 2026-11-29 from
+  AWS's published price, not re-checked against the pricing page that day: no network access).
 - Step Functions standard workflows: $0.025 per 1,000 state transitions, more in a few regions;
   retries count as transitions.
-China regions bill in CNY and are not in this table: their costs are reported at the default USD
-rates (the README says so).
+- China (cn-north-1 Beijing, cn-northwest-1 Ningxia) bills in CNY. Duration ¥0.000113477 per
+  GB-second (x86_64) and Step Functions ¥0.1891 per 1,000 transitions agree with the figures
+  aws-lambda-power-tuning v4.4.0 ships (¥1.42e-8 per ms at 128 MB; ¥0.0001891 per transition);
+  requests ¥1.36 per 1M. Ephemeral storage in China is derived, not published here: the USD
+  price times the China/USD duration price ratio. Recheck the China figures on the
+  amazonaws.cn pricing page before relying on them (not re-checked on 2026-11-23).
+
+What one invocation costs (`LambdaPrice.invocation_cost`, the only place it is computed):
+  (Billed Duration + Billed Restore Duration) ms, rounded up to 1 ms,
+  x memory GB x the duration price of the function's architecture and region
+  + the same billed time x (ephemeral storage GB above 0.5) x the ephemeral storage price
+  + the request fee.
+INIT is billed inside Billed Duration wherever AWS bills it: for on-demand ZIP functions with managed
+runtimes since 1 August 2025, and always for container images and custom runtimes; the tuner never
+adds Init Duration on top, which would bill it twice. SnapStart's restore is billed as Billed Restore
+Duration (the REPORT line's own figure), as aws-lambda-power-tuning bills it. Left out: SnapStart's
+cache charge for Python and .NET (per hour the snapshot is cached, not per invocation) and their
+restoration charge per GB restored, which the REPORT line does not show; Java SnapStart has neither.
 """
 
 from __future__ import annotations
@@ -21,8 +41,11 @@ ARCHITECTURES: Final = ("x86_64", "arm64")
 MIN_MEMORY_MB: Final = 128
 MAX_MEMORY_MB: Final = 10240
 MB_PER_VCPU: Final = 1769
+# Ephemeral storage (/tmp) every function gets at no charge.
+FREE_EPHEMERAL_STORAGE_MB: Final = 512
 
 REQUEST_PRICE_USD: Final = 0.20 / 1_000_000
+EPHEMERAL_GB_SECOND_USD: Final = 0.0000000309
 
 _DEFAULT_GB_SECOND_X86: Final = 0.0000166667
 _DEFAULT_GB_SECOND_ARM: Final = 0.0000133334
@@ -35,6 +58,8 @@ _GB_SECOND_X86_BY_REGION: Final[dict[str, float]] = {
     "ap-northeast-3": 0.00002153,
     "eu-south-1": 0.0000195172,
     "me-south-1": 0.0000206667,
+    "cn-north-1": 0.000113477,
+    "cn-northwest-1": 0.000113477,
 }
 
 _TRANSITION_DEFAULT: Final = 0.025 / 1000
@@ -50,43 +75,75 @@ _TRANSITION_BY_REGION: Final[dict[str, float]] = {
     "us-gov-east-1": 0.00003,
     "us-gov-west-1": 0.00003,
     "us-west-1": 0.0000279,
+    "cn-north-1": 0.0001891,
+    "cn-northwest-1": 0.0001891,
 }
+
+# Regions that bill in another currency than USD, and their request fee in it.
+_CURRENCY_BY_REGION: Final[dict[str, str]] = {"cn-north-1": "CNY", "cn-northwest-1": "CNY"}
+_REQUEST_PRICE_CNY: Final = 1.36 / 1_000_000
+_EPHEMERAL_GB_SECOND_CNY: Final = round(EPHEMERAL_GB_SECOND_USD * 0.000113477 / _DEFAULT_GB_SECOND_X86, 13)
 
 DEFAULT_POWER_VALUES: Final = (128, 256, 512, 1024, 1536, 3008)
 
 
 @dataclass(frozen=True)
 class LambdaPrice:
-    """Duration and request prices for one region and architecture."""
+    """What one function is billed at: duration, request and ephemeral storage prices, currency."""
 
     gb_second: float
     request: float = REQUEST_PRICE_USD
+    ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
+    ephemeral_gb_second: float = EPHEMERAL_GB_SECOND_USD
+    currency: str = "USD"
 
     def invocation_cost(self, billed_ms: float, memory_mb: int) -> float:
-        """Cost of one invocation: billed duration (1 ms steps) x memory, plus the request fee."""
-        return self.duration_cost(billed_ms, memory_mb) + self.request
+        """What one invocation costs: the module docstring's formula, request fee included.
+
+        `billed_ms` is the REPORT record's Billed Duration plus Billed Restore Duration
+        (`logs.Report.billed_total_ms`); it holds INIT wherever AWS bills it.
+        """
+        return self.duration_cost(billed_ms, memory_mb) + self.storage_cost(billed_ms) + self.request
 
     def duration_cost(self, billed_ms: float, memory_mb: int) -> float:
-        """Cost of the billed duration alone, in USD."""
-        return math.ceil(billed_ms) / 1000 * memory_mb / 1024 * self.gb_second
+        """Cost of the billed duration at this memory size alone."""
+        return self.gb_seconds(billed_ms, memory_mb) * self.gb_second
+
+    def storage_cost(self, billed_ms: float) -> float:
+        """Cost of the ephemeral storage configured above the free 512 MB, for the billed time."""
+        extra_mb = max(0, self.ephemeral_storage_mb - FREE_EPHEMERAL_STORAGE_MB)
+        return math.ceil(billed_ms) / 1000 * extra_mb / 1024 * self.ephemeral_gb_second
 
     def gb_seconds(self, billed_ms: float, memory_mb: int) -> float:
-        """GB-seconds billed for one invocation."""
+        """GB-seconds of memory billed for one invocation (1 ms steps)."""
         return math.ceil(billed_ms) / 1000 * memory_mb / 1024
 
 
-def lambda_price(region: str, architecture: str = "x86_64") -> LambdaPrice:
-    """Lambda prices for a region and architecture (unknown regions get the default prices)."""
+def currency(region: str) -> str:
+    """The currency a region bills in: "CNY" in the China regions, "USD" everywhere else."""
+    return _CURRENCY_BY_REGION.get(region, "USD")
+
+
+def lambda_price(
+    region: str, architecture: str = "x86_64", ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
+) -> LambdaPrice:
+    """Lambda prices for a region, architecture and ephemeral storage size (unknown regions: default)."""
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
     x86 = _GB_SECOND_X86_BY_REGION.get(region)
     if x86 is None:
-        return LambdaPrice(_DEFAULT_GB_SECOND_X86 if architecture == "x86_64" else _DEFAULT_GB_SECOND_ARM)
-    return LambdaPrice(x86 if architecture == "x86_64" else round(x86 * _ARM_DISCOUNT, 10))
+        gb_second = _DEFAULT_GB_SECOND_X86 if architecture == "x86_64" else _DEFAULT_GB_SECOND_ARM
+    else:
+        gb_second = x86 if architecture == "x86_64" else round(x86 * _ARM_DISCOUNT, 10)
+    if currency(region) == "CNY":
+        return LambdaPrice(
+            gb_second, _REQUEST_PRICE_CNY, ephemeral_storage_mb, _EPHEMERAL_GB_SECOND_CNY, "CNY"
+        )
+    return LambdaPrice(gb_second, ephemeral_storage_mb=ephemeral_storage_mb)
 
 
 def transition_price(region: str) -> float:
-    """Price of one Step Functions standard state transition in a region."""
+    """Price of one Step Functions standard state transition in a region (in its currency)."""
     return _TRANSITION_BY_REGION.get(region, _TRANSITION_DEFAULT)
 
 

@@ -41,6 +41,7 @@ from powertuning.models import (
     TuningConfig,
     TuningRequest,
 )
+from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB
 
 CLEAN_COMMAND: Final = "powertune clean --stack-name <stack> --function {arn}"
 
@@ -151,6 +152,7 @@ def initialize(
         sampling=request.sampling,
         execution_arn=execution_arn,
         timeout_s=int(latest.get("Timeout", 3)),
+        ephemeral_storage_mb=ephemeral_storage_mb(latest),
     )
     limits.check_state_budget(request, config)
     record = {**config.to_dict(), "startedAt": int(time.time())}
@@ -160,6 +162,11 @@ def initialize(
     ):
         raise _busy(ref.unqualified, holder)
     return config
+
+
+def ephemeral_storage_mb(configuration: dict[str, Any]) -> int:
+    """The function's ephemeral storage (/tmp) in MB from GetFunctionConfiguration; 512 if absent."""
+    return int((configuration.get("EphemeralStorage") or {}).get("Size", FREE_EPHEMERAL_STORAGE_MB))
 
 
 def _own_earlier_attempt(holder: dict[str, Any], execution_arn: str) -> bool:
@@ -218,13 +225,16 @@ def publish_next(
     if not still_owned(config, runs_client, runs_table):
         raise RunEndedError(f"run {config.run_id} on {config.function_arn} has ended; nothing was published")
     power = state.power_values[state.index]
+    created: list[str] = []
     try:
         for i, alias in enumerate(alias_names(power, request)):
             suffix = f"-{i}" if request.only_cold_starts else ""
             marker = config.marker(power) + suffix
             lambda_api.update_configuration(client, config.function_arn, MemorySize=power, Description=marker)
             version = lambda_api.publish_version(client, config.function_arn, marker)
+            created.append(version)
             lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
+        wait_until_active(client, config.function_arn, created)
     except Exception as exc:
         _delete_owned(client, config, sizes={power})
         if not (request.auto_power_values and lambda_api.is_memory_limit_error(exc)):
@@ -242,6 +252,16 @@ def publish_next(
     if advanced.done:
         restore_latest(config, client)
     return advanced
+
+
+def wait_until_active(client: Any, function_arn: str, versions: Sequence[str]) -> None:
+    """Wait until every version just published is Active, as the reference tool does before invoking.
+
+    SnapStart versions are Pending while Lambda snapshots them; they are all published first, so
+    the snapshots are taken side by side rather than one after the other.
+    """
+    for version in versions:
+        lambda_api.wait_until_version_active(client, function_arn, version)
 
 
 def restore_latest(config: TuningConfig, client: Any) -> bool:
@@ -369,7 +389,7 @@ def finish(config: TuningConfig, runs_client: Any, runs_table: str) -> bool:
 def optimize(
     request: TuningRequest,
     config: TuningConfig,
-    power: int,
+    power: int | None,
     client: Any,
     *,
     runs_client: Any,
@@ -387,7 +407,7 @@ def optimize(
     never takes for a leftover), and the alias's previous version is registered before it moves.
     """
     out: dict[str, Any] = {"applied": False}
-    if request.auto_optimize and not request.dry_run:
+    if request.auto_optimize and not request.dry_run and power is not None:
         if not (still_owned(config, runs_client, runs_table) and is_running()):
             raise RunEndedError(
                 f"run {config.run_id} on {config.function_arn} has ended; nothing was applied"

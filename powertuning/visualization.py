@@ -45,6 +45,13 @@ def decode(fragment: str) -> list[Point]:
     ]
 
 
-def build_url(points: Sequence[Point], base_url: str = DEFAULT_VISUALIZATION_URL) -> str:
-    """The full visualization link: base URL, `#`, encoded fragment."""
+def build_url(
+    points: Sequence[Point], base_url: str = DEFAULT_VISUALIZATION_URL, currency: str = "USD"
+) -> str:
+    """The full visualization link: base URL, `?currency=CNY` for costs in CNY, `#`, encoded fragment.
+
+    The reference tool adds `?currency=CNY` in the China regions so the page labels costs in CNY.
+    """
+    if currency != "USD":
+        base_url += f"{'&' if '?' in base_url else '?'}currency={currency}"
     return f"{base_url}#{encode(points)}"

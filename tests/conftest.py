@@ -211,7 +211,8 @@ class RuntimeSeam:
 
     def dispatch(self, fn: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         """The replacement of `LambdaFunction._invoke_lambda`: (payload, errored, logs)."""
-        text = event if isinstance(event, str) else json.dumps(event if event is not None else {})
+        # moto has already decoded the JSON body (`null` -> None, `"text"` -> str): encode it back.
+        text = json.dumps(event)
         spec = FunctionSpec(
             function_name=fn.function_name,
             version=str(fn.version),

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from powertuning.cli.options import add_input_options, build_input
-from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, format_table, usage_error
+from powertuning.cli.output import (
+    EXIT_EXECUTION_FAILED,
+    EXIT_OK,
+    dry_run_summary,
+    format_table,
+    usage_error,
+)
 from powertuning.cli.progress import Progress
 from powertuning.errors import InvalidInputError, PowerTuningError
 from powertuning.local import deps
@@ -107,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(json.dumps(outcome.output))
     else:
-        print(format_table(outcome.output, current_memory=args.memory))
+        print(dry_run_summary(outcome.output) or format_table(outcome.output, current_memory=args.memory))
         print(f"Measured locally: CPU mode {runtime.mode}, {runtime.cold_starts} cold starts")
     return EXIT_OK
 

@@ -56,7 +56,7 @@ _VALUED: dict[str, dict[str, Any]] = {
     "preProcessorARN": {"metavar": "ARN", "help": "function invoked before each invocation"},
     "postProcessorARN": {"metavar": "ARN", "help": "function invoked after each invocation"},
     "discardTopBottom": {"type": float, "metavar": "F", "help": "fraction trimmed from each end (0-0.4)"},
-    "sleepBetweenRunsMs": {"type": int, "metavar": "MS", "help": "pause between sequential invocations"},
+    "sleepBetweenRunsMs": {"type": int, "metavar": "MS", "help": "pause after each sequential invocation"},
     "allowedExceptions": {
         "type": lambda s: [v for v in s.split(",") if v],
         "metavar": "TYPE,...",

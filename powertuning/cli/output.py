@@ -48,6 +48,18 @@ def render_rows(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Se
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
+def dry_run_summary(output: Any) -> str | None:
+    """The line a dry run prints instead of a table (a dry run recommends nothing); None otherwise."""
+    if not (isinstance(output, Mapping) and output.get("dryRun")):
+        return None
+    machine = output.get("stateMachine") or {}
+    lambda_cost, execution_cost = machine.get("lambdaCost", 0), machine.get("executionCost", 0)
+    return (
+        "dry run passed: the function was published and invoked once; no recommendation "
+        f"(Lambda cost {lambda_cost:.9f}, Step Functions {execution_cost:.6f})"
+    )
+
+
 def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: int | None = None) -> str:
     """The results table of one execution output, the recommended size marked with `*`."""
     result = output if isinstance(output, TuningResult) else TuningResult.from_output(output)
@@ -66,8 +78,8 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
                 f"{value} MB",
                 ms(s.average_duration),
                 ms(s.p90) if result.detailed else "-",
-                usd_per_invocation(s.average_price),
-                usd_per_million(s.average_price),
+                usd_per_invocation(s.average_price, result.currency),
+                usd_per_million(s.average_price, result.currency),
                 note,
             ]
         )
@@ -80,15 +92,17 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
         table,
         "",
         f"* recommended: {result.power} MB ({ms(result.duration)} average, "
-        f"{usd_per_invocation(result.cost)} per invocation, {usd_per_million(result.cost)} per 1M)",
+        f"{usd_per_invocation(result.cost, result.currency)} per invocation, "
+        f"{usd_per_million(result.cost, result.currency)} per 1M)",
     ]
     lines += [f"  {value} MB skipped: {reason}" for value, reason in sorted(skipped.items())]
     if current_memory is not None:
         verdict = "same as recommended" if current_memory == result.power else "differs from recommended"
         lines.append(f"  current memory: {current_memory} MB ({verdict})")
     lines.append(
-        f"Tuning cost: {usd(result.total_cost)} ({usd(result.execution_cost)} Step Functions + "
-        f"{usd(result.lambda_cost)} Lambda)"
+        f"Tuning cost: {usd(result.total_cost, result.currency)} "
+        f"({usd(result.execution_cost, result.currency)} Step Functions + "
+        f"{usd(result.lambda_cost, result.currency)} Lambda)"
     )
     if result.visualization:
         lines.append(f"Visualization: {result.visualization}")
@@ -110,13 +124,14 @@ def format_comparison(results: Sequence[TuningResult]) -> str:
             if s is None:
                 row += ["-", "-"]
             else:
-                row += [ms(s.average_duration) + mark, usd_per_million(s.average_price)]
+                row += [ms(s.average_duration) + mark, usd_per_million(s.average_price, r.currency)]
         rows.append(row)
     lines = [render_rows(headers, rows, [True] * len(headers)), ""]
     for r in results:
         lines.append(
-            f"* {r.label}: {r.power} MB ({ms(r.duration)} average, {usd_per_invocation(r.cost)} per "
-            f"invocation, {usd_per_million(r.cost)} per 1M)"
+            f"* {r.label}: {r.power} MB ({ms(r.duration)} average, "
+            f"{usd_per_invocation(r.cost, r.currency)} per invocation, "
+            f"{usd_per_million(r.cost, r.currency)} per 1M)"
         )
     if len(results) == 2 and results[0].cost and results[1].cost:
         a, b = results

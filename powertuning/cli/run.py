@@ -25,6 +25,7 @@ from powertuning.cli.output import (
     EXIT_GATE_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    dry_run_summary,
     error,
     format_table,
     usage_error,
@@ -185,6 +186,10 @@ def _current_memory(lambda_client: Any, function_arn: str, *, required: bool) ->
 def _finish(
     args: argparse.Namespace, output: dict[str, Any], current: int | None, description: dict[str, Any]
 ) -> int:
+    dry_run = dry_run_summary(output)
+    if dry_run:
+        print(json.dumps(output, indent=2) if args.output == "json" else dry_run)
+        return EXIT_OK
     result = TuningResult.from_document(description)
     if args.output == "json":
         print(json.dumps(output, indent=2))
@@ -223,8 +228,8 @@ def gate_failures(
     failures = []
     if max_cost is not None and result.cost > max_cost:
         failures.append(
-            f"cost per invocation {usd_per_invocation(result.cost)} at {result.power} MB is above "
-            f"--max-cost-per-invocation {usd_per_invocation(max_cost)}"
+            f"cost per invocation {usd_per_invocation(result.cost, result.currency)} at {result.power} MB is "
+            f"above --max-cost-per-invocation {usd_per_invocation(max_cost, result.currency)}"
         )
     if max_duration_ms is not None and result.duration > max_duration_ms:
         failures.append(

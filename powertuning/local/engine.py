@@ -381,7 +381,8 @@ def _all_events(client: Any, execution_arn: str, first: dict[str, Any]) -> list[
 
 def _make_dispatcher(engine: LocalEngine) -> Callable[[LambdaFunction, Any], tuple[str, bool, str]]:
     def _invoke_lambda(fn: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-        payload = event if isinstance(event, str) else json.dumps(event if event is not None else {})
+        # moto has already decoded the JSON body (`null` -> None, `"text"` -> str): encode it back.
+        payload = json.dumps(event)
         if fn.function_name.startswith("powertuning-") and fn.function_name[12:] in TUNERS:
             return _run_tuner(fn.function_name[12:], payload, str(fn.function_arn), float(fn.timeout))
         with engine._lock:

@@ -101,13 +101,15 @@ def _meta(meta: Sequence[tuple[str, str]]) -> str:
 def _card(index: int, result: TuningResult, labelled: bool) -> str:
     accent = PALETTE[index % len(PALETTE)][0]
     label = f'<p class="label">{escape(result.label)}</p>' if labelled and result.label else ""
+    unit = result.currency
     return (
         f'<div class="card recommendation" style="--accent: {accent}">{label}'
         f'<p>Recommended memory</p><p class="power">{result.power} MB</p>'
-        f"<p>{ms(result.duration)} average · {usd_per_invocation(result.cost)} per invocation · "
-        f"{usd_per_million(result.cost)} per 1M invocations</p>"
-        f'<p class="note">This tuning cost {usd(result.total_cost)}: {usd(result.execution_cost)} '
-        f"Step Functions + {usd(result.lambda_cost)} Lambda.</p></div>"
+        f"<p>{ms(result.duration)} average · {usd_per_invocation(result.cost, unit)} per invocation · "
+        f"{usd_per_million(result.cost, unit)} per 1M invocations</p>"
+        f'<p class="note">This tuning cost {usd(result.total_cost, unit)}: '
+        f"{usd(result.execution_cost, unit)} Step Functions + "
+        f"{usd(result.lambda_cost, unit)} Lambda.</p></div>"
     )
 
 
@@ -139,7 +141,8 @@ def _size_table(result: TuningResult) -> str:
             + cell(ms(s.p50))
             + cell(ms(s.p90))
             + cell(ms(s.p99))
-            + f"<td>{usd_per_invocation(s.average_price)}</td><td>{usd_per_million(s.average_price)}</td>"
+            + f"<td>{usd_per_invocation(s.average_price, result.currency)}</td>"
+            + f"<td>{usd_per_million(s.average_price, result.currency)}</td>"
             + cell(str(s.invocations))
             + cell(str(s.cold_starts))
             + cell(str(s.errors))
@@ -167,7 +170,8 @@ def _comparison(results: Sequence[TuningResult]) -> str:
                 cells.append("<td>-</td><td>-</td>")
             else:
                 cells.append(
-                    f"<td>{ms(s.average_duration)}{mark}</td><td>{usd_per_million(s.average_price)}</td>"
+                    f"<td>{ms(s.average_duration)}{mark}</td>"
+                    f"<td>{usd_per_million(s.average_price, r.currency)}</td>"
                 )
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (

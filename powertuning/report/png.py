@@ -76,7 +76,7 @@ def write_png(
     duration_ax.set_ylim(0, top * (1.1 + 0.08 * len(results)) or 1.0)
     duration_ax.set_xlim(-0.75, len(categories) - 0.25)
     duration_ax.grid(axis="y", color="#e3e6ea")
-    cost_ax.set_ylabel("Cost per 1M invocations (USD)")
+    cost_ax.set_ylabel(f"Cost per 1M invocations ({results[0].currency if results else 'USD'})")
     handles = duration_ax.get_legend_handles_labels()[0] + cost_ax.get_legend_handles_labels()[0]
     # Below the plot, so it never hides a point, the recommendation's label or the title.
     figure.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize="small")

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from powertuning.errors import PowerTuningError
 from powertuning.models import SizeResult
@@ -44,6 +45,8 @@ class TuningResult:
         """Read an execution output `{power, cost, duration, stateMachine, stats?, skipped?}`."""
         if not isinstance(output, Mapping):
             raise ResultFormatError(f"an execution output is a JSON object, got {type(output).__name__}")
+        if output.get("dryRun"):
+            raise ResultFormatError("a dry run recommends nothing: there is no result to report")
         missing = [k for k in ("power", "cost", "duration", "stateMachine") if k not in output]
         if missing:
             raise ResultFormatError(
@@ -106,6 +109,12 @@ class TuningResult:
         arn = dict(self.meta).get("Function", "")
         parts = arn.split(":")
         return parts[6] if len(parts) > 6 else arn
+
+    @property
+    def currency(self) -> str:
+        """The currency of the costs: "CNY" when the visualization link says so (China), else "USD"."""
+        query = parse_qs(urlparse(self.visualization.split("#", 1)[0]).query)
+        return query.get("currency", ["USD"])[0]
 
     @property
     def total_cost(self) -> float:

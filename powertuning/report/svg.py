@@ -13,6 +13,7 @@ from html import escape
 
 from powertuning.report.result import TuningResult
 from powertuning.report.scale import Linear, decimals_for, label_every, nice_ticks
+from powertuning.report.units import usd_per_invocation, usd_per_million
 
 # (duration, cost) colours per series; duration lines are solid, cost lines dashed.
 PALETTE = (
@@ -91,11 +92,19 @@ def render_chart(results: Sequence[TuningResult]) -> str:
     return "\n".join(parts)
 
 
+def _currency(results: Sequence[TuningResult]) -> str:
+    # One cost axis: its unit is the results' currency (they are compared in one currency).
+    return results[0].currency if results else "USD"
+
+
 def _description(results: Sequence[TuningResult]) -> str:
     lines = []
     for r in results:
         name = f"{r.label}: " if r.label else ""
-        lines.append(f"{name}recommended {r.power} MB, {r.duration:.2f} ms, ${r.cost:.9f} per invocation")
+        lines.append(
+            f"{name}recommended {r.power} MB, {r.duration:.2f} ms, "
+            f"{usd_per_invocation(r.cost, r.currency)} per invocation"
+        )
     return "; ".join(lines)
 
 
@@ -117,7 +126,7 @@ def _axes(categories: Sequence[int], frame: _Frame, results: Sequence[TuningResu
     out += [f'<text x="{right + 8}" y="{y_c(t) + 4:.1f}">{_fmt(t, places)}</text>' for t in c_ticks]
     out.append(
         f'<text transform="translate({WIDTH - 14} {TOP + (bottom - TOP) / 2:.0f}) rotate(90)" '
-        'text-anchor="middle">Cost per 1M invocations (USD)</text></g>'
+        f'text-anchor="middle">Cost per 1M invocations ({_currency(results)})</text></g>'
     )
     every = label_every(len(categories))
     keep = {r.power for r in results}
@@ -162,7 +171,8 @@ def _series(index: int, result: TuningResult, frame: _Frame, offset: float) -> l
         x = x_of[s.value] + offset
         tip = (
             f"{escape(name)}{s.value} MB: {s.average_duration:.2f} ms average, "
-            f"${s.average_price:.9f} per invocation (${s.average_price * 1e6:.2f} per 1M)"
+            f"{usd_per_invocation(s.average_price, result.currency)} per invocation "
+            f"({usd_per_million(s.average_price, result.currency)} per 1M)"
         )
         out.append(
             f'<circle class="point-duration" cx="{x:.1f}" cy="{y_d(s.average_duration):.1f}" r="4.5" '

@@ -245,3 +245,48 @@ def test_an_adaptive_batch_measures_its_slice_and_returns_every_sample(
     assert all(
         duration == pytest.approx(100.0 * 1769 / 512, abs=0.01) for duration, _, _ in result["samples"]
     )
+
+
+# -- payloads as the reference tool sends them -------------------------------------------------------
+
+
+def test_no_payload_sends_null(published, target_runtime, lambda_context):
+    executor.handler(map_item(published(), 128), lambda_context)
+    assert target_runtime.events() == [None] * 5
+
+
+def test_an_array_of_objects_with_weights_is_sent_whole(published, target_runtime, lambda_context):
+    # GIVEN a list payload whose items carry a `weight` but no `payload` (not a weighted list)
+    lines = [{"sku": "A", "weight": 3}, {"sku": "B", "weight": 1}]
+    # WHEN measured THEN every invocation gets the whole list, as the reference sends it
+    executor.handler(map_item(published(payload=lines), 128), lambda_context)
+    assert target_runtime.events() == [lines] * 5
+
+
+def test_weighted_payloads_from_s3_are_weighted(published, target_runtime, s3_client, lambda_context):
+    # GIVEN a weighted list stored in S3, weights 3:1 over num 8
+    s3_client.create_bucket(Bucket="tuning-payloads")
+    document = [{"payload": {"size": "small"}, "weight": 3}, {"payload": {"size": "large"}, "weight": 1}]
+    s3_client.put_object(Bucket="tuning-payloads", Key="weighted.json", Body=json.dumps(document))
+    state = published(num=8, payloadS3="s3://tuning-payloads/weighted.json")
+    # WHEN measured THEN the payloads are sent in blocks, 6 then 2, like an inline weighted list
+    executor.handler(map_item(state, 128), lambda_context)
+    assert target_runtime.events() == [{"size": "small"}] * 6 + [{"size": "large"}] * 2
+
+
+def test_a_non_json_s3_object_is_refused_not_sent(published, target_runtime, s3_client, lambda_context):
+    # Kept difference: the reference sends such an object as a string (docs/migrating.md).
+    s3_client.create_bucket(Bucket="tuning-payloads")
+    s3_client.put_object(Bucket="tuning-payloads", Key="rows.csv", Body=b"id,qty\n1,2\n")
+    with pytest.raises(PayloadError, match="is not valid JSON"):
+        executor.handler(map_item(published(payloadS3="s3://tuning-payloads/rows.csv"), 128), lambda_context)
+    assert target_runtime.events() == []
+
+
+def test_cold_start_mode_averages_every_invocation_with_its_init(published, target_runtime, lambda_context):
+    # GIVEN every invocation a cold start with 300 ms of INIT and the default discardTopBottom 0.2
+    target_runtime.use(SimulatedRuntime(cpu_bound(100.0), init_ms=300.0))
+    out = measured(executor.handler(map_item(published(onlyColdStarts=True), 512), lambda_context))
+    # THEN the average duration holds the INIT (not a warm-like figure) and no invocation is trimmed
+    assert out["averageDuration"] > 300.0
+    assert out["coldStarts"] == out["invocations"] == 5

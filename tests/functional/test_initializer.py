@@ -102,6 +102,18 @@ def test_missing_power_values_use_the_deploy_time_default(target_function, lambd
     assert out["run"]["powerValues"] == [256, 1024, 2048]
 
 
+def test_empty_power_values_use_the_deploy_time_default(target_function, lambda_context, monkeypatch):
+    # As the reference tool: `powerValues: []` means "not given", not an error
+    monkeypatch.setenv("defaultPowerValues", json.dumps([256, 1024, 2048]))
+    out = initialize({"lambdaARN": target_function.arn, "powerValues": []}, lambda_context)
+    assert out["run"]["powerValues"] == [256, 1024, 2048]
+
+
+def test_ephemeral_storage_is_recorded_for_its_price(make_function, lambda_context):
+    big = make_function("big-tmp", EphemeralStorage={"Size": 10240})
+    assert initialize({"lambdaARN": big.arn}, lambda_context)["run"]["ephemeralStorageMB"] == 10240
+
+
 def test_all_power_values(target_function, lambda_context):
     out = initialize({"lambdaARN": target_function.arn, "powerValues": "ALL"}, lambda_context)
     assert out["run"]["powerValues"][0] == 128

@@ -440,16 +440,16 @@ def test_list_calls_against_moto(lambda_client, target_function):
 # -- S3 ----------------------------------------------------------------------------------------------
 
 
-def test_read_s3_json(s3_client):
+def test_read_s3_text(s3_client):
     s3_client.create_bucket(Bucket="payloads")
     s3_client.put_object(Bucket="payloads", Key="big/event.json", Body=json.dumps({"items": [1, 2]}))
-    assert lambda_api.read_s3_json(s3_client, "s3://payloads/big/event.json", 1024) == {"items": [1, 2]}
+    assert lambda_api.read_s3_text(s3_client, "s3://payloads/big/event.json", 1024) == '{"items": [1, 2]}'
 
 
 def test_missing_s3_object_is_a_payload_error_naming_payload_s3(s3_client):
     s3_client.create_bucket(Bucket="payloads")
     with pytest.raises(PayloadError, match=r"^payloadS3 s3://payloads/missing\.json cannot be read: "):
-        lambda_api.read_s3_json(s3_client, "s3://payloads/missing.json", 1024)
+        lambda_api.read_s3_text(s3_client, "s3://payloads/missing.json", 1024)
 
 
 def test_s3_object_larger_than_the_limit_is_refused_before_it_is_read(s3_client, monkeypatch):
@@ -459,7 +459,7 @@ def test_s3_object_larger_than_the_limit_is_refused_before_it_is_read(s3_client,
     monkeypatch.setattr(s3_client, "get_object", lambda **_: pytest.fail("read a too large object"))
     expected = rf"payloadS3 s3://payloads/huge\.json has {len(body)} bytes; .* at most 1024"
     with pytest.raises(PayloadError, match=expected):
-        lambda_api.read_s3_json(s3_client, "s3://payloads/huge.json", 1024)
+        lambda_api.read_s3_text(s3_client, "s3://payloads/huge.json", 1024)
 
 
 def test_an_object_that_grew_after_its_head_is_still_refused():
@@ -468,19 +468,19 @@ def test_an_object_that_grew_after_its_head_is_still_refused():
         head_object={"ContentLength": 10}, get_object={"Body": io.BytesIO(b'{"x": "' + b"y" * 100 + b'"}')}
     )
     with pytest.raises(PayloadError, match=r"s3://payloads/k\.json is larger than 50 bytes"):
-        lambda_api.read_s3_json(client, "s3://payloads/k.json", 50)
+        lambda_api.read_s3_text(client, "s3://payloads/k.json", 50)
 
 
-def test_s3_object_that_is_not_json_is_a_payload_error(s3_client):
+def test_s3_object_that_is_not_utf8_is_a_payload_error(s3_client):
     s3_client.create_bucket(Bucket="payloads")
-    s3_client.put_object(Bucket="payloads", Key="event.txt", Body=b"not json")
-    with pytest.raises(PayloadError, match=r"payloadS3 s3://payloads/event\.txt is not valid JSON"):
-        lambda_api.read_s3_json(s3_client, "s3://payloads/event.txt", 1024)
+    s3_client.put_object(Bucket="payloads", Key="event.bin", Body=b"\xff\xfe")
+    with pytest.raises(PayloadError, match=r"payloadS3 s3://payloads/event\.bin is not UTF-8 text"):
+        lambda_api.read_s3_text(s3_client, "s3://payloads/event.bin", 1024)
 
 
 def test_malformed_s3_uri_is_a_payload_error():
     with pytest.raises(PayloadError, match="s3://bucket/key"):
-        lambda_api.read_s3_json(FakeClient(), "payloads/event.json", 1024)
+        lambda_api.read_s3_text(FakeClient(), "payloads/event.json", 1024)
     assert FakeClient().calls == []
 
 

@@ -419,7 +419,16 @@ def test_sleep_between_runs(tune, lambda_client, target_runtime, monkeypatch):
     monkeypatch.setattr(measure.time, "sleep", slept.append)
     request, config = tune(sleepBetweenRunsMs=250)
     measure_size(request, config, 512, lambda_client)
-    assert slept == [0.25] * 4
+    # after every invocation, the last one too, as the reference tool sleeps
+    assert slept == [0.25] * 5
+
+
+def test_sleep_has_no_effect_with_parallel_invocation(tune, lambda_client, target_runtime, monkeypatch):
+    slept = []
+    monkeypatch.setattr(measure.time, "sleep", slept.append)
+    request, config = tune(sleepBetweenRunsMs=250, parallelInvocation=True)
+    measure_size(request, config, 512, lambda_client)
+    assert slept == []
 
 
 # -- parallel invocations --------------------------------------------------------------------------
@@ -490,7 +499,7 @@ def test_python_memory_error_is_a_resource_limit():
 @pytest.mark.parametrize(
     ("payload", "body"),
     [
-        (None, b"{}"),
+        (None, b"null"),
         ({"id": 1}, b'{"id": 1}'),
         ('{"id": 1}', b'{"id": 1}'),
         ("hello", b'"hello"'),
@@ -499,7 +508,7 @@ def test_python_memory_error_is_a_resource_limit():
     ],
 )
 def test_payloads_are_encoded_as_the_reference_tool_sends_them(payload, body):
-    # A string that holds JSON is sent as it is; anything else is JSON-encoded; nothing sends {}.
+    # A string that holds JSON is sent as it is; anything else is JSON-encoded; nothing sends null.
     assert measure.encode_payload(payload) == body
 
 

@@ -21,6 +21,7 @@ from powertuning.errors import (
     RunEndedError,
     RunInProgressError,
     SelfTargetError,
+    VersionNotActiveError,
 )
 from powertuning.local.engine import RUNS_TABLE
 from powertuning.models import PublishState, TuningConfig, TuningRequest
@@ -848,3 +849,125 @@ def test_finish_releases_only_the_run_that_holds_the_function(lambda_client, run
     assert registered(runs, target_function)["runId"] == RUN
     assert finish(config, runs, RUNS_TABLE)
     assert not finish(config, runs, RUNS_TABLE)
+
+
+# -- SnapStart: a new version is Pending until its snapshot is ready ---------------------------------
+
+
+class SnapStartLambda:
+    """moto's Lambda client, plus SnapStart's Pending state, which moto does not model (every version
+    is Active at once there). Each new version reports State Pending for `pending_polls` reads of its
+    configuration, then Active (or `final`); invoking it while Pending fails with the
+    ResourceConflictException Lambda returns. boto3's real `published_version_active` waiter runs on it.
+    """
+
+    def __init__(self, client: Any, pending_polls: int = 2, final: str = "Active") -> None:
+        self._client = client
+        self.pending_polls = pending_polls
+        self.final = final
+        self.polls: dict[str, int] = {}
+        self.invoked_while_pending = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def _state(self, version: str) -> str:
+        if version not in self.polls:
+            return "Active"
+        return "Pending" if self.polls[version] <= self.pending_polls else self.final
+
+    def publish_version(self, **kwargs: Any) -> Any:
+        response = self._client.publish_version(**kwargs)
+        self.polls[str(response["Version"])] = 0
+        return {**response, "State": "Pending"}
+
+    def get_function_configuration(self, **kwargs: Any) -> Any:
+        response = dict(self._client.get_function_configuration(**kwargs))
+        version = str(kwargs.get("Qualifier", "$LATEST"))
+        if version in self.polls:
+            self.polls[version] += 1
+            response["State"] = self._state(version)
+        return response
+
+    def invoke(self, **kwargs: Any) -> Any:
+        name, _, qualifier = str(kwargs["FunctionName"]).rpartition(":")
+        alias = self._client.get_alias(FunctionName=name, Name=qualifier)
+        if self._state(str(alias["FunctionVersion"])) == "Pending":
+            self.invoked_while_pending += 1
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "ResourceConflictException",
+                        "Message": "The operation cannot be "
+                        "performed at this time. The function is currently in the following state: Pending",
+                    }
+                },
+                "Invoke",
+            )
+        return self._client.invoke(**kwargs)
+
+    def get_waiter(self, name: str) -> Any:
+        from botocore import xform_name
+        from botocore.session import get_session
+        from botocore.waiter import create_waiter_with_client
+
+        model = get_session().get_waiter_model("lambda")
+        camel = next(w for w in model.waiter_names if xform_name(w) == name)
+        return create_waiter_with_client(camel, model, self)
+
+
+@pytest.fixture
+def no_version_wait(monkeypatch):
+    monkeypatch.setattr(lambda_api, "VERSION_ACTIVE_DELAY_S", 0)
+
+
+def test_invoking_a_pending_snapstart_version_conflicts(lambda_client, target_function, target_runtime):
+    # GIVEN a version just published, still Pending, behind an alias
+    client = SnapStartLambda(lambda_client)
+    version = lambda_api.publish_version(client, target_function.arn, "snap")
+    lambda_client.create_alias(FunctionName=target_function.name, Name="RAM1024", FunctionVersion=version)
+    # WHEN invoked at once THEN Lambda answers with a conflict (retried, then raised)
+    with pytest.raises(ClientError, match="ResourceConflictException"):
+        client.invoke(FunctionName=f"{target_function.arn}:RAM1024", Payload=b"null")
+
+
+def test_publish_next_waits_until_the_version_is_active(
+    lambda_client, runs, target_function, target_runtime, no_version_wait
+):
+    # GIVEN SnapStart versions Pending for two polls each
+    client = SnapStartLambda(lambda_client, pending_polls=2)
+    request = request_for(target_function, powerValues=[512])
+    config = start(request, client, runs)
+    # WHEN the Publisher publishes the size
+    publish(config, request, client)
+    # THEN it returned only after the version reported Active (two Pending polls, one Active)
+    (version,) = client.polls
+    assert client.polls[version] == 3
+    # and the alias can be invoked at once, with no conflict
+    response = lambda_api.invoke(client, target_function.arn, "RAM512", b"null")
+    assert response.function_error is None
+    assert client.invoked_while_pending == 0
+
+
+def test_cold_start_versions_are_all_published_before_waiting(
+    lambda_client, runs, target_function, target_runtime, no_version_wait
+):
+    client = SnapStartLambda(lambda_client, pending_polls=1)
+    request = request_for(target_function, powerValues=[512], onlyColdStarts=True)
+    publish(start(request, client, runs), request, client)
+    assert len(client.polls) == 5
+    assert all(polls == 2 for polls in client.polls.values())
+
+
+def test_a_version_whose_snapshot_fails_fails_the_publisher_and_leaves_nothing(
+    lambda_client, runs, target_function, no_version_wait
+):
+    client = SnapStartLambda(lambda_client, pending_polls=1, final="Failed")
+    request = request_for(target_function, powerValues=[512])
+    config = start(request, client, runs)
+    before = snapshot(lambda_client, target_function.name)
+    with pytest.raises(VersionNotActiveError, match=r"target:\d+ did not become Active"):
+        publish(config, request, client)
+    after = snapshot(lambda_client, target_function.name)
+    assert after["aliases"] == before["aliases"]
+    assert after["versions"] == before["versions"]

@@ -9,6 +9,7 @@ from powertuning.analysis import (
     analyze_state,
     choose,
     count_transitions,
+    discard_for,
     recommend,
     summarize,
 )
@@ -302,3 +303,76 @@ def test_analyze_state_fails_when_every_size_was_skipped():
     ]
     with pytest.raises(TargetFunctionError, match=r"128 MB: Runtime.OutOfMemory.*256 MB: Sandbox.Timedout"):
         analyze_state(state(stats, onError="skip"))
+
+
+# -- cold starts, as aws-lambda-power-tuning v4.4.0 measures them -----------------------------------
+
+
+def test_cold_start_duration_includes_init_and_restore():
+    # GIVEN five cold starts, each 10 ms of handler after 150-190 ms of INIT
+    reports = [report(10.0, 512, init=150.0 + 10 * i) for i in range(5)]
+    # WHEN summarised without trimming THEN the average is handler + INIT, not a warm-like 10 ms
+    result = summarize(512, reports, PRICE, 0.0)
+    assert result.average_duration == pytest.approx(10.0 + 170.0)
+    assert result.p50 == pytest.approx(180.0)
+    assert result.cold_starts == 5
+
+
+def test_only_cold_starts_uses_every_invocation_without_trimming():
+    # GIVEN onlyColdStarts with the default discardTopBottom 0.2
+    request = TuningRequest.from_dict({"lambdaARN": ARN, "onlyColdStarts": True, "num": 5})
+    assert request.discard_top_bottom == 0.2
+    # THEN nothing is trimmed, as in the reference (its Executor sets discardTopBottom to 0)
+    assert discard_for(request) == 0.0
+    reports = [report(10.0, 512, init=init) for init in (100.0, 110.0, 120.0, 130.0, 400.0)]
+    result = summarize(512, reports, PRICE, discard_for(request))
+    assert result.average_duration == pytest.approx(10.0 + (100 + 110 + 120 + 130 + 400) / 5)
+    costs = [PRICE.invocation_cost(-(-(10.0 + i) // 1), 512) for i in (100.0, 110.0, 120.0, 130.0, 400.0)]
+    assert result.average_price == pytest.approx(sum(costs) / 5)
+
+
+def test_without_only_cold_starts_the_trim_is_the_input_s():
+    request = TuningRequest.from_dict({"lambdaARN": ARN, "discardTopBottom": 0.3})
+    assert discard_for(request) == 0.3
+
+
+def test_price_is_trimmed_on_its_own_like_the_reference():
+    # GIVEN a fast invocation billed long (e.g. a cold start with a long billed INIT) and slow ones
+    reports = [report(100.0, billed=100) for _ in range(4)] + [report(1.0, billed=900)]
+    result = summarize(128, reports, PRICE, 0.2)
+    # THEN the 900 ms bill is the most expensive one and is trimmed from the price, as the
+    # reference trims billed durations separately from durations
+    assert result.average_price == pytest.approx(PRICE.invocation_cost(100, 128))
+
+
+# -- China regions -----------------------------------------------------------------------------------
+
+
+def test_china_regions_link_the_visualization_in_cny():
+    sizes = [size(128, 1.0e-5, 100.0), size(256, 2.0e-5, 60.0)]
+    cny = recommend(
+        sizes, strategy="cost", balanced_weight=0.5, region="cn-north-1", transitions=10, include_stats=False
+    )
+    usd = recommend(
+        sizes, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=10, include_stats=False
+    )
+    assert cny.visualization.startswith("https://lambda-power-tuning.show/?currency=CNY#")
+    assert usd.visualization.startswith("https://lambda-power-tuning.show/#")
+    assert cny.visualization.split("#")[1] == usd.visualization.split("#")[1]
+    assert cny.execution_cost == pytest.approx(10 * 0.0001891)
+
+
+# -- dry run -----------------------------------------------------------------------------------------
+
+
+def test_a_dry_run_recommends_nothing():
+    out = Recommendation(
+        power=128,
+        cost=1e-6,
+        duration=5.0,
+        execution_cost=1e-4,
+        lambda_cost=2e-7,
+        visualization="x",
+        dry_run=True,
+    ).to_dict()
+    assert out == {"dryRun": True, "stateMachine": {"executionCost": 1e-4, "lambdaCost": 2e-7}}

@@ -10,11 +10,12 @@ import pytest
 
 from powertuning.analysis import recommend
 from powertuning.cli.aws import ClientFactory, StateMachineNotFoundError, region_of, state_machine_from_stack
-from powertuning.cli.output import format_comparison, format_table, render_rows
+from powertuning.cli.output import dry_run_summary, format_comparison, format_table, render_rows
 from powertuning.cli.progress import Progress
 from powertuning.cli.run import gate_failures
 from powertuning.models import SizeResult
 from powertuning.report import TuningResult
+from powertuning.report.result import ResultFormatError
 
 
 def measured(value: int, duration: float, price: float) -> SizeResult:
@@ -51,6 +52,28 @@ def test_table_marks_the_recommendation_and_the_current_memory():
     assert "* recommended: 512 MB (150.00 ms average, $0.000001500 per invocation, $1.50 per 1M)" in text
     assert "current memory: 128 MB (differs from recommended)" in text
     assert "Tuning cost: $0.000553 ($0.000500 Step Functions + $0.000053 Lambda)" in text
+
+
+def test_costs_in_a_china_region_are_written_in_cny():
+    # GIVEN an output priced in cn-north-1 (CNY; the visualization link says ?currency=CNY)
+    china = recommend(
+        SIZES, strategy="cost", balanced_weight=0.5, region="cn-north-1", transitions=20, include_stats=True
+    ).to_dict()
+    result = TuningResult.from_output(china)
+    # THEN the table and the report write ¥, never $
+    assert result.currency == "CNY"
+    text = format_table(result)
+    assert "¥0.000001500" in text
+    assert "$" not in text.replace(result.visualization, "")
+    assert TuningResult.from_output(output()).currency == "USD"
+
+
+def test_a_dry_run_prints_a_line_and_has_no_table_or_report():
+    dry = {"dryRun": True, "stateMachine": {"executionCost": 0.000225, "lambdaCost": 2.1e-7}}
+    assert "no recommendation" in (dry_run_summary(dry) or "")
+    assert dry_run_summary(output()) is None
+    with pytest.raises(ResultFormatError, match="a dry run recommends nothing"):
+        TuningResult.from_output(dry)
 
 
 def test_table_shows_skipped_sizes_and_unknown_percentiles():

@@ -56,11 +56,13 @@ def test_cold_start_is_detected_from_init_duration(load_event):
         assert parse_report(load_event(name)["logTail"]).is_cold_start
 
 
-def test_snapstart_restore_is_billed_and_not_a_cold_init(load_event):
+def test_snapstart_restore_is_billed_and_counts_as_a_cold_start(load_event):
+    # A restore is a new execution environment started from a snapshot: a cold start without INIT.
     report = parse_report(load_event("log_text_snapstart.json")["logTail"])
     assert report.restore_duration_ms == 427.04
+    assert report.init_duration_ms == 0.0
     assert report.billed_total_ms == 17 + 154
-    assert not report.is_cold_start
+    assert report.is_cold_start
 
 
 def test_without_snapstart_nothing_is_added_to_the_billed_duration(load_event):
@@ -155,3 +157,67 @@ def test_function_output_that_looks_like_a_field_is_not_read():
 def test_crlf_and_trailing_spaces_are_tolerated():
     tail = "REPORT RequestId: x\tDuration: 2.50 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\t  \r\n"
     assert parse_report(tail) == Report(duration_ms=2.5, billed_duration_ms=3, memory_size_mb=128)
+
+
+# -- the invocation's duration as aws-lambda-power-tuning v4.4.0 measures it -------------------------
+# Its log lines (test/unit/test-utils.js), rebuilt here: Duration + Init + Restore Duration, and
+# Billed Duration + Billed Restore Duration.
+REFERENCE_TEXT = (
+    "START RequestId: 55bc566d Version: $LATEST\nEND RequestId: 55bc566d\n"
+    "REPORT RequestId: 55bc566d\tDuration: 469.40 ms\tBilled Duration: 500 ms\tMemory Size: 1024 MB\t"
+    "Max Memory Used: 21 MB\tInit Duration: 100.99 ms"
+)
+REFERENCE_TEXT_SNAPSTART = (
+    "START RequestId: 55bc566d Version: $LATEST\nEND RequestId: 55bc566d\n"
+    "REPORT RequestId: 55bc566d\tDuration: 469.40 ms\tBilled Duration: 500 ms\tMemory Size: 1024 MB\t"
+    "Max Memory Used: 21 MB\tRestore Duration: 474.16 ms\tBilled Restore Duration: 75 ms"
+)
+
+
+def platform_report(**metrics: float) -> str:
+    record = {"type": "platform.report", "record": {"requestId": "d661f7cf", "metrics": metrics}}
+    start = {"type": "platform.start", "record": {"requestId": "d661f7cf", "version": "8"}}
+    return json.dumps(start) + "\n" + json.dumps(record)
+
+
+@pytest.mark.parametrize(
+    ("tail", "measured", "billed", "cold"),
+    [
+        (REFERENCE_TEXT, 469.40 + 100.99, 500, True),
+        (REFERENCE_TEXT_SNAPSTART, 469.40 + 474.16, 500 + 75, True),
+        (
+            platform_report(durationMs=1.317, billedDurationMs=2, memorySizeMB=1024, initDurationMs=10),
+            11.317,
+            2,
+            True,
+        ),
+        (
+            platform_report(
+                durationMs=147.156,
+                billedDurationMs=201,
+                memorySizeMB=512,
+                restoreDurationMs=500.795,
+                billedRestoreDurationMs=53,
+            ),
+            147.156 + 500.795,
+            201 + 53,
+            True,
+        ),
+        # warm, JSON: no initDurationMs and no restoreDurationMs. The reference throws here
+        # ("Invalid JSON log does not contain initDurationMs"); they count as 0.
+        (platform_report(durationMs=1.317, billedDurationMs=2, memorySizeMB=1024), 1.317, 2, False),
+    ],
+    ids=["text-cold", "text-snapstart", "json-cold", "json-snapstart", "json-warm"],
+)
+def test_measured_duration_adds_init_and_restore_like_the_reference(tail, measured, billed, cold):
+    report = parse_report(tail)
+    assert report.measured_duration_ms == pytest.approx(measured)
+    assert report.billed_total_ms == billed
+    assert report.is_cold_start is cold
+
+
+def test_fixture_cold_start_measures_init_too(load_event):
+    # 12.34 ms of handler + 150.00 ms of INIT, billed 163 ms (INIT billed since Aug 2025)
+    report = parse_report(load_event("log_json_cold_start.json")["logTail"])
+    assert report.measured_duration_ms == pytest.approx(162.34)
+    assert report.billed_total_ms == 163

@@ -125,3 +125,95 @@ def test_cost_per_invocation_follows_memory_times_billed_time():
     assert price.invocation_cost(800, 128) == pytest.approx(price.invocation_cost(100, 1024))
     # GIVEN sub-millisecond work WHEN rounded up to 1 ms THEN the big size pays for a whole ms
     assert price.invocation_cost(0.4, 1024) > price.invocation_cost(3.2, 128)
+
+
+# -- one invocation's cost, per case, against figures computed by hand --------------------------------
+# LambdaPrice.invocation_cost is the only place an invocation is priced: the Executor and the Analyzer
+# (analysis.summarize), the adaptive race (adaptive._cost), the reports (which read averagePrice) and
+# the benchmarks (through summarize) all go through it.
+
+
+def test_cost_warm_x86_us_east_1():
+    # 100 ms x 1 GB x $0.0000166667 + $0.0000002 = $0.00000186667
+    assert lambda_price("us-east-1", "x86_64").invocation_cost(100, 1024) == pytest.approx(
+        1.86667e-6, rel=1e-9
+    )
+
+
+def test_cost_warm_arm64_us_east_1():
+    # 250 ms x 0.5 GB x $0.0000133334 + $0.0000002 = $0.0000018666750
+    assert lambda_price("us-east-1", "arm64").invocation_cost(250, 512) == pytest.approx(
+        1.866675e-6, rel=1e-9
+    )
+
+
+def test_cost_cold_start_with_init_billed():
+    # A ZIP function on a managed runtime since 1 Aug 2025: Duration 12.34 ms + Init 150.00 ms is
+    # billed as Billed Duration 163 ms. 163 ms x 0.125 GB x $0.0000166667 + $0.0000002
+    # = $0.000000339584 + $0.0000002 = $0.000000539584
+    assert lambda_price("us-east-1").invocation_cost(163, 128) == pytest.approx(5.3958396e-7, rel=1e-7)
+
+
+def test_cost_snapstart_restore():
+    # Billed Duration 17 ms + Billed Restore Duration 154 ms = 171 ms at 512 MB:
+    # 171 ms x 0.5 GB x $0.0000166667 + $0.0000002 = $0.00000142500 + $0.0000002 = $0.00000162500
+    assert lambda_price("us-east-1").invocation_cost(17 + 154, 512) == pytest.approx(1.62500285e-6, rel=1e-7)
+
+
+def test_cost_ephemeral_storage_above_512_mb():
+    # 10,240 MB of /tmp: 9.5 GB above the free 512 MB x 1 s x $0.0000000309 = $0.00000029355, on top
+    # of 1 s x 1 GB x $0.0000166667 and the request fee: $0.0000171602
+    price = lambda_price("us-east-1", "x86_64", ephemeral_storage_mb=10240)
+    assert price.storage_cost(1000) == pytest.approx(2.9355e-7, rel=1e-9)
+    assert price.invocation_cost(1000, 1024) == pytest.approx(1.716025e-5, rel=1e-9)
+    # the free 512 MB cost nothing
+    assert lambda_price("us-east-1", ephemeral_storage_mb=512).storage_cost(1000) == 0.0
+
+
+def test_cost_request_fee_alone():
+    # 0 ms billed (nothing ran): $0.20 per 1M requests
+    assert lambda_price("us-east-1").invocation_cost(0, 128) == pytest.approx(2.0e-7, rel=1e-12)
+
+
+def test_cost_rounds_up_to_one_millisecond():
+    # 0.4 ms is billed as 1 ms: 1 ms x 1 GB x $0.0000166667 + $0.0000002 = $0.0000002166667
+    assert lambda_price("us-east-1").invocation_cost(0.4, 1024) == pytest.approx(2.166667e-7, rel=1e-7)
+
+
+def test_cost_in_a_dearer_region():
+    # af-south-1: 1 s x 1 GB x $0.0000221 + $0.0000002 = $0.0000223
+    assert lambda_price("af-south-1").invocation_cost(1000, 1024) == pytest.approx(2.23e-5, rel=1e-9)
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "cn-northwest-1"])
+def test_cost_in_china_is_in_cny(region):
+    # 100 ms x 1 GB x CNY 0.000113477 + CNY 1.36 per 1M = CNY 0.0000113477 + 0.00000136 = CNY 0.0000127077
+    price = lambda_price(region)
+    assert price.currency == "CNY"
+    assert pricing.currency(region) == "CNY"
+    assert price.invocation_cost(100, 1024) == pytest.approx(1.27077e-5, rel=1e-9)
+    # the reference's figure: CNY 1.42e-8 per ms at 128 MB (rounded)
+    assert price.duration_cost(1, 128) == pytest.approx(1.42e-8, rel=0.01)
+    # arm64: 80% of x86_64, as everywhere
+    assert lambda_price(region, "arm64").gb_second == pytest.approx(0.8 * 0.000113477)
+    # Step Functions: CNY 0.0001891 per transition, the reference's figure
+    assert transition_price(region) == pytest.approx(0.0001891)
+
+
+def test_other_regions_are_in_usd():
+    assert lambda_price("us-east-1").currency == pricing.currency("eu-west-1") == "USD"
+
+
+def test_every_cost_is_computed_by_invocation_cost(monkeypatch):
+    # GIVEN invocation_cost replaced by a flat 1.0 per invocation
+    from powertuning import adaptive
+    from powertuning.analysis import summarize
+    from powertuning.logs import Report
+
+    monkeypatch.setattr(LambdaPrice, "invocation_cost", lambda self, billed_ms, memory_mb: 1.0)
+    price = lambda_price("us-east-1")
+    reports = [Report(duration_ms=d, billed_duration_ms=d, memory_size_mb=512) for d in (10.0, 20.0, 30.0)]
+    # THEN the Analyzer's summary and the adaptive race's objective see exactly that
+    result = summarize(512, reports, price, 0.0)
+    assert (result.average_price, result.total_cost) == (1.0, 3.0)
+    assert adaptive._cost((10.0, 10.0, 0.0), 512, price) == 1.0

@@ -1,0 +1,179 @@
+"""The reference tool's own sample inputs (its READMEs' examples) through the real handlers.
+
+Each input of tests/events/reference_v4_readme_inputs.json goes through the Initializer, the
+Publisher loop, the Executor for every size, the Cleaner, the Analyzer and the Optimizer, against
+moto; the output is checked key by key against aws-lambda-power-tuning v4.4.0's shape:
+`{power, cost, duration, stateMachine: {executionCost, lambdaCost, visualization}, stats?}` with
+`stats` items starting `value, averagePrice, averageDuration`, and the Executor's items holding the
+reference Executor's keys `value, averagePrice, averageDuration, totalCost`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdas import analyzer, cleaner, executor, initializer, optimizer, publisher
+from powertuning.local.simulated import SimulatedRuntime, cpu_bound
+from powertuning.local.target import InvokeResult
+
+pytestmark = pytest.mark.usefixtures("clean_environment", "reference_bucket")
+
+EXAMPLES = json.loads(
+    (Path(__file__).parents[1] / "events" / "reference_v4_readme_inputs.json").read_text(encoding="utf-8")
+)
+# The keys of the reference's output, in its order, and of its stats items (analyzer.js).
+REFERENCE_OUTPUT_KEYS = ["power", "cost", "duration", "stateMachine"]
+REFERENCE_MACHINE_KEYS = ["executionCost", "lambdaCost", "visualization"]
+REFERENCE_STATS_KEYS = ["value", "averagePrice", "averageDuration"]
+# What the reference's Executor returns for one size (executor.js, computeStatistics).
+REFERENCE_EXECUTOR_KEYS = {"value", "averagePrice", "averageDuration", "totalCost"}
+
+
+class Processor:
+    """A pre- or post-processor that returns null (the payload is kept)."""
+
+    mode = "scripted"
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def invoke(self, spec: Any, event: str) -> InvokeResult:
+        self.events.append(json.loads(event))
+        return InvokeResult("null", False, "")
+
+
+@pytest.fixture
+def clean_environment(monkeypatch):
+    """The handlers' deploy-time settings at their defaults."""
+    monkeypatch.delenv("visualizationUrl", raising=False)
+    monkeypatch.delenv("defaultPowerValues", raising=False)
+
+
+@pytest.fixture
+def processor_arns(make_function, target_runtime):
+    """`{"PRE": arn, "POST": arn}`: two processor functions that keep the payload."""
+    arns = {}
+    for name in ("pre", "post"):
+        arns[name.upper()] = make_function(name).arn
+        target_runtime.use(Processor(), name)
+    return arns
+
+
+@pytest.fixture
+def reference_bucket(s3_client):
+    """The object the reference README's S3 example names, holding `{"from": "s3"}`."""
+    s3_client.create_bucket(Bucket="your-bucket")
+    s3_client.put_object(Bucket="your-bucket", Key="your-object.json", Body=json.dumps({"from": "s3"}))
+
+
+@pytest.fixture
+def run_example(target_function, processor_arns, lambda_context, execution):
+    """`run_example(input)` -> (Executor items, execution output, state) of one whole tuning."""
+    arns = processor_arns
+
+    def run(execution_input: dict[str, Any]) -> tuple[list[dict[str, Any]], Any, dict[str, Any]]:
+        text = json.dumps(execution_input).replace('"TARGET"', json.dumps(target_function.arn))
+        for placeholder, arn in arns.items():
+            text = text.replace(f'"{placeholder}"', json.dumps(arn))
+        state = initializer.handler({"input": json.loads(text), "execution": execution}, lambda_context)
+        while (state.get("publish") or {}).get("continue", True):
+            state = {**state, "publish": publisher.handler(state, lambda_context)}
+        items = []
+        for value in state["run"]["powerValues"]:
+            item = {"value": value, "request": state["request"], "run": state["run"]}
+            out = executor.handler({"item": item, "attempt": 0}, lambda_context)
+            while not out["done"]:
+                item = {**item, "progress": out}
+                out = executor.handler({"item": item, "attempt": 0}, lambda_context)
+            items.append(out["result"])
+        state["results"] = items
+        state["cleanup"] = cleaner.handler(state, lambda_context)
+        state["analysis"] = analyzer.handler(state, lambda_context)
+        optimizer.handler(state, lambda_context)
+        return items, state["analysis"], state
+
+    return run
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e["id"] for e in EXAMPLES])
+def test_reference_sample_input_gives_the_reference_output_shape(example, run_example, target_runtime):
+    # GIVEN one of the reference tool's sample inputs, as its README writes it
+    execution_input = example["input"]
+    target_runtime.use(SimulatedRuntime(cpu_bound(100.0), init_ms=150.0))
+    # WHEN it goes through every handler
+    items, output, state = run_example(execution_input)
+    # THEN each Executor item holds the reference Executor's keys, first the reference's stats keys
+    for item in items:
+        assert set(item) >= REFERENCE_EXECUTOR_KEYS
+        assert list(item)[:3] == REFERENCE_STATS_KEYS
+        assert isinstance(item["value"], int)
+        assert isinstance(item["averagePrice"], float)
+        assert isinstance(item["averageDuration"], float)
+    assert json.loads(json.dumps(output)) == output
+    if execution_input.get("dryRun"):
+        # a dry run recommends nothing (the reference's output is null): no power, cost, duration
+        assert set(output) == {"dryRun", "stateMachine"}
+        assert not {"power", "cost", "duration"} & set(output)
+        assert len(target_runtime.events()) == 1
+        return
+    # the output's keys are the reference's, in its order; stats only with includeOutputResults
+    expected = REFERENCE_OUTPUT_KEYS + (["stats"] if execution_input.get("includeOutputResults") else [])
+    assert list(output) == expected
+    assert list(output["stateMachine"]) == REFERENCE_MACHINE_KEYS
+    assert isinstance(output["power"], int)
+    assert output["power"] in execution_input["powerValues"]
+    assert isinstance(output["cost"], float)
+    assert output["cost"] > 0
+    assert isinstance(output["duration"], float)
+    assert output["duration"] > 0
+    assert output["stateMachine"]["visualization"].startswith("https://lambda-power-tuning.show/#")
+    best = next(i for i in items if i["value"] == output["power"])
+    assert (output["cost"], output["duration"]) == (best["averagePrice"], best["averageDuration"])
+    assert output["stateMachine"]["lambdaCost"] == pytest.approx(sum(i["totalCost"] for i in items))
+    for stat in output.get("stats", []):
+        assert list(stat)[:3] == REFERENCE_STATS_KEYS
+    # every size measured num times
+    num = execution_input["num"]
+    assert [i["invocations"] for i in items] == [num] * len(execution_input["powerValues"])
+    # and nothing the run published is left (the autoOptimizeAlias is the one version kept)
+    assert state["cleanup"]["deletedAliases"]
+    aliases = boto3.client("lambda", region_name="us-east-1").list_aliases(
+        FunctionName=state["run"]["functionArn"]
+    )
+    left = {a["Name"] for a in aliases["Aliases"]}
+    assert left == (
+        {execution_input["autoOptimizeAlias"]} if execution_input.get("autoOptimizeAlias") else set()
+    )
+
+
+def test_payloads_reach_the_function_as_the_reference_sends_them(run_example, target_runtime):
+    by_id = {e["id"]: e["input"] for e in EXAMPLES}
+    run_example(by_id["sar-console"])  # "payload": "{}" (a string holding JSON) arrives as {}
+    assert target_runtime.events() == [{}] * 60
+    target_runtime.invocations.clear()
+    run_example(by_id["advanced-s3"])
+    assert target_runtime.events() == [{"from": "s3"}] * 200
+
+
+def test_the_weighted_example_gets_its_documented_shares(run_example, target_runtime):
+    # README-ADVANCED: weights 5, 15, 30 of num 50 -> 10%, 30%, 60% of the invocations
+    example = next(e["input"] for e in EXAMPLES if e["id"] == "advanced-weighted")
+    run_example(example)
+    events = target_runtime.events()[:50]
+    assert [events.count({"items": n}) for n in (1, 10, 100)] == [5, 15, 30]
+
+
+def test_cold_start_example_measures_init_untrimmed(run_example, target_runtime):
+    # GIVEN 150 ms of INIT on every cold start and onlyColdStarts
+    target_runtime.use(SimulatedRuntime(cpu_bound(100.0), init_ms=150.0))
+    example = next(e["input"] for e in EXAMPLES if e["id"] == "every-key-cold-starts")
+    items, _, _ = run_example(example)
+    # THEN every invocation is a cold start and its INIT is in the average, as in the reference
+    for item in items:
+        assert item["coldStarts"] == item["invocations"] == 5
+        assert item["averageDuration"] > 150.0
