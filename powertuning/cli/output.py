@@ -65,7 +65,7 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
                 mark,
                 f"{value} MB",
                 ms(s.average_duration),
-                ms(s.p90) if result.detailed else "-",
+                ms(s.p90) if s.p90 is not None else "-",
                 usd_per_invocation(s.average_price),
                 usd_per_million(s.average_price),
                 note,

@@ -31,7 +31,7 @@ from powertuning.cli.output import (
 )
 from powertuning.cli.progress import Progress
 from powertuning.errors import PowerTuningError
-from powertuning.report import TuningResult, write_html, write_png
+from powertuning.report import RunMetadata, TuningResult, write_html, write_png
 from powertuning.report.units import ms, usd_per_invocation
 
 
@@ -185,7 +185,11 @@ def _current_memory(lambda_client: Any, function_arn: str, *, required: bool) ->
 def _finish(
     args: argparse.Namespace, output: dict[str, Any], current: int | None, description: dict[str, Any]
 ) -> int:
-    result = TuningResult.from_document(description)
+    # What the execution's input and start date say, plus what only this command knows.
+    known = RunMetadata(
+        measured_on=None if args.endpoint_url else "aws", latency_target_ms=args.max_duration_ms
+    )
+    result = TuningResult.from_document(description, metadata=known)
     if args.output == "json":
         print(json.dumps(output, indent=2))
     else:
