@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from powertuning.cli import aws
-from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, format_table, usage_error
+from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, format_table, status, usage_error
 from powertuning.errors import PowerTuningError
 from powertuning.report import RunMetadata, TuningResult, write_html, write_png
 
@@ -52,8 +52,10 @@ def add_render_options(parser: argparse.ArgumentParser, default_html: Path) -> N
         metavar="FILE",
         help=f"where to write the page (default {default_html})",
     )
-    parser.add_argument("--png", type=Path, metavar="FILE", help="also write the chart as a PNG")
-    parser.add_argument("--title", help="page and chart title")
+    parser.add_argument(
+        "--png", type=Path, metavar="FILE", help="also write the chart as a PNG (default: none)"
+    )
+    parser.add_argument("--title", help="page and chart title (default: from the function's name)")
 
 
 def load_result(source: str, factory: aws.ClientFactory, *, label: str | None = None) -> TuningResult:
@@ -88,10 +90,10 @@ def load_result(source: str, factory: aws.ClientFactory, *, label: str | None = 
 def render(args: argparse.Namespace, results: list[TuningResult]) -> None:
     """Write --html and --png for these results, saying where on stderr."""
     size = write_html(args.html, results, title=args.title)
-    print(f"powertune: wrote {args.html} ({size:,} bytes)", file=sys.stderr)
+    status(f"wrote {args.html} ({size:,} bytes)")
     if args.png:
         size = write_png(args.png, results, title=args.title)
-        print(f"powertune: wrote {args.png} ({size:,} bytes)", file=sys.stderr)
+        status(f"wrote {args.png} ({size:,} bytes)")
 
 
 def report(args: argparse.Namespace) -> int:
