@@ -93,6 +93,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupted() -> int:
+    console.close_all()
+    # On a terminal the line starts after the "^C" the terminal echoed.
+    start = "\n" if console.is_interactive(sys.stderr) else ""
+    print(f"{start}powertune: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _during_interrupt(exc: BaseException) -> bool:
+    """Whether `exc` was raised while a KeyboardInterrupt was being handled (cleanup failing)."""
+    seen: set[int] = set()
+    context = exc.__context__
+    while context is not None and id(context) not in seen:
+        if isinstance(context, KeyboardInterrupt):
+            return True
+        seen.add(id(context))
+        context = context.__context__
+    return False
+
+
 def _on_interrupt(_signum: int, _frame: FrameType | None) -> None:
     console.interrupt()
     raise KeyboardInterrupt
@@ -111,12 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except KeyboardInterrupt:
-        console.close_all()
-        # On a terminal the line starts after the "^C" the terminal echoed.
-        start = "\n" if console.is_interactive(sys.stderr) else ""
-        print(f"{start}powertune: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except ModuleNotFoundError as exc:
+        return _interrupted()
+    except Exception as exc:
+        if _during_interrupt(exc):
+            # Cleanup that failed while unwinding from Ctrl-C: the interrupt is what happened.
+            return _interrupted()
+        if not isinstance(exc, ModuleNotFoundError):
+            raise
         why = _missing_dependency(exc, getattr(args, "command", None) or "")
         if why is None:
             raise

@@ -101,3 +101,27 @@ def test_subcommand_that_cannot_be_imported_is_listed_with_the_extra(monkeypatch
     # AND running it exits 2 with the same words
     assert main(["local"]) == 2
     assert "pip install 'powertuning[local]'" in capsys.readouterr().err
+
+
+def test_cleanup_failing_after_an_interrupt_still_ends_with_one_line(monkeypatch, capsys):
+    # GIVEN a subcommand whose cleanup fails while Ctrl-C unwinds it
+    def interrupted(_args: argparse.Namespace) -> int:
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr("powertuning.cli.report.report", interrupted)
+
+    # THEN the interrupt is what is told
+    assert main(["report", "result.json"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["powertune: interrupted"]
+
+
+def test_other_errors_are_not_hidden(monkeypatch):
+    def broken(_args: argparse.Namespace) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("powertuning.cli.report.report", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["report", "result.json"])

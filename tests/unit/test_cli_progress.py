@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from typing import Any
 
 import pytest
@@ -201,3 +202,21 @@ def test_terminal_gets_a_bar_with_an_eta_and_no_colour_with_no_color(no_color, m
     # AND colours (SGR 30-37, 90-97, 38;...) appear only without NO_COLOR
     colours = re.findall(r"\x1b\[(?:\d+;)*(?:3[0-8]|9[0-7])(?:;\d+)*m", text)
     assert (colours == []) is no_color
+
+
+def test_without_rich_a_terminal_gets_plain_lines_and_the_extra_to_install(monkeypatch):
+    # GIVEN rich is not installed
+    for name in [n for n in sys.modules if n == "rich" or n.startswith("rich.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "rich", None)
+    stream = io.StringIO()
+
+    # WHEN progress is shown on a terminal
+    with Progress(stream, interactive=True, quiet=False) as progress:
+        progress.say("hello")
+
+    # THEN the lines come plain, after one saying how to get the bar
+    assert lines(stream) == [
+        "(plain progress lines: for a progress bar, pip install 'powertuning[cli]')",
+        "hello",
+    ]
