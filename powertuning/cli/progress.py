@@ -146,7 +146,8 @@ class Progress:
         self._analysed = False
         self._cleaning_up = False
         self._view: _Lines | _Bar | None = None
-        self._lock = threading.Lock()
+        self._live_invocations = 0
+        self._lock = threading.RLock()
 
     # -- output --------------------------------------------------------------------------------
     def _get_view(self) -> _Lines | _Bar:
@@ -167,11 +168,23 @@ class Progress:
         with self._lock:
             self._get_view().note(text)
 
+    def invocation_done(self) -> None:
+        """Count one invocation as it ends, for a runtime that reports them (the local one).
+
+        History events tell a size's invocations only when the size is done; this moves the bar
+        (and its ETA) on between them. Safe to call from the runtime's threads.
+        """
+        with self._lock:
+            self._live_invocations += 1
+        self._refresh()
+
     def _refresh(self) -> None:
         if self.quiet or not self.interactive:
             return
         with self._lock:
-            self._get_view().update(self.invocations, self.total, self.phase)
+            done = max(self.invocations, self._live_invocations)
+            total = max(self.total, done) if self.total is not None else None
+            self._get_view().update(done, total, self.phase)
 
     def close(self) -> None:
         """Stop the bar (idempotent); lines written so far stay."""

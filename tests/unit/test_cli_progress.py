@@ -220,3 +220,20 @@ def test_without_rich_a_terminal_gets_plain_lines_and_the_extra_to_install(monke
         "(plain progress lines: for a progress bar, pip install 'powertuning[cli]')",
         "hello",
     ]
+
+
+def test_invocations_reported_by_the_runtime_move_the_bar_between_sizes(monkeypatch):
+    # GIVEN a run of 3 sizes x 5 invocations on a terminal
+    monkeypatch.setenv("COLUMNS", "120")
+    stream = io.StringIO()
+    h = History()
+    h.exited(INIT, {"num": 5, "lambdaConfigurations": config(0)})
+
+    # WHEN the runtime reports four invocations before any size is done
+    with Progress(stream, interactive=True, quiet=False) as progress:
+        progress(h.events[0])
+        for _ in range(4):
+            progress.invocation_done()
+
+    # THEN the bar shows them
+    assert "4/15 invocations" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
