@@ -236,6 +236,12 @@ def publish_next(
             lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
         wait_until_active(client, config.function_arn, created)
     except Exception as exc:
+        if not still_owned(config, runs_client, runs_table):
+            # The run ended meanwhile, and its recovery may be removing what this call creates.
+            cleanup(config, client)
+            raise RunEndedError(
+                f"run {config.run_id} on {config.function_arn} ended while publishing; undone"
+            ) from exc
         _delete_owned(client, config, sizes={power})
         if not (request.auto_power_values and lambda_api.is_memory_limit_error(exc)):
             raise
@@ -420,20 +426,34 @@ def optimize(
                 "previousVersion": existing["FunctionVersion"] if existing else None,
             }
             lambda_api.update_run(runs_client, runs_table, config.function_arn, record)
-        lambda_api.update_configuration(
-            client, config.function_arn, MemorySize=power, Description=f"{config.marker_prefix}optimizing"
-        )
-        out = {"applied": True, "power": power}
-        if request.auto_optimize_alias:
-            version = lambda_api.publish_version(
-                client, config.function_arn, f"{config.marker_prefix}optimized RAM{power}"
-            )
-            lambda_api.create_or_update_alias(
-                client, config.function_arn, request.auto_optimize_alias, version
-            )
-            out.update(alias=request.auto_optimize_alias, version=version)
+        try:
+            out = _apply(request, config, power, client)
+            if not (still_owned(config, runs_client, runs_table) and is_running()):
+                raise RunEndedError(f"run {config.run_id} on {config.function_arn} ended while optimizing")
+        except Exception:
+            if not (still_owned(config, runs_client, runs_table) and is_running()):
+                # Ended meanwhile (its recovery may have run already): $LATEST still carries the
+                # marker, so this cleanup puts memory, description and the alias back.
+                cleanup(config, client, record)
+            raise
+        # The last change: the marker goes, the applied memory stays.
         lambda_api.update_configuration(client, config.function_arn, Description=config.original_description)
     finish(config, runs_client, runs_table)
+    return out
+
+
+def _apply(request: TuningRequest, config: TuningConfig, power: int, client: Any) -> dict[str, Any]:
+    """Set $LATEST's memory under the run's marker, and point `autoOptimizeAlias` at a version of it."""
+    lambda_api.update_configuration(
+        client, config.function_arn, MemorySize=power, Description=f"{config.marker_prefix}optimizing"
+    )
+    out: dict[str, Any] = {"applied": True, "power": power}
+    if request.auto_optimize_alias:
+        version = lambda_api.publish_version(
+            client, config.function_arn, f"{config.marker_prefix}optimized RAM{power}"
+        )
+        lambda_api.create_or_update_alias(client, config.function_arn, request.auto_optimize_alias, version)
+        out.update(alias=request.auto_optimize_alias, version=version)
     return out
 
 

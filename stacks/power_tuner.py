@@ -65,8 +65,13 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "analyzer": (),
     "optimizer": (
         "CreateAlias",
+        # Undoes its own work (by the run's marker) if the execution stopped while it applied.
+        "DeleteAlias",
+        "DeleteFunction",
         "GetAlias",
         "GetFunctionConfiguration",
+        "ListAliases",
+        "ListVersionsByFunction",
         "PublishVersion",
         "UpdateAlias",
         "UpdateFunctionConfiguration",

@@ -31,9 +31,14 @@ def add_aws_options(parser: argparse.ArgumentParser) -> None:
     """Add --region, --profile and --endpoint-url."""
     group = parser.add_argument_group("AWS connection")
     group.add_argument("--region", help="AWS region (default: from the ARN, else the profile's)")
-    group.add_argument("--profile", help="named profile from your AWS config")
     group.add_argument(
-        "--endpoint-url", metavar="URL", help="send every AWS call here (moto server, LocalStack)"
+        "--profile",
+        help="named profile from your AWS config (default: AWS_PROFILE, else the default profile)",
+    )
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="send every AWS call here, e.g. moto server or LocalStack (default: AWS itself)",
     )
 
 

@@ -39,10 +39,12 @@ def register(subparsers: Any) -> None:
     where.add_argument(
         "--stack-name",
         metavar="NAME",
-        help=f"the tuner's stack, for its run table (default {aws.DEFAULT_STACK_NAME})",
+        help=f"the tuner's stack, for its run table (default: {aws.DEFAULT_STACK_NAME})",
     )
     where.add_argument(
-        "--runs-table", metavar="NAME", help="the run table's name (the stack output RunsTableName)"
+        "--runs-table",
+        metavar="NAME",
+        help="the run table's name (default: the stack's output RunsTableName)",
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would be done and change nothing")
     parser.add_argument(

@@ -14,7 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from powertuning.errors import InvalidInputError
-from powertuning.models import ON_ERROR, SAMPLING, STRATEGIES, TuningRequest
+from powertuning.models import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_TOLERANCE,
+    MAX_CONFIDENCE,
+    MAX_DISCARD,
+    MAX_NUM,
+    MIN_CONFIDENCE,
+    MIN_NUM,
+    ON_ERROR,
+    SAMPLING,
+    STRATEGIES,
+    TuningRequest,
+)
+from powertuning.pricing import DEFAULT_POWER_VALUES
 
 
 def _kebab(key: str) -> str:
@@ -40,60 +53,106 @@ def _json(text: str) -> Any:
         return text
 
 
-# key -> (argparse kwargs); bools get --flag / --no-flag.
+# key -> (argparse kwargs); each help says the input's default (README "Execution input").
 _VALUED: dict[str, dict[str, Any]] = {
-    "powerValues": {"type": _power_values, "metavar": "MB,MB,...|ALL|auto", "help": "memory sizes to test"},
-    "num": {"type": int, "metavar": "N", "help": "invocations per memory size (>= 5; default 10)"},
+    "powerValues": {
+        "type": _power_values,
+        "metavar": "MB,MB,...|ALL|auto",
+        "help": "memory sizes to test (default: the deployment's, "
+        f"{','.join(str(v) for v in DEFAULT_POWER_VALUES)} unless changed at deploy)",
+    },
+    "num": {
+        "type": int,
+        "metavar": "N",
+        "help": f"invocations per memory size, {MIN_NUM}-{MAX_NUM} (default: 10)",
+    },
     "payload": {
         "type": _json,
         "metavar": "JSON",
-        "help": "event sent to the function (JSON, or a plain string)",
+        "help": "event sent to the function, JSON or a plain string (default: none, the function gets null)",
     },
-    "payloadS3": {"metavar": "s3://BUCKET/KEY", "help": "read the payload from S3"},
-    "strategy": {"choices": STRATEGIES, "help": "what to optimise (default cost)"},
-    "balancedWeight": {"type": float, "metavar": "W", "help": "balanced strategy: 0 = speed, 1 = cost"},
-    "autoOptimizeAlias": {"metavar": "ALIAS", "help": "alias to point at the recommended size"},
-    "preProcessorARN": {"metavar": "ARN", "help": "function invoked before each invocation"},
-    "postProcessorARN": {"metavar": "ARN", "help": "function invoked after each invocation"},
-    "discardTopBottom": {"type": float, "metavar": "F", "help": "fraction trimmed from each end (0-0.4)"},
-    "sleepBetweenRunsMs": {"type": int, "metavar": "MS", "help": "pause after each sequential invocation"},
+    "payloadS3": {"metavar": "s3://BUCKET/KEY", "help": "read the payload from S3 (default: none)"},
+    "strategy": {"choices": STRATEGIES, "help": "what to optimise (default: cost)"},
+    "balancedWeight": {
+        "type": float,
+        "metavar": "W",
+        "help": "balanced strategy: 0 = fastest, 1 = cheapest (default: 0.5)",
+    },
+    "autoOptimizeAlias": {
+        "metavar": "ALIAS",
+        "help": "with --auto-optimize, point this alias at the recommended size (default: none)",
+    },
+    "preProcessorARN": {"metavar": "ARN", "help": "function invoked before each invocation (default: none)"},
+    "postProcessorARN": {"metavar": "ARN", "help": "function invoked after each invocation (default: none)"},
+    "discardTopBottom": {
+        "type": float,
+        "metavar": "F",
+        "help": f"fraction trimmed from each end, 0-{MAX_DISCARD} (default: 0.2)",
+    },
+    "sleepBetweenRunsMs": {
+        "type": int,
+        "metavar": "MS",
+        "help": "pause after each sequential invocation (default: 0)",
+    },
     "allowedExceptions": {
         "type": lambda s: [v for v in s.split(",") if v],
         "metavar": "TYPE,...",
-        "help": "error types that do not fail the tuning",
+        "help": "error types that do not fail the tuning (default: none)",
     },
-    "maxConcurrency": {"type": int, "metavar": "N", "help": "cap on parallel invocations per memory size"},
-    "onError": {"choices": ON_ERROR, "help": "fail the run, or skip sizes that run out of memory or time"},
-    "sampling": {"choices": SAMPLING, "help": "fixed num per size, or adaptive rounds"},
-    "confidence": {"type": float, "metavar": "P", "help": "adaptive: confidence to drop a size (0.5-0.999)"},
+    "maxConcurrency": {
+        "type": int,
+        "metavar": "N",
+        "help": "cap on parallel invocations per memory size (default: unlimited)",
+    },
+    "onError": {
+        "choices": ON_ERROR,
+        "help": "fail the run, or skip sizes that run out of memory or time (default: fail)",
+    },
+    "sampling": {"choices": SAMPLING, "help": "fixed num per size, or adaptive rounds (default: fixed)"},
+    "confidence": {
+        "type": float,
+        "metavar": "P",
+        "help": f"adaptive: confidence to drop a size, {MIN_CONFIDENCE}-{MAX_CONFIDENCE} "
+        f"(default: {DEFAULT_CONFIDENCE})",
+    },
     "tolerance": {
         "type": float,
         "metavar": "F",
-        "help": "adaptive: indifference zone (fraction)",
+        "help": f"adaptive: indifference zone, a fraction (default: {DEFAULT_TOLERANCE})",
     },
 }
-_FLAGS = (
-    "parallelInvocation",
-    "autoOptimize",
-    "dryRun",
-    "disablePayloadLogs",
-    "includeOutputResults",
-    "onlyColdStarts",
-)
+# key -> help; each gets --flag / --no-flag.
+_FLAGS: dict[str, str] = {
+    "parallelInvocation": "invoke a size's invocations concurrently (default: off)",
+    "autoOptimize": "apply the recommended memory to $LATEST (default: off)",
+    "dryRun": "one invocation of the first size only, to check permissions and payload (default: off)",
+    "disablePayloadLogs": "keep payloads out of logs and error messages (default: off)",
+    "includeOutputResults": "per-size stats in the output (default: on here, as the table needs them)",
+    "onlyColdStarts": "a fresh version per invocation, so every one is a cold start (default: off)",
+}
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Add --input-file, --payload-file and one flag per execution input key (lambdaARN excepted)."""
     group = parser.add_argument_group("execution input (see the README for every key and default)")
     group.add_argument(
-        "--input-file", type=Path, metavar="FILE", help="execution input JSON; flags override it"
+        "--input-file",
+        type=Path,
+        metavar="FILE",
+        help="execution input JSON; flags override it (default: none)",
     )
-    group.add_argument("--payload-file", type=Path, metavar="FILE", help="read the payload JSON from a file")
+    group.add_argument(
+        "--payload-file", type=Path, metavar="FILE", help="read the payload JSON from a file (default: none)"
+    )
     for key, kwargs in _VALUED.items():
         group.add_argument(f"--{_kebab(key)}", dest=f"input_{key}", default=None, **kwargs)
-    for key in _FLAGS:
+    for key, text in _FLAGS.items():
         group.add_argument(
-            f"--{_kebab(key)}", dest=f"input_{key}", default=None, action=argparse.BooleanOptionalAction
+            f"--{_kebab(key)}",
+            dest=f"input_{key}",
+            default=None,
+            action=argparse.BooleanOptionalAction,
+            help=text,
         )
 
 

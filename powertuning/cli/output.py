@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
+from powertuning.cli import console
 from powertuning.report.result import TuningResult
 from powertuning.report.units import ms, usd, usd_per_invocation, usd_per_million
 
@@ -17,6 +18,7 @@ EXIT_OK: Final = 0
 EXIT_EXECUTION_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_GATE_FAILED: Final = 3
+EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report it
 EXIT_CODES_HELP: Final = (
     "exit codes: 0 success, 1 the execution failed (its Error and Cause are printed), "
     "2 bad usage or invalid input (nothing was started), 3 a gate failed"
@@ -26,6 +28,12 @@ EXIT_CODES_HELP: Final = (
 def error(message: str, stream: TextIO | None = None) -> None:
     """Print `powertune: error: ...` on stderr."""
     print(f"powertune: error: {message}", file=stream or sys.stderr)
+
+
+def status(message: str) -> None:
+    """Print `powertune: ...` on stderr, unless --quiet."""
+    if not console.settings().quiet:
+        print(f"powertune: {message}", file=sys.stderr)
 
 
 def usage_error(message: str) -> int:
@@ -77,7 +85,7 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
                 mark,
                 f"{value} MB",
                 ms(s.average_duration),
-                ms(s.p90) if result.detailed else "-",
+                ms(s.p90) if s.p90 is not None else "-",
                 usd_per_invocation(s.average_price, result.currency),
                 usd_per_million(s.average_price, result.currency),
                 note,

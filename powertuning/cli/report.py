@@ -16,9 +16,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from powertuning.cli import aws
-from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, format_table, usage_error
+from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, format_table, status, usage_error
 from powertuning.errors import PowerTuningError
-from powertuning.report import TuningResult, write_html, write_png
+from powertuning.report import RunMetadata, TuningResult, write_html, write_png
 
 DEFAULT_HTML = Path("report.html")
 
@@ -52,16 +52,21 @@ def add_render_options(parser: argparse.ArgumentParser, default_html: Path) -> N
         metavar="FILE",
         help=f"where to write the page (default {default_html})",
     )
-    parser.add_argument("--png", type=Path, metavar="FILE", help="also write the chart as a PNG")
-    parser.add_argument("--title", help="page and chart title")
+    parser.add_argument(
+        "--png", type=Path, metavar="FILE", help="also write the chart as a PNG (default: none)"
+    )
+    parser.add_argument("--title", help="page and chart title (default: from the function's name)")
 
 
 def load_result(source: str, factory: aws.ClientFactory, *, label: str | None = None) -> TuningResult:
     """Read a result from an execution ARN, a JSON file or stdin (`-`)."""
+    known = RunMetadata()
     if source.startswith("arn:") and ":execution:" in source:
         sfn = factory.client("stepfunctions", aws.region_of(source))
         document: Any = aws.describe_execution(sfn, source)
         default_label = source.rsplit(":", 1)[-1]
+        # Read from Step Functions itself: measured on AWS (an --endpoint-url may be an emulator).
+        known = RunMetadata(measured_on=None if factory.endpoint_url else "aws")
     else:
         try:
             text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
@@ -77,16 +82,18 @@ def load_result(source: str, factory: aws.ClientFactory, *, label: str | None = 
             f"the execution {status}, so it has no result\n"
             f"Error: {document.get('error') or status}\nCause: {document.get('cause') or '(none given)'}"
         )
-    return TuningResult.from_document(document, label=default_label if label is None else label)
+    return TuningResult.from_document(
+        document, label=default_label if label is None else label, metadata=known
+    )
 
 
 def render(args: argparse.Namespace, results: list[TuningResult]) -> None:
     """Write --html and --png for these results, saying where on stderr."""
     size = write_html(args.html, results, title=args.title)
-    print(f"powertune: wrote {args.html} ({size:,} bytes)", file=sys.stderr)
+    status(f"wrote {args.html} ({size:,} bytes)")
     if args.png:
         size = write_png(args.png, results, title=args.title)
-        print(f"powertune: wrote {args.png} ({size:,} bytes)", file=sys.stderr)
+        status(f"wrote {args.png} ({size:,} bytes)")
 
 
 def report(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,18 @@ from powertuning.cli.output import (
     EXIT_CODES_HELP,
     EXIT_EXECUTION_FAILED,
     EXIT_GATE_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     dry_run_summary,
     error,
     format_table,
+    status,
     usage_error,
 )
 from powertuning.cli.progress import Progress
 from powertuning.errors import PowerTuningError
-from powertuning.report import TuningResult, write_html, write_png
+from powertuning.report import RunMetadata, TuningResult, write_html, write_png
 from powertuning.report.units import ms, usd_per_invocation
 
 
@@ -55,9 +56,13 @@ def register(subparsers: Any) -> None:
         "print the results and apply gates.",
         epilog=EXIT_CODES_HELP,
     )
-    parser.add_argument("--function", metavar="ARN", help="the function to tune (the input's lambdaARN)")
+    parser.add_argument(
+        "--function", metavar="ARN", help="the function to tune (default: the --input-file's lambdaARN)"
+    )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--state-machine-arn", metavar="ARN", help="the tuner's state machine")
+    where.add_argument(
+        "--state-machine-arn", metavar="ARN", help="the tuner's state machine (default: from --stack-name)"
+    )
     where.add_argument(
         "--stack-name",
         metavar="NAME",
@@ -67,11 +72,13 @@ def register(subparsers: Any) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--no-wait", action="store_true", help="print the execution ARN and exit once started")
     out.add_argument(
-        "--output", choices=("table", "json"), default="table", help="json prints only the execution output"
+        "--output",
+        choices=("table", "json"),
+        default="table",
+        help="json prints only the execution output on stdout",
     )
-    out.add_argument("--report", type=Path, metavar="FILE", help="write the HTML report here")
-    out.add_argument("--png", type=Path, metavar="FILE", help="write the chart as a PNG here")
-    out.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    out.add_argument("--report", type=Path, metavar="FILE", help="write the HTML report here (default: none)")
+    out.add_argument("--png", type=Path, metavar="FILE", help="write the chart as a PNG here (default: none)")
     out.add_argument(
         "--poll-interval", type=_positive, default=2.0, metavar="SECONDS", help="history polling period"
     )
@@ -80,13 +87,14 @@ def register(subparsers: Any) -> None:
         "--max-cost-per-invocation",
         type=_positive,
         metavar="USD",
-        help="fail if the recommended size costs more than this per invocation",
+        help="fail if the recommended size costs more than this per invocation (default: no such gate)",
     )
     gates.add_argument(
         "--max-duration-ms",
         type=_positive,
         metavar="MS",
-        help="fail if the recommended size's average duration is longer",
+        help="fail if the recommended size's average duration is longer; also the report's latency "
+        "target (default: no such gate)",
     )
     gates.add_argument(
         "--expect-current",
@@ -148,14 +156,14 @@ def run(args: argparse.Namespace) -> int:
     if args.no_wait:
         print(json.dumps({"executionArn": execution_arn}) if args.output == "json" else execution_arn)
         return EXIT_OK
-    if not args.quiet:
-        print(f"powertune: tuning {function_arn}\npowertune: execution {execution_arn}", file=sys.stderr)
-    progress: Callable[[dict[str, Any]], None] = Progress(sys.stderr) if not args.quiet else _ignore
+    status(f"tuning {function_arn}")
+    status(f"execution {execution_arn}")
     try:
-        description = aws.follow(sfn, execution_arn, progress, poll_s=args.poll_interval)
+        with Progress(sys.stderr, quiet=args.quiet) as progress:
+            description = aws.follow(sfn, execution_arn, progress, poll_s=args.poll_interval)
     except KeyboardInterrupt:
         error(f"stopped following; the execution goes on: {execution_arn}")
-        return 130
+        return EXIT_INTERRUPTED
     except (ClientError, BotoCoreError) as exc:
         error(f"lost track of {execution_arn}: {exc}")
         return EXIT_EXECUTION_FAILED
@@ -167,10 +175,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_EXECUTION_FAILED
     output = json.loads(description["output"])
     return _finish(args, output, current, description)
-
-
-def _ignore(_event: dict[str, Any]) -> None:
-    """Progress for --quiet."""
 
 
 def _current_memory(lambda_client: Any, function_arn: str, *, required: bool) -> int | None:
@@ -190,7 +194,11 @@ def _finish(
     if dry_run:
         print(json.dumps(output, indent=2) if args.output == "json" else dry_run)
         return EXIT_OK
-    result = TuningResult.from_document(description)
+    # What the execution's input and start date say, plus what only this command knows.
+    known = RunMetadata(
+        measured_on=None if args.endpoint_url else "aws", latency_target_ms=args.max_duration_ms
+    )
+    result = TuningResult.from_document(description, metadata=known)
     if args.output == "json":
         print(json.dumps(output, indent=2))
     else:
@@ -198,11 +206,11 @@ def _finish(
     try:
         if args.report:
             size = write_html(args.report, [result])
-            print(f"powertune: wrote {args.report} ({size:,} bytes)", file=sys.stderr)
+            status(f"wrote {args.report} ({size:,} bytes)")
         if args.png:
             title = f"Power tuning: {result.function_name}" if result.function_name else None
             size = write_png(args.png, [result], title=title)
-            print(f"powertune: wrote {args.png} ({size:,} bytes)", file=sys.stderr)
+            status(f"wrote {args.png} ({size:,} bytes)")
     except (OSError, PowerTuningError) as exc:
         error(str(exc))
         return EXIT_USAGE

@@ -8,18 +8,23 @@ remote address is a plain link to the reference tool's visualization, followed w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC
 from html import escape
 from pathlib import Path
 
+from powertuning.report.explain import explain
+from powertuning.report.metadata import RunMetadata
 from powertuning.report.result import TuningResult
 from powertuning.report.svg import PALETTE, render_chart
-from powertuning.report.units import ms, usd, usd_per_invocation, usd_per_million
+from powertuning.report.units import UNKNOWN, count, maybe_ms, ms, usd, usd_per_invocation, usd_per_million
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #212529;
-       margin: 0 auto; max-width: 980px; padding: 24px; }
-h1 { font-size: 1.5em; margin: 0 0 4px; } h2 { font-size: 1.15em; margin: 28px 0 8px; }
+       margin: 0 auto; max-width: 1080px; padding: 24px; }
+h1 { font-size: 1.5em; margin: 0 0 4px; overflow-wrap: anywhere; }
+h2 { font-size: 1.15em; margin: 28px 0 8px; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0;
           color: #495057; font-size: 0.9em; } dl.meta dd { margin: 0; word-break: break-all; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; }
@@ -30,6 +35,9 @@ dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; 
 .chart-box, .table-box { overflow-x: auto; } svg.chart { max-width: 100%; height: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; font-size: 0.92em; }
 th, td { padding: 4px 8px; border-bottom: 1px solid #e9ecef; text-align: right; white-space: nowrap; }
+th { white-space: normal; vertical-align: bottom; }
+td.unknown { color: #868e96; }
+.why p { margin: 4px 0; }
 th:first-child, td:first-child { text-align: left; }
 tr.recommended td { background: #fff3bf; font-weight: 600; }
 td.skipped { color: #c92a2a; text-align: left; white-space: normal; }
@@ -38,23 +46,35 @@ footer { margin-top: 28px; color: #6c757d; font-size: 0.88em; }
 """
 
 
-def render_html(results: Sequence[TuningResult], *, title: str | None = None) -> str:
-    """The report page for one result, or an overlay of several (compare)."""
+def render_html(
+    results: Sequence[TuningResult], *, title: str | None = None, metadata: RunMetadata | None = None
+) -> str:
+    """The report page for one result, or an overlay of several (compare).
+
+    `metadata` adds what the caller knows about the run (e.g. `RunMetadata(measured_on="local",
+    cpu_mode=...)`) to every result's own; its known fields win.
+    """
     if not results:
         raise ValueError("a report needs at least one result")
+    if metadata is not None:
+        results = [replace(r, metadata=r.metadata.merged(metadata)) for r in results]
     title = title or _default_title(results)
     body = [f"<h1>{escape(title)}</h1>"]
     if len(results) == 1:
-        body.append(_meta(results[0].meta))
+        body.append(_meta(results[0]))
     body.append('<section class="cards">')
     body += [_card(i, r, len(results) > 1) for i, r in enumerate(results)]
     body.append("</section>")
+    if len(results) == 1:
+        body.append(_why(results[0], heading=True))
     body.append("<h2>Duration and cost by memory size</h2>")
     body.append(f'<div class="chart-box">{render_chart(results)}</div>')
     if any(not r.detailed for r in results):
         body.append(
-            '<p class="note">Percentiles are shown for executions run with includeOutputResults: true; '
-            "the others are read from the visualization link (averages only).</p>"
+            '<p class="note">Percentiles, invocations and errors come from the per-size stats of an '
+            "execution run with includeOutputResults: true. A figure the result does not carry is "
+            "shown as — (the reference tool's stats have only averages; without stats the averages "
+            "are read from the visualization link).</p>"
         )
     if len(results) > 1:
         body.append("<h2>Side by side</h2>")
@@ -63,7 +83,8 @@ def render_html(results: Sequence[TuningResult], *, title: str | None = None) ->
         heading = f"Per memory size: {result.label}" if len(results) > 1 else "Per memory size"
         body.append(f"<h2>{escape(heading)}</h2>")
         if len(results) > 1:
-            body.append(_meta(result.meta))
+            body.append(_meta(result))
+            body.append(_why(result, heading=False))
         body.append(_size_table(result))
     body.append(_footer(results))
     return (
@@ -76,9 +97,15 @@ def render_html(results: Sequence[TuningResult], *, title: str | None = None) ->
     )
 
 
-def write_html(path: Path, results: Sequence[TuningResult], *, title: str | None = None) -> int:
+def write_html(
+    path: Path,
+    results: Sequence[TuningResult],
+    *,
+    title: str | None = None,
+    metadata: RunMetadata | None = None,
+) -> int:
     """Write the report page; returns its size in bytes."""
-    data = render_html(results, title=title).encode("utf-8")
+    data = render_html(results, title=title, metadata=metadata).encode("utf-8")
     Path(path).write_bytes(data)
     return len(data)
 
@@ -91,11 +118,53 @@ def _default_title(results: Sequence[TuningResult]) -> str:
     return f"Power tuning report: {name}" if name else "Power tuning report"
 
 
-def _meta(meta: Sequence[tuple[str, str]]) -> str:
-    if not meta:
+def _meta(result: TuningResult) -> str:
+    rows = []
+    for key, value in metadata_rows(result.metadata):
+        cls = ' class="unknown"' if value == UNKNOWN else ""
+        rows.append(f"<dt>{escape(key)}</dt><dd{cls}>{escape(value)}</dd>")
+    return f'<dl class="meta">{"".join(rows)}</dl>'
+
+
+def metadata_rows(meta: RunMetadata) -> list[tuple[str, str]]:
+    """The page header's rows: "—" for what is unknown; latency target and execution when known."""
+    strategy = meta.strategy or UNKNOWN
+    if meta.strategy == "balanced":
+        weight = 0.5 if meta.balanced_weight is None else meta.balanced_weight
+        strategy = f"balanced (balancedWeight {weight:g}: 0 = fastest, 1 = cheapest)"
+    sampling = meta.sampling or UNKNOWN
+    if meta.num is not None and meta.sampling:
+        per_size = "up to " if meta.sampling == "adaptive" else ""
+        sampling = f"{meta.sampling}, {per_size}{meta.num} invocations per size"
+    if meta.measured_on == "aws":
+        measured_on = "AWS Lambda"
+    elif meta.measured_on == "local":
+        mode = f", CPU mode {meta.cpu_mode}" if meta.cpu_mode else ", CPU mode unknown"
+        measured_on = f"this machine (powertune local{mode})"
+    else:
+        measured_on = UNKNOWN
+    when = meta.started.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if meta.started else UNKNOWN
+    rows = [
+        ("Function", meta.function_arn or UNKNOWN),
+        ("Measured", when),
+        ("Measured on", measured_on),
+        ("Strategy", strategy),
+        ("Sampling", sampling),
+    ]
+    if meta.latency_target_ms is not None:
+        rows.append(("Latency target", f"at most {ms(meta.latency_target_ms)} average"))
+    if meta.execution_arn:
+        rows.append(("Execution", meta.execution_arn))
+    return rows
+
+
+def _why(result: TuningResult, *, heading: bool) -> str:
+    explanation = explain(result)
+    if explanation is None:
         return ""
-    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in meta)
-    return f'<dl class="meta">{rows}</dl>'
+    title = f"<h2>Why {result.power} MB</h2>" if heading else ""
+    sentences = "".join(f"<p>{escape(s)}</p>" for s in explanation.sentences)
+    return f'<section class="why">{title}{sentences}</section>'
 
 
 def _card(index: int, result: TuningResult, labelled: bool) -> str:
@@ -129,23 +198,22 @@ def _size_table(result: TuningResult) -> str:
             )
             continue
         s = next(s for s in result.sizes if s.value == value)
-        known = result.detailed
         cls = ' class="recommended"' if value == result.power else ""
         mark = " ★" if value == result.power else ""
 
-        def cell(text: str, known: bool = known) -> str:
-            return f"<td>{text if known else '-'}</td>"
+        def cell(text: str) -> str:
+            return '<td class="unknown">—</td>' if text == UNKNOWN else f"<td>{text}</td>"
 
         rows.append(
             f"<tr{cls}><td>{value} MB{mark}</td><td>{ms(s.average_duration)}</td>"
-            + cell(ms(s.p50))
-            + cell(ms(s.p90))
-            + cell(ms(s.p99))
+            + cell(maybe_ms(s.p50))
+            + cell(maybe_ms(s.p90))
+            + cell(maybe_ms(s.p99))
             + f"<td>{usd_per_invocation(s.average_price, result.currency)}</td>"
             + f"<td>{usd_per_million(s.average_price, result.currency)}</td>"
-            + cell(str(s.invocations))
-            + cell(str(s.cold_starts))
-            + cell(str(s.errors))
+            + cell(count(s.invocations))
+            + cell(count(s.cold_starts))
+            + cell(count(s.errors))
             + "</tr>"
         )
     return (
@@ -167,7 +235,7 @@ def _comparison(results: Sequence[TuningResult]) -> str:
             s = next((s for s in r.sizes if s.value == value), None)
             mark = " ★" if value == r.power else ""
             if s is None:
-                cells.append("<td>-</td><td>-</td>")
+                cells.append('<td class="unknown">—</td><td class="unknown">—</td>')
             else:
                 cells.append(
                     f"<td>{ms(s.average_duration)}{mark}</td>"
@@ -191,6 +259,7 @@ def _footer(results: Sequence[TuningResult]) -> str:
             )
     linked = f"Open {', '.join(links)} (a link to another site). " if links else ""
     return (
-        f"<footer><p>{linked}★ marks the recommended memory size. "
+        f"<footer><p>{linked}★ marks the recommended memory size; — marks a figure the result "
+        "does not carry. "
         "Generated by powertune; this page loads nothing from the network.</p></footer>"
     )

@@ -41,9 +41,14 @@ def write_png(
         prefix = f"{result.label} " if result.label else ""
         offset = (index - (len(results) - 1) / 2) * 0.08
         xs = [position[s.value] + offset for s in result.sizes]
-        if result.detailed:
+        ranged = [
+            (x, s.p50, s.p99)
+            for x, s in zip(xs, result.sizes, strict=True)
+            if s.p50 is not None and s.p99 is not None
+        ]
+        if ranged:
             duration_ax.vlines(
-                xs, [s.p50 for s in result.sizes], [s.p99 for s in result.sizes],
+                [x for x, _, _ in ranged], [lo for _, lo, _ in ranged], [hi for _, _, hi in ranged],
                 colors=d_color, alpha=0.3, linewidth=6,
             )  # fmt: skip
         duration_ax.plot(
@@ -71,12 +76,13 @@ def write_png(
         duration_ax.tick_params(axis="x", labelrotation=60)
     duration_ax.set_xlabel("Memory (MB)")
     duration_ax.set_ylabel("Average duration (ms)")
-    top = max((max(s.average_duration, s.p99) for r in results for s in r.sizes), default=1.0)
+    top = max((max(s.average_duration, s.p99 or 0.0) for r in results for s in r.sizes), default=1.0)
     # Headroom for the recommendation labels, and half a category beyond each end for their width.
     duration_ax.set_ylim(0, top * (1.1 + 0.08 * len(results)) or 1.0)
     duration_ax.set_xlim(-0.75, len(categories) - 0.25)
     duration_ax.grid(axis="y", color="#e3e6ea")
     cost_ax.set_ylabel(f"Cost per 1M invocations ({results[0].currency if results else 'USD'})")
+    cost_ax.set_ylim(bottom=0)  # from 0, as in the HTML chart: small differences are not magnified
     handles = duration_ax.get_legend_handles_labels()[0] + cost_ax.get_legend_handles_labels()[0]
     # Below the plot, so it never hides a point, the recommendation's label or the title.
     figure.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize="small")

@@ -2,19 +2,22 @@
 
 The output has per-size `stats` only when the execution ran with includeOutputResults; without
 them the sizes, average durations and average costs are decoded from the visualization link, which
-every output carries, and percentiles are unknown.
+every output carries, and percentiles are unknown. A figure a stats item does not carry (the
+reference tool's items have only `value`, `averagePrice` and `averageDuration`) stays None, so the
+report can say "—" instead of a made-up 0.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from powertuning.errors import PowerTuningError
-from powertuning.models import SizeResult
+from powertuning.report.metadata import RunMetadata
 from powertuning.visualization import decode
 
 
@@ -23,8 +26,75 @@ class ResultFormatError(PowerTuningError):
 
 
 @dataclass(frozen=True)
+class SizeFigures:
+    """What was measured at one memory size; None where the result does not say."""
+
+    value: int
+    average_duration: float
+    average_price: float
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    invocations: int | None = None
+    cold_starts: int | None = None
+    errors: int | None = None
+    total_cost: float | None = None
+
+    @property
+    def has_percentiles(self) -> bool:
+        """Whether p50 and p99 are both known (the chart's bar needs both)."""
+        return self.p50 is not None and self.p99 is not None
+
+    @classmethod
+    def from_stats_item(cls, item: Any) -> SizeFigures:
+        """Parse one item of `$.stats`; keys it lacks stay None."""
+        if not isinstance(item, Mapping):
+            raise ResultFormatError(f"a stats item is a JSON object, got {type(item).__name__}")
+        missing = [k for k in ("value", "averagePrice", "averageDuration") if k not in item]
+        if missing:
+            raise ResultFormatError(f"malformed execution output: a stats item has no {', '.join(missing)}")
+        try:
+            return cls(
+                value=_integer(item["value"]),
+                average_duration=_number(item["averageDuration"]),
+                average_price=_number(item["averagePrice"]),
+                p50=_optional(item, "p50", _number),
+                p90=_optional(item, "p90", _number),
+                p99=_optional(item, "p99", _number),
+                invocations=_optional(item, "invocations", _integer),
+                cold_starts=_optional(item, "coldStarts", _integer),
+                errors=_optional(item, "errors", _integer),
+                total_cost=_optional(item, "totalCost", _number),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ResultFormatError(f"malformed execution output: {exc}") from exc
+
+
+def _number(value: Any) -> float:
+    # Saved files may have been edited by hand: numbers must be numbers before anything is drawn.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def _integer(value: Any) -> int:
+    number = _number(value)
+    if number != int(number):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(number)
+
+
+def _optional(item: Mapping[str, Any], key: str, parse: Any) -> Any:
+    value = item.get(key)
+    return None if value is None else parse(value)
+
+
+@dataclass(frozen=True)
 class TuningResult:
-    """The recommendation, the per-size measurements and what the run cost."""
+    """The recommendation, the per-size measurements, what the run cost and what is known of it."""
 
     label: str
     power: int
@@ -33,14 +103,13 @@ class TuningResult:
     execution_cost: float
     lambda_cost: float
     visualization: str
-    sizes: tuple[SizeResult, ...]
+    sizes: tuple[SizeFigures, ...]
     skipped: tuple[tuple[int, str], ...] = ()
-    detailed: bool = True
-    meta: tuple[tuple[str, str], ...] = ()
+    metadata: RunMetadata = field(default_factory=RunMetadata)
 
     @classmethod
     def from_output(
-        cls, output: Any, *, label: str = "", meta: Sequence[tuple[str, str]] = ()
+        cls, output: Any, *, label: str = "", metadata: RunMetadata | None = None
     ) -> TuningResult:
         """Read an execution output `{power, cost, duration, stateMachine, stats?, skipped?}`."""
         if not isinstance(output, Mapping):
@@ -60,11 +129,10 @@ class TuningResult:
         try:
             stats = output.get("stats")
             if stats:
-                sizes = tuple(sorted((_size(s) for s in stats), key=lambda r: r.value))
-                detailed = True
+                items = [SizeFigures.from_stats_item(s) for s in stats]
+                sizes = tuple(sorted(items, key=lambda r: r.value))
             else:
                 sizes = _sizes_from_visualization(visualization)
-                detailed = False
             skipped = tuple((int(s["value"]), str(s.get("reason") or "")) for s in output.get("skipped", []))
             return cls(
                 label=label,
@@ -76,39 +144,46 @@ class TuningResult:
                 visualization=visualization,
                 sizes=sizes,
                 skipped=skipped,
-                detailed=detailed,
-                meta=tuple(meta),
+                metadata=metadata or RunMetadata(),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc
 
     @classmethod
-    def from_document(cls, document: Any, *, label: str = "") -> TuningResult:
-        """Read an execution output, or a DescribeExecution answer whose `output` holds one."""
-        meta: list[tuple[str, str]] = []
+    def from_document(
+        cls, document: Any, *, label: str = "", metadata: RunMetadata | None = None
+    ) -> TuningResult:
+        """Read an execution output, or a DescribeExecution answer whose `output` holds one.
+
+        `metadata` adds what the caller knows; its fields win over what the document says.
+        """
+        known = RunMetadata()
         if isinstance(document, Mapping) and "output" in document and "power" not in document:
             status = document.get("status", "SUCCEEDED")
             if status != "SUCCEEDED":
                 why = f"{document.get('error', '')} {document.get('cause', '')}".strip()
                 raise ResultFormatError(f"the execution is {status}: {why}")
-            meta = describe_meta(document)
+            known = RunMetadata.from_description(document)
             try:
                 document = json.loads(document["output"])
             except (TypeError, json.JSONDecodeError) as exc:
                 raise ResultFormatError(f"the execution's output is not JSON: {exc}") from exc
-        return cls.from_output(document, label=label, meta=meta)
+        return cls.from_output(document, label=label, metadata=known.merged(metadata))
 
     @property
-    def recommended(self) -> SizeResult | None:
+    def detailed(self) -> bool:
+        """Whether the result has percentiles (an execution run with includeOutputResults)."""
+        return any(s.has_percentiles for s in self.sizes)
+
+    @property
+    def recommended(self) -> SizeFigures | None:
         """The measurements of the recommended size."""
         return next((s for s in self.sizes if s.value == self.power), None)
 
     @property
     def function_name(self) -> str:
         """The tuned function's name when the result says which function it is, else ""."""
-        arn = dict(self.meta).get("Function", "")
-        parts = arn.split(":")
-        return parts[6] if len(parts) > 6 else arn
+        return self.metadata.function_name
 
     @property
     def currency(self) -> str:
@@ -122,46 +197,12 @@ class TuningResult:
         return self.execution_cost + self.lambda_cost
 
 
-def describe_meta(description: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Function, strategy and execution from a DescribeExecution answer, for the report's header."""
-    meta: list[tuple[str, str]] = []
-    try:
-        execution_input = json.loads(description.get("input") or "{}")
-    except json.JSONDecodeError:
-        execution_input = {}
-    if isinstance(execution_input, Mapping):
-        if execution_input.get("lambdaARN"):
-            meta.append(("Function", str(execution_input["lambdaARN"])))
-        meta.append(("Strategy", str(execution_input.get("strategy", "cost"))))
-    if description.get("executionArn"):
-        meta.append(("Execution", str(description["executionArn"])))
-    return meta
-
-
-def _size(item: Mapping[str, Any]) -> SizeResult:
-    # Saved files may have been edited by hand: numbers must be numbers before anything is drawn.
-    r = SizeResult.from_dict(item)
-    return replace(
-        r,
-        value=int(r.value),
-        average_price=float(r.average_price),
-        average_duration=float(r.average_duration),
-        total_cost=float(r.total_cost),
-        p50=float(r.p50),
-        p90=float(r.p90),
-        p99=float(r.p99),
-        invocations=int(r.invocations),
-        cold_starts=int(r.cold_starts),
-        errors=int(r.errors),
-    )
-
-
-def _sizes_from_visualization(url: str) -> tuple[SizeResult, ...]:
+def _sizes_from_visualization(url: str) -> tuple[SizeFigures, ...]:
     if "#" not in url:
         return ()
     points = decode(url.split("#", 1)[1])
     # Float32 in the link: round back to the precision the tuner reports.
     return tuple(
-        SizeResult(value=p.power, average_duration=round(p.duration, 2), average_price=p.cost)
+        SizeFigures(value=p.power, average_duration=round(p.duration, 2), average_price=p.cost)
         for p in sorted(points, key=lambda p: p.power)
     )

@@ -56,12 +56,14 @@ def render_chart(results: Sequence[TuningResult]) -> str:
     band = plot_w / len(categories)
     x_of = {value: LEFT + (i + 0.5) * band for i, value in enumerate(categories)}
 
-    durations = [max(s.average_duration, s.p99) for r in results for s in r.sizes]
+    durations = [max(s.average_duration, s.p99 or 0.0) for r in results for s in r.sizes]
     # Headroom keeps the recommendation labels (one row per result) above the highest point.
     d_ticks = nice_ticks(0.0, (max(durations, default=1.0) or 1.0) * (1.1 + 0.08 * len(results)))
     y_d = Linear(d_ticks[0], d_ticks[-1], TOP + plot_h, TOP)
     costs = [s.average_price * 1e6 for r in results for s in r.sizes]
-    c_ticks = nice_ticks(min(costs, default=0.0), max(costs, default=1.0))
+    # From 0, like the duration axis: a cost axis starting near the cheapest size would make a 5%
+    # difference look like a factor of ten.
+    c_ticks = nice_ticks(0.0, max(costs, default=1.0) or 1.0)
     y_c = Linear(c_ticks[0], c_ticks[-1], TOP + plot_h, TOP)
 
     parts = [
@@ -146,15 +148,17 @@ def _series(index: int, result: TuningResult, frame: _Frame, offset: float) -> l
     d_color, c_color = _colors(index)
     name = f"{result.label}: " if result.label else ""
     out = [f'<g class="series" data-series="{index}" data-label="{escape(result.label)}">']
-    if result.detailed:
-        for s in result.sizes:
-            x = x_of[s.value] + offset
-            out.append(
-                f'<line class="p-range" x1="{x:.1f}" x2="{x:.1f}" y1="{y_d(s.p50):.1f}" '
-                f'y2="{y_d(s.p99):.1f}" stroke="{d_color}" stroke-opacity="0.3" stroke-width="7">'
-                f"<title>{escape(name)}{s.value} MB: p50 {s.p50:.2f} ms, p90 {s.p90:.2f} ms, "
-                f"p99 {s.p99:.2f} ms</title></line>"
-            )
+    for s in result.sizes:
+        if s.p50 is None or s.p99 is None:
+            continue
+        x = x_of[s.value] + offset
+        p90 = f", p90 {s.p90:.2f} ms" if s.p90 is not None else ""
+        out.append(
+            f'<line class="p-range" x1="{x:.1f}" x2="{x:.1f}" y1="{y_d(s.p50):.1f}" '
+            f'y2="{y_d(s.p99):.1f}" stroke="{d_color}" stroke-opacity="0.3" stroke-width="7">'
+            f"<title>{escape(name)}{s.value} MB: p50 {s.p50:.2f} ms{p90}, "
+            f"p99 {s.p99:.2f} ms</title></line>"
+        )
     d_points = " ".join(f"{x_of[s.value] + offset:.1f},{y_d(s.average_duration):.1f}" for s in result.sizes)
     c_points = " ".join(
         f"{x_of[s.value] + offset:.1f},{y_c(s.average_price * 1e6):.1f}" for s in result.sizes

@@ -30,3 +30,17 @@ def usd(value: float, currency: str = "USD") -> str:
 def ms(value: float) -> str:
     """A duration in milliseconds."""
     return f"{value:,.2f} ms"
+
+
+UNKNOWN = "—"
+"""What the report shows for a figure the result does not carry (never a made-up 0)."""
+
+
+def count(value: int | None) -> str:
+    """A count (invocations, errors), or the unknown mark."""
+    return UNKNOWN if value is None else f"{value:,}"
+
+
+def maybe_ms(value: float | None) -> str:
+    """A duration, or the unknown mark."""
+    return UNKNOWN if value is None else ms(value)

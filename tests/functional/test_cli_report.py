@@ -132,6 +132,10 @@ def test_report_from_an_execution_arn(powertune, executions, tmp_path):
     assert "skipped: Runtime.OutOfMemory" in page
     assert "<th>p50</th><th>p90</th><th>p99</th>" in page
     assert "Power tuning report: report-target" in page
+    # The header says what the execution's description says, and that Step Functions ran it
+    assert "<dt>Measured on</dt><dd>AWS Lambda</dd>" in page
+    assert "<dt>Strategy</dt><dd>cost</dd>" in page
+    assert "<dt>Sampling</dt><dd>fixed, 5 invocations per size</dd>" in page
     assert_valid_png(png)
 
 

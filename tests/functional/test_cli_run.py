@@ -132,6 +132,40 @@ def test_run_prints_progress_and_a_table_marking_the_recommendation(powertune, e
     assert leftovers(engine, target) == {"aliases": [], "versions": ["$LATEST"], "memory": 256}
 
 
+def test_adaptive_rounds_and_dropped_sizes_show_in_progress(powertune, target):
+    # GIVEN adaptive sampling over four sizes, where the slow ones cannot win
+    # WHEN the run is followed (stderr is not a terminal here: plain lines)
+    result = powertune(
+        "--function", target, "--power-values", "256,512,1024,3008", "--num", "20", "--sampling", "adaptive"
+    )  # fmt: skip
+
+    # THEN every decision is told, with the sizes it dropped, and the race's end
+    assert result.code == 0, result.err
+    decisions = [line for line in result.err.splitlines() if "AdaptiveDecision" in line]
+    assert "round 1 next: 4 sizes left (256, 512, 1024, 3008 MB), 3 invocations each" in decisions[0]
+    assert any("dropped" in line for line in decisions), result.err
+    assert "race over after" in decisions[-1]
+    assert "Executor    measuring" not in result.err  # per-size lines give way to the rounds
+
+
+def test_report_of_a_run_says_what_was_measured_where_and_why(powertune, target, tmp_path):
+    html = tmp_path / "run.html"
+    result = powertune(
+        "--function", target, "--power-values", SIZES, "--num", "5", "--strategy", "balanced",
+        "--balanced-weight", "0.3", "--max-duration-ms", "5000", "--report", str(html), "--quiet",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.err == ""  # --quiet: not even the "wrote" line
+    header = dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", html.read_text()))
+    assert header["Function"] == target
+    assert header["Measured on"] == "AWS Lambda"
+    assert header["Strategy"].startswith("balanced (balancedWeight 0.3")
+    assert header["Sampling"] == "fixed, 5 invocations per size"
+    assert header["Latency target"] == "at most 5,000.00 ms average"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", header["Measured"])
+    assert "<h2>Why " in html.read_text()
+
+
 def test_output_json_prints_only_the_execution_output(powertune, target):
     result = powertune("--function", target, "--power-values", SIZES, "--num", "5", "--output", "json")
 

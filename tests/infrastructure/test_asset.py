@@ -91,3 +91,21 @@ def test_asset_files_follow_imports_transitively() -> None:
     files = {str(path) for path in asset_files(REPO_ROOT)}
     # The Executor reaches powertuning.measure, which imports powertuning.versions.
     assert {"powertuning/measure.py", "powertuning/versions.py", "powertuning/lambda_api.py"} <= files
+
+
+def test_cli_only_libraries_stay_out_of_the_asset() -> None:
+    # rich (the CLI's progress bar) and matplotlib (the PNG) must never ship to Lambda: no asset file
+    # may import them, nor the CLI or report packages that do.
+    for path in asset_files(REPO_ROOT):
+        if path.suffix != ".py":
+            continue
+        assert not str(path).startswith(("powertuning/cli/", "powertuning/report/")), path
+        tree = ast.parse((REPO_ROOT / path).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            else:
+                continue
+            assert not {n.split(".")[0] for n in names} & {"rich", "matplotlib"}, (path, names)

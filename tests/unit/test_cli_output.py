@@ -130,7 +130,7 @@ def test_progress_tells_states_done_and_sizes_being_measured():
     run = {"powerValues": [128, 512]}
     publish = {"powerValues": [128, 512], "index": 2, "continue": False}
     result = {"value": 512, "averageDuration": 150.0, "averagePrice": 1.5e-6, "invocations": 10}
-    executor_out = {"value": 512, "progress": {"done": True, "result": result}}
+    executor_out = {"value": 512, "run": run, "progress": {"done": True, "result": result}}
     events = [
         _event(1, "ExecutionStarted"),
         _event(2, "TaskStateExited", 1, stateExitedEventDetails={
@@ -138,15 +138,16 @@ def test_progress_tells_states_done_and_sizes_being_measured():
         _event(3, "TaskStateExited", 2, stateExitedEventDetails={
             "name": "Publisher", "output": json.dumps({"run": run, "publish": publish})}),
         _event(4, "TaskStateEntered", 3, stateEnteredEventDetails={
-            "name": "Executor", "input": json.dumps({"value": 128})}),
+            "name": "Executor", "input": json.dumps({"value": 128, "run": {}})}),
         _event(5, "TaskStateEntered", 3, stateEnteredEventDetails={
-            "name": "Executor", "input": json.dumps({"value": 512})}),
+            "name": "Executor", "input": json.dumps({"value": 512, "run": {}})}),
         _event(6, "TaskStateExited", 5, stateExitedEventDetails={
             "name": "Executor", "output": json.dumps(executor_out)}),
         _event(7, "LambdaFunctionScheduled", 4),
         _event(8, "LambdaFunctionFailed", 7, lambdaFunctionFailedEventDetails={
             "error": "TargetFunctionError", "cause": json.dumps({"errorMessage": "at 128 MB it broke"})}),
-        _event(9, "TaskStateEntered", 8, stateEnteredEventDetails={"name": "CleanUpOnError", "input": "{}"}),
+        _event(9, "TaskStateEntered", 8, stateEnteredEventDetails={
+            "name": "CleanUpOnError", "input": json.dumps({"error": {"Error": "TargetFunctionError"}})}),
         _event(10, "ExecutionFailed", 9),
     ]  # fmt: skip
     stream = io.StringIO()
@@ -177,7 +178,7 @@ def test_progress_survives_truncated_history_payloads():
     stream = io.StringIO()
     progress = Progress(stream)
     progress(_event(1, "TaskStateExited", stateExitedEventDetails={"name": "Initializer", "output": '{"lam'}))
-    assert "Initializer done: 0 memory sizes" in stream.getvalue()
+    assert stream.getvalue().endswith("] Initializer done\n")
 
 
 def test_client_factory_honours_region_and_endpoint(monkeypatch):

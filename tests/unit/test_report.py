@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -13,6 +14,7 @@ from powertuning.analysis import recommend
 from powertuning.models import SizeResult
 from powertuning.report import (
     ResultFormatError,
+    RunMetadata,
     TuningResult,
     render_chart,
     render_html,
@@ -94,11 +96,68 @@ def test_result_from_a_describe_execution_document():
     }
     result = TuningResult.from_document(document, label="x")
     assert result.function_name == "checkout"
-    assert dict(result.meta) == {
-        "Function": "arn:aws:lambda:us-east-1:123456789012:function:checkout",
-        "Strategy": "cost",
-        "Execution": document["executionArn"],
-    }
+    assert result.metadata == RunMetadata(
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:checkout",
+        strategy="cost",
+        sampling="fixed",
+        execution_arn=document["executionArn"],
+    )
+
+
+def test_metadata_from_a_description_and_what_the_caller_adds():
+    # GIVEN a saved describe-execution answer of a balanced, adaptive run
+    document = {
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:tuner:run-2",
+        "startDate": "2026-11-23T07:54:34.123000+00:00",
+        "input": json.dumps({"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f",
+                             "strategy": "balanced", "balancedWeight": 0.3, "sampling": "adaptive",
+                             "num": 40}),
+        "output": json.dumps(output()),
+    }  # fmt: skip
+    # WHEN the caller adds what only it knows
+    result = TuningResult.from_document(
+        document, metadata=RunMetadata(measured_on="aws", latency_target_ms=250.0)
+    )
+    # THEN both are there
+    meta = result.metadata
+    assert (meta.strategy, meta.balanced_weight, meta.sampling, meta.num) == ("balanced", 0.3, "adaptive", 40)
+    assert meta.started == datetime(2026, 11, 23, 7, 54, 34, 123000, tzinfo=UTC)
+    assert (meta.measured_on, meta.latency_target_ms) == ("aws", 250.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"measured_on": "mars"}, "measured_on must be one of aws, local"),
+        ({"measured_on": "aws", "cpu_mode": "cgroup-v1"}, "cpu_mode describes the local runtime"),
+        ({"started": datetime(2026, 1, 1)}, "timezone-aware"),
+    ],
+)
+def test_metadata_rejects_what_cannot_be_true(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RunMetadata(**kwargs)
+
+
+# What aws-lambda-power-tuning's own output carries per size: three keys, nothing else.
+REFERENCE_OUTPUT = {
+    "power": 512,
+    "cost": 3.2e-6,
+    "duration": 360.0,
+    "stateMachine": {"executionCost": 0.0003, "lambdaCost": 0.0001, "visualization": ""},
+    "stats": [
+        {"value": 128, "averagePrice": 3.1e-6, "averageDuration": 1400.0},
+        {"value": 512, "averagePrice": 3.2e-6, "averageDuration": 360.0},
+        {"value": 2048, "averagePrice": 4.1e-6, "averageDuration": 120.0},
+    ],
+}
+
+
+def test_reference_tool_output_leaves_what_it_lacks_unknown():
+    result = TuningResult.from_output(REFERENCE_OUTPUT)
+    s = result.sizes[0]
+    assert (s.value, s.average_duration, s.average_price) == (128, 1400.0, 3.1e-6)
+    assert (s.p50, s.p90, s.p99, s.invocations, s.cold_starts, s.errors) == (None,) * 6
+    assert result.detailed is False
 
 
 @pytest.mark.parametrize(
@@ -204,6 +263,86 @@ def test_page_links_the_same_data_as_the_reference_visualization(tmp_path):
     assert [p.power for p in points] == [s.value for s in RESULTS]
 
 
+def _cells(page: str, table: str) -> list[list[str]]:
+    body = page.split(f'<table class="{table}">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("<tbody>", 1)[1])
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+
+
+def test_page_shows_a_dash_never_a_zero_for_what_the_reference_output_lacks():
+    page = render_html([TuningResult.from_output(REFERENCE_OUTPUT)])
+    rows = _cells(page, "sizes")
+    # Memory, Average, p50, p90, p99, Cost/invocation, Cost/1M, Invocations, Cold starts, Errors
+    assert rows[0] == ["128 MB", "1,400.00 ms", "—", "—", "—", "$0.000003100", "$3.10", "—", "—", "—"]
+    assert 'class="p-range"' not in page
+    # AND the header says "—" for what nobody told it
+    assert '<dt>Strategy</dt><dd class="unknown">—</dd>' in page
+    assert '<dt>Measured on</dt><dd class="unknown">—</dd>' in page
+
+
+def test_page_shows_invocations_and_errors_of_a_detailed_result():
+    rows = _cells(render_html([TuningResult.from_output(output())]), "sizes")
+    assert rows[1][7:] == ["10", "1", "0"]
+
+
+def test_page_header_says_what_when_and_how_it_was_measured():
+    # GIVEN a local balanced run whose caller says what only it knows
+    meta = RunMetadata(
+        function_arn="arn:aws:lambda:us-east-1:123456789012:function:primes",
+        started=datetime(2026, 11, 23, 7, 54, 34, tzinfo=UTC),
+        strategy="balanced",
+        balanced_weight=0.25,
+        latency_target_ms=500.0,
+        sampling="fixed",
+        num=20,
+    )
+    result = TuningResult.from_output(output(), metadata=meta)
+    # WHEN it is rendered with the local runtime's keyword
+    page = render_html([result], metadata=RunMetadata(measured_on="local", cpu_mode="cpu-time-model"))
+    # THEN every item is in the header
+    header = dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", page))
+    assert header == {
+        "Function": "arn:aws:lambda:us-east-1:123456789012:function:primes",
+        "Measured": "2026-11-23 07:54:34 UTC",
+        "Measured on": "this machine (powertune local, CPU mode cpu-time-model)",
+        "Strategy": "balanced (balancedWeight 0.25: 0 = fastest, 1 = cheapest)",
+        "Sampling": "fixed, 20 invocations per size",
+        "Latency target": "at most 500.00 ms average",
+    }
+    assert "<title>Power tuning report: primes</title>" in page
+
+
+def test_why_balanced_names_the_cheapest_and_the_fastest_with_their_figures():
+    # GIVEN a balanced recommendation made by the Analyzer's own code
+    balanced = recommend(
+        RESULTS, strategy="balanced", balanced_weight=0.5, region="us-east-1", transitions=30,
+        include_stats=True,
+    ).to_dict()  # fmt: skip
+    result = TuningResult.from_output(
+        balanced, metadata=RunMetadata(strategy="balanced", balanced_weight=0.5)
+    )
+    # WHEN it is rendered
+    why = render_html([result]).split('<section class="why">', 1)[1].split("</section>", 1)[0]
+    # THEN it names the pick's score, and the cheapest and the fastest beside it with their figures
+    assert "<h2>Why 1024 MB</h2>" in why
+    assert "balancedWeight 0.5" in why
+    assert "1024 MB scores 0.482." in why
+    assert "The cheapest size is 256 MB ($0.000003000 per invocation, 700.00 ms), score 0.616." in why
+    assert "The fastest size is 2048 MB ($0.000004100 per invocation, 120.00 ms), score 0.543." in why
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        ("cost", "The next cheapest is 128 MB ($0.000003100 per invocation, 1,400.00 ms), +3.3% in cost."),
+        (None, "The result does not say which strategy chose it."),
+    ],
+)
+def test_why_says_what_the_strategy_compared(strategy, expected):
+    result = TuningResult.from_output(output(), metadata=RunMetadata(strategy=strategy))
+    assert expected in render_html([result])
+
+
 def test_render_html_needs_a_result():
     with pytest.raises(ValueError, match="at least one result"):
         render_html([])
@@ -218,3 +357,22 @@ def test_png_is_a_valid_image(tmp_path):
     assert written == path.stat().st_size
     height, width, _ = image.imread(path).shape
     assert (width, height) == (1080, 552)  # 9 x 4.6 inches at 120 dpi
+
+
+def test_chart_cost_axis_starts_at_zero():
+    # GIVEN costs between $3.00 and $4.10 per 1M, which a tight axis would stretch over the whole plot
+    svg = render_chart([TuningResult.from_output(output())])
+    # THEN the cost axis's first tick is 0, at the bottom of the plot like the duration axis's 0
+    cost_ticks = re.findall(
+        r'<text x="\d+" y="([\d.]+)">([\d.,]+)</text>', svg.split('class="axis y-cost"')[1]
+    )
+    duration = re.findall(
+        r'<text x="\d+" y="([\d.]+)">([\d.,]+)</text>', svg.split('class="axis y-duration"')[1]
+    )
+    assert float(cost_ticks[0][1]) == 0
+    assert cost_ticks[0][0] == duration[0][0]
+
+
+def test_png_of_the_reference_output(tmp_path):
+    path = tmp_path / "reference.png"
+    assert write_png(path, [TuningResult.from_output(REFERENCE_OUTPUT)]) > 0

@@ -1,0 +1,102 @@
+"""Why the recommended size won, in a sentence or two with the figures it was chosen on.
+
+The strategies are the Analyzer's (powertuning/analysis.py): `cost` takes the lowest average
+price, `speed` the shortest average duration, `balanced` the lowest score
+`weight * price / highest price + (1 - weight) * duration / longest duration`, the reference
+tool's formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from powertuning.report.result import SizeFigures, TuningResult
+from powertuning.report.units import ms, usd_per_invocation
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The cheapest and the fastest measured sizes, and sentences saying why the pick won."""
+
+    cheapest: SizeFigures
+    fastest: SizeFigures
+    sentences: tuple[str, ...]
+
+
+def _figures(s: SizeFigures) -> str:
+    return f"{s.value} MB ({usd_per_invocation(s.average_price)} per invocation, {ms(s.average_duration)})"
+
+
+def _more(value: float, reference: float) -> str:
+    if reference <= 0:
+        return ""
+    return f", {(value / reference - 1) * 100:+.1f}%"
+
+
+def balanced_score(size: SizeFigures, weight: float, sizes: Sequence[SizeFigures]) -> float:
+    """The balanced strategy's score of a size among `sizes` (lower is better)."""
+    max_price = max(s.average_price for s in sizes)
+    max_duration = max(s.average_duration for s in sizes)
+    price = size.average_price / max_price if max_price else 0.0
+    duration = size.average_duration / max_duration if max_duration else 0.0
+    return weight * price + (1 - weight) * duration
+
+
+def explain(result: TuningResult) -> Explanation | None:
+    """Why `result.power` was recommended; None when the result has no measured size."""
+    skipped = {v for v, _ in result.skipped}
+    sizes = [s for s in result.sizes if s.value not in skipped]
+    pick = result.recommended
+    if not sizes or pick is None:
+        return None
+    cheapest = min(sizes, key=lambda s: (s.average_price, s.average_duration, s.value))
+    fastest = min(sizes, key=lambda s: (s.average_duration, s.average_price, s.value))
+    others = [s for s in sizes if s.value != pick.value]
+    strategy = result.metadata.strategy
+    out: list[str] = []
+    if strategy in ("cost", "speed") and pick.value != (cheapest if strategy == "cost" else fastest).value:
+        # Adaptive sampling decides on trimmed per-invocation figures; the averages may disagree.
+        out.append(f"Strategy {strategy} recommended {pick.value} MB from its own estimates.")
+        strategy = None
+    elif strategy == "cost":
+        out.append(f"Strategy cost: {pick.value} MB has the lowest average cost per invocation.")
+        if others:
+            runner = min(others, key=lambda s: (s.average_price, s.value))
+            out.append(
+                f"The next cheapest is {_figures(runner)}"
+                f"{_more(runner.average_price, pick.average_price)} in cost."
+            )
+    elif strategy == "speed":
+        out.append(f"Strategy speed: {pick.value} MB has the shortest average duration.")
+        if others:
+            runner = min(others, key=lambda s: (s.average_duration, s.value))
+            out.append(
+                f"The next fastest is {_figures(runner)}"
+                f"{_more(runner.average_duration, pick.average_duration)} in duration."
+            )
+    elif strategy == "balanced":
+        weight = result.metadata.balanced_weight
+        weight = 0.5 if weight is None else weight
+        out.append(
+            f"Strategy balanced with balancedWeight {weight:g}: each size scores {weight:g} * its cost "
+            f"/ the highest cost + {1 - weight:g} * its duration / the longest duration; the lowest "
+            f"score wins. {pick.value} MB scores {balanced_score(pick, weight, sizes):.3f}."
+        )
+        for name, s in (("cheapest", cheapest), ("fastest", fastest)):
+            if s.value != pick.value:
+                out.append(f"The {name} size is {_figures(s)}, score {balanced_score(s, weight, sizes):.3f}.")
+    elif result.metadata.strategy is None:
+        out.append("The result does not say which strategy chose it.")
+    if pick.value == cheapest.value == fastest.value:
+        out.append(f"{pick.value} MB is both the cheapest and the fastest size measured.")
+    elif strategy in ("cost", "speed", None):
+        name, s = ("fastest", fastest) if pick.value == cheapest.value else ("cheapest", cheapest)
+        if pick.value not in (cheapest.value, fastest.value):
+            out.append(f"The cheapest size is {_figures(cheapest)}; the fastest is {_figures(fastest)}.")
+        elif strategy is None:
+            out.append(f"It is the {'cheapest' if name == 'fastest' else 'fastest'} size measured.")
+            out.append(f"The {name} is {_figures(s)}.")
+        else:
+            out.append(f"For comparison, the {name} size is {_figures(s)}.")
+    return Explanation(cheapest, fastest, tuple(out))
