@@ -78,8 +78,8 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=10, help="prime computations per invocation")
     parser.add_argument("--num", type=int, default=10, help="invocations per size")
-    parser.add_argument("--cpu-mode", default="auto", choices=("auto", "cgroup-v1", "cpu-time-model"))
-    parser.add_argument("--cfs-period-us", type=int, default=CFS_PERIOD_US, help="cgroup-v1 CFS period")
+    parser.add_argument("--cpu-mode", default="model", choices=("model", "cgroup"))
+    parser.add_argument("--cfs-period-us", type=int, default=CFS_PERIOD_US, help="CFS period (both modes)")
     layouts = parser.add_mutually_exclusive_group()
     layouts.add_argument("--isolated", action="store_true", help="one execution per size")
     layouts.add_argument("--direct", action="store_true", help="the runtime alone, sizes round-robin")
@@ -105,7 +105,7 @@ def main() -> None:
             wall += seconds
         layout = "one execution per size" if args.isolated else "one execution, sizes in parallel"
     print(f"after:  {load_average()}")
-    mode += f" (CFS period {args.cfs_period_us} us)" if mode == "cgroup-v1" else ""
+    mode += f" (CFS period {args.cfs_period_us} us)" if mode == "cgroup" else ""
     print(f"primes <= 1,000,000 x{args.repeat}, num {args.num}, CPU mode {mode}, {layout}, {wall:.1f} s\n")
 
     header = [

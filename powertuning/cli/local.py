@@ -19,14 +19,16 @@ from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, format_table,
 from powertuning.cli.progress import Progress
 from powertuning.errors import InvalidInputError, PowerTuningError
 from powertuning.local import deps
-from powertuning.local.runtime import AUTO, CPU_MODES, InvocationRecord, WorkerRuntime
+from powertuning.local.cpu import MODEL
+from powertuning.local.runtime import CPU_MODES, InvocationRecord, WorkerRuntime
 from powertuning.models import TuningRequest
 
 _REGION = "us-east-1"
 _ACCOUNT = "123456789012"
 _MODE_TEXT = {
-    "cgroup-v1": "cgroup v1 CPU quota per environment (1,769 MB = 1 vCPU)",
-    "cpu-time-model": "CPU-time model: CPU time stretched by 1,769 MB / memory (no writable cgroup v1 here)",
+    "model": "CPU time measured at full speed, Duration computed for a quota of memory / 1,769 MB vCPUs "
+    "per 20 ms period; independent of this machine's load",
+    "cgroup": "a cgroup v1 CPU quota per environment (1,769 MB = 1 vCPU); depends on this machine's load",
 }
 
 
@@ -62,8 +64,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--cpu-mode",
         choices=CPU_MODES,
-        default=AUTO,
-        help="how CPU follows memory (default: cgroup-v1 if writable)",
+        default=MODEL,
+        help="how CPU follows memory: model (default, load-independent) or cgroup (real throttling, "
+        "Linux as root)",
     )
     parser.add_argument("--output", choices=("table", "json"), default="table", help="what goes to stdout")
     add_input_options(parser)

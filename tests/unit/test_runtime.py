@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from powertuning.local.cpu import CGROUP_V1, CPU_TIME_MODEL, cgroup_v1_available
+from powertuning.local.cpu import CGROUP, MODEL, cgroup_v1_available
 from powertuning.local.runtime import CpuModeUnavailableError, WorkerRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult
 from powertuning.logs import Report, parse_report
@@ -293,12 +293,12 @@ def _warm_duration(runtime: WorkerRuntime, spec: FunctionSpec, cpu_seconds: floa
     "mode",
     [
         pytest.param(
-            CGROUP_V1,
+            CGROUP,
             marks=pytest.mark.skipif(
                 not cgroup_v1_available(), reason="needs a writable cgroup v1 hierarchy"
             ),
         ),
-        CPU_TIME_MODEL,
+        MODEL,
     ],
 )
 def test_cpu_share_is_proportional_to_memory(code_dir, mode):
@@ -317,4 +317,73 @@ def test_unavailable_or_unknown_cpu_mode_is_refused():
         WorkerRuntime("turbo")
     if not cgroup_v1_available():
         with pytest.raises(CpuModeUnavailableError, match="cgroup"):
-            WorkerRuntime(CGROUP_V1)
+            WorkerRuntime(CGROUP)
+
+
+# -- what the function may import ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def imports_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("imports")
+    (folder / "uses_yaml.py").write_text(
+        "import yaml\n\ndef handler(event, context):\n    return {'yaml': yaml.__file__}\n"
+    )
+    (folder / "uses_sdk.py").write_text(
+        "import sys, boto3, botocore, dateutil\n\n"
+        "def handler(event, context):\n"
+        "    boto3.client('s3', region_name='us-east-1')\n"
+        "    return {'path': sys.path}\n"
+    )
+    return folder
+
+
+def test_the_tuners_own_packages_are_not_importable(runtime, imports_dir):
+    # GIVEN a handler importing yaml, which the tuner's virtualenv has but the function never declared
+    spec = spec_for(imports_dir, handler="uses_yaml.handler")
+    result, body, _ = invoke(runtime, spec)
+    # THEN it fails as it would on Lambda
+    assert result.errored
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert body["errorMessage"] == "Unable to import module 'uses_yaml': No module named 'yaml'"
+    # with the function's own line in the trace
+    assert any("uses_yaml.py" in frame and "import yaml" in frame for frame in body["stackTrace"])
+
+
+def test_declared_dependencies_are_importable(runtime, imports_dir, tmp_path):
+    # GIVEN yaml in the function's dependencies folder (what requirements.txt installs)
+    deps_dir = tmp_path / "deps"
+    (deps_dir / "yaml").mkdir(parents=True)
+    (deps_dir / "yaml" / "__init__.py").write_text("")
+    spec = spec_for(imports_dir, handler="uses_yaml.handler", python_path=(str(deps_dir),))
+    result, body, _ = invoke(runtime, spec)
+    # THEN the function gets that copy, not the tuner's
+    assert not result.errored, body
+    assert body["yaml"] == str(deps_dir / "yaml" / "__init__.py")
+
+
+def test_the_sdk_lambda_bundles_is_importable_and_nothing_else(runtime, imports_dir):
+    result, body, _ = invoke(runtime, spec_for(imports_dir, handler="uses_sdk.handler"))
+    assert not result.errored, body
+    path = body["path"]
+    assert path[0] == str(imports_dir)
+    assert path[-1] == str(runtime.sdk_path)
+    assert not any("site-packages" in entry for entry in path)
+    assert sorted(p.name for p in runtime.sdk_path.iterdir()) == sorted(
+        ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"]
+    )
+
+
+def test_a_package_handler_with_relative_imports(runtime, tmp_path):
+    # GIVEN Lambda's own layout: app/handlers/main.py importing a sibling module relatively
+    package = tmp_path / "app" / "handlers"
+    package.mkdir(parents=True)
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "util.py").write_text("GREETING = 'hello'\n")
+    (package / "main.py").write_text(
+        "from .util import GREETING\n\ndef handler(event, context):\n    return {'greeting': GREETING}\n"
+    )
+    # WHEN it is invoked with the handler string Lambda would use
+    _, body, _ = invoke(runtime, spec_for(tmp_path, handler="app.handlers.main.handler"))
+    assert body == {"greeting": "hello"}
