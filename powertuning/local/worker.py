@@ -32,6 +32,8 @@ from collections.abc import Callable
 from typing import Any
 
 _MIB = 1024 * 1024
+# importlib's own frames sit between the runtime and the function's module in import tracebacks.
+_IMPORTLIB_DIR = os.path.dirname(importlib.__file__)
 # Freed on MemoryError so the worker still has room to report the failure.
 _reserve: bytearray | None = bytearray(_MIB)
 
@@ -130,7 +132,9 @@ def _error(exc: BaseException, error_type: str | None = None, message: str | Non
     entries = [
         frame
         for frame in traceback.extract_tb(source.__traceback__)
-        if frame.filename != __file__ and not frame.filename.startswith("<frozen ")
+        if frame.filename != __file__
+        and not frame.filename.startswith("<frozen ")
+        and os.path.dirname(frame.filename) != _IMPORTLIB_DIR
     ]
     frames = traceback.format_list(entries)
     payload = {
