@@ -17,13 +17,13 @@ Protocol (worker -> runtime unless marked):
 
 from __future__ import annotations
 
+import _thread
 import importlib
 import importlib.util
 import json
 import logging
 import os
 import resource
-import signal
 import sys
 import threading
 import time
@@ -263,24 +263,62 @@ def _thread_times() -> dict[int, tuple[float, float]]:
     return times or {0: (time.process_time() * 1000, 0.0)}
 
 
+# Final (CPU ms, wait ms) of Python threads that ended, by native id: recorded by each thread as it
+# exits, since an ended thread disappears from /proc before the invocation's end is measured.
+_exited: dict[int, tuple[float, float]] = {}
+
+
+def _own_thread_times() -> tuple[float, float] | None:
+    try:
+        with open("/proc/thread-self/schedstat") as stats:
+            cpu_ns, wait_ns = stats.read().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return int(cpu_ns) / 1e6, int(wait_ns) / 1e6
+
+
+def _record_thread_exits() -> None:
+    """Make every `threading` thread record its CPU use as it ends (for the model)."""
+    bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+
+    def bootstrap_and_record(thread: threading.Thread) -> None:
+        try:
+            bootstrap(thread)
+        finally:
+            times = _own_thread_times()
+            if times is not None:
+                _exited[threading.get_native_id()] = times
+
+    threading.Thread._bootstrap_inner = bootstrap_and_record  # type: ignore[attr-defined]
+
+
 class _Clock:
     """Elapsed time of one phase: wall time ("cgroup" mode), or the model's Duration at the memory size.
 
-    In the model the phase's usage is sampled per thread (threads that end keep their last sample);
-    CPU time of threads that ended between samples is taken from the process total.
+    In the model the phase's usage is read per thread from /proc; threads that ended during the phase
+    count with what they recorded as they ended, and the CPU time of threads that could not record
+    (started outside `threading`) comes from the process total. `exclude` is the deadline watcher.
     """
 
     def __init__(
-        self, timeout_ms: float, *, model: bool = False, memory_mb: int = 0, period_ms: float = 20.0
+        self,
+        timeout_ms: float,
+        *,
+        model: bool = False,
+        memory_mb: int = 0,
+        period_ms: float = 20.0,
+        exclude: int = 0,
     ) -> None:
         self.model = model
         self.memory_mb = memory_mb
         self.period_ms = period_ms
         self.timeout_ms = timeout_ms
+        self.exclude = exclude
+        self._lock = threading.Lock()  # the watcher reads the clock while the handler runs
+        _exited.clear()
         self.wall0 = time.perf_counter()
         self.cpu0 = time.process_time()
         self._start = _thread_times() if model else {}
-        self._last = dict(self._start)
 
     def cpu_ms(self) -> float:
         return (time.process_time() - self.cpu0) * 1000
@@ -290,14 +328,19 @@ class _Clock:
 
     def usage(self) -> Any:
         """The phase so far, as the model's `Usage`."""
-        self._last.update(_thread_times())
-        cpu_known = busy = 0.0
-        for tid, (cpu, wait) in self._last.items():
+        with self._lock:
+            now = {**_exited, **_thread_times()}
+            process_cpu, wall = self.cpu_ms(), self.wall_ms()
+        cpu_known = busy = excluded = 0.0
+        for tid, (cpu, wait) in now.items():
             cpu0, wait0 = self._start.get(tid, (0.0, 0.0))
+            if tid == self.exclude:
+                excluded = cpu - cpu0
+                continue
             cpu_known += cpu - cpu0
             busy += (cpu - cpu0) + (wait - wait0)
-        cpu_total = max(self.cpu_ms(), cpu_known)
-        return _cpu_model.Usage(self.wall_ms(), cpu_total, busy + cpu_total - cpu_known)
+        cpu_total = max(process_cpu - excluded, cpu_known)
+        return _cpu_model.Usage(wall, cpu_total, busy + cpu_total - cpu_known)
 
     def elapsed_ms(self) -> float:
         if not self.model:
@@ -308,6 +351,47 @@ class _Clock:
         return max(0, int(self.timeout_ms - self.elapsed_ms()))
 
 
+class _Deadline:
+    """Model mode: ends an invocation once its modelled time passes the timeout.
+
+    A thread of its own (left out of the measurements) rather than a timer signal: a signal wakes the
+    handler's thread from a sleep, and the wait for a core after each wake-up would be taken out of
+    time the function spent sleeping. Started with `_thread` so that `threading.enumerate()` in the
+    function does not list it.
+    """
+
+    def __init__(self, channel: _Channel) -> None:
+        self.channel = channel
+        self.clock: _Clock | None = None
+        self.native_id = 0
+        self._armed = threading.Event()
+        self._started = threading.Event()
+        _thread.start_new_thread(self._watch, ())
+        self._started.wait()
+
+    def arm(self, clock: _Clock) -> None:
+        self.clock = clock
+        self._armed.set()
+
+    def disarm(self) -> None:
+        self._armed.clear()
+        self.clock = None
+
+    def _watch(self) -> None:
+        self.native_id = threading.get_native_id()
+        self._started.set()
+        while True:
+            self._armed.wait()
+            time.sleep(0.025)
+            clock = self.clock
+            if clock is not None and clock.elapsed_ms() >= clock.timeout_ms and self.clock is clock:
+                sys.stdout.flush()
+                self.channel.send(
+                    {"type": "timeout", "elapsed_ms": clock.elapsed_ms(), "max_rss_kb": _max_rss_kb()}
+                )
+                os._exit(0)
+
+
 class Worker:
     """The init phase, then one invocation per `invoke` message until stdin closes."""
 
@@ -316,6 +400,7 @@ class Worker:
         self.config: dict[str, Any] = {}
         self.handler: Callable[..., Any] | None = None
         self.request_filter: _RequestIdFilter | None = None
+        self.deadline: _Deadline | None = None
 
     def init(self, config: dict[str, Any]) -> None:
         """Apply the limits, import the handler, report Init Duration."""
@@ -326,6 +411,9 @@ class Worker:
         # Thread stacks count against RLIMIT_AS at their full size: keep them modest.
         threading.stack_size(config.get("thread_stack_bytes", 2 * _MIB))
         self.request_filter = _setup_logging(config["log_format"])
+        if config["cpu_model"]:
+            _record_thread_exits()
+            self.deadline = _Deadline(self.channel)
         if config["memory_limit"]:
             _limit_memory(config["memory_mb"])
         clock = self._clock(config["init_timeout_ms"])
@@ -353,7 +441,8 @@ class Worker:
     def _clock(self, timeout_ms: float) -> _Clock:
         config = self.config
         model, memory_mb, period_ms = config["cpu_model"], config["memory_mb"], config["period_ms"]
-        return _Clock(timeout_ms, model=model, memory_mb=memory_mb, period_ms=period_ms)
+        watcher = self.deadline.native_id if self.deadline is not None else 0
+        return _Clock(timeout_ms, model=model, memory_mb=memory_mb, period_ms=period_ms, exclude=watcher)
 
     def _init_failed(self, clock: _Clock, error: dict[str, Any], fatal: str | None = None) -> None:
         sys.stdout.flush()
@@ -376,8 +465,8 @@ class Worker:
         self.request_filter.request_id = request_id
         clock = self._clock(message["timeout_ms"])
         context = LambdaContext(request_id, self.config, clock.remaining_ms)
-        if clock.model:
-            self._watch_modeled_deadline(clock)
+        if self.deadline is not None:
+            self.deadline.arm(clock)
         fatal: str | None = None
         payload: str | dict[str, Any]
         try:
@@ -396,7 +485,8 @@ class Worker:
             payload = _error(exc, "Runtime.ExitError", f"Runtime exited with error: exit status {status}")
             fatal = "Runtime.ExitError"
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            if self.deadline is not None:
+                self.deadline.disarm()
         sys.stdout.flush()
         sys.stderr.flush()
         errored = isinstance(payload, dict)
@@ -427,20 +517,6 @@ class Worker:
             return json.dumps(result)
         except (TypeError, ValueError) as exc:
             return _error(exc, "Runtime.MarshalError", f"Unable to marshal response: {exc}")
-
-    def _watch_modeled_deadline(self, clock: _Clock) -> None:
-        """CPU-time model: end the invocation when its modeled time passes the timeout."""
-
-        def check(_signum: int, _frame: Any) -> None:
-            if clock.elapsed_ms() >= clock.timeout_ms:
-                sys.stdout.flush()
-                self.channel.send(
-                    {"type": "timeout", "elapsed_ms": clock.elapsed_ms(), "max_rss_kb": _max_rss_kb()}
-                )
-                os._exit(0)
-
-        signal.signal(signal.SIGALRM, check)
-        signal.setitimer(signal.ITIMER_REAL, 0.025, 0.025)
 
 
 def _release_reserve() -> None:

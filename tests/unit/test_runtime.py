@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from powertuning.local.cpu import CGROUP, MODEL, cgroup_v1_available
-from powertuning.local.runtime import CpuModeUnavailableError, WorkerRuntime
+from powertuning.local.runtime import CpuModeUnavailableError, InvocationRecord, WorkerRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult
 from powertuning.logs import Report, parse_report
 
@@ -387,3 +387,65 @@ def test_a_package_handler_with_relative_imports(runtime, tmp_path):
     # WHEN it is invoked with the handler string Lambda would use
     _, body, _ = invoke(runtime, spec_for(tmp_path, handler="app.handlers.main.handler"))
     assert body == {"greeting": "hello"}
+
+
+# -- the CPU model through a real worker -----------------------------------------------------------
+
+THREADS = """
+import hashlib, threading, time
+
+DATA = b"x" * (4 << 20)
+
+
+def hash_a_while():
+    for _ in range(20):
+        hashlib.sha256(DATA).digest()  # releases the GIL: threads run side by side
+
+
+def handler(event, context):
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+        return 0
+    threads = [threading.Thread(target=hash_a_while) for _ in range(event["threads"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(threads)
+"""
+
+
+@pytest.fixture(scope="module")
+def threads_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("threads")
+    (folder / "app.py").write_text(THREADS)
+    return folder
+
+
+def _warm_record(code: Path, memory_mb: int, **event: Any) -> InvocationRecord:
+    records: list[InvocationRecord] = []
+    with WorkerRuntime(MODEL, on_invocation=records.append) as runtime:
+        spec = spec_for(code, memory_mb)
+        invoke(runtime, spec, **event)
+        _, _, report = invoke(runtime, spec, **event)
+    assert report.duration_ms == pytest.approx(records[-1].duration_ms, abs=0.01)  # the REPORT line says it
+    return records[-1]
+
+
+def test_threads_that_ended_count_and_use_more_than_one_vcpu_above_1769_mb(threads_dir):
+    # GIVEN two threads hashing side by side, ended before the handler returns
+    # WHEN run at 1,769 MB (1 vCPU) and at 3,538 MB (2 vCPUs, 2 cores)
+    one_vcpu = _warm_record(threads_dir, 1769, threads=2)
+    two_vcpus = _warm_record(threads_dir, 3538, threads=2)
+    # THEN at two vCPUs the work takes about half its CPU time; at one vCPU most of it (the first
+    # period's quota runs on both cores at once, then one vCPU's quota per period). Each record is
+    # compared with its own CPU time, so the host's speed does not matter.
+    assert one_vcpu.cpu_ms > 60  # several 20 ms periods of quota
+    assert one_vcpu.duration_ms > 0.7 * one_vcpu.cpu_ms
+    assert two_vcpus.duration_ms < 0.6 * two_vcpus.cpu_ms
+
+
+def test_sleeping_is_neither_stretched_nor_shortened(threads_dir):
+    for memory in (128, 3008):
+        record = _warm_record(threads_dir, memory, sleep=0.2)
+        assert 200 <= record.duration_ms < 1000
