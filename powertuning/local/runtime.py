@@ -92,7 +92,7 @@ class WorkerRuntime:
         self.on_invocation = on_invocation
         self.cold_starts = 0
         self.invocations = 0
-        # Unthrottled workers (the CPU-time model) each take a whole core while they run.
+        # Unthrottled workers (the model) each take a whole core while they run.
         self._budget = CpuBudget(cores, min_demand=1.0 if self.mode == MODEL else 0.0)
         self._log_dir = Path(tempfile.mkdtemp(prefix="powertuning-envs-"))
         self._lock = threading.Lock()
