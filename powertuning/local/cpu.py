@@ -13,8 +13,9 @@ reports which one ran:
   for real, so what else runs on the machine changes the result.
 
 Both modes admit invocations through a `CpuBudget` so that, together, running environments never
-ask for more cores than the machine has. In the model a worker runs unthrottled, so each invocation
-reserves a whole core.
+ask for more cores than their shares add up to: overlapping invocations get environments of their
+own, as on Lambda. In the model a worker runs unthrottled and its wait for a core is left out of
+its Duration, so the budget only keeps wall time close to the modelled time.
 """
 
 from __future__ import annotations

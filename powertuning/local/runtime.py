@@ -92,8 +92,9 @@ class WorkerRuntime:
         self.on_invocation = on_invocation
         self.cold_starts = 0
         self.invocations = 0
-        # Unthrottled workers (the model) each take a whole core while they run.
-        self._budget = CpuBudget(cores, min_demand=1.0 if self.mode == MODEL else 0.0)
+        # In the model a worker's wait for a core is not part of its Duration, so it reserves its
+        # share like a throttled one: wall time then stays close to the modelled time.
+        self._budget = CpuBudget(cores)
         self._log_dir = Path(tempfile.mkdtemp(prefix="powertuning-envs-"))
         self._lock = threading.Lock()
         self._idle: list[Environment] = []  # most recently used last
