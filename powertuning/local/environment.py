@@ -151,6 +151,12 @@ class Environment:
             )
         self.max_rss_kb = int(message.get("max_rss_kb", 0))
         duration = message["init_ms"]
+        if self.cpu_model and duration > init_timeout * 1000:
+            # The modelled init outlasted Lambda's init timeout, though it finished here at full speed.
+            self.kill()
+            return Outcome(
+                "timeout", "", init_timeout * 1000, 0.0, self.max_rss_kb, "Sandbox.Timedout", fatal=True
+            )
         if message["type"] == "ready":
             return Outcome("success", "", duration, message["init_cpu_ms"], self.max_rss_kb)
         self.kill()

@@ -451,3 +451,17 @@ def test_sleeping_is_neither_stretched_nor_shortened(threads_dir):
     for memory in (128, 3008):
         record = _warm_record(threads_dir, memory, sleep=0.2)
         assert 200 <= record.duration_ms < 1000
+
+
+def test_an_init_whose_modelled_time_passes_the_init_timeout_times_out(tmp_path):
+    # GIVEN an import that burns 0.8 s of CPU: at 128 MB about 11 s, past Lambda's 10 s init phase
+    (tmp_path / "heavy.py").write_text(
+        "import time\n_t = time.process_time()\nwhile time.process_time() - _t < 0.8:\n    pass\n\n"
+        "def handler(event, context):\n    return 1\n"
+    )
+    with WorkerRuntime(MODEL) as runtime:
+        result, body, _ = invoke(runtime, spec_for(tmp_path, 128, handler="heavy.handler", timeout_s=3.0))
+        # THEN the invocation times out, as on Lambda, though the import finished here in 0.8 s
+        assert result.errored
+        assert body["errorType"] == "Sandbox.Timedout"
+        assert runtime.environments == 0
