@@ -36,7 +36,7 @@ def tune(
     handler_file: Path,
     execution_input: dict[str, Any],
     *,
-    cpu_mode: str = "auto",
+    cpu_mode: str = "model",
     timeout_s: int = 900,
     cfs_period_us: int = CFS_PERIOD_US,
 ) -> LocalRun:

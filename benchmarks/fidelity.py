@@ -1,154 +1,241 @@
-"""Fidelity: the primes example at 128-1024 MB locally, speed-ups next to the seed talk's measurements.
+"""Fidelity: local speed-ups next to real Lambda's, in each CPU mode, on a quiet and on a busy machine.
 
 The seed talk measured primes <= 1,000,000 x1000 on Lambda: 11.72 s at 128 MB, 6.68 s at 256,
 3.19 s at 512, 1.47 s at 1024 (128 -> 1024: 7.97x). Absolute times depend on the language and the
-host; the speed-up between sizes is what the local runtime must reproduce (goal: within 15%).
+host; the speed-up between sizes is what local mode must reproduce. Goals: every step within 15% of
+the seed's, and the same steps within 5% of each other with and without two busy loops beside them.
 
-    .venv/bin/python -m benchmarks.fidelity [--repeat 10] [--num 10] [--cpu-mode auto] [--isolated | --direct]
+    .venv/bin/python -m benchmarks.fidelity [--repeat 10] [--rounds 9] [--model-rounds 27]
 
-Besides the Duration the tuner sees, it prints the CPU time each invocation used: Duration x share
-/ CPU time is how exactly the runtime enforced the share (1.00 = exact); the CPU time itself varies
-with what else the machine runs. By default one execution of the state machine measures the four
-sizes at once (its Map runs sizes in parallel); `--isolated` runs one execution per size;
-`--direct` skips the state machine and invokes the runtime round-robin, one invocation per size per
-round, so that every size meets the same moments of the machine's load (medians of `num` rounds).
+One run measures each mode (model; cgroup where cgroup v1 is writable) at load 0 (whatever else the
+machine runs: the load average is printed) and with two busy loops started by the benchmark
+(bounded in time, killed when the phase ends). In each phase the runtime alone invokes the sizes
+round-robin, so every size meets the same moments of the machine's load; the figures come from
+the Duration on the REPORT lines, i.e. what the tuner reads: a speed-up is the median over rounds
+of the ratio within a round (sizes measured minutes apart would also compare the host's drift).
+Besides primes it measures a short-burst handler (5 ms of CPU per invocation), whose curve is
+stepped on Lambda: a burst that fits in the quota left in the CFS period runs at full speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-from benchmarks._common import REPO, load_average, tune
-from powertuning.local.cpu import CFS_PERIOD_US, cpu_share
-from powertuning.local.runtime import InvocationRecord, WorkerRuntime
+from benchmarks._common import REPO, load_average
+from powertuning.local.cpu import CFS_PERIOD_US, CGROUP, MODEL, cgroup_v1_available
+from powertuning.local.cpu_model import cpu_duration_ms
+from powertuning.local.runtime import WorkerRuntime
 from powertuning.local.target import FunctionSpec
+from powertuning.logs import parse_report
 
 SEED_S = {128: 11.72, 256: 6.68, 512: 3.19, 1024: 1.47}
-GOAL = 0.15
+SIZES = sorted(SEED_S)
+GOAL_SEED = 0.15
+GOAL_LOADS = 0.05
+BURST_CPU_MS = 5.0
+PRIMES = REPO / "examples" / "primes"
+BURST = REPO / "benchmarks" / "targets" / "burst"
+# A busy loop that ends by itself after argv[1] seconds, should the benchmark die without killing it.
+_BUSY = (
+    "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
+)
 
 
-def measure(
-    sizes: list[int], repeat: int, num: int, cpu_mode: str, period_us: int
-) -> tuple[dict[int, float], list[InvocationRecord], str, float]:
-    """One execution: trimmed mean Duration (ms) per size, invocations, CPU mode, wall time."""
-    run = tune(
-        REPO / "examples" / "primes" / "handler.py",
-        {"powerValues": sizes, "num": num, "payload": {"repeat": repeat}, "includeOutputResults": True},
-        cpu_mode=cpu_mode,
-        cfs_period_us=period_us,
-    )
-    assert run.outcome.output is not None
-    durations = {int(s["value"]): float(s["averageDuration"]) for s in run.outcome.output["stats"]}
-    return durations, run.records, run.mode, run.wall_s
+@dataclass
+class Phase:
+    """One mode at one load: median Durations (ms) per size for primes and for the short burst."""
+
+    mode: str
+    busy_loops: int
+    primes_runs: dict[int, list[float]]
+    burst_runs: dict[int, list[float]]
+    load_before: str
+    load_after: str
+    seconds: float
+
+    @property
+    def primes(self) -> dict[int, float]:
+        """Median primes Duration per size (ms)."""
+        return {size: statistics.median(runs) for size, runs in self.primes_runs.items()}
+
+    @property
+    def burst(self) -> dict[int, float]:
+        """Median short-burst Duration per size (ms)."""
+        return {size: statistics.median(runs) for size, runs in self.burst_runs.items()}
+
+    def steps(self) -> list[tuple[str, float]]:
+        """Speed-ups 128->256, 256->512, 512->1024 and 128->1024: medians of the per-round ratios."""
+        pairs = [*itertools.pairwise(SIZES), (SIZES[0], SIZES[-1])]
+        runs = self.primes_runs
+        return [
+            (f"{a}->{b}", statistics.median(x / y for x, y in zip(runs[a], runs[b], strict=True)))
+            for a, b in pairs
+        ]
 
 
-def measure_direct(
-    sizes: list[int], repeat: int, rounds: int, cpu_mode: str, period_us: int
-) -> tuple[dict[int, float], list[InvocationRecord], str, float]:
-    """Round-robin invocations through the runtime alone: median Duration (ms) per size."""
-    records: list[InvocationRecord] = []
-    code = REPO / "examples" / "primes"
+@contextlib.contextmanager
+def busy_loops(count: int, limit_s: float) -> Iterator[None]:
+    """`count` processes spinning on a core each, for at most `limit_s` seconds; killed on exit."""
+    loops = [subprocess.Popen([sys.executable, "-c", _BUSY, str(limit_s)]) for _ in range(count)]
+    try:
+        time.sleep(1.0)  # let the scheduler and the load average see them
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+        for loop in loops:
+            loop.wait()
+
+
+def durations(
+    runtime: WorkerRuntime, code: Path, name: str, event: str, rounds: int
+) -> dict[int, list[float]]:
+    """REPORT Duration per size and round, `rounds` round-robin rounds (cold starts left out)."""
     specs = {
-        size: FunctionSpec("primes", "1", size, 900, "handler.handler", code, function_arn=f"primes-{size}")
-        for size in sizes
+        size: FunctionSpec(name, "1", size, 900, "handler.handler", code, function_arn=name) for size in SIZES
     }
-    event = f'{{"repeat": {repeat}}}'
+    seen: dict[int, list[float]] = {size: [] for size in SIZES}
+    for spec in specs.values():
+        runtime.invoke(spec, event)  # the cold start
+    for i in range(rounds):
+        for size in SIZES[i % len(SIZES) :] + SIZES[: i % len(SIZES)]:
+            result = runtime.invoke(specs[size], event)
+            if result.errored:
+                raise SystemExit(f"{name} at {size} MB failed: {result.payload}")
+            seen[size].append(parse_report(result.logs).duration_ms)
+    return seen
+
+
+def measure(mode: str, loops: int, args: argparse.Namespace) -> Phase:
+    """Both handlers in one mode, with `loops` busy loops running beside them."""
+    before = load_average()
     started = time.perf_counter()
-    with WorkerRuntime(cpu_mode, on_invocation=records.append, cfs_period_us=period_us) as runtime:
-        for spec in specs.values():
-            runtime.invoke(spec, event)  # cold starts, left out below
-        for i in range(rounds):
-            for size in sizes[i % len(sizes) :] + sizes[: i % len(sizes)]:
-                runtime.invoke(specs[size], event)
-        mode = runtime.mode
-    durations = {
-        size: statistics.median(r.duration_ms for r in records if r.spec.memory_mb == size and not r.cold)
-        for size in sizes
-    }
-    return durations, records, mode, time.perf_counter() - started
+    with (
+        busy_loops(loops, args.busy_limit_s),
+        WorkerRuntime(mode, cfs_period_us=args.cfs_period_us) as runtime,
+    ):
+        during = load_average()
+        rounds = args.model_rounds if mode == MODEL else args.rounds
+        primes = durations(runtime, PRIMES, "primes", f'{{"repeat": {args.repeat}}}', rounds)
+        burst = durations(runtime, BURST, "burst", f'{{"cpu_ms": {BURST_CPU_MS}}}', args.burst_rounds)
+    seconds = time.perf_counter() - started
+    phase = Phase(mode, loops, primes, burst, before if loops == 0 else during, load_average(), seconds)
+    print(
+        f"  {mode}, {loops} busy loops: {seconds:.0f} s ({phase.load_before} -> {phase.load_after})",
+        flush=True,
+    )
+    return phase
+
+
+def report(phases: list[Phase], args: argparse.Namespace) -> None:
+    """The side-by-side table, the goals, and the short-burst curves."""
+    print(
+        f"\nprimes <= 1,000,000 x{args.repeat}, {args.model_rounds} rounds (model) / {args.rounds} (cgroup); "
+        f"CFS period {args.cfs_period_us} us\n"
+    )
+    seed_steps = [
+        (n, SEED_S[int(n.split("->")[0])] / SEED_S[int(n.split("->")[1])]) for n, _ in phases[0].steps()
+    ]
+    header = ["mode", "load", *(name for name, _ in seed_steps), "worst vs seed"]
+    rows = [["Lambda (seed talk)", "", *(f"{v:.2f}x" for _, v in seed_steps), ""]]
+    for phase in phases:
+        cells, worst = [], 0.0
+        for (_, local), (_, seed) in zip(phase.steps(), seed_steps, strict=True):
+            off = local / seed - 1
+            worst = max(worst, abs(off))
+            cells.append(f"{local:.2f}x ({off:+.1%})")
+        load = f"{phase.busy_loops} busy loops" if phase.busy_loops else "quiet"
+        rows.append([phase.mode, load, *cells, f"{worst:.1%} {'ok' if worst <= GOAL_SEED else 'MISSED'}"])
+    _print(header, rows)
+
+    print(f"\nquiet vs busy (goal: within {GOAL_LOADS:.0%}):")
+    for mode in dict.fromkeys(p.mode for p in phases):
+        quiet = next((p for p in phases if p.mode == mode and p.busy_loops == 0), None)
+        busy = next((p for p in phases if p.mode == mode and p.busy_loops > 0), None)
+        if quiet is None or busy is None:
+            continue
+        step_diffs = [b / q - 1 for (_, q), (_, b) in zip(quiet.steps(), busy.steps(), strict=True)]
+        burst_diffs = [busy.burst[s] / quiet.burst[s] - 1 for s in SIZES]
+        worst = max(abs(d) for d in step_diffs)
+        print(
+            f"  {mode}: primes steps {', '.join(f'{d:+.1%}' for d in step_diffs)} "
+            f"-> worst {worst:.1%} {'ok' if worst <= GOAL_LOADS else 'MISSED'}; "
+            f"burst Durations {', '.join(f'{d:+.1%}' for d in burst_diffs)}"
+        )
+
+    period_ms = args.cfs_period_us / 1000
+    print(f"\nshort burst ({BURST_CPU_MS:g} ms of CPU), median Duration in ms:")
+    header = ["mode", "load", *(f"{s} MB" for s in SIZES)]
+    rows = [["linear share", "", *(f"{BURST_CPU_MS * 1769 / s:.1f}" for s in SIZES)]]
+    rows.append(
+        [
+            "quota model (5 ms at full speed)",
+            "",
+            *(f"{cpu_duration_ms(BURST_CPU_MS, s, 1, period_ms):.1f}" for s in SIZES),
+        ]
+    )
+    for phase in phases:
+        load = f"{phase.busy_loops} busy loops" if phase.busy_loops else "quiet"
+        rows.append([phase.mode, load, *(f"{phase.burst[s]:.1f}" for s in SIZES)])
+    _print(header, rows)
+    print(
+        "\nprimes median Durations (ms): "
+        + "; ".join(
+            f"{p.mode}/{p.busy_loops}: " + ", ".join(f"{p.primes[s]:.0f}" for s in SIZES) for p in phases
+        )
+    )
+
+
+def _print(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print(
+            "  ".join(
+                cell.rjust(w) if i > 1 else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
 
 
 def main() -> None:
-    """Measure, then print the table of speed-ups."""
+    """Measure every mode at both loads, then print the tables."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeat", type=int, default=10, help="prime computations per invocation")
-    parser.add_argument("--num", type=int, default=10, help="invocations per size")
-    parser.add_argument("--cpu-mode", default="auto", choices=("auto", "cgroup-v1", "cpu-time-model"))
-    parser.add_argument("--cfs-period-us", type=int, default=CFS_PERIOD_US, help="cgroup-v1 CFS period")
-    layouts = parser.add_mutually_exclusive_group()
-    layouts.add_argument("--isolated", action="store_true", help="one execution per size")
-    layouts.add_argument("--direct", action="store_true", help="the runtime alone, sizes round-robin")
+    parser.add_argument("--rounds", type=int, default=9, help="primes invocations per size, cgroup phases")
+    # The model runs the work at full speed, so more rounds cost little and average out the host's
+    # own speed changes (the model's only source of noise: the CPU time the same work takes here).
+    parser.add_argument(
+        "--model-rounds", type=int, default=27, help="primes invocations per size, model phases"
+    )
+    parser.add_argument(
+        "--burst-rounds", type=int, default=15, help="short-burst invocations per size and phase"
+    )
+    parser.add_argument("--modes", default=f"{MODEL},{CGROUP}", help="comma-separated CPU modes")
+    parser.add_argument("--busy-loops", type=int, default=2, help="busy loops in the loaded phase")
+    parser.add_argument(
+        "--busy-limit-s", type=float, default=600, help="a busy loop ends after this at the latest"
+    )
+    parser.add_argument("--cfs-period-us", type=int, default=CFS_PERIOD_US, help="quota period (both modes)")
     args = parser.parse_args()
 
-    print(f"before: {load_average()}")
-    sizes = sorted(SEED_S)
-    durations: dict[int, float] = {}
-    records: list[InvocationRecord] = []
-    wall = 0.0
-    if args.direct:
-        durations, records, mode, wall = measure_direct(
-            sizes, args.repeat, args.num, args.cpu_mode, args.cfs_period_us
-        )
-        layout = "runtime alone, sizes round-robin, medians"
-    else:
-        for group in [[size] for size in sizes] if args.isolated else [sizes]:
-            measured, seen, mode, seconds = measure(
-                group, args.repeat, args.num, args.cpu_mode, args.cfs_period_us
-            )
-            durations.update(measured)
-            records += seen
-            wall += seconds
-        layout = "one execution per size" if args.isolated else "one execution, sizes in parallel"
-    print(f"after:  {load_average()}")
-    mode += f" (CFS period {args.cfs_period_us} us)" if mode == "cgroup-v1" else ""
-    print(f"primes <= 1,000,000 x{args.repeat}, num {args.num}, CPU mode {mode}, {layout}, {wall:.1f} s\n")
-
-    header = [
-        "size",
-        "Duration",
-        "CPU time",
-        "enforced",
-        "seed",
-        "speed-up",
-        "seed's",
-        "off by",
-        "at eq. CPU",
-    ]
-    print("  ".join(f"{h:>10}" for h in header))
-    cpu: dict[int, float] = {}
-    for size in sizes:
-        warm = [r for r in records if r.spec.memory_mb == size and not r.cold and r.status == "success"]
-        cpu[size] = statistics.median(r.cpu_ms for r in warm)
-        enforced = statistics.median(r.duration_ms * cpu_share(size) / r.cpu_ms for r in warm)
-        cells = [f"{size} MB", f"{durations[size]:.1f} ms", f"{cpu[size]:.1f} ms", f"{enforced:.3f}"]
-        print("  ".join(f"{c:>10}" for c in [*cells, f"{SEED_S[size]} s"]))
-    worst = 0.0
-    pairs = [*itertools.pairwise(sizes), (sizes[0], sizes[-1])]
-    for small, large in pairs:
-        local, seed = durations[small] / durations[large], SEED_S[small] / SEED_S[large]
-        # The same speed-up if the host had run the work at one speed (its CPU time varies with load).
-        equal_cpu = local * cpu[large] / cpu[small]
-        worst = max(worst, abs(local / seed - 1))
-        cells = [
-            f"{small}->{large}",
-            "",
-            "",
-            "",
-            "",
-            f"{local:.2f}x",
-            f"{seed:.2f}x",
-            f"{local / seed - 1:+.1%}",
-        ]
-        print("  ".join(f"{c:>10}" for c in [*cells, f"{equal_cpu:.2f}x"]))
-    verdict = "met" if worst <= GOAL else "NOT met"
-    print(f"\nlargest deviation from the seed's speed-ups: {worst:.1%} (goal: within {GOAL:.0%}): {verdict}")
-    print("enforced = Duration x (memory / 1769) / CPU time, median of warm invocations; 1.000 = exact share")
-    print("at eq. CPU = the speed-up with each size's Duration scaled to the same CPU time for the work")
+    modes = [m for m in args.modes.split(",") if m]
+    if CGROUP in modes and not cgroup_v1_available():
+        print("cgroup mode: no writable cgroup v1 cpu hierarchy here; measuring the model only")
+        modes.remove(CGROUP)
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; start: {load_average()}")
+    phases = [measure(mode, loops, args) for mode in modes for loops in (0, args.busy_loops)]
+    report(phases, args)
 
 
 if __name__ == "__main__":

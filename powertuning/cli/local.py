@@ -3,6 +3,10 @@
 Runs the real state machine and tuner Lambdas on moto (`powertuning.local.engine`) against the
 local Lambda runtime (`powertuning.local.runtime`), then prints a table or the execution output.
 Progress goes to stderr, so `--output json` leaves exactly the execution output on stdout.
+
+Everything that can be wrong before the tuning starts is checked first, in about a second: the
+arguments, the payload, flags that need AWS, and the handler itself (imported once in an isolated
+worker, its traceback reported).
 """
 
 from __future__ import annotations
@@ -11,28 +15,50 @@ import argparse
 import json
 import re
 import sys
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from powertuning.cli.options import add_input_options, build_input
 from powertuning.cli.output import (
     EXIT_EXECUTION_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     dry_run_summary,
+    error,
     format_table,
     usage_error,
 )
 from powertuning.cli.progress import Progress
 from powertuning.errors import InvalidInputError, PowerTuningError
 from powertuning.local import deps
-from powertuning.local.runtime import AUTO, CPU_MODES, InvocationRecord, WorkerRuntime
+from powertuning.local.cpu import MODEL
+from powertuning.local.preflight import check_init
+from powertuning.local.runtime import CPU_MODES, InvocationRecord, WorkerRuntime
+from powertuning.local.target import FunctionSpec
 from powertuning.models import TuningRequest
+from powertuning.report import TuningResult, write_html, write_png
+from powertuning.report.metadata import RunMetadata
 
 _REGION = "us-east-1"
 _ACCOUNT = "123456789012"
+# Flags of `powertune run` that need an AWS account: refused with a reason instead of "unrecognized".
+_AWS_FLAGS: Final = (
+    "--region", "--profile", "--endpoint-url", "--stack-name", "--state-machine-arn", "--function",
+)  # fmt: skip
+# Input keys that reach other AWS resources, which the local engine does not have.
+_AWS_KEYS: Final = {
+    "payloadS3": ("--payload-s3", "reads the payload from S3", "use --payload or --payload-file"),
+    "preProcessorARN": ("--pre-processor-arn", "invokes another Lambda function", "leave it out locally"),
+    "postProcessorARN": ("--post-processor-arn", "invokes another Lambda function", "leave it out locally"),
+}
+# Errors for which leaving a size out (--on-error skip) is the tool, rather than --allowed-exceptions.
+_RESOURCE_LIMITS: Final = ("Runtime.OutOfMemory", "Sandbox.Timedout")
 _MODE_TEXT = {
-    "cgroup-v1": "cgroup v1 CPU quota per environment (1,769 MB = 1 vCPU)",
-    "cpu-time-model": "CPU-time model: CPU time stretched by 1,769 MB / memory (no writable cgroup v1 here)",
+    "model": "CPU time measured at full speed, Duration computed for a quota of memory / 1,769 MB vCPUs "
+    "per 20 ms period; independent of this machine's load",
+    "cgroup": "a cgroup v1 CPU quota per environment (1,769 MB = 1 vCPU); depends on this machine's load",
 }
 
 
@@ -43,14 +69,21 @@ def register(subparsers: Any) -> None:
         help="tune a Python handler on this machine (no AWS account)",
         description=(
             "Tune a Python handler locally: the real state machine and tuner Lambdas run on moto, the "
-            "handler runs in worker processes that get CPU in proportion to memory, as on Lambda."
+            "handler runs in isolated worker processes whose Duration follows memory as on Lambda."
         ),
     )
     parser.add_argument(
         "--handler",
         required=True,
-        metavar="PATH/file.py:function",
-        help="the handler; its folder is the code",
+        metavar="HANDLER",
+        help="PATH/file.py:function (its folder is the code), or Lambda's module.function with --code-dir",
+    )
+    parser.add_argument(
+        "--code-dir",
+        type=Path,
+        metavar="DIR",
+        help="the function's code folder (what Lambda unpacks to /var/task), for --handler module.function "
+        "(default: the handler file's folder)",
     )
     parser.add_argument(
         "--timeout", type=int, default=60, metavar="S", help="the function's timeout in seconds (default 60)"
@@ -58,7 +91,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--memory", type=int, default=128, metavar="MB", help="the function's own memory size, restored after"
     )
-    parser.add_argument("--name", metavar="NAME", help="function name (default: the handler's folder name)")
+    parser.add_argument("--name", metavar="NAME", help="function name (default: the code folder's name)")
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable (repeatable)"
     )
@@ -68,10 +101,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--cpu-mode",
         choices=CPU_MODES,
-        default=AUTO,
-        help="how CPU follows memory (default: cgroup-v1 if writable)",
+        default=MODEL,
+        help="how CPU follows memory: model (default, load-independent) or cgroup (real throttling, "
+        "Linux as root)",
     )
     parser.add_argument("--output", choices=("table", "json"), default="table", help="what goes to stdout")
+    parser.add_argument(
+        "--report", type=Path, metavar="FILE", help="write the HTML report here (default: none)"
+    )
+    parser.add_argument(
+        "--png", type=Path, metavar="FILE", help="write the chart as a PNG here (default: none)"
+    )
+    for flag in _AWS_FLAGS:
+        parser.add_argument(flag, dest=f"aws_{flag[2:].replace('-', '_')}", help=argparse.SUPPRESS)
+    parser.add_argument("--no-wait", dest="aws_no_wait", action="store_true", help=argparse.SUPPRESS)
     add_input_options(parser)
     parser.set_defaults(func=run)
 
@@ -80,19 +123,29 @@ def run(args: argparse.Namespace) -> int:
     """Tune the handler; 0 = tuned, 1 = the execution failed, 2 = bad usage or input."""
     err: TextIO = sys.stderr
     try:
+        _refuse_aws_flags(args)
+        _check_payload(args)
         target = _Target.from_args(args)
         execution_input = build_input(args, lambda_arn=target.arn)
+        _refuse_aws_keys(execution_input)
         # The table shows per-size results; given explicitly, the user's choice stands.
         execution_input.setdefault("includeOutputResults", True)
         request = TuningRequest.from_dict(execution_input)
-        environment = target.environment(err)
+        python_path = target.dependencies(err)
         runtime = WorkerRuntime(args.cpu_mode)
     except PowerTuningError as exc:
         return usage_error(str(exc))
-    from powertuning.local.engine import LocalEngine  # moto is slow to import: after argument checks
+    failure = check_init(target.spec(args, python_path))
+    if failure is not None:
+        runtime.close()
+        return usage_error(
+            f"the handler {target.handler} does not load (nothing was started):\n{failure.describe()}"
+        )
+    from powertuning.local.engine import LocalEngine  # moto is slow to import: after the checks
 
     progress = Progress(err)
-    runtime.on_invocation = _InvocationLines(progress, request.invocations_per_size)
+    lines = _InvocationLines(progress, request.invocations_per_size, request.allowed_exceptions)
+    runtime.on_invocation = lines
     progress.say(f"local runtime: CPU mode {runtime.mode} ({_MODE_TEXT.get(runtime.mode, runtime.mode)})")
     with LocalEngine(runtime, region=_REGION) as engine:
         arn = engine.create_target(
@@ -101,34 +154,136 @@ def run(args: argparse.Namespace) -> int:
             code_dir=target.code_dir,
             memory_mb=args.memory,
             timeout_s=args.timeout,
-            environment=environment,
+            environment=target.extra_env,
             log_format=args.log_format,
+            python_path=python_path,
         )
         execution_input["lambdaARN"] = arn
         outcome = engine.run(execution_input, on_event=progress)
     if outcome.status != "SUCCEEDED" or outcome.output is None:
         print(f"Error: {outcome.error}", file=err)
         print(f"Cause: {outcome.cause}", file=err)
+        if lines.failure is not None:
+            print(_explain(lines.failure, show_payload=not request.disable_payload_logs), file=err)
         return EXIT_EXECUTION_FAILED
     if args.output == "json":
         print(json.dumps(outcome.output))
     else:
         print(dry_run_summary(outcome.output) or format_table(outcome.output, current_memory=args.memory))
         print(f"Measured locally: CPU mode {runtime.mode}, {runtime.cold_starts} cold starts")
+    return _write_reports(args, outcome.output, request, arn, runtime.mode)
+
+
+def _refuse_aws_flags(args: argparse.Namespace) -> None:
+    given = [flag for flag in _AWS_FLAGS if getattr(args, f"aws_{flag[2:].replace('-', '_')}") is not None]
+    given += ["--no-wait"] if args.aws_no_wait else []
+    if given:
+        raise InvalidInputError(
+            f"{', '.join(given)}: only for `powertune run` (AWS); local mode uses no AWS account, "
+            "it tunes --handler on this machine"
+        )
+
+
+def _refuse_aws_keys(execution_input: dict[str, Any]) -> None:
+    for key, (flag, what, instead) in _AWS_KEYS.items():
+        if execution_input.get(key):
+            raise InvalidInputError(
+                f"{key} ({flag}) {what}, which local mode does not have (no AWS account): {instead}"
+            )
+
+
+def _check_payload(args: argparse.Namespace) -> None:
+    """A --payload that looks like JSON must be JSON; any other text is sent as a JSON string."""
+    payload = getattr(args, "input_payload", None)
+    # The shared flag parser turns text that is not JSON into a string: text starting like JSON
+    # was meant to be JSON, and is refused here rather than sent as a string.
+    if isinstance(payload, str) and payload.lstrip()[:1] in ("{", "[", '"'):
+        try:
+            json.loads(payload)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(
+                f"--payload is not valid JSON: {exc.msg} at character {exc.pos + 1} of {payload!r}; "
+                "a plain word is sent as a JSON string (e.g. --payload hello)"
+            ) from None
+
+
+def _write_reports(
+    args: argparse.Namespace, output: dict[str, Any], request: TuningRequest, arn: str, mode: str
+) -> int:
+    if not args.report and not args.png:
+        return EXIT_OK
+    metadata = RunMetadata(
+        function_arn=arn,
+        started=datetime.now(UTC),
+        strategy=request.strategy,
+        balanced_weight=request.balanced_weight,
+        sampling=request.sampling,
+        num=request.num,
+        measured_on="local",
+        cpu_mode=mode,
+    )
+    result = TuningResult.from_output(output, metadata=metadata)
+    try:
+        if args.report:
+            size = write_html(args.report, [result])
+            print(f"powertune: wrote {args.report} ({size:,} bytes)", file=sys.stderr)
+        if args.png:
+            size = write_png(args.png, [result], title=f"Power tuning: {result.function_name} (local)")
+            print(f"powertune: wrote {args.png} ({size:,} bytes)", file=sys.stderr)
+    except (OSError, PowerTuningError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
     return EXIT_OK
 
 
-class _InvocationLines:
-    """One progress line per target invocation, from the runtime (its threads)."""
+def _explain(record: InvocationRecord, *, show_payload: bool) -> str:
+    """The failed invocation: the function's traceback, the payload it got, what to do about it."""
+    try:
+        body = json.loads(record.error or "{}")
+    except ValueError:
+        body = {}
+    error_type = str(body.get("errorType", record.status))
+    message = str(body.get("errorMessage", ""))
+    lines = [f"The function failed at {record.spec.memory_mb} MB (request {record.request_id}):"]
+    frames = body.get("stackTrace") or []
+    if frames:
+        lines.append("Traceback (most recent call last):")
+        lines.append("".join(str(frame) for frame in frames).rstrip("\n"))
+    lines.append(f"{error_type}: {message}")
+    if show_payload:
+        event = record.event if len(record.event) <= 500 else record.event[:500] + "..."
+        lines.append(f"Payload it received: {event}")
+    if error_type in _RESOURCE_LIMITS:
+        lines.append(
+            "Hint: --on-error skip leaves out sizes that run out of memory or time and tunes the rest; "
+            "--timeout S raises the function's timeout."
+        )
+    else:
+        lines.append(
+            f"Hint: if {error_type} is expected for this payload, --allowed-exceptions {error_type} "
+            "counts it without failing the run (--on-error skip only leaves out sizes that run out of "
+            "memory or time)."
+        )
+    return "\n".join(lines)
 
-    def __init__(self, progress: Progress, per_size: int) -> None:
+
+class _InvocationLines:
+    """One progress line per target invocation, from the runtime (its threads); keeps the first failure."""
+
+    def __init__(self, progress: Progress, per_size: int, allowed: tuple[str, ...] | list[str] = ()) -> None:
         self.progress = progress
         self.per_size = per_size
+        self.allowed = tuple(allowed)
         self.counts: dict[int, int] = {}
+        self.failure: InvocationRecord | None = None
+        self._lock = threading.Lock()
 
     def __call__(self, record: InvocationRecord) -> None:
         memory = record.spec.memory_mb
-        self.counts[memory] = count = self.counts.get(memory, 0) + 1
+        with self._lock:
+            self.counts[memory] = count = self.counts.get(memory, 0) + 1
+            if record.error is not None and self.failure is None and not self._allowed(record.error):
+                self.failure = record
         cold = (
             f", cold start (Init Duration {record.init_duration_ms:.2f} ms)"
             if record.init_duration_ms
@@ -139,34 +294,32 @@ class _InvocationLines:
             f"  {memory} MB invocation {count}/{self.per_size}: {record.duration_ms:.2f} ms{cold}{status}"
         )
 
+    def _allowed(self, error_payload: str) -> bool:
+        try:
+            return str(json.loads(error_payload).get("errorType")) in self.allowed
+        except (ValueError, AttributeError):
+            return False
+
 
 class _Target:
-    """The function to tune, from `--handler PATH/file.py:function`."""
+    """The function to tune: a handler file, or Lambda's handler string in a code folder."""
 
-    def __init__(self, handler_file: Path, function: str, name: str, extra_env: dict[str, str]) -> None:
-        self.handler_file = handler_file
-        self.function = function
+    def __init__(self, code_dir: Path, handler: str, name: str, extra_env: dict[str, str]) -> None:
+        self.code_dir = code_dir
+        self.handler = handler  # Lambda's handler string, `module.function`
         self.name = name
         self.extra_env = extra_env
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> _Target:
-        text: str = args.handler
-        path_text, sep, function = text.rpartition(":")
-        if not sep or not path_text.endswith(".py") or not function.isidentifier():
-            raise InvalidInputError(f"--handler must look like path/to/file.py:function, got {text!r}")
-        path = Path(path_text)
-        if not path.is_file():
-            raise InvalidInputError(f"--handler: no such file {path_text}")
-        if not path.stem.isidentifier():
-            raise InvalidInputError(f"--handler: {path.name} is not an importable module name")
+        code_dir, handler = _parse_handler(args.handler, args.code_dir)
         if not 0 < args.timeout <= 900:
             raise InvalidInputError(
                 f"--timeout must be from 1 to 900 seconds (Lambda's range), got {args.timeout}"
             )
         if not 128 <= args.memory <= 10240:
             raise InvalidInputError(f"--memory must be from 128 to 10240 MB, got {args.memory}")
-        name = args.name or re.sub(r"[^A-Za-z0-9_-]", "-", path.resolve().parent.name)[:64] or "function"
+        name = args.name or re.sub(r"[^A-Za-z0-9_-]", "-", code_dir.name)[:64] or "function"
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
             raise InvalidInputError(f"--name must be 1-64 letters, digits, - or _, got {name!r}")
         env: dict[str, str] = {}
@@ -175,29 +328,74 @@ class _Target:
             if not eq or not key:
                 raise InvalidInputError(f"--env takes KEY=VALUE, got {item!r}")
             env[key] = value
-        return cls(path, function, name, env)
-
-    @property
-    def code_dir(self) -> Path:
-        """The handler's folder: the function's code, like /var/task."""
-        return self.handler_file.resolve().parent
-
-    @property
-    def handler(self) -> str:
-        """Lambda's handler string, `module.function`."""
-        return f"{self.handler_file.stem}.{self.function}"
+        return cls(code_dir, handler, name, env)
 
     @property
     def arn(self) -> str:
         """The ARN the function will have in the local mock."""
         return f"arn:aws:lambda:{_REGION}:{_ACCOUNT}:function:{self.name}"
 
-    def environment(self, err: TextIO) -> dict[str, str]:
-        """--env variables, plus PYTHONPATH to the installed requirements.txt if there is one."""
-        env = dict(self.extra_env)
+    def dependencies(self, err: TextIO) -> tuple[str, ...]:
+        """The installed requirements.txt of the code folder, if it has one: a folder for its sys.path."""
         requirements = deps.requirements_of(self.code_dir)
-        if requirements is not None:
-            print(f"Installing {requirements} (cached after the first run)...", file=err)
-            installed = deps.install(requirements)
-            env["PYTHONPATH"] = ":".join(p for p in (str(installed), env.get("PYTHONPATH", "")) if p)
-        return env
+        if requirements is None:
+            return ()
+        print(f"Installing {requirements} (cached after the first run)...", file=err)
+        return (str(deps.install(requirements)),)
+
+    def spec(self, args: argparse.Namespace, python_path: tuple[str, ...]) -> FunctionSpec:
+        """The function as the runtime will see it (for the import check before the run)."""
+        return FunctionSpec(
+            function_name=self.name,
+            version="$LATEST",
+            memory_mb=args.memory,
+            timeout_s=float(args.timeout),
+            handler=self.handler,
+            code_dir=self.code_dir,
+            environment=self.extra_env,
+            log_format=args.log_format,
+            function_arn=self.arn,
+            python_path=python_path,
+        )
+
+
+def _parse_handler(text: str, code_dir_arg: Path | None) -> tuple[Path, str]:
+    """(code folder, Lambda handler string) from either form of --handler."""
+    if code_dir_arg is None:
+        path_text, sep, function = text.rpartition(":")
+        if not sep and not text.endswith(".py") and "." in text:
+            raise InvalidInputError(
+                f"--handler {text} is Lambda's module.function form: give the code folder too, "
+                "e.g. --code-dir app/ (or use path/to/file.py:function)"
+            )
+        if not sep or not path_text.endswith(".py") or not function.isidentifier():
+            raise InvalidInputError(
+                f"--handler must look like path/to/file.py:function (or module.function with --code-dir), "
+                f"got {text!r}"
+            )
+        path = Path(path_text)
+        if not path.is_file():
+            raise InvalidInputError(f"--handler: no such file {path_text}")
+        if not path.stem.isidentifier():
+            raise InvalidInputError(f"--handler: {path.name} is not an importable module name")
+        return path.resolve().parent, f"{path.stem}.{function}"
+    if not code_dir_arg.is_dir():
+        raise InvalidInputError(f"--code-dir: no such folder {code_dir_arg}")
+    code_dir = code_dir_arg.resolve()
+    # Lambda accepts `package/module.function` as well as `package.module.function`.
+    module, _, function = text.replace("/", ".").rpartition(".")
+    parts = module.split(".")
+    if ":" in text or not module or not function.isidentifier() or not all(p.isidentifier() for p in parts):
+        raise InvalidInputError(
+            f"with --code-dir, --handler is Lambda's handler string module.function "
+            f"(e.g. app.handlers.main.handler), got {text!r}"
+        )
+    relative = Path(*parts)
+    if not (
+        (code_dir / relative).with_suffix(".py").is_file() or (code_dir / relative / "__init__.py").is_file()
+    ):
+        raise InvalidInputError(
+            f"--handler {text}: no module {module} in {code_dir_arg} "
+            f"(looked for {relative}.py and {relative}/__init__.py)"
+        )
+    return code_dir, f"{module}.{function}"

@@ -1,22 +1,21 @@
 """CPU in proportion to memory for local execution environments, as Lambda gives it.
 
-Lambda gives a function one vCPU per 1,769 MB, linearly. Locally that share is enforced in one of
-two ways, and the runtime reports which one ran:
+Lambda gives a function one vCPU per 1,769 MB, linearly. Locally two modes exist, and the runtime
+reports which one ran:
 
-- "cgroup-v1": each execution environment gets a cgroup v1 `cpu` group whose CFS quota is
-  `period x memory / 1769` (a 128 MB function runs 7.2% of every period). Needs a writable cgroup v1
-  `cpu` hierarchy (Linux, root). Exact: the kernel throttles the worker itself.
-- "cpu-time-model": no cgroup. The worker runs at full speed and reports the Duration it would have
-  had at its share: `(wall - run-queue wait) + cpu x (1 / share - 1)` for shares below one vCPU,
-  `wall - run-queue wait` above (one Python thread cannot use more than a core). Run-queue wait is
-  the time the worker was runnable but other processes held the cores (Linux schedstat; 0 where
-  unavailable). Time off the CPU (sleeps, I/O) is not stretched, as on Lambda where only CPU is
-  throttled. The same clock drives timeouts and `get_remaining_time_in_millis()` (in the worker).
+- "model" (the default, anywhere): the worker runs at full speed, measures per thread the CPU time
+  and the time spent waiting for a core, and reports the Duration `powertuning.local.cpu_model`
+  computes for a CFS quota of `period x memory / 1769` per period. The result does not depend on
+  this machine's load. The same clock drives timeouts and `get_remaining_time_in_millis()`.
+- "cgroup": each execution environment gets a cgroup v1 `cpu` group whose CFS quota is
+  `period x memory / 1769` (a 128 MB function runs 7.2% of every period), and Duration is wall
+  time. Needs a writable cgroup v1 `cpu` hierarchy (Linux, root). The kernel throttles the worker
+  for real, so what else runs on the machine changes the result.
 
 Both modes admit invocations through a `CpuBudget` so that, together, running environments never
-ask for more cores than the machine has: on Lambda every environment has its share to itself. In
-the CPU-time model a worker runs unthrottled, so each invocation reserves at least a whole core
-(waiting for a core would otherwise count as time off the CPU).
+ask for more cores than their shares add up to: overlapping invocations get environments of their
+own, as on Lambda. In the model a worker runs unthrottled and its wait for a core is left out of
+its Duration, so the budget only keeps wall time close to the modelled time.
 """
 
 from __future__ import annotations
@@ -34,9 +33,9 @@ from typing import Final
 
 from powertuning.pricing import vcpus
 
-CGROUP_V1: Final = "cgroup-v1"
-CPU_TIME_MODEL: Final = "cpu-time-model"
-MODES: Final = (CGROUP_V1, CPU_TIME_MODEL)
+MODEL: Final = "model"
+CGROUP: Final = "cgroup"
+MODES: Final = (MODEL, CGROUP)
 
 # A short period keeps a 128 MB function (1.45 ms of every 20 ms) from bursting through a whole
 # 100 ms quota at full speed at the start of a short invocation. The price: many short slices cost
@@ -53,12 +52,6 @@ _GROUP_PREFIX: Final = "powertuning-"
 def cpu_share(memory_mb: int) -> float:
     """Cores a memory size is entitled to (1,769 MB = 1 vCPU)."""
     return vcpus(memory_mb)
-
-
-def model_stretch(memory_mb: int) -> float:
-    """Extra wall time per CPU second in the CPU-time model: 1/share - 1 below one vCPU, else 0."""
-    share = cpu_share(memory_mb)
-    return 1.0 / share - 1.0 if share < 1.0 else 0.0
 
 
 def available_cores() -> int:

@@ -1,9 +1,10 @@
-"""A function's requirements.txt, installed once into a cache folder that goes on its PYTHONPATH.
+"""A function's requirements.txt, installed once into a cache folder that goes on its sys.path.
 
 Lambda runs a function with the packages its deployment package (or a layer) brings. Locally the
-`requirements.txt` beside the handler is installed with pip into a folder keyed by the file's
-content and the Python version, reused by later runs, and the workers get it on `PYTHONPATH` (a
-variable Lambda lets functions set). pip needs the package index, or local wheel files.
+`requirements.txt` in the code folder is installed with pip into a folder keyed by the file's
+content and the Python version, reused by later runs, and the workers put it on the function's
+`sys.path` after the code, like a layer (`FunctionSpec.python_path`). pip needs the package index,
+or local wheel files.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ class LocalEngine:
         self.region = region
         self.default_power_values = default_power_values
         self.visualization_url = visualization_url
-        self._targets: dict[str, tuple[Path | None, str]] = {}
+        self._targets: dict[str, tuple[Path | None, str, tuple[str, ...]]] = {}
         self._stack: list[Any] = []  # started patchers and mocks, stopped in reverse
         self.state_machine_arn = ""
         self.invocations = 0
@@ -209,8 +209,12 @@ class LocalEngine:
         environment: dict[str, str] | None = None,
         log_format: str = "Text",
         architecture: str = "x86_64",
+        python_path: tuple[str, ...] = (),
     ) -> str:
-        """Create the function to tune; its code is run from `code_dir` by the runtime."""
+        """Create the function to tune; its code is run from `code_dir` by the runtime.
+
+        `python_path`: folders after the code on the function's `sys.path` (its installed requirements).
+        """
         kwargs: dict[str, Any] = {}
         if environment:
             kwargs["Environment"] = {"Variables": environment}
@@ -227,7 +231,7 @@ class LocalEngine:
             Architectures=[architecture],
             **kwargs,
         )
-        self._targets[name] = (code_dir, log_format)
+        self._targets[name] = (code_dir, log_format, python_path)
         return str(created["FunctionArn"])
 
     # -- executions --------------------------------------------------------------------------
@@ -324,7 +328,7 @@ class LocalEngine:
     # -- the seam ----------------------------------------------------------------------------
     def spec_for(self, fn: LambdaFunction) -> FunctionSpec:
         """What the runtime needs to know about a moto function version."""
-        code_dir, log_format = self._targets.get(fn.function_name, (None, "Text"))
+        code_dir, log_format, python_path = self._targets.get(fn.function_name, (None, "Text", ()))
         return FunctionSpec(
             function_name=fn.function_name,
             version=str(fn.version),
@@ -335,6 +339,7 @@ class LocalEngine:
             environment={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
             log_format=log_format,
             function_arn=str(fn.function_arn),
+            python_path=python_path,
         )
 
 

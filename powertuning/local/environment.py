@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from powertuning.local.cpu import CgroupV1, CpuGroup
+from powertuning.local.cpu_model import PERIOD_MS
 from powertuning.local.target import FunctionSpec
 
 WORKER_SCRIPT: Final = Path(__file__).with_name("worker.py")
@@ -100,13 +101,15 @@ class Environment:
         *,
         log_dir: Path,
         cpu_model: bool = False,
-        stretch: float = 0.0,
+        period_ms: float = PERIOD_MS,
         cgroup: CgroupV1 | None = None,
         memory_limit: bool = True,
+        sdk_path: Path | None = None,
     ) -> None:
         self.spec = spec
         self.cpu_model = cpu_model
-        self.stretch = stretch
+        self.period_ms = period_ms
+        self.sdk_path = sdk_path
         self.memory_limit = memory_limit
         self.log_path = log_dir / f"{uuid.uuid4().hex}.log"
         self.log_stream_name = (
@@ -148,6 +151,12 @@ class Environment:
             )
         self.max_rss_kb = int(message.get("max_rss_kb", 0))
         duration = message["init_ms"]
+        if self.cpu_model and duration > init_timeout * 1000:
+            # The modelled init outlasted Lambda's init timeout, though it finished here at full speed.
+            self.kill()
+            return Outcome(
+                "timeout", "", init_timeout * 1000, 0.0, self.max_rss_kb, "Sandbox.Timedout", fatal=True
+            )
         if message["type"] == "ready":
             return Outcome("success", "", duration, message["init_cpu_ms"], self.max_rss_kb)
         self.kill()
@@ -170,8 +179,10 @@ class Environment:
         self.last_used = time.monotonic()
         timeout_ms = self.spec.timeout_s * 1000
         started = time.monotonic()
-        # The CPU-time model enforces its modeled deadline in the worker; wall time is a backstop.
-        backstop = self.spec.timeout_s + (1.0 if self.cpu_model else _TIMEOUT_GRACE_S)
+        # The model enforces its modelled deadline in the worker; wall time is only a backstop for
+        # a call that never returns to Python, generous because waiting for a busy core is not
+        # modelled time.
+        backstop = self.spec.timeout_s * 3 + 1.0 if self.cpu_model else self.spec.timeout_s + _TIMEOUT_GRACE_S
         try:
             self._control.send(
                 {"type": "invoke", "request_id": request_id, "event": event, "timeout_ms": timeout_ms}
@@ -234,7 +245,8 @@ class Environment:
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-u", "-B", str(WORKER_SCRIPT), str(p2c_read), str(c2p_write)],
+                # -I -S: none of the tuner's virtualenv on the function's path (see worker.py).
+                [sys.executable, "-I", "-S", "-u", "-B", str(WORKER_SCRIPT), str(p2c_read), str(c2p_write)],
                 stdin=subprocess.DEVNULL,
                 stdout=log_fd,
                 stderr=log_fd,
@@ -295,7 +307,9 @@ class Environment:
             "log_group_name": f"/aws/lambda/{spec.function_name}",
             "log_stream_name": self.log_stream_name,
             "cpu_model": self.cpu_model,
-            "stretch": self.stretch,
+            "period_ms": self.period_ms,
+            "path_before": list(spec.python_path),
+            "path_after": [str(self.sdk_path)] if self.sdk_path else [],
             "init_timeout_ms": max(INIT_TIMEOUT_S, spec.timeout_s) * 1000,
         }
 

@@ -28,19 +28,12 @@ from typing import Final
 
 from powertuning.errors import PowerTuningError
 from powertuning.local import platform_logs
-from powertuning.local.cpu import (
-    CFS_PERIOD_US,
-    CGROUP_V1,
-    CPU_TIME_MODEL,
-    CgroupV1,
-    CpuBudget,
-    model_stretch,
-)
+from powertuning.local.cpu import CFS_PERIOD_US, CGROUP, MODEL, MODES, CgroupV1, CpuBudget
 from powertuning.local.environment import Environment, Outcome
+from powertuning.local.isolation import sdk_dir
 from powertuning.local.target import FunctionSpec, InvokeResult
 
-AUTO: Final = "auto"
-CPU_MODES: Final = (AUTO, CGROUP_V1, CPU_TIME_MODEL)
+CPU_MODES: Final = MODES
 # Idle environments kept for reuse across every function version; the oldest goes first past this.
 DEFAULT_MAX_IDLE: Final = 32
 
@@ -64,6 +57,8 @@ class InvocationRecord:
     duration_ms: float
     init_duration_ms: float | None
     cpu_ms: float = 0.0  # CPU time the worker used during the invocation
+    event: str = ""  # the payload the function received
+    error: str | None = None  # the error payload Lambda returned, when the invocation failed
 
 
 class WorkerRuntime:
@@ -71,7 +66,7 @@ class WorkerRuntime:
 
     def __init__(
         self,
-        cpu_mode: str = AUTO,
+        cpu_mode: str = MODEL,
         *,
         memory_limit: bool = True,
         max_idle: int = DEFAULT_MAX_IDLE,
@@ -82,21 +77,24 @@ class WorkerRuntime:
         if cpu_mode not in CPU_MODES:
             raise CpuModeUnavailableError(f"cpu mode must be one of {', '.join(CPU_MODES)}, got {cpu_mode!r}")
         self._cgroup: CgroupV1 | None = None
-        if cpu_mode in (AUTO, CGROUP_V1):
+        if cpu_mode == CGROUP:
             self._cgroup = CgroupV1.create(cfs_period_us)
-            if self._cgroup is None and cpu_mode == CGROUP_V1:
+            if self._cgroup is None:
                 raise CpuModeUnavailableError(
-                    "cpu mode cgroup-v1 needs a writable cgroup v1 'cpu' hierarchy (Linux, as root); "
-                    f"use {CPU_TIME_MODEL} or {AUTO}"
+                    "cpu mode cgroup needs a writable cgroup v1 'cpu' hierarchy (Linux, as root); "
+                    f"use {MODEL} (the default), which runs anywhere"
                 )
-        self.mode: str = CGROUP_V1 if self._cgroup is not None else CPU_TIME_MODEL
+        self.mode: str = cpu_mode
+        self.period_ms = cfs_period_us / 1000
+        self.sdk_path = sdk_dir()
         self.memory_limit = memory_limit
         self.max_idle = max_idle
         self.on_invocation = on_invocation
         self.cold_starts = 0
         self.invocations = 0
-        # Unthrottled workers (the CPU-time model) each take a whole core while they run.
-        self._budget = CpuBudget(cores, min_demand=1.0 if self.mode == CPU_TIME_MODEL else 0.0)
+        # In the model a worker's wait for a core is not part of its Duration, so it reserves its
+        # share like a throttled one: wall time then stays close to the modelled time.
+        self._budget = CpuBudget(cores)
         self._log_dir = Path(tempfile.mkdtemp(prefix="powertuning-envs-"))
         self._lock = threading.Lock()
         self._idle: list[Environment] = []  # most recently used last
@@ -150,12 +148,24 @@ class WorkerRuntime:
             ),
         )
         self._release(env)
-        self._record(spec, request_id, init is not None, outcome, init_ms)
-        return InvokeResult(
+        result = InvokeResult(
             payload=_payload(request_id, outcome),
             errored=outcome.status != "success",
             logs=platform_logs.tail(log),
         )
+        record = InvocationRecord(
+            spec,
+            request_id,
+            init is not None,
+            outcome.status,
+            outcome.duration_ms,
+            init_ms,
+            outcome.cpu_ms,
+            event,
+            result.payload if result.errored else None,
+        )
+        self._record(record)
+        return result
 
     def close(self) -> None:
         """Kill every environment, remove the CPU groups and the log files."""
@@ -194,10 +204,11 @@ class WorkerRuntime:
         env = Environment(
             spec,
             log_dir=self._log_dir,
-            cpu_model=self.mode == CPU_TIME_MODEL,
-            stretch=model_stretch(spec.memory_mb) if self.mode == CPU_TIME_MODEL else 0.0,
+            cpu_model=self.mode == MODEL,
+            period_ms=self.period_ms,
             cgroup=self._cgroup,
             memory_limit=self.memory_limit,
+            sdk_path=self.sdk_path,
         )
         with self._lock:
             self._all.add(env)
@@ -217,16 +228,11 @@ class WorkerRuntime:
         for old in evicted:
             old.discard()
 
-    def _record(
-        self, spec: FunctionSpec, request_id: str, cold: bool, outcome: Outcome, init_ms: float | None
-    ) -> None:
+    def _record(self, record: InvocationRecord) -> None:
         with self._lock:
             self.invocations += 1
-            self.cold_starts += int(cold)
+            self.cold_starts += int(record.cold)
         if self.on_invocation is not None:
-            record = InvocationRecord(
-                spec, request_id, cold, outcome.status, outcome.duration_ms, init_ms, outcome.cpu_ms
-            )
             self.on_invocation(record)
 
 

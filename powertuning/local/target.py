@@ -25,6 +25,8 @@ class FunctionSpec:
     environment: dict[str, str] = field(default_factory=dict)
     log_format: str = "Text"
     function_arn: str = ""
+    # Folders after the code on the function's sys.path: its installed requirements.txt, like a layer.
+    python_path: tuple[str, ...] = ()
 
     @property
     def environment_key(self) -> tuple[str, str, int]:

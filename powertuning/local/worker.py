@@ -1,9 +1,11 @@
 """A local execution environment: one process runs one function version, as a Lambda sandbox does.
 
-`powertuning.local.runtime` starts it as `python -u -B worker.py CTL_IN CTL_OUT` and speaks JSON lines
-over those two file descriptors; the process's stdout and stderr are the function's log. It imports
-only the standard library so that nothing of the tuner lands on the function's `sys.path` or in
-its Init Duration.
+`powertuning.local.environment` starts it as `python -I -S -u -B worker.py CTL_IN CTL_OUT` and
+speaks JSON lines over those two file descriptors; the process's stdout and stderr are the
+function's log. `-I -S` leave the tuner's virtualenv (site-packages, PYTHONPATH, the script's folder)
+off `sys.path`; the function then sees what Lambda gives it: its code, its dependencies, the standard
+library and the SDK (see `_function_path`). The worker itself imports only the standard library
+and the stdlib-only CPU model, by path.
 
 Protocol (worker -> runtime unless marked):
     {"type": "started"}                      interpreter up; the runtime may now cap its CPU
@@ -15,12 +17,13 @@ Protocol (worker -> runtime unless marked):
 
 from __future__ import annotations
 
+import _thread
 import importlib
+import importlib.util
 import json
 import logging
 import os
 import resource
-import signal
 import sys
 import threading
 import time
@@ -29,6 +32,8 @@ from collections.abc import Callable
 from typing import Any
 
 _MIB = 1024 * 1024
+# importlib's own frames sit between the runtime and the function's module in import tracebacks.
+_IMPORTLIB_DIR = os.path.dirname(importlib.__file__)
 # Freed on MemoryError so the worker still has room to report the failure.
 _reserve: bytearray | None = bytearray(_MIB)
 
@@ -121,8 +126,16 @@ def _setup_logging(log_format: str) -> _RequestIdFilter:
 
 def _error(exc: BaseException, error_type: str | None = None, message: str | None = None) -> dict[str, Any]:
     """Lambda's error payload, and the `[ERROR]` record its Python runtime logs."""
-    # The worker's own frames are the runtime's, which Lambda leaves out of stack traces too.
-    entries = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename != __file__]
+    # The worker's own frames are the runtime's, which Lambda leaves out of stack traces too; for an
+    # import failure the frames that matter are the cause's (the function's file and line).
+    source = exc.__cause__ if isinstance(exc, _InitError) and exc.__cause__ is not None else exc
+    entries = [
+        frame
+        for frame in traceback.extract_tb(source.__traceback__)
+        if frame.filename != __file__
+        and not frame.filename.startswith("<frozen ")
+        and os.path.dirname(frame.filename) != _IMPORTLIB_DIR
+    ]
     frames = traceback.format_list(entries)
     payload = {
         "errorMessage": str(exc) if message is None else message,
@@ -197,35 +210,115 @@ def _load_handler(handler: str) -> Callable[..., Any]:
     return function
 
 
+def _function_path(code_dir: str, before: list[str], after: list[str]) -> list[str]:
+    """`sys.path` in Lambda's order: the code (like /var/task), its PYTHONPATH and dependencies, the
+    standard library, then the SDK Lambda's runtime bundles. Nothing of the tuner's environment.
+
+    The worker runs with `-I -S`, so its own path is the standard library alone.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    stdlib = [p for p in sys.path if p and os.path.abspath(p) != here]
+    own = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]  # Lambda honours it
+    return [code_dir, *own, *before, *stdlib, *after]
+
+
 class _InitError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(message)
         self.error_type = error_type
 
 
-def _run_queue_wait_s() -> float:
-    """Time this process spent runnable but waiting for a CPU (Linux schedstat; 0 elsewhere)."""
+def _load_cpu_model() -> Any:
+    """The tuner's CPU model (standard library only), loaded by path under a private name.
+
+    Loading by path keeps the tuner's package off `sys.path`, where the function could import it.
+    """
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpu_model.py")
+    spec = importlib.util.spec_from_file_location("_powertuning_cpu_model", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses looks the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+_cpu_model = _load_cpu_model()
+
+
+def _thread_times() -> dict[int, tuple[float, float]]:
+    """Per thread: (CPU ms, run-queue wait ms) from Linux schedstat; elsewhere the process as one thread."""
+    times: dict[int, tuple[float, float]] = {}
     try:
-        with open("/proc/self/schedstat") as stats:
-            return int(stats.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return {0: (time.process_time() * 1000, 0.0)}
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as stats:
+                cpu_ns, wait_ns = stats.read().split()[:2]
+        except (OSError, ValueError):
+            continue  # the thread ended meanwhile: its last sample stands
+        times[int(tid)] = (int(cpu_ns) / 1e6, int(wait_ns) / 1e6)
+    return times or {0: (time.process_time() * 1000, 0.0)}
+
+
+# Final (CPU ms, wait ms) of Python threads that ended, by native id: recorded by each thread as it
+# exits, since an ended thread disappears from /proc before the invocation's end is measured.
+_exited: dict[int, tuple[float, float]] = {}
+
+
+def _own_thread_times() -> tuple[float, float] | None:
+    try:
+        with open("/proc/thread-self/schedstat") as stats:
+            cpu_ns, wait_ns = stats.read().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return int(cpu_ns) / 1e6, int(wait_ns) / 1e6
+
+
+def _record_thread_exits() -> None:
+    """Make every `threading` thread record its CPU use as it ends (for the model)."""
+    bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+
+    def bootstrap_and_record(thread: threading.Thread) -> None:
+        try:
+            bootstrap(thread)
+        finally:
+            times = _own_thread_times()
+            if times is not None:
+                _exited[threading.get_native_id()] = times
+
+    threading.Thread._bootstrap_inner = bootstrap_and_record  # type: ignore[attr-defined]
 
 
 class _Clock:
-    """Elapsed time of one phase: wall time, or in the CPU-time model the time it would take at its share.
+    """Elapsed time of one phase: wall time ("cgroup" mode), or the model's Duration at the memory size.
 
-    The model counts CPU time stretched by `1 + stretch` plus time off the CPU, leaving out time spent
-    waiting for a core that other processes on this machine held (a Lambda sandbox has its own).
+    In the model the phase's usage is read per thread from /proc; threads that ended during the phase
+    count with what they recorded as they ended, and the CPU time of threads that could not record
+    (started outside `threading`) comes from the process total. `exclude` is the deadline watcher.
     """
 
-    def __init__(self, timeout_ms: float, *, model: bool = False, stretch: float = 0.0) -> None:
+    def __init__(
+        self,
+        timeout_ms: float,
+        *,
+        model: bool = False,
+        memory_mb: int = 0,
+        period_ms: float = 20.0,
+        exclude: int = 0,
+    ) -> None:
         self.model = model
-        self.stretch = stretch
+        self.memory_mb = memory_mb
+        self.period_ms = period_ms
         self.timeout_ms = timeout_ms
+        self.exclude = exclude
+        self._lock = threading.Lock()  # the watcher reads the clock while the handler runs
+        _exited.clear()
         self.wall0 = time.perf_counter()
         self.cpu0 = time.process_time()
-        self.wait0 = _run_queue_wait_s() if model else 0.0
+        self._start = _thread_times() if model else {}
 
     def cpu_ms(self) -> float:
         return (time.process_time() - self.cpu0) * 1000
@@ -233,14 +326,70 @@ class _Clock:
     def wall_ms(self) -> float:
         return (time.perf_counter() - self.wall0) * 1000
 
+    def usage(self) -> Any:
+        """The phase so far, as the model's `Usage`."""
+        with self._lock:
+            now = {**_exited, **_thread_times()}
+            process_cpu, wall = self.cpu_ms(), self.wall_ms()
+        cpu_known = busy = excluded = 0.0
+        for tid, (cpu, wait) in now.items():
+            cpu0, wait0 = self._start.get(tid, (0.0, 0.0))
+            if tid == self.exclude:
+                excluded = cpu - cpu0
+                continue
+            cpu_known += cpu - cpu0
+            busy += (cpu - cpu0) + (wait - wait0)
+        cpu_total = max(process_cpu - excluded, cpu_known)
+        return _cpu_model.Usage(wall, cpu_total, busy + cpu_total - cpu_known)
+
     def elapsed_ms(self) -> float:
         if not self.model:
             return self.wall_ms()
-        waited = (_run_queue_wait_s() - self.wait0) * 1000
-        return max(self.wall_ms() - waited, 0.0) + self.cpu_ms() * self.stretch
+        return float(_cpu_model.duration_ms(self.usage(), self.memory_mb, self.period_ms))
 
     def remaining_ms(self) -> int:
         return max(0, int(self.timeout_ms - self.elapsed_ms()))
+
+
+class _Deadline:
+    """Model mode: ends an invocation once its modelled time passes the timeout.
+
+    A thread of its own (left out of the measurements) rather than a timer signal: a signal wakes the
+    handler's thread from a sleep, and the wait for a core after each wake-up would be taken out of
+    time the function spent sleeping. Started with `_thread` so that `threading.enumerate()` in the
+    function does not list it.
+    """
+
+    def __init__(self, channel: _Channel) -> None:
+        self.channel = channel
+        self.clock: _Clock | None = None
+        self.native_id = 0
+        self._armed = threading.Event()
+        self._started = threading.Event()
+        _thread.start_new_thread(self._watch, ())
+        self._started.wait()
+
+    def arm(self, clock: _Clock) -> None:
+        self.clock = clock
+        self._armed.set()
+
+    def disarm(self) -> None:
+        self._armed.clear()
+        self.clock = None
+
+    def _watch(self) -> None:
+        self.native_id = threading.get_native_id()
+        self._started.set()
+        while True:
+            self._armed.wait()
+            time.sleep(0.025)
+            clock = self.clock
+            if clock is not None and clock.elapsed_ms() >= clock.timeout_ms and self.clock is clock:
+                sys.stdout.flush()
+                self.channel.send(
+                    {"type": "timeout", "elapsed_ms": clock.elapsed_ms(), "max_rss_kb": _max_rss_kb()}
+                )
+                os._exit(0)
 
 
 class Worker:
@@ -251,19 +400,23 @@ class Worker:
         self.config: dict[str, Any] = {}
         self.handler: Callable[..., Any] | None = None
         self.request_filter: _RequestIdFilter | None = None
+        self.deadline: _Deadline | None = None
 
     def init(self, config: dict[str, Any]) -> None:
         """Apply the limits, import the handler, report Init Duration."""
         self.config = config
         code_dir = config["code_dir"] or os.getcwd()
         os.chdir(code_dir)
-        sys.path[0] = code_dir  # the function's folder, like /var/task; not the worker's own
+        sys.path[:] = _function_path(code_dir, config.get("path_before", []), config.get("path_after", []))
         # Thread stacks count against RLIMIT_AS at their full size: keep them modest.
         threading.stack_size(config.get("thread_stack_bytes", 2 * _MIB))
         self.request_filter = _setup_logging(config["log_format"])
+        if config["cpu_model"]:
+            _record_thread_exits()
+            self.deadline = _Deadline(self.channel)
         if config["memory_limit"]:
             _limit_memory(config["memory_mb"])
-        clock = _Clock(config["init_timeout_ms"], model=config["cpu_model"], stretch=config["stretch"])
+        clock = self._clock(config["init_timeout_ms"])
         try:
             self.handler = _load_handler(config["handler"])
         except _InitError as exc:
@@ -285,6 +438,12 @@ class Worker:
             }
         )
 
+    def _clock(self, timeout_ms: float) -> _Clock:
+        config = self.config
+        model, memory_mb, period_ms = config["cpu_model"], config["memory_mb"], config["period_ms"]
+        watcher = self.deadline.native_id if self.deadline is not None else 0
+        return _Clock(timeout_ms, model=model, memory_mb=memory_mb, period_ms=period_ms, exclude=watcher)
+
     def _init_failed(self, clock: _Clock, error: dict[str, Any], fatal: str | None = None) -> None:
         sys.stdout.flush()
         self.channel.send(
@@ -304,10 +463,10 @@ class Worker:
         assert self.request_filter is not None
         request_id = message["request_id"]
         self.request_filter.request_id = request_id
-        clock = _Clock(message["timeout_ms"], model=self.config["cpu_model"], stretch=self.config["stretch"])
+        clock = self._clock(message["timeout_ms"])
         context = LambdaContext(request_id, self.config, clock.remaining_ms)
-        if clock.model:
-            self._watch_modeled_deadline(clock)
+        if self.deadline is not None:
+            self.deadline.arm(clock)
         fatal: str | None = None
         payload: str | dict[str, Any]
         try:
@@ -326,7 +485,8 @@ class Worker:
             payload = _error(exc, "Runtime.ExitError", f"Runtime exited with error: exit status {status}")
             fatal = "Runtime.ExitError"
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            if self.deadline is not None:
+                self.deadline.disarm()
         sys.stdout.flush()
         sys.stderr.flush()
         errored = isinstance(payload, dict)
@@ -357,20 +517,6 @@ class Worker:
             return json.dumps(result)
         except (TypeError, ValueError) as exc:
             return _error(exc, "Runtime.MarshalError", f"Unable to marshal response: {exc}")
-
-    def _watch_modeled_deadline(self, clock: _Clock) -> None:
-        """CPU-time model: end the invocation when its modeled time passes the timeout."""
-
-        def check(_signum: int, _frame: Any) -> None:
-            if clock.elapsed_ms() >= clock.timeout_ms:
-                sys.stdout.flush()
-                self.channel.send(
-                    {"type": "timeout", "elapsed_ms": clock.elapsed_ms(), "max_rss_kb": _max_rss_kb()}
-                )
-                os._exit(0)
-
-        signal.signal(signal.SIGALRM, check)
-        signal.setitimer(signal.ITIMER_REAL, 0.025, 0.025)
 
 
 def _release_reserve() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from powertuning.cli import main
+from powertuning.local import deps
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +84,60 @@ def test_a_failing_function_fails_the_run_with_error_and_cause(tmp_path, capsys)
     assert "Cause: " in captured.err
     assert "KeyError" in captured.err
     assert "no such order" in captured.err
+    # and the function's own traceback, the payload it got, and what to do about it
+    assert f'File "{tmp_path / "app.py"}", line 2, in handler' in captured.err
+    # No payload sends null, as the reference tool does.
+    assert "Payload it received: null" in captured.err
+    assert "--allowed-exceptions KeyError" in captured.err
+
+
+def test_lambdas_handler_string_in_a_code_dir_with_relative_imports_and_a_report(tmp_path, capsys):
+    # GIVEN a project laid out as for Lambda: app/handlers/main.py importing a sibling relatively
+    package = tmp_path / "src" / "app" / "handlers"
+    package.mkdir(parents=True)
+    (package.parent / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "util.py").write_text("def double(n):\n    return 2 * n\n")
+    (package / "main.py").write_text(
+        "from .util import double\n\n\ndef handler(event, context):\n    return {'n': double(event)}\n"
+    )
+    html, png = tmp_path / "report.html", tmp_path / "chart.png"
+    # WHEN it is tuned with Lambda's handler string, a plain JSON number payload, and reports asked for
+    code = main(
+        [
+            "local",
+            "--code-dir", str(tmp_path / "src"),
+            "--handler", "app.handlers.main.handler",
+            "--power-values", "128,256",
+            "--num", "5",
+            "--payload", "21",
+            "--report", str(html),
+            "--png", str(png),
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    # THEN it tunes, says which CPU mode measured, and writes both files
+    assert code == 0, captured.err
+    assert "Measured locally: CPU mode model" in captured.out
+    assert "local runtime: CPU mode model" in captured.err
+    assert "CPU mode model" in html.read_text()
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_dependency_declared_in_requirements_txt_is_importable(tmp_path, capsys, monkeypatch):
+    # GIVEN a handler importing yaml that declares it, and the cache holding the installed copy
+    # (pip itself is left out: no package index here)
+    (tmp_path / "app.py").write_text(
+        "import yaml\n\n\ndef handler(event, context):\n    return yaml.__file__\n"
+    )
+    (tmp_path / "requirements.txt").write_text("PyYAML\n")
+    installed = tmp_path / "installed"
+    (installed / "yaml").mkdir(parents=True)
+    (installed / "yaml" / "__init__.py").write_text("")
+    monkeypatch.setattr(deps, "install", lambda requirements: installed)
+    # WHEN it is tuned
+    code = main(["local", "--handler", f"{tmp_path}/app.py:handler", "--power-values", "128", "--num", "5"])
+    # THEN it loads the declared copy and tunes
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Installing" in captured.err

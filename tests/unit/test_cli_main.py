@@ -34,7 +34,12 @@ def test_help_shows_every_flags_default_and_examples(name):
 
     # THEN every optional flag says its default, and the epilog has examples of the command
     for action in sub._actions:
-        if not action.option_strings or action.required or isinstance(action, argparse._HelpAction):
+        if (
+            not action.option_strings
+            or action.required
+            or isinstance(action, argparse._HelpAction)
+            or action.help == argparse.SUPPRESS  # hidden: refused with a reason (AWS-only flags)
+        ):
             continue
         shown = formatter._expand_help(action) if action.help else ""
         assert "default" in shown, f"{name} {action.option_strings[0]}: {shown!r}"

@@ -1,4 +1,4 @@
-"""CPU in proportion to memory: quotas, the CPU-time model, the admission budget, cgroup groups."""
+"""CPU in proportion to memory: quotas, the admission budget, cgroup groups (the model: test_cpu_model)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,6 @@ def test_quota_is_proportional_to_memory():
     assert cpu.quota_us(128, 100_000) == round(100_000 * 128 / 1769)
     assert cpu.quota_us(3538, 20_000) == 40_000  # two vCPUs: two periods' worth per period
     assert cpu.quota_us(128, 10_000) == 1_000  # the kernel's minimum quota
-
-
-def test_model_stretches_cpu_time_below_one_vcpu_only():
-    assert cpu.model_stretch(1769) == 0.0
-    assert cpu.model_stretch(3008) == 0.0
-    # 128 MB runs CPU work 1769/128 = 13.8 times slower: each CPU ms adds 12.8 ms.
-    assert 1 + cpu.model_stretch(128) == pytest.approx(1769 / 128)
-    assert cpu.model_stretch(884.5) == pytest.approx(1.0)
 
 
 def test_budget_demand_is_the_share_capped_at_the_machine():

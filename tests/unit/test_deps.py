@@ -1,4 +1,4 @@
-"""A function's requirements.txt: installed once into a cache folder, put on the workers' PYTHONPATH."""
+"""A function's requirements.txt: installed once into a cache folder, put on the function's sys.path."""
 
 from __future__ import annotations
 
@@ -67,10 +67,10 @@ def test_requirements_are_installed_once_and_importable_by_the_function(tmp_path
     first = deps.install(requirements, tmp_path / "cache")
     monkeypatch.setattr(deps.subprocess, "run", lambda *a, **k: pytest.fail("pip ran again"))
     second = deps.install(requirements, tmp_path / "cache")
-    # THEN pip ran once, and a worker with the folder on PYTHONPATH imports the package
+    # THEN pip ran once, and a worker with the folder on the function's path imports the package
     assert first == second
     assert (first / "tinydep" / "__init__.py").is_file()
-    spec = FunctionSpec("fn", "$LATEST", 512, 10, "app.handler", code, {"PYTHONPATH": str(first)})
+    spec = FunctionSpec("fn", "$LATEST", 512, 10, "app.handler", code, python_path=(str(first),))
     with WorkerRuntime() as runtime:
         result = runtime.invoke(spec, "{}")
     assert (result.errored, json.loads(result.payload)) == (False, 42)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from powertuning.local.cpu import CGROUP_V1, CPU_TIME_MODEL, cgroup_v1_available
-from powertuning.local.runtime import CpuModeUnavailableError, WorkerRuntime
+from powertuning.local.cpu import CGROUP, MODEL, cgroup_v1_available
+from powertuning.local.runtime import CpuModeUnavailableError, InvocationRecord, WorkerRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult
 from powertuning.logs import Report, parse_report
 
@@ -293,12 +293,12 @@ def _warm_duration(runtime: WorkerRuntime, spec: FunctionSpec, cpu_seconds: floa
     "mode",
     [
         pytest.param(
-            CGROUP_V1,
+            CGROUP,
             marks=pytest.mark.skipif(
                 not cgroup_v1_available(), reason="needs a writable cgroup v1 hierarchy"
             ),
         ),
-        CPU_TIME_MODEL,
+        MODEL,
     ],
 )
 def test_cpu_share_is_proportional_to_memory(code_dir, mode):
@@ -317,4 +317,151 @@ def test_unavailable_or_unknown_cpu_mode_is_refused():
         WorkerRuntime("turbo")
     if not cgroup_v1_available():
         with pytest.raises(CpuModeUnavailableError, match="cgroup"):
-            WorkerRuntime(CGROUP_V1)
+            WorkerRuntime(CGROUP)
+
+
+# -- what the function may import ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def imports_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("imports")
+    (folder / "uses_yaml.py").write_text(
+        "import yaml\n\ndef handler(event, context):\n    return {'yaml': yaml.__file__}\n"
+    )
+    (folder / "uses_sdk.py").write_text(
+        "import sys, boto3, botocore, dateutil\n\n"
+        "def handler(event, context):\n"
+        "    boto3.client('s3', region_name='us-east-1')\n"
+        "    return {'path': sys.path}\n"
+    )
+    return folder
+
+
+def test_the_tuners_own_packages_are_not_importable(runtime, imports_dir):
+    # GIVEN a handler importing yaml, which the tuner's virtualenv has but the function never declared
+    spec = spec_for(imports_dir, handler="uses_yaml.handler")
+    result, body, _ = invoke(runtime, spec)
+    # THEN it fails as it would on Lambda
+    assert result.errored
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert body["errorMessage"] == "Unable to import module 'uses_yaml': No module named 'yaml'"
+    # with the function's own line in the trace
+    assert any("uses_yaml.py" in frame and "import yaml" in frame for frame in body["stackTrace"])
+
+
+def test_declared_dependencies_are_importable(runtime, imports_dir, tmp_path):
+    # GIVEN yaml in the function's dependencies folder (what requirements.txt installs)
+    deps_dir = tmp_path / "deps"
+    (deps_dir / "yaml").mkdir(parents=True)
+    (deps_dir / "yaml" / "__init__.py").write_text("")
+    spec = spec_for(imports_dir, handler="uses_yaml.handler", python_path=(str(deps_dir),))
+    result, body, _ = invoke(runtime, spec)
+    # THEN the function gets that copy, not the tuner's
+    assert not result.errored, body
+    assert body["yaml"] == str(deps_dir / "yaml" / "__init__.py")
+
+
+def test_the_sdk_lambda_bundles_is_importable_and_nothing_else(runtime, imports_dir):
+    result, body, _ = invoke(runtime, spec_for(imports_dir, handler="uses_sdk.handler"))
+    assert not result.errored, body
+    path = body["path"]
+    assert path[0] == str(imports_dir)
+    assert path[-1] == str(runtime.sdk_path)
+    assert not any("site-packages" in entry for entry in path)
+    assert sorted(p.name for p in runtime.sdk_path.iterdir()) == sorted(
+        ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"]
+    )
+
+
+def test_a_package_handler_with_relative_imports(runtime, tmp_path):
+    # GIVEN Lambda's own layout: app/handlers/main.py importing a sibling module relatively
+    package = tmp_path / "app" / "handlers"
+    package.mkdir(parents=True)
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "util.py").write_text("GREETING = 'hello'\n")
+    (package / "main.py").write_text(
+        "from .util import GREETING\n\ndef handler(event, context):\n    return {'greeting': GREETING}\n"
+    )
+    # WHEN it is invoked with the handler string Lambda would use
+    _, body, _ = invoke(runtime, spec_for(tmp_path, handler="app.handlers.main.handler"))
+    assert body == {"greeting": "hello"}
+
+
+# -- the CPU model through a real worker -----------------------------------------------------------
+
+THREADS = """
+import hashlib, threading, time
+
+DATA = b"x" * (4 << 20)
+
+
+def hash_a_while():
+    for _ in range(20):
+        hashlib.sha256(DATA).digest()  # releases the GIL: threads run side by side
+
+
+def handler(event, context):
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+        return 0
+    threads = [threading.Thread(target=hash_a_while) for _ in range(event["threads"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(threads)
+"""
+
+
+@pytest.fixture(scope="module")
+def threads_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("threads")
+    (folder / "app.py").write_text(THREADS)
+    return folder
+
+
+def _warm_record(code: Path, memory_mb: int, **event: Any) -> InvocationRecord:
+    records: list[InvocationRecord] = []
+    with WorkerRuntime(MODEL, on_invocation=records.append) as runtime:
+        spec = spec_for(code, memory_mb)
+        invoke(runtime, spec, **event)
+        _, _, report = invoke(runtime, spec, **event)
+    assert report.duration_ms == pytest.approx(records[-1].duration_ms, abs=0.01)  # the REPORT line says it
+    return records[-1]
+
+
+def test_threads_that_ended_count_and_use_more_than_one_vcpu_above_1769_mb(threads_dir):
+    # GIVEN two threads hashing side by side, ended before the handler returns
+    # WHEN run at 1,769 MB (1 vCPU) and at 3,538 MB (2 vCPUs, 2 cores)
+    one_vcpu = _warm_record(threads_dir, 1769, threads=2)
+    two_vcpus = _warm_record(threads_dir, 3538, threads=2)
+    # THEN at two vCPUs the work takes about half its CPU time; at one vCPU most of it (the first
+    # period's quota runs on both cores at once, then one vCPU's quota per period). Each record is
+    # compared with its own CPU time, so the host's speed does not matter.
+    # (How much of the work overlapped varies with this host's load; the bounds leave room for it.)
+    assert one_vcpu.cpu_ms > 60  # several 20 ms periods of quota
+    one, two = one_vcpu.duration_ms / one_vcpu.cpu_ms, two_vcpus.duration_ms / two_vcpus.cpu_ms
+    assert one > 0.8
+    assert two < 0.85 * one
+
+
+def test_sleeping_is_neither_stretched_nor_shortened(threads_dir):
+    for memory in (128, 3008):
+        record = _warm_record(threads_dir, memory, sleep=0.2)
+        assert 200 <= record.duration_ms < 1000
+
+
+def test_an_init_whose_modelled_time_passes_the_init_timeout_times_out(tmp_path):
+    # GIVEN an import that burns 0.8 s of CPU: at 128 MB about 11 s, past Lambda's 10 s init phase
+    (tmp_path / "heavy.py").write_text(
+        "import time\n_t = time.process_time()\nwhile time.process_time() - _t < 0.8:\n    pass\n\n"
+        "def handler(event, context):\n    return 1\n"
+    )
+    with WorkerRuntime(MODEL) as runtime:
+        result, body, _ = invoke(runtime, spec_for(tmp_path, 128, handler="heavy.handler", timeout_s=3.0))
+        # THEN the invocation times out, as on Lambda, though the import finished here in 0.8 s
+        assert result.errored
+        assert body["errorType"] == "Sandbox.Timedout"
+        assert runtime.environments == 0

@@ -54,13 +54,25 @@ def test_context_has_lambdas_fields():
     assert context.client_context is None
 
 
-def test_clock_stretches_cpu_time_in_the_model():
-    clock = worker._Clock(1000, model=True, stretch=9.0)
-    while clock.cpu_ms() < 5:
+def test_clock_reports_the_models_duration_not_wall_time():
+    # GIVEN a clock in the model at 128 MB (1.45 ms of CPU per 20 ms period)
+    clock = worker._Clock(10_000, model=True, memory_mb=128, period_ms=20.0)
+    # WHEN the phase burns 15 ms of CPU at full speed
+    while clock.cpu_ms() < 15:
         pass
-    assert clock.elapsed_ms() >= 10 * 5
-    assert worker._Clock(1000).elapsed_ms() < 5  # not the model: wall time
-    assert clock.remaining_ms() <= 1000 - 50
+    usage = clock.usage()
+    # THEN its Duration is the model's for that work: about ten periods, far longer than the wall time
+    assert usage.cpu_ms >= 15
+    assert clock.elapsed_ms() >= 10 * 20
+    assert clock.remaining_ms() <= 10_000 - 200
+    assert worker._Clock(1000).elapsed_ms() < 5  # the cgroup mode: wall time
+
+
+def test_function_path_has_the_code_first_and_the_sdk_last(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", "/extra")
+    path = worker._function_path("/var/task", ["/deps"], ["/sdk"])
+    assert path[:3] == ["/var/task", "/extra", "/deps"]
+    assert path[-1] == "/sdk"
 
 
 def test_error_payload_leaves_out_the_workers_frames(capsys):
