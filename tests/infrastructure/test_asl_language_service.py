@@ -1,0 +1,58 @@
+"""The state machine definition checked by AWS's own ASL language service (npm
+`amazon-states-language-service`, pinned in package.json), besides cfn-lint.
+
+It checks what a JSON schema cannot: every Next names a state, every state is reachable, enum
+values (JitterStrategy, ...) are known. Both the file and the definition the stack deploys (and the
+local engine runs: the same `statemachine.render`) are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statemachine import ASL_FILE, PLACEHOLDERS, render
+
+REPO = Path(__file__).parents[2]
+VALIDATOR = Path(__file__).with_name("validate_asl.js")
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:powertuning-{}"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("node") is None or not (REPO / "node_modules" / "amazon-states-language-service").is_dir(),
+    reason="needs Node.js and `npm ci` (make test runs it)",
+)
+
+
+def diagnostics(*files: Path) -> dict[str, list[dict[str, Any]]]:
+    done = subprocess.run(
+        ["node", str(VALIDATOR), *map(str, files)], capture_output=True, text=True, timeout=120, check=True
+    )
+    return {row["file"]: row["diagnostics"] for row in map(json.loads, done.stdout.splitlines())}
+
+
+def test_the_file_and_the_rendered_definition_have_no_diagnostic(tmp_path: Path) -> None:
+    rendered = tmp_path / "rendered.asl.json"
+    arns = {name: ARN.format(name[: -len("FunctionArn")].lower()) for name in PLACEHOLDERS}
+    rendered.write_text(render(arns, function_timeout_s=300), encoding="utf-8")
+    source = REPO / "statemachine" / ASL_FILE
+    found = diagnostics(source, rendered)
+    assert found == {str(source): [], str(rendered): []}
+
+
+def test_the_service_finds_what_it_should(tmp_path: Path) -> None:
+    # GIVEN the definition with a dangling Next and an unknown JitterStrategy
+    definition = json.loads((REPO / "statemachine" / ASL_FILE).read_text(encoding="utf-8"))
+    definition["States"]["Publisher"]["Next"] = "Nowhere"
+    definition["States"]["Publisher"]["Retry"][0]["JitterStrategy"] = "SOMETIMES"
+    broken = tmp_path / "broken.asl.json"
+    broken.write_text(json.dumps(definition), encoding="utf-8")
+    # THEN the service reports both, and the state nothing reaches any more
+    messages = " | ".join(d["message"] for d in diagnostics(broken)[str(broken)])
+    assert "must be the name of an existing state" in messages
+    assert "Valid values" in messages
+    assert "cannot be reached" in messages
