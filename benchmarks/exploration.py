@@ -1,7 +1,9 @@
-"""Exploration cost: adaptive sampling against the reference's fixed `num`, on measured Lambda curves.
+"""Exploration cost: adaptive sampling against the reference's fixed `num` and Parrotfish, on measured curves.
 
     python -m benchmarks.exploration --curve FILE [--curve FILE ...] --strategy cost \
         --runs 200 --seed 1 --json
+    python -m benchmarks.exploration --runs 50 --method fixed-50,adaptive,adaptive-auto,parrotfish,oracle \
+        --compact     # one row per curve and strategy, and the goals
 
 A simulation that drives the real decision code: adaptive runs go through
 `powertuning.adaptive.advance_execution`, the function the state machine's decision step calls,
@@ -20,6 +22,9 @@ Curves (`--curve`, repeatable; default: every curve in ../shared/data beside the
   invocation), so all samples form one population.
 - plain CSV, one row per invocation: `memory_mb,duration_ms[,is_cold[,init_ms]]` (a header line is
   allowed). Rows with `is_cold` true are cold starts; `init_ms` (default 0) is their INIT.
+- summary CSV, one row per size: `memory_mb,n,mean_ms,median_ms,p5_ms,p95_ms` (the header names
+  the columns). Each size is a lognormal fitted to the median and the p95, checked against the mean
+  and the p5 (`load_summary`); no cold start.
 Billing follows the August 2025 rule: billed = ceil(Duration + Init Duration).
 
 Simulated target: every memory size is a freshly published version, so its first invocation is
@@ -36,7 +41,15 @@ normalised over the curve's measured sizes, as `choose` does).
 
 Exploration cost per run: GB-seconds billed and invocations of the target, Lambda dollars
 (duration + the request fee, us-east-1, the curve's architecture) and Step Functions dollars
-(state transitions of that run, counted as the Analyzer counts them).
+(state transitions of that run, counted as the Analyzer counts them). Wall time: the invocations'
+own time (Duration + Init) as the state machine runs them: a round is one Map with every size at
+once and each size's invocations one after the other (parallelInvocation false), so a run takes the
+sum over its rounds of the slowest size's batch. Publishing, configuration updates and state
+transitions are left out.
+
+Parrotfish (`run_parrotfish`, cost only) follows its published implementation's defaults: a
+parametric fit of duration against memory, the next size where the fit predicts the optimum, 4 cold
+and 4 measured concurrent invocations per size, its own termination; see docs/adaptive.md.
 """
 
 from __future__ import annotations
@@ -52,6 +65,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from random import Random
+from statistics import NormalDist
 from typing import Any
 
 from powertuning import adaptive
@@ -72,14 +86,20 @@ ARN = f"arn:aws:lambda:{REGION}:123456789012:function:simulated"
 RUN_ID = "00000000be7c"  # a run id is 12 hex digits
 STRATEGIES = ("cost", "speed", "balanced")
 FIXED_NUMS = (5, 10, 50, 100)
-METHODS = (*(f"fixed-{n}" for n in FIXED_NUMS), "adaptive", "adaptive-auto", "oracle")
+METHODS = (*(f"fixed-{n}" for n in FIXED_NUMS), "adaptive", "adaptive-auto", "parrotfish", "oracle")
 TRIM = 0.2
 ORACLE_MAX_NUM = 100
 ADAPTIVE_NUM = 50  # the budget cap of adaptive runs: the same num as the baseline they must beat
-# The goal of issue 6, against fixed num=50.
-GOAL_GB_S_RATIO = 0.1
+# Goals ("the cheapest tuner at the same confidence"), against fixed num=50 with parallelInvocation
+# false: regret on every curve and strategy; GB-seconds as a geometric mean over them (every curve,
+# and SeBS alone); below Parrotfish on every cost curve; wall time no worse than fixed-50.
 GOAL_MEDIAN_REGRET = 0.01
 GOAL_P90_REGRET = 0.03
+GOAL_GB_S_GEOMEAN = {"adaptive": 0.08, "adaptive-auto": 0.05}
+# Summary CSV curves: samples are quantiles of a lognormal fitted to median and p95.
+SUMMARY_COLUMNS = ("memory_mb", "n", "mean_ms", "median_ms", "p5_ms", "p95_ms")
+SUMMARY_POINTS = 200
+SUMMARY_CHECK = 0.1  # warn when the fitted lognormal misses the measured mean or p5 by more than 10%
 
 
 # -- curves ------------------------------------------------------------------------------------------
@@ -237,6 +257,48 @@ def load_plain(path: Path) -> Curve:
     return Curve(f"csv:{path.stem}", "x86_64", _non_empty(measured, path))
 
 
+def load_summary(path: Path) -> Curve:
+    """A summary CSV, one row per size `memory_mb,n,mean_ms,median_ms,p5_ms,p95_ms`: a lognormal each.
+
+    The lognormal is fitted to the median and the p95 (mu = ln median, sigma = ln(p95 / median) /
+    z_0.95), the figures that describe the body and the tail the race trims; the population is its
+    SUMMARY_POINTS evenly spaced quantiles, so a run draws from it like from measured rows. The mean
+    and p5 check the fit: a miss of more than 10% (a tail heavier or lighter than lognormal, or a
+    skew to the left) is reported on stderr. A summary has no cold start: none is simulated.
+    """
+    z95 = NormalDist().inv_cdf(0.95)
+    quantiles = [NormalDist().inv_cdf((i + 0.5) / SUMMARY_POINTS) for i in range(SUMMARY_POINTS)]
+    measured = {}
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in SUMMARY_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise SystemExit(f"{path}: a summary curve needs the columns {','.join(SUMMARY_COLUMNS)}")
+        for number, row in enumerate(reader, start=2):
+            try:
+                memory = int(row["memory_mb"])
+                mean, median, p5, p95 = (float(row[c]) for c in SUMMARY_COLUMNS[2:])
+            except (ValueError, TypeError):
+                raise SystemExit(f"{path}:{number}: expected {','.join(SUMMARY_COLUMNS)}") from None
+            if not 0 < p5 <= median <= p95:
+                raise SystemExit(f"{path}:{number}: needs 0 < p5_ms <= median_ms <= p95_ms")
+            sigma = math.log(p95 / median) / z95
+            for name, fitted, given in (
+                ("mean", median * math.exp(sigma**2 / 2), mean),
+                ("p5", median * math.exp(-z95 * sigma), p5),
+            ):
+                if given > 0 and abs(fitted / given - 1) > SUMMARY_CHECK:
+                    print(
+                        f"{path}:{number}: {memory} MB: the lognormal fitted to median and p95 has "
+                        f"{name} {fitted:.1f} ms, measured {given:.1f} ms",
+                        file=sys.stderr,
+                    )
+            measured[memory] = Population(
+                tuple(Obs(round(median * math.exp(sigma * z), 2)) for z in quantiles)
+            )
+    return Curve(f"summary:{path.stem}", "x86_64", _non_empty(measured, path))
+
+
 def _truthy(text: str) -> bool:
     return text.strip().lower() in ("1", "true", "yes", "cold")
 
@@ -260,7 +322,9 @@ def load_curves(spec: str) -> list[Curve]:
         raise SystemExit(f"--curve {spec}: only JSON curves take #runtime/arch")
     with path.open() as handle:
         header = handle.readline()
-    return [load_sebs(path) if "provider_time" in header else load_plain(path)]
+    if "provider_time" in header:
+        return [load_sebs(path)]
+    return [load_summary(path) if "median_ms" in header else load_plain(path)]
 
 
 def default_curve_specs() -> list[str]:
@@ -328,9 +392,12 @@ class Run:
     invocations: int
     lambda_usd: float
     step_functions_usd: float
+    wall_ms: float = 0.0
 
     @classmethod
-    def of(cls, chosen: int, results: Sequence[SizeResult], step_functions_usd: float) -> Run:
+    def of(
+        cls, chosen: int, results: Sequence[SizeResult], step_functions_usd: float, wall_ms: float = 0.0
+    ) -> Run:
         """What a run chose, with the invocations and cost its per-size results add up to."""
         return cls(
             chosen=chosen,
@@ -339,6 +406,7 @@ class Run:
             invocations=sum(r.invocations for r in results),
             lambda_usd=sum(r.total_cost for r in results),
             step_functions_usd=step_functions_usd,
+            wall_ms=wall_ms,
         )
 
 
@@ -362,13 +430,36 @@ class Target:
             out.append(pool[self.rng.randrange(len(pool))].report(memory))
         return out
 
+    def invoke_concurrently(self, memory: int, times: int) -> list[Report]:
+        """`times` concurrent invocations of a fresh configuration: each one a cold start."""
+        population = self.curve.at(memory)
+        pool = population.first if self.cold and population.first else population.steady
+        self.count[memory] = self.count.get(memory, 0) + times
+        return [pool[self.rng.randrange(len(pool))].report(memory) for _ in range(times)]
+
+
+def sequential_ms(reports: Sequence[Report]) -> float:
+    """Wall time of invocations made one after the other: the sum of what each one took."""
+    return sum(r.measured_duration_ms for r in reports)
+
+
+def concurrent_ms(reports: Sequence[Report]) -> float:
+    """Wall time of invocations made at once: the slowest one."""
+    return max((r.measured_duration_ms for r in reports), default=0.0)
+
 
 def run_fixed(curve: Curve, strategy: str, num: int, rng: Random, price: LambdaPrice, *, cold: bool) -> Run:
     """The reference algorithm: every size `num` times, trimmed mean, `choose`."""
     target = Target(curve, rng, cold=cold)
-    results = [summarize(m, target.invoke(m, num), price, TRIM) for m in curve.sizes]
+    reports = {m: target.invoke(m, num) for m in curve.sizes}
+    results = [summarize(m, r, price, TRIM) for m, r in reports.items()]
     transitions = count_transitions(len(results), results)
-    return Run.of(choose(results, strategy, 0.5).value, results, step_functions_cost(transitions, REGION))
+    # The Map runs every size at once; one size's invocations run one after the other
+    # (parallelInvocation false, the default).
+    wall = max(sequential_ms(r) for r in reports.values())
+    return Run.of(
+        choose(results, strategy, 0.5).value, results, step_functions_cost(transitions, REGION), wall
+    )
 
 
 def run_adaptive(
@@ -407,6 +498,7 @@ def run_adaptive(
         "run": config.to_dict(),
         "publish": _publish(next_publish_state(config, None, []), curve).to_dict(),
     }
+    wall = 0.0
     for _ in range(10_000):
         race = state["adaptive"] = adaptive.advance_execution(state)
         if race["done"]:
@@ -415,12 +507,10 @@ def run_adaptive(
             current = PublishState.from_dict(state["publish"])
             state["publish"] = _publish(next_publish_state(config, current, race["pending"]), curve).to_dict()
             continue
-        state["round"] = [
-            adaptive.batch_result(
-                item["value"], target.invoke(item["value"], item["count"]), price, TRIM
-            ).to_dict()
-            for item in race["batch"]
-        ]
+        reports = {item["value"]: target.invoke(item["value"], item["count"]) for item in race["batch"]}
+        # A round is one Map: its sizes at once, each size's batch one invocation after the other.
+        wall += max(sequential_ms(r) for r in reports.values())
+        state["round"] = [adaptive.batch_result(m, r, price, TRIM).to_dict() for m, r in reports.items()]
     else:
         raise RuntimeError("adaptive run did not finish")
     # What the Analyzer reads from the finished race.
@@ -431,7 +521,9 @@ def run_adaptive(
     transitions = count_adaptive_transitions(
         len(published) + len(race["unavailable"]), race["decisions"], race["rounds"], results
     )
-    return Run.of(choose(survivors, strategy, 0.5).value, results, step_functions_cost(transitions, REGION))
+    return Run.of(
+        choose(survivors, strategy, 0.5).value, results, step_functions_cost(transitions, REGION), wall
+    )
 
 
 def run_oracle(
@@ -440,8 +532,10 @@ def run_oracle(
     """A lower bound for any method: the two truly best sizes only, `num` warm invocations each."""
     finalists = sorted(curve.sizes, key=lambda m: truth.objective(strategy, m))[:2]
     target = Target(curve, rng, cold=False)
-    results = [summarize(m, target.invoke(m, num), price, TRIM) for m in finalists]
-    return Run.of(min(results, key=lambda r: truth.score(strategy, r)).value, results, 0.0)
+    reports = {m: target.invoke(m, num) for m in finalists}
+    results = [summarize(m, r, price, TRIM) for m, r in reports.items()]
+    wall = max(sequential_ms(r) for r in reports.values())
+    return Run.of(min(results, key=lambda r: truth.score(strategy, r)).value, results, 0.0, wall)
 
 
 def oracle_runs(
@@ -478,6 +572,140 @@ def oracle_runs(
     return high, best
 
 
+# -- Parrotfish --------------------------------------------------------------------------------------
+# Parrotfish (Moghimi et al., "Parrotfish: Parametric Regression for Optimizing Serverless Functions",
+# SoCC '23; github.com/ubc-cirrus-lab/parrotfish) with its implementation's defaults
+# (src/configuration/defaults.py): fit duration = a0 + a1 exp(-memory / a2) to every data point,
+# explore next where the fitted cost, weighted by how little is known there, is lowest, and recommend
+# the memory (any MB in the space) where the fitted cost duration x memory is lowest.
+PARROTFISH_MIN_SAMPLE_PER_CONFIG = 4  # measured per size, all at once (after as many cold ones)
+PARROTFISH_DYNAMIC_MAX = 8  # extra invocations, one at a time, while the sample is not consistent
+PARROTFISH_CV_THRESHOLD = 0.05  # consistent: coefficient of variation (ddof 1) at most this
+PARROTFISH_MAX_TOTAL_SAMPLE_COUNT = 20  # stop once the sample holds more data points than this
+PARROTFISH_TERMINATION_THRESHOLD = 3  # or once the knowledge at the fitted optimum exceeds this
+PARROTFISH_KNOWLEDGE_SD_MB = 200  # each size explored adds a Gaussian bump of knowledge, peak 1
+PARROTFISH_AWS_MAX_MB = 3008  # its AWS memory space: every MB from 128 to 3008
+
+
+@dataclass(frozen=True)
+class ExponentialFit:
+    """Parrotfish's parametric model of duration against memory: a0 + a1 exp(-memory / a2)."""
+
+    a0: float
+    a1: float
+    a2: float
+
+    def __call__(self, memory: float) -> float:
+        """The fitted duration (ms) at `memory` MB."""
+        return self.a0 + self.a1 * math.exp(-memory / self.a2)
+
+
+def fit_exponential(memories: Sequence[float], durations: Sequence[float]) -> ExponentialFit:
+    """Least squares of Parrotfish's model over every data point, global over a2 > 0.
+
+    Parrotfish calls scipy's `curve_fit` (Levenberg-Marquardt from a0 = a1 = a2 = first duration
+    // 10), which may stop at a local minimum. For a fixed a2 the model is linear in a0 and a1 (a
+    closed form), so the least-squares a2 is found by a search: a log grid from 8 MB to 10^6 MB,
+    then golden section between the grid's neighbours of the best. A flat sample fits a0 alone.
+    """
+
+    def solve(a2: float) -> tuple[float, float, float]:
+        u = [math.exp(-m / a2) for m in memories]
+        n = len(u)
+        mu, my = sum(u) / n, sum(durations) / n
+        suu = sum((x - mu) ** 2 for x in u)
+        if suu <= 1e-18 * max(mu * mu, 1e-300):
+            a0, a1 = my, 0.0
+        else:
+            a1 = sum((x - mu) * (y - my) for x, y in zip(u, durations, strict=True)) / suu
+            a0 = my - a1 * mu
+        sse = sum((a0 + a1 * x - y) ** 2 for x, y in zip(u, durations, strict=True))
+        return sse, a0, a1
+
+    grid = [8 * (1e6 / 8) ** (i / 199) for i in range(200)]
+    errors = [solve(c)[0] for c in grid]
+    best = min(range(len(grid)), key=errors.__getitem__)
+    low, high = grid[max(0, best - 1)], grid[min(len(grid) - 1, best + 1)]
+    ratio = (math.sqrt(5) - 1) / 2
+    for _ in range(60):
+        x1, x2 = high - ratio * (high - low), low + ratio * (high - low)
+        if solve(x1)[0] <= solve(x2)[0]:
+            high = x2
+        else:
+            low = x1
+    a2 = min((grid[best], (low + high) / 2), key=lambda c: solve(c)[0])
+    _, a0, a1 = solve(a2)
+    return ExponentialFit(a0, a1, a2)
+
+
+def _cv(values: Sequence[float]) -> float:
+    mean = statistics.fmean(values)
+    return statistics.stdev(values) / mean if mean else math.inf
+
+
+def run_parrotfish(curve: Curve, rng: Random, price: LambdaPrice, *, cold: bool) -> Run:
+    """Parrotfish's search (cost only: its objective is duration x memory), on the simulated target.
+
+    Per size explored (src/sampling/sampler.py, src/exploration/explorer.py): the configuration is
+    updated, 4 concurrent invocations absorb the cold starts (billed, not measured), 4 concurrent
+    ones are measured (Billed Duration), then up to 8 more, one at a time, while the coefficient of
+    variation of the 4 exceeds 5%, each replacing the one of the 4 whose swap lowers it most. First
+    the smallest size, the one a third of the way up the space and the largest; then (src/
+    recommendation/recommender.py, src/objective/) the unexplored size minimising fitted cost x (1 +
+    knowledge), until the sample holds more than 20 data points or the knowledge at the fitted
+    optimum exceeds 3. It runs from a client: no state machine, one size at a time.
+    """
+    target = Target(curve, rng, cold=cold)
+    space = list(range(curve.sizes[0], min(curve.sizes[-1], PARROTFISH_AWS_MAX_MB) + 1))
+    knowledge = dict.fromkeys(space, 0.0)
+    sample: list[tuple[int, float]] = []
+    reports: dict[int, list[Report]] = {}
+    wall = 0.0
+
+    def explore(memory: int) -> None:
+        nonlocal wall
+        count = PARROTFISH_MIN_SAMPLE_PER_CONFIG
+        absorbed = target.invoke_concurrently(memory, count)
+        measured = target.invoke(memory, count)
+        wall += concurrent_ms(absorbed) + concurrent_ms(measured)
+        done = absorbed + measured
+        durations = [r.billed_duration_ms for r in measured]
+        best_cv = _cv(durations)
+        for _ in range(PARROTFISH_DYNAMIC_MAX):
+            if best_cv <= PARROTFISH_CV_THRESHOLD:
+                break
+            (extra,) = target.invoke(memory, 1)
+            wall += extra.measured_duration_ms
+            done.append(extra)
+            base = list(durations)
+            for i in range(len(base)):
+                trial = [*base[:i], extra.billed_duration_ms, *base[i + 1 :]]
+                if _cv(trial) < best_cv:
+                    best_cv, durations = _cv(trial), trial
+        reports.setdefault(memory, []).extend(done)
+        sample.extend((memory, d) for d in durations)
+        for m in space:
+            knowledge[m] += math.exp(-((m - memory) ** 2) / (2 * PARROTFISH_KNOWLEDGE_SD_MB**2))
+
+    for memory in (space[0], space[math.ceil(len(space) / 3)], space[-1]):
+        explore(memory)
+    while True:
+        fit = fit_exponential([m for m, _ in sample], [d for _, d in sample])
+        cost = {m: fit(m) * m for m in space}
+        optimum = min(space, key=cost.__getitem__)
+        if (
+            len(sample) > PARROTFISH_MAX_TOTAL_SAMPLE_COUNT
+            or knowledge[optimum] > PARROTFISH_TERMINATION_THRESHOLD
+        ):
+            break
+        remaining = [m for m in space if m not in reports]
+        if not remaining:
+            break
+        explore(min(remaining, key=lambda m: cost[m] * (1 + knowledge[m])))
+    results = [summarize(m, r, price, TRIM) for m, r in sorted(reports.items())]
+    return Run.of(optimum, results, 0.0, wall)
+
+
 def _publish(state: PublishState, curve: Curve) -> PublishState:
     # The Publisher loop: sizes outside the curve are refused, like sizes above an account's limit.
     sizes = curve.sizes
@@ -512,6 +740,7 @@ def summarize_runs(runs: Sequence[Run], truth: Truth, strategy: str) -> dict[str
         "invocations": statistics.fmean(r.invocations for r in runs),
         "lambdaUsd": statistics.fmean(r.lambda_usd for r in runs),
         "stepFunctionsUsd": statistics.fmean(r.step_functions_usd for r in runs),
+        "wallSeconds": statistics.fmean(r.wall_ms for r in runs) / 1000,
         "regret": {
             "median": _quantile(regrets, 0.5),
             "p90": _quantile(regrets, 0.9),
@@ -565,6 +794,20 @@ def benchmark_curve(
     for method in methods:
         started = time.perf_counter()
         done: list[Run] = []
+        if method == "parrotfish":
+            if strategy != "cost":
+                continue  # Parrotfish minimises duration x memory only
+            done = [
+                run_parrotfish(
+                    curve, Random(f"{seed}:{curve.name}:{strategy}:{method}:{i}"), price, cold=cold
+                )
+                for i in range(runs)
+            ]
+            # It recommends any MB of its space: the truth of what it chose, interpolated like "auto".
+            picked = Truth.of(curve, set(truth.results) | {r.chosen for r in done}, price)
+            out["methods"][method] = summarize_runs(done, picked, strategy)
+            out["methods"][method]["seconds"] = round(time.perf_counter() - started, 2)
+            continue
         if method == "oracle":
             num, done = oracle_runs(curve, strategy, truth, runs=runs, seed=seed, price=price)
             out["methods"][method] = {"num": num, **summarize_runs(done, truth, strategy)}
@@ -590,27 +833,64 @@ def benchmark_curve(
                 )
         out["methods"][method] = summarize_runs(done, truth, strategy)
         out["methods"][method]["seconds"] = round(time.perf_counter() - started, 2)
+    for figures in out["methods"].values():
+        figures["regretGoalMet"] = (
+            figures["regret"]["median"] <= GOAL_MEDIAN_REGRET and figures["regret"]["p90"] <= GOAL_P90_REGRET
+        )
     reference = out["methods"].get("fixed-50")
     if reference:
-        for method, figures in out["methods"].items():
-            if method.startswith(("adaptive", "oracle")):
-                ratio = figures["gbSeconds"] / reference["gbSeconds"]
-                figures["gbSecondsVsFixed50"] = ratio
-                figures["coldStartShareOfFixed50"] = out["coldStartGbSeconds"] / reference["gbSeconds"]
-                figures["goalMet"] = (
-                    ratio <= GOAL_GB_S_RATIO
-                    and figures["regret"]["median"] <= GOAL_MEDIAN_REGRET
-                    and figures["regret"]["p90"] <= GOAL_P90_REGRET
-                )
+        out["coldStartShareOfFixed50"] = out["coldStartGbSeconds"] / reference["gbSeconds"]
+        for figures in out["methods"].values():
+            figures["gbSecondsVsFixed50"] = figures["gbSeconds"] / reference["gbSeconds"]
+            figures["wallVsFixed50"] = figures["wallSeconds"] / reference["wallSeconds"]
     return out
 
 
+def goals(report: dict[str, Any]) -> dict[str, Any]:
+    """The goals of adaptive and adaptive-auto over every curve and strategy measured, met or not."""
+    out: dict[str, Any] = {}
+    pairs = [
+        (curve, strategy, figures["methods"])
+        for curve, strategies in report["curves"].items()
+        for strategy, figures in strategies.items()
+    ]
+    for method, target in GOAL_GB_S_GEOMEAN.items():
+        rows = [(c, s, m[method]) for c, s, m in pairs if method in m]
+        if not rows:
+            continue
+        ratios = [(c, f["gbSecondsVsFixed50"]) for c, _, f in rows if "gbSecondsVsFixed50" in f]
+        geomean = {
+            "all": _geomean([r for _, r in ratios]),
+            "sebs": _geomean([r for c, r in ratios if c.startswith("sebs:")]),
+        }
+        parrotfish = [
+            (c, f["gbSeconds"], m["parrotfish"]["gbSeconds"])
+            for c, s, m in pairs
+            if "parrotfish" in m
+            for f in [m.get(method)]
+            if f
+        ]
+        out[method] = {
+            "gbSecondsGeomeanVsFixed50": geomean,
+            "gbSecondsGoal": target,
+            "gbSecondsGoalMet": all(g is not None and g <= target for g in geomean.values()),
+            "regretMissed": [f"{c} {s}" for c, s, f in rows if not f["regretGoalMet"]],
+            "notBelowParrotfish": [c for c, ours, theirs in parrotfish if ours >= theirs],
+            "slowerThanFixed50": [f"{c} {s}" for c, s, f in rows if f.get("wallVsFixed50", 0.0) > 1],
+        }
+    return out
+
+
+def _geomean(values: Sequence[float]) -> float | None:
+    return math.exp(statistics.fmean(math.log(v) for v in values)) if values else None
+
+
 def table(report: dict[str, Any]) -> str:
-    """The figures as a Markdown table."""
+    """The figures as a Markdown table, one row per curve, strategy and method."""
     lines = [
-        "| curve | strategy | method | GB-s | vs fixed-50 | invocations | Lambda $ | SFN $ "
+        "| curve | strategy | method | GB-s | vs fixed-50 | invocations | wall s | Lambda $ | SFN $ "
         "| median regret | p90 regret |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for curve, strategies in report["curves"].items():
         for strategy, figures in strategies.items():
@@ -619,10 +899,60 @@ def table(report: dict[str, Any]) -> str:
                 ratio = f"{f['gbSeconds'] / base:.1%}" if base else "-"
                 lines.append(
                     f"| {curve} | {strategy} | {method} | {f['gbSeconds']:.1f} | {ratio} | "
-                    f"{f['invocations']:.0f} | {f['lambdaUsd']:.6f} | {f['stepFunctionsUsd']:.5f} | "
-                    f"{f['regret']['median']:.2%} | {f['regret']['p90']:.2%} |"
+                    f"{f['invocations']:.0f} | {f['wallSeconds']:.1f} | {f['lambdaUsd']:.6f} | "
+                    f"{f['stepFunctionsUsd']:.5f} | {f['regret']['median']:.2%} | {f['regret']['p90']:.2%} |"
                 )
     return "\n".join(lines)
+
+
+COMPACT_METHODS = ("adaptive", "adaptive-auto", "parrotfish", "oracle")
+
+
+def compact_table(report: dict[str, Any]) -> str:
+    """One row per curve and strategy: GB-s vs fixed-50, regret and wall time per method; the goals."""
+    lines = [
+        "| curve | strategy | fixed-50: GB-s, wall | "
+        + " | ".join(f"{m}: GB-s vs fixed-50, regret median / p90, wall" for m in COMPACT_METHODS)
+        + " |",
+        "|---|---|---|" + "---|" * len(COMPACT_METHODS),
+    ]
+    for curve, strategies in report["curves"].items():
+        for strategy, figures in strategies.items():
+            methods = figures["methods"]
+            base = methods.get("fixed-50")
+            cells = [f"{base['gbSeconds']:.1f}, {_seconds(base['wallSeconds'])}" if base else "-"]
+            for method in COMPACT_METHODS:
+                f = methods.get(method)
+                if f is None:
+                    cells.append("-")
+                    continue
+                mark = "" if method in ("parrotfish", "oracle") else ("✔ " if f["regretGoalMet"] else "✘ ")
+                ratio = f"{f['gbSecondsVsFixed50']:.1%}" if "gbSecondsVsFixed50" in f else "-"
+                num = f" (n={f['num']})" if "num" in f else ""
+                cells.append(
+                    f"{mark}{ratio}{num}, {f['regret']['median']:.1%} / {f['regret']['p90']:.1%}, "
+                    f"{_seconds(f['wallSeconds'])}"
+                )
+            lines.append(f"| {curve} | {strategy} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for method, g in report.get("goals", {}).items():
+        geomean = g["gbSecondsGeomeanVsFixed50"]
+        lines.append(
+            f"- {method}: GB-s geomean vs fixed-50 {_ratio(geomean['all'])} (SeBS alone "
+            f"{_ratio(geomean['sebs'])}), goal <= {g['gbSecondsGoal']:.0%}; regret goal missed on "
+            f"{len(g['regretMissed'])}: {', '.join(g['regretMissed']) or 'none'}; not below Parrotfish: "
+            f"{', '.join(g['notBelowParrotfish']) or 'none'}; slower than fixed-50: "
+            f"{', '.join(g['slowerThanFixed50']) or 'none'}"
+        )
+    return "\n".join(lines)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -649,6 +979,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-cold", action="store_true", help="draw every invocation from the steady state (no cold start)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="one row per curve and strategy (fixed-50, adaptive, auto, parrotfish, oracle) and the goals",
+    )
     args = parser.parse_args(argv)
     args.strategy = _split(args.strategy, STRATEGIES, "--strategy")
     args.method = _split(args.method, METHODS, "--method")
@@ -697,7 +1032,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             )
             for strategy in args.strategy
         }
-    print(json.dumps(report, indent=1) if args.json else table(report))
+    report["goals"] = goals(report)
+    print(
+        json.dumps(report, indent=1)
+        if args.json
+        else compact_table(report)
+        if args.compact
+        else table(report)
+    )
     return report
 
 

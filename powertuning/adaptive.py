@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from powertuning.analysis import discard_for, summarize
+from powertuning.analysis import choose, discard_for, summarize
 from powertuning.logs import Report
 from powertuning.models import (
     AUTO_GRID,
@@ -580,6 +580,59 @@ def _small(ms: float) -> float:
     # 0.01 ms, and whole numbers as integers: the execution state (256 KB at most) holds every sample.
     value = round(ms, 2)
     return int(value) if value.is_integer() else value
+
+
+def confidence_statement(state: AdaptiveState, settings: Settings) -> dict[str, Any]:
+    """How sure a finished race is of its pick: the sizes it could not separate from it, and by how much.
+
+    `pick` is what the Analyzer recommends: `choose` over the sizes left in the race. Every other
+    size left in the race is `notSeparated`, with `withinPct`: how much better than the pick it could
+    still be, the one-sided Student-t bound of the race's own comparison (the same estimates, pooled
+    spread and Welch degrees of freedom) at `confidence`, Bonferroni over those sizes; `null` when
+    it has too few samples to compare. The sizes the race dropped could not beat the leader by more
+    than `tolerance` at `confidence` when they were dropped. JSON-able; `text` says it in one line.
+    """
+    confidence, tolerance = settings.confidence, settings.tolerance
+    base: dict[str, Any] = {
+        "strategy": settings.strategy,
+        "confidence": confidence,
+        "tolerancePct": _pct(tolerance),
+        "reason": state.reason,
+    }
+    survivors = [r for r in size_results(state, settings) if r.value in state.candidates and not r.skipped]
+    if not survivors:
+        return {**base, "pick": None, "notSeparated": [], "text": "no size could be measured"}
+    pick = choose(survivors, settings.strategy, settings.balanced_weight).value
+    others = [r.value for r in survivors if r.value != pick]
+    est = estimates(replace(state, candidates=tuple(r.value for r in survivors)), settings)
+    alpha = (1 - confidence) / max(1, len(others))
+    not_separated: list[dict[str, Any]] = []
+    for value in others:
+        within = None
+        if value in est and pick in est:
+            a, b = est[value], est[pick]
+            variance = a.variance + b.variance
+            if math.isfinite(variance) and b.mean > 0:
+                lower = a.mean - b.mean - t_quantile(1 - alpha, _welch_df(a, b)) * math.sqrt(variance)
+                within = _pct(max(0.0, -lower / b.mean))
+        not_separated.append({"value": value, "withinPct": within})
+    level = f"{_pct(confidence):g}%"
+    if not not_separated:
+        better = f"more than {_pct(tolerance):g}% " if tolerance > 0 else ""
+        text = f"{pick} MB; no other size measured is {better}better at {level}"
+    else:
+        parts = [
+            f"{s['value']} MB is within {s['withinPct']:g}%"
+            if s["withinPct"] is not None
+            else f"{s['value']} MB has too few samples to compare"
+            for s in not_separated
+        ]
+        text = f"{pick} MB; {', '.join(parts)} at {level}"
+    return {**base, "pick": pick, "notSeparated": not_separated, "text": text}
+
+
+def _pct(fraction: float) -> float:
+    return round(fraction * 100, 1)
 
 
 # -- the state machine step --------------------------------------------------------------------------

@@ -123,6 +123,8 @@ class Recommendation:
     stats: tuple[SizeResult, ...] = ()
     include_stats: bool = False
     dry_run: bool = False
+    # sampling "adaptive": how sure the race is of its pick (adaptive.confidence_statement).
+    confidence: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase output; `stats` only when includeOutputResults, `skipped` when sizes were skipped.
@@ -150,6 +152,8 @@ class Recommendation:
         skipped = [{"value": r.value, "reason": r.reason} for r in self.stats if r.skipped]
         if skipped:
             out["skipped"] = skipped
+        if self.confidence is not None and not self.dry_run:
+            out["confidence"] = self.confidence
         return out
 
 
@@ -196,13 +200,15 @@ def analyze_state(
     publish = PublishState.from_dict(state["publish"])
     publisher_calls = len(publish.power_values) + len(publish.refused)
     candidates: list[int] | None = None
+    confidence = None
     if config.sampling == "adaptive":
         current = race.AdaptiveState.from_dict(state["adaptive"])
-        results = race.size_results(
-            current, race.Settings.from_request(request, config.architecture, config.ephemeral_storage_mb)
-        )
+        settings = race.Settings.from_request(request, config.architecture, config.ephemeral_storage_mb)
+        results = race.size_results(current, settings)
         transitions = count_adaptive_transitions(publisher_calls, current.decisions, current.rounds, results)
         candidates = list(current.candidates)
+        if any(not r.skipped and r.invocations for r in results):
+            confidence = race.confidence_statement(current, settings)
     else:
         results = [SizeResult.from_dict(item) for item in state["results"]]
         transitions = count_transitions(publisher_calls, results)
@@ -219,4 +225,4 @@ def analyze_state(
         visualization_url=visualization_url,
         candidates=candidates,
     )
-    return replace(recommendation, dry_run=request.dry_run)
+    return replace(recommendation, dry_run=request.dry_run, confidence=confidence)

@@ -121,6 +121,11 @@ def is_memory_limit_error(exc: BaseException) -> bool:
     )
 
 
+def is_conflict(exc: BaseException) -> bool:
+    """True for ResourceConflictException (e.g. deleting a version an alias points to)."""
+    return isinstance(exc, ClientError) and error_code(exc) == "ResourceConflictException"
+
+
 def get_configuration(client: Any, function_name: str, qualifier: str | None = None) -> dict[str, Any]:
     """GetFunctionConfiguration of $LATEST or of a qualifier; a clear error if it does not exist."""
     kwargs: dict[str, Any] = {"FunctionName": function_name}

@@ -43,6 +43,8 @@ from powertuning.models import (
 )
 from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB
 
+# How many times cleanup lists and deletes before it reports what is left.
+CLEANUP_PASSES: Final = 4
 CLEAN_COMMAND: Final = "powertune clean --stack-name <stack> --function {arn}"
 
 
@@ -327,28 +329,41 @@ def _delete_owned(
     sizes: set[int] | None = None,
     optimize_alias: dict[str, Any] | None = None,
 ) -> tuple[list[str], list[str]]:
-    aliases, versions = _owned(client, config, sizes)
-    deleted_aliases = []
-    # Aliases first: Lambda refuses to delete a version an alias points to.
-    for alias in aliases:
-        name = alias["Name"]
-        if optimize_alias and name == optimize_alias.get("name"):
-            # The user's autoOptimizeAlias, moved by a failed Optimizer: point it back (or remove
-            # it if this run created it).
-            previous = optimize_alias.get("previousVersion")
-            if previous:
-                lambda_api.create_or_update_alias(client, config.function_arn, name, str(previous))
+    deleted_aliases: list[str] = []
+    deleted_versions: set[str] = set()
+    # Passes until nothing of the run is left: a step of the run still running (see still_owned)
+    # may publish a version or an alias between this cleanup's listing and its deletions.
+    for _ in range(CLEANUP_PASSES):
+        aliases, versions = _owned(client, config, sizes)
+        kept = set()
+        # Aliases first: Lambda refuses to delete a version an alias points to.
+        for alias in aliases:
+            name = alias["Name"]
+            if optimize_alias and name == optimize_alias.get("name"):
+                # The user's autoOptimizeAlias, moved by a failed Optimizer: point it back (or
+                # remove it if this run created it).
+                previous = optimize_alias.get("previousVersion")
+                if previous:
+                    lambda_api.create_or_update_alias(client, config.function_arn, name, str(previous))
+                    continue
+            elif not RUN_ALIAS.match(name):
+                # Someone else's alias on this run's version: leave both alone.
+                kept.add(alias["FunctionVersion"])
                 continue
-        elif not RUN_ALIAS.match(name):
-            # Someone else's alias on this run's version: leave both alone.
-            versions = [v for v in versions if v != alias["FunctionVersion"]]
-            continue
-        if lambda_api.delete_alias(client, config.function_arn, name):
-            deleted_aliases.append(name)
-    deleted_versions = sorted(
-        {v for v in versions if lambda_api.delete_version(client, config.function_arn, v)}, key=int
-    )
-    return deleted_aliases, deleted_versions
+            if lambda_api.delete_alias(client, config.function_arn, name):
+                deleted_aliases.append(name)
+        versions = [v for v in versions if v not in kept]
+        if not versions and not any(a["FunctionVersion"] not in kept for a in aliases):
+            break
+        for version in versions:
+            try:
+                if lambda_api.delete_version(client, config.function_arn, version):
+                    deleted_versions.add(version)
+            except Exception as exc:
+                # An alias created since the listing points to it: the next pass takes both.
+                if not lambda_api.is_conflict(exc):
+                    raise
+    return deleted_aliases, sorted(deleted_versions, key=int)
 
 
 def cleanup(config: TuningConfig, client: Any, record: dict[str, Any] | None = None) -> CleanupReport:

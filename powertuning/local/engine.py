@@ -275,7 +275,12 @@ class LocalEngine:
         output = description.get("output")
         recovery = None
         if description["status"] in deployment.RECOVERED_STATUSES and self.recovery:
-            recovery = self.recover(execution_arn, description["status"])
+            # EventBridge retries a target that fails (the stack allows 8 retries).
+            for _attempt in range(3):
+                recovery = self.recover(execution_arn, description["status"])
+                if "error" not in recovery:
+                    break
+                time.sleep(0.2)
         return ExecutionOutcome(
             execution_arn=execution_arn,
             status=description["status"],

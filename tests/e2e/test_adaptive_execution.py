@@ -89,7 +89,13 @@ def test_adaptive_stops_early_on_an_obvious_winner_with_fewer_invocations_than_f
     # THEN both recommend the same, right, size, in the same output shape
     assert fixed.status == adaptive.status == "SUCCEEDED", adaptive.cause
     assert adaptive.output["power"] == fixed.output["power"] == expected_power(strategy, POWERS)
-    assert set(adaptive.output) == set(fixed.output) == {"power", "cost", "duration", "stateMachine"}
+    assert set(fixed.output) == {"power", "cost", "duration", "stateMachine"}
+    # the reference keys first; the race adds how sure it is of its pick
+    assert list(adaptive.output) == ["power", "cost", "duration", "stateMachine", "confidence"]
+    confidence = adaptive.output["confidence"]
+    assert confidence["pick"] == adaptive.output["power"]
+    assert confidence["confidence"] == 0.9
+    assert str(adaptive.output["power"]) in confidence["text"]
     # AND adaptive stopped long before the budget: a tenth of fixed's invocations at most
     assert fixed_invocations == 50 * len(POWERS)
     assert adaptive_invocations <= fixed_invocations / 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Callable
@@ -454,3 +455,59 @@ def test_a_race_that_fits_is_accepted():
         ARN, adaptive.auto_initial_sizes(), "0123456789ab", 1024, "", "x86_64", sampling="adaptive"
     )
     check_state_budget(request, config)
+
+
+# -- how sure the pick is ----------------------------------------------------------------------------
+
+
+def test_a_separated_pick_is_stated_with_the_tolerance_and_confidence():
+    # GIVEN a race that ended with one size left
+    state = race(noisy({512: 100.0, 128: 300.0}), [128, 512], settings())
+    assert state.reason == "separated"
+    # WHEN its confidence is stated
+    statement = adaptive.confidence_statement(state, settings())
+    # THEN nothing is left unseparated, and the dict is JSON as it stands
+    assert statement["pick"] == 512
+    assert statement["confidence"] == 0.9
+    assert statement["notSeparated"] == []
+    assert statement["text"] == "512 MB; no other size measured is more than 5% better at 90%"
+    assert json.loads(json.dumps(statement)) == statement
+
+
+def test_sizes_left_at_the_budget_are_listed_with_how_much_better_they_could_be():
+    # GIVEN a near-tie the race could not separate within num 12 (no tolerance)
+    tie = settings(tolerance=0.0, confidence=0.9, max_per_size=12)
+    state = race(noisy({512: 100.0, 1024: 101.0}, spread=0.1), [512, 1024], tie, seed=3)
+    assert state.reason == "budget"
+    statement = adaptive.confidence_statement(state, tie)
+    # THEN the other size is not separated, by the t bound of the race's own estimates
+    pick = statement["pick"]
+    (other,) = statement["notSeparated"]
+    assert other["value"] == ({512, 1024} - {pick}).pop()
+    est = estimates(state, tie)
+    a, b = est[other["value"]], est[pick]
+    df = adaptive._welch_df(a, b)
+    bound = (b.mean - a.mean + t_quantile(0.9, df) * math.sqrt(a.variance + b.variance)) / b.mean
+    assert other["withinPct"] == round(bound * 100, 1)
+    assert 0 < other["withinPct"] < 30
+    assert statement["text"] == f"{pick} MB; {other['value']} MB is within {other['withinPct']:g}% at 90%"
+    # A higher confidence widens the bound
+    surer = adaptive.confidence_statement(state, replace(tie, confidence=0.99))
+    assert surer["notSeparated"][0]["withinPct"] > other["withinPct"]
+    assert surer["text"].endswith("at 99%")
+
+
+def test_a_size_with_too_few_samples_is_named_and_no_measurement_is_stated():
+    sizes = (
+        SizeSamples(512, ((100.0, 100.0, 0.0), (101.0, 101.0, 0.0), (99.0, 99.0, 0.0))),
+        SizeSamples(1024, ((300.0, 300.0, 0.0),)),
+    )
+    state = AdaptiveState(sizes=sizes, candidates=(512, 1024), done=True, reason="budget")
+    statement = adaptive.confidence_statement(state, settings())
+    assert statement["notSeparated"] == [{"value": 1024, "withinPct": None}]
+    assert "1024 MB has too few samples to compare" in statement["text"]
+    empty = adaptive.confidence_statement(
+        AdaptiveState(done=True, reason="no size could be measured"), settings()
+    )
+    assert empty["pick"] is None
+    assert empty["text"] == "no size could be measured"

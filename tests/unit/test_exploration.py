@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import random
+import statistics
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from benchmarks import exploration
 from benchmarks.exploration import Curve, Obs, Population, Truth, load_curves
 from powertuning.pricing import lambda_price
 
+SUMMARY_FIXTURE = Path(__file__).resolve().parents[1] / "events" / "curve_summary.csv"
 SEBS_HEADER = "memory,type,is_cold,exec_time,connection_time,client_time,provider_time,mem_used\n"
 
 
@@ -99,6 +102,43 @@ def test_plain_csv_with_and_without_the_optional_columns(tmp_path, plain_curve):
         load_curves(str(broken))
 
 
+def test_a_summary_csv_becomes_a_lognormal_per_size_checked_against_the_mean(capsys):
+    # GIVEN one row per size: n, mean, median, p5 and p95 (1024 MB with a tail heavier than lognormal)
+    (curve,) = load_curves(str(SUMMARY_FIXTURE))
+    assert curve.name == "summary:curve_summary"
+    assert curve.sizes == [128, 256, 512, 1024, 2048]
+    # THEN each size draws from the quantiles of a lognormal through the median and the p95
+    steady = sorted(o.duration_ms for o in curve.measured[128].steady)
+    assert len(steady) == exploration.SUMMARY_POINTS
+    assert statistics.median(steady) == pytest.approx(1000, rel=0.005)
+    assert steady[int(0.95 * len(steady))] == pytest.approx(1178.8, rel=0.01)
+    assert steady[int(0.05 * len(steady))] == pytest.approx(848.3, rel=0.01)
+    assert statistics.fmean(steady) == pytest.approx(1005.0, rel=0.005)
+    # No cold start in a summary, and the mean the lognormal misses by more than 10% is reported
+    assert curve.measured[128].first == ()
+    warnings = capsys.readouterr().err.splitlines()
+    assert len(warnings) == 1
+    assert "1024 MB" in warnings[0]
+    assert "mean 160.8 ms, measured 200.0 ms" in warnings[0]
+
+
+def test_a_summary_csv_with_bad_rows_is_refused(tmp_path):
+    header = "memory_mb,n,mean_ms,median_ms,p5_ms,p95_ms\n"
+    for body, message in (
+        ("128,10,100,100,90,fast\n", r"bad\.csv:2: expected memory_mb"),
+        ("128,10,100,100,120,110\n", r"bad\.csv:2: needs 0 < p5_ms <= median_ms <= p95_ms"),
+        ("128,10,100,100,90,110\n", "at least two memory sizes"),
+    ):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(header + body)
+        with pytest.raises(SystemExit, match=message):
+            load_curves(str(bad))
+    partial = tmp_path / "partial.csv"
+    partial.write_text("memory_mb,median_ms\n128,100\n")
+    with pytest.raises(SystemExit, match="needs the columns"):
+        exploration.load_summary(partial)
+
+
 def test_a_curve_needs_two_sizes_and_only_json_takes_a_selector(tmp_path, plain_curve):
     single = tmp_path / "single.csv"
     single.write_text("128,100\n")
@@ -166,6 +206,7 @@ def test_a_small_seeded_run_reports_every_figure_per_curve_and_method(plain_curv
             assert f["invocations"] > 0
             assert f["lambdaUsd"] > 0
             assert f["stepFunctionsUsd"] > 0
+            assert f["wallSeconds"] > 0
             assert set(f["regret"]) == {"median", "p90", "mean", "max"}
             assert sum(f["picks"].values()) == 4
         assert methods["fixed-50"]["invocations"] == 50 * 5
@@ -175,7 +216,10 @@ def test_a_small_seeded_run_reports_every_figure_per_curve_and_method(plain_curv
         assert per_strategy["best"] == best
         assert methods["adaptive"]["regret"]["median"] == 0.0
         assert methods["adaptive"]["picks"].get(str(best), 0) >= 3
-        assert "goalMet" in methods["adaptive"]
+        assert "regretGoalMet" in methods["adaptive"]
+        # Fewer rounds of fewer invocations: less wall time than fixed num=50, one invocation at a time
+        assert methods["adaptive"]["wallVsFixed50"] < 1
+    assert set(report["goals"]) == {"adaptive", "adaptive-auto"}
 
 
 def test_runs_are_reproducible_from_the_seed(plain_curve, capsys):
@@ -236,3 +280,70 @@ def test_the_oracle_is_a_lower_bound_that_meets_the_regret_goal(plain_curve, cap
     assert oracle["invocations"] == 2 * oracle["num"]
     assert oracle["regret"]["p90"] <= 0.03
     assert oracle["gbSecondsVsFixed50"] < 0.1
+
+
+# -- wall time ---------------------------------------------------------------------------------------
+
+
+def test_wall_time_follows_the_state_machine_parallelism(plain_curve):
+    (curve,) = load_curves(str(plain_curve))
+    price = lambda_price("us-east-1")
+    # GIVEN fixed sampling: every size at once (the Map), each size's invocations one after the other
+    run = exploration.run_fixed(curve, "cost", 5, random.Random(3), price, cold=True)
+    target = exploration.Target(curve, random.Random(3))
+    per_size = [exploration.sequential_ms(target.invoke(m, 5)) for m in curve.sizes]
+    # THEN the wall time is the slowest size's sum
+    assert run.wall_ms == pytest.approx(max(per_size))
+    assert exploration.concurrent_ms([]) == 0.0
+
+
+# -- Parrotfish --------------------------------------------------------------------------------------
+
+
+def test_the_exponential_fit_recovers_parrotfish_model():
+    # GIVEN durations that follow a0 + a1 exp(-m / a2) exactly
+    memories = [128, 128, 1089, 1089, 3008, 3008, 600]
+    durations = [80 + 2000 * math.exp(-m / 400) for m in memories]
+    fit = exploration.fit_exponential(memories, durations)
+    # THEN the least-squares fit is that curve
+    assert (fit.a0, fit.a1, fit.a2) == pytest.approx((80, 2000, 400), rel=1e-4)
+    # A flat sample is a constant
+    flat = exploration.fit_exponential([128, 1024, 2048], [50.0, 50.0, 50.0])
+    assert flat(512) == pytest.approx(50.0)
+
+
+def test_parrotfish_explores_as_its_defaults_say_and_recommends_from_the_fit(plain_curve):
+    (curve,) = load_curves(str(plain_curve))
+    price = lambda_price("us-east-1")
+    truth = Truth.of(curve, curve.sizes, price)
+    for seed in range(5):
+        run = exploration.run_parrotfish(curve, random.Random(seed), price, cold=True)
+        sizes = sorted(run.per_size)
+        # GIVEN its first probes: the smallest size, a third of the way up the space, the largest
+        assert {128, 128 + math.ceil((2048 - 128 + 1) / 3), 2048} <= set(sizes)
+        # 4 cold + 4 measured per size, up to 8 more; at most 6 sizes (more than 20 data points stop it)
+        assert all(8 <= n <= 16 for n in run.per_size.values())
+        assert 3 <= len(sizes) <= 6
+        # THEN it recommends a size of its space, as cheap as the best measured one within 5%
+        assert 128 <= run.chosen <= 2048
+        picked = Truth.of(curve, [*curve.sizes, run.chosen], price)
+        assert picked.regret("cost", run.chosen) < 0.05, (seed, run.chosen)
+        assert run.step_functions_usd == 0.0
+        assert run.wall_ms > 0
+    assert truth.best("cost") == 128
+
+
+def test_parrotfish_runs_for_cost_only_in_the_benchmark(plain_curve, capsys):
+    argv = ["--curve", str(plain_curve), "--strategy", "cost,speed", "--runs", "3", "--json"]
+    report = run([*argv, "--method", "fixed-50,adaptive,parrotfish"], capsys)
+    figures = report["curves"]["csv:small"]
+    assert "parrotfish" in figures["cost"]["methods"]
+    assert "parrotfish" not in figures["speed"]["methods"]
+    assert figures["cost"]["methods"]["parrotfish"]["gbSecondsVsFixed50"] > 0
+    assert report["goals"]["adaptive"]["notBelowParrotfish"] in ([], ["csv:small"])
+    exploration.main(
+        [*argv[:-1], "--method", "fixed-50,adaptive,adaptive-auto,parrotfish,oracle", "--compact"]
+    )
+    out = capsys.readouterr().out
+    assert "| csv:small | cost |" in out
+    assert "- adaptive: GB-s geomean vs fixed-50" in out
