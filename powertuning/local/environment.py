@@ -172,6 +172,7 @@ class Environment:
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: _Control | None = None
         self._kill_lock = threading.Lock()
+        self._killed = False
         # Cleanup problems (a CPU group that would not go), for the runtime to report as warnings.
         self.problems: list[str] = []
 
@@ -182,7 +183,10 @@ class Environment:
 
     def start(self) -> Outcome:
         """Spawn the worker, cap its CPU, import the handler; the outcome's duration is Init Duration."""
-        self._spawn()
+        with self._kill_lock:
+            if self._killed:  # closed before it started (the runtime closing during a cold start)
+                return Outcome("error", "", 0.0, 0.0, 0, "Runtime.ExitError", True, "signal: killed")
+            self._spawn()
         assert self._control is not None
         assert self._proc is not None
         try:
@@ -190,8 +194,7 @@ class Environment:
                 raise WorkerGoneError("worker did not start")
             # Join after the interpreter's own start-up, which Lambda does not count or throttle.
             if self._cgroup is not None:
-                self._group = self._cgroup.group(self.spec.memory_mb)
-                self._group.join(self._proc.pid)
+                self._join_group(self._cgroup, self._proc.pid)
             self._control.send(self._init_message())
             init_timeout = max(INIT_TIMEOUT_S, self.spec.timeout_s)
             message = self._control.receive(time.monotonic() + init_timeout)
@@ -263,6 +266,14 @@ class Environment:
         status = "error" if message["errored"] else "success"
         return Outcome(status, message["payload"], duration, message["cpu_ms"], self.max_rss_kb)
 
+    def _join_group(self, cgroup: CgroupV1, pid: int) -> None:
+        """Put the worker in a CPU group of its own, unless the environment was killed meanwhile."""
+        with self._kill_lock:
+            if self._killed:
+                raise WorkerGoneError("the environment was closed")
+            self._group = cgroup.group(self.spec.memory_mb)
+            self._group.join(pid)
+
     def take_log(self) -> str:
         """What the function wrote since the last call, then forget it."""
         try:
@@ -279,6 +290,7 @@ class Environment:
         removed is added to `problems`).
         """
         with self._kill_lock:
+            self._killed = True
             if self._proc is not None:
                 # A reaped worker's number may be another process's by now: then only its session
                 # and process group (numbers the kernel keeps while a member lives) identify it.

@@ -175,17 +175,23 @@ class WorkerRuntime:
         """Kill every environment and whatever its function started, remove the CPU groups and logs.
 
         Idempotent, safe from any thread, and never raises for a cleanup problem: those are added
-        to `warnings`.
+        to `warnings`. Interrupted (a signal), it can be called again and finishes the job.
         """
         with self._close_lock:
             with self._lock:
-                first = not self._closed
                 self._closed = True
-                envs, self._all, self._idle = list(self._all), set(), []
-            for env in envs:
-                self._discard(env)
-            if not first:
-                return
+                self._idle = []
+            while True:
+                with self._lock:
+                    if not self._all:
+                        break
+                    env = self._all.pop()
+                try:
+                    self._discard(env)
+                except BaseException:
+                    with self._lock:
+                        self._all.add(env)  # for the next close() to finish
+                    raise
             if self._cgroup is not None:
                 try:
                     self.warnings.extend(self._cgroup.close())
@@ -242,6 +248,8 @@ class WorkerRuntime:
             sdk_path=self.sdk_path,
         )
         with self._lock:
+            if self._closed:
+                raise RuntimeClosedError("the local runtime is closed")
             self._all.add(env)
         return env
 
