@@ -36,6 +36,7 @@ _MEMORY_HINTS: Final = ("MemoryError", "Cannot allocate memory", "out of memory"
 # Rounds of finding and stopping an environment's processes before killing them (a process may fork
 # while it is found).
 _KILL_ROUNDS: Final = 50
+_EXIT_WAIT_S: Final = 5.0
 
 
 class WorkerGoneError(Exception):
@@ -439,6 +440,19 @@ def _kill_tree(
             os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         os.killpg(root, signal.SIGKILL)
+    # A killed process exits a moment later: wait, so that none is still running when this returns.
+    deadline = time.monotonic() + _EXIT_WAIT_S
+    while any(_running(pid) for pid in stopped) and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:
+        return False
 
 
 def _environment_processes(root: int, known: set[int], *, descendants: bool = True) -> set[int]:
