@@ -12,14 +12,19 @@ worker, its traceback reported).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any, Final, TextIO
 
+from powertuning.cli import console
 from powertuning.cli.options import add_input_options, build_input
 from powertuning.cli.output import (
     EXIT_EXECUTION_FAILED,
@@ -41,6 +46,8 @@ from powertuning.models import TuningRequest
 from powertuning.report import TuningResult, write_html, write_png
 from powertuning.report.metadata import RunMetadata
 
+# 128 + SIGTERM, as shells report a process that SIGTERM ended.
+EXIT_TERMINATED: Final = 143
 _REGION = "us-east-1"
 _ACCOUNT = "123456789012"
 # Flags of `powertune run` that need an AWS account: refused with a reason instead of "unrecognized".
@@ -119,8 +126,66 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (cleanup runs on the way out), then exit 143."""
+
+
+def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+    # A second SIGTERM must not cut the cleanup short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    console.interrupt()
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `_Terminated` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _during_termination(exc: BaseException) -> bool:
+    """Whether `exc` was raised while unwinding from SIGTERM (cleanup failing)."""
+    seen: set[int] = set()
+    context: BaseException | None = exc
+    while context is not None and id(context) not in seen:
+        if isinstance(context, _Terminated):
+            return True
+        seen.add(id(context))
+        context = context.__context__
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
-    """Tune the handler; 0 = tuned, 1 = the execution failed, 2 = bad usage or input."""
+    """Tune the handler; 0 = tuned, 1 = the execution failed, 2 = bad usage or input, 143 = SIGTERM.
+
+    SIGTERM cleans up as Ctrl-C does: the workers and whatever the handler started are killed, the
+    CPU groups and temporary folders removed, then one line is printed.
+    """
+    try:
+        with _sigterm_unwinds():
+            return _run(args)
+    except _Terminated:
+        return _terminated()
+    except Exception as exc:
+        if _during_termination(exc):
+            return _terminated()
+        raise
+
+
+def _terminated() -> int:
+    console.close_all()
+    print("powertune: terminated", file=sys.stderr)
+    return EXIT_TERMINATED
+
+
+def _run(args: argparse.Namespace) -> int:
     err: TextIO = sys.stderr
     try:
         _refuse_aws_flags(args)
@@ -135,9 +200,34 @@ def run(args: argparse.Namespace) -> int:
         runtime = WorkerRuntime(args.cpu_mode)
     except PowerTuningError as exc:
         return usage_error(str(exc))
+    try:
+        return _tune(
+            args,
+            target=target,
+            request=request,
+            execution_input=execution_input,
+            python_path=python_path,
+            runtime=runtime,
+            err=err,
+        )
+    finally:
+        runtime.close()  # already closed by the engine, unless interrupted before it started
+        for warning in runtime.warnings:
+            print(f"powertune: warning: {warning}", file=err)
+
+
+def _tune(
+    args: argparse.Namespace,
+    *,
+    target: _Target,
+    request: TuningRequest,
+    execution_input: dict[str, Any],
+    python_path: tuple[str, ...],
+    runtime: WorkerRuntime,
+    err: TextIO,
+) -> int:
     failure = check_init(target.spec(args, python_path))
     if failure is not None:
-        runtime.close()
         return usage_error(
             f"the handler {target.handler} does not load (nothing was started):\n{failure.describe()}"
         )

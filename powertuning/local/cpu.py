@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -47,6 +49,8 @@ _MIN_QUOTA_US: Final = 1_000
 # would on Lambda, and the orchestration waits instead. The quota remains the cap.
 PRIORITY_SHARES: Final = 262_144
 _GROUP_PREFIX: Final = "powertuning-"
+# How long removing a group may wait for its killed processes to leave it (they exit asynchronously).
+_REMOVE_RETRY_S: Final = 5.0
 
 
 def cpu_share(memory_mb: int) -> float:
@@ -102,10 +106,39 @@ class CpuGroup:
         """Move a process (all of its threads) into the group."""
         (self.path / "cgroup.procs").write_text(str(pid))
 
-    def remove(self) -> None:
-        """Delete the group; its processes must have exited."""
-        with contextlib.suppress(FileNotFoundError):
-            self.path.rmdir()
+    def procs(self) -> list[int]:
+        """The processes still in the group (a worker and whatever it started)."""
+        try:
+            text = (self.path / "cgroup.procs").read_text()
+        except OSError:
+            return []
+        return [int(line) for line in text.split() if line.isdigit()]
+
+    def kill(self) -> None:
+        """SIGKILL every process still in the group."""
+        for pid in self.procs():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+    def remove(self, retry_s: float = _REMOVE_RETRY_S) -> None:
+        """Kill what is left in the group and delete it, retrying while killed processes exit.
+
+        Raises OSError if the group is still busy after `retry_s`.
+        """
+        deadline = time.monotonic() + retry_s
+        delay = 0.005
+        while True:
+            self.kill()
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                if exc.errno != errno.EBUSY or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 @dataclass
@@ -147,21 +180,43 @@ class CgroupV1:
             self._groups.append(group)
         return group
 
-    def release(self, group: CpuGroup) -> None:
-        """Remove an environment's group once its worker is gone."""
-        group.remove()
+    def release(self, group: CpuGroup) -> str | None:
+        """Kill what is left in an environment's group and remove it; a problem is returned, not raised.
+
+        A group that cannot be removed stays listed, so that `close()` tries again.
+        """
+        try:
+            group.remove()
+        except OSError as exc:
+            return f"could not remove the CPU group {group.path}: {exc.strerror or exc}"
         with self._lock:
             if group in self._groups:
                 self._groups.remove(group)
+        return None
 
-    def close(self) -> None:
-        """Remove every group and the parent group."""
+    def close(self) -> list[str]:
+        """Kill every process left in the groups, remove them and the parent group; the problems met."""
         with self._lock:
             groups, self._groups = self._groups, []
+        problems = []
         for group in groups:
-            group.remove()
-        with contextlib.suppress(OSError):
+            try:
+                group.remove()
+            except OSError as exc:
+                problems.append(f"could not remove the CPU group {group.path}: {exc.strerror or exc}")
+        # Groups created after `groups` was taken (a cold start racing the close) are still children.
+        for path in self.root.glob("env-*"):
+            try:
+                CpuGroup(path, 0).remove()
+            except OSError as exc:
+                problems.append(f"could not remove the CPU group {path}: {exc.strerror or exc}")
+        try:
             self.root.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            problems.append(f"could not remove the CPU group {self.root}: {exc.strerror or exc}")
+        return problems
 
 
 def cgroup_v1_available() -> bool:
@@ -181,7 +236,8 @@ def _remove_stale_groups(base: Path) -> None:
             continue
         for child in path.glob("env-*"):
             with contextlib.suppress(OSError):
-                child.rmdir()
+                # Whatever a killed run's function left running goes with its group.
+                CpuGroup(child, 0).remove(retry_s=1.0)
         with contextlib.suppress(OSError):
             path.rmdir()
 

@@ -14,8 +14,10 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -31,6 +33,10 @@ _STARTUP_TIMEOUT_S: Final = 30.0
 # How late a result may arrive after the timeout (pipe latency) before the invocation counts as timed out.
 _TIMEOUT_GRACE_S: Final = 0.05
 _MEMORY_HINTS: Final = ("MemoryError", "Cannot allocate memory", "out of memory", "std::bad_alloc")
+# Rounds of finding and stopping an environment's processes before killing them (a process may fork
+# while it is found).
+_KILL_ROUNDS: Final = 50
+_EXIT_WAIT_S: Final = 5.0
 
 
 class WorkerGoneError(Exception):
@@ -52,42 +58,87 @@ class Outcome:
 
 
 class _Control:
-    """JSON lines to and from the worker, with deadlines."""
+    """JSON lines to and from the worker, with deadlines.
+
+    `close()` may come from another thread (the runtime closing while an invocation waits): each
+    descriptor is closed exactly once, and only when no send or receive is using it, so a number
+    the kernel hands out again is never closed or read by mistake.
+    """
 
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd, self.write_fd = read_fd, write_fd
         self._buffer = b""
+        self._lock = threading.Lock()
+        self._users = 0
+        self._closing = False
+        self._closed = False
+        # Wakes a receive blocked in select() when the pipe is closed from another thread.
+        self._wake_read, self._wake_write = os.pipe()
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[None]:
+        with self._lock:
+            if self._closing:
+                raise WorkerGoneError("control pipe closed")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                release = self._closing and self._users == 0 and not self._closed
+                self._closed = self._closed or release
+            if release:
+                self._close_fds()
 
     def send(self, message: dict[str, Any]) -> None:
         data = (json.dumps(message) + "\n").encode()
-        try:
-            while data:
-                data = data[os.write(self.write_fd, data) :]
-        except OSError as exc:  # BrokenPipeError, or closed by kill()
-            raise WorkerGoneError(str(exc)) from exc
+        with self._use():
+            try:
+                while data:
+                    data = data[os.write(self.write_fd, data) :]
+            except OSError as exc:  # BrokenPipeError
+                raise WorkerGoneError(str(exc)) from exc
 
     def receive(self, deadline: float) -> dict[str, Any] | None:
         """The next message, or None when `deadline` (time.monotonic) passes first."""
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            try:
-                ready, _, _ = select.select([self.read_fd], [], [], remaining)
-                if not ready:
+        with self._use():
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     return None
-                chunk = os.read(self.read_fd, 1 << 16)
-            except (OSError, ValueError) as exc:
-                raise WorkerGoneError(str(exc)) from exc
-            if not chunk:
-                raise WorkerGoneError("control pipe closed")
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+                try:
+                    ready, _, _ = select.select([self.read_fd, self._wake_read], [], [], remaining)
+                    if not ready:
+                        return None
+                    if self._wake_read in ready:
+                        raise WorkerGoneError("control pipe closed")
+                    chunk = os.read(self.read_fd, 1 << 16)
+                except (OSError, ValueError) as exc:
+                    raise WorkerGoneError(str(exc)) from exc
+                if not chunk:
+                    raise WorkerGoneError("control pipe closed")
+                self._buffer += chunk
+            line, _, self._buffer = self._buffer.partition(b"\n")
         message: dict[str, Any] = json.loads(line)
         return message
 
     def close(self) -> None:
-        for fd in (self.read_fd, self.write_fd):
+        """Close the pipe once; a send or receive under way ends with WorkerGoneError and closes it."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            release = self._users == 0
+            self._closed = release
+            if not release:
+                with contextlib.suppress(OSError):
+                    os.write(self._wake_write, b"x")
+        if release:
+            self._close_fds()
+
+    def _close_fds(self) -> None:
+        for fd in (self.read_fd, self.write_fd, self._wake_read, self._wake_write):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
@@ -121,6 +172,10 @@ class Environment:
         self._group: CpuGroup | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: _Control | None = None
+        self._kill_lock = threading.Lock()
+        self._killed = False
+        # Cleanup problems (a CPU group that would not go), for the runtime to report as warnings.
+        self.problems: list[str] = []
 
     @property
     def alive(self) -> bool:
@@ -129,7 +184,10 @@ class Environment:
 
     def start(self) -> Outcome:
         """Spawn the worker, cap its CPU, import the handler; the outcome's duration is Init Duration."""
-        self._spawn()
+        with self._kill_lock:
+            if self._killed:  # closed before it started (the runtime closing during a cold start)
+                return Outcome("error", "", 0.0, 0.0, 0, "Runtime.ExitError", True, "signal: killed")
+            self._spawn()
         assert self._control is not None
         assert self._proc is not None
         try:
@@ -137,8 +195,7 @@ class Environment:
                 raise WorkerGoneError("worker did not start")
             # Join after the interpreter's own start-up, which Lambda does not count or throttle.
             if self._cgroup is not None:
-                self._group = self._cgroup.group(self.spec.memory_mb)
-                self._group.join(self._proc.pid)
+                self._join_group(self._cgroup, self._proc.pid)
             self._control.send(self._init_message())
             init_timeout = max(INIT_TIMEOUT_S, self.spec.timeout_s)
             message = self._control.receive(time.monotonic() + init_timeout)
@@ -210,6 +267,14 @@ class Environment:
         status = "error" if message["errored"] else "success"
         return Outcome(status, message["payload"], duration, message["cpu_ms"], self.max_rss_kb)
 
+    def _join_group(self, cgroup: CgroupV1, pid: int) -> None:
+        """Put the worker in a CPU group of its own, unless the environment was killed meanwhile."""
+        with self._kill_lock:
+            if self._killed:
+                raise WorkerGoneError("the environment was closed")
+            self._group = cgroup.group(self.spec.memory_mb)
+            self._group.join(pid)
+
     def take_log(self) -> str:
         """What the function wrote since the last call, then forget it."""
         try:
@@ -220,18 +285,30 @@ class Environment:
         return data.decode("utf-8", errors="replace")
 
     def kill(self) -> None:
-        """End the worker and everything it started, and release its CPU group."""
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    os.killpg(self._proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=10)
-        if self._control is not None:
-            self._control.close()
-        if self._group is not None and self._cgroup is not None:
-            self._cgroup.release(self._group)
-            self._group = None
+        """End the worker and every process it started, and release its CPU group.
+
+        Safe to call more than once and from any thread; never raises (a CPU group that cannot be
+        removed is added to `problems`).
+        """
+        with self._kill_lock:
+            self._killed = True
+            if self._proc is not None:
+                # A reaped worker's number may be another process's by now: then only its session
+                # and process group (numbers the kernel keeps while a member lives) identify it.
+                _kill_tree(
+                    self._proc.pid,
+                    self._group.procs if self._group is not None else None,
+                    descendants=self._proc.returncode is None,
+                )
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(timeout=10)
+            if self._control is not None:
+                self._control.close()
+            if self._group is not None and self._cgroup is not None:
+                problem = self._cgroup.release(self._group)
+                if problem is not None:
+                    self.problems.append(problem)
+                self._group = None
 
     def discard(self) -> None:
         """Kill the worker and delete its log file."""
@@ -253,8 +330,8 @@ class Environment:
                 pass_fds=(p2c_read, c2p_write),
                 env=self._environment(),
                 cwd=str(self.spec.code_dir) if self.spec.code_dir else None,
-                # Its own process group: a timeout kills whatever the function started, and Ctrl-C in
-                # the terminal reaches the tuner only.
+                # Its own session and process group: a timeout or close kills whatever the function
+                # started, and Ctrl-C in the terminal reaches the tuner only.
                 start_new_session=True,
             )
         finally:
@@ -321,7 +398,10 @@ class Environment:
         assert self._proc is not None
         self.kill()
         code = self._proc.returncode
-        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        try:
+            log = self.log_path.read_text(errors="replace")
+        except OSError:  # no log, or the runtime closed and removed it meanwhile
+            log = ""
         if any(hint in log for hint in _MEMORY_HINTS):
             return Outcome(
                 "error", "", duration_ms, 0.0, self.max_rss_kb, "Runtime.OutOfMemory", True, "signal: killed"
@@ -329,6 +409,92 @@ class Environment:
         return Outcome(
             "error", "", duration_ms, 0.0, self.max_rss_kb, "Runtime.ExitError", True, _exit_reason(code)
         )
+
+
+def _kill_tree(
+    root: int, group_procs: Callable[[], list[int]] | None = None, *, descendants: bool = True
+) -> None:
+    """SIGKILL a worker and every process of its environment.
+
+    The environment's processes are the worker's session and process group (it leads both), its
+    descendants (the worker is their subreaper on Linux, so a daemon that forked twice and called
+    setsid() is still one), and, in cgroup mode, whatever is listed in its group's `cgroup.procs`.
+    They are stopped first, round after round until no new one appears, so none can fork out of
+    reach or be orphaned before it is found; then all are killed.
+    """
+    stopped: set[int] = set()
+    for _ in range(_KILL_ROUNDS):
+        found = _environment_processes(root, stopped, descendants=descendants)
+        if group_procs is not None:
+            found.update(group_procs())
+        found.discard(os.getpid())
+        new = found - stopped
+        if not new:
+            break
+        for pid in new:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+        stopped |= new
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.killpg(root, signal.SIGKILL)
+    # A killed process exits a moment later: wait, so that none is still running when this returns.
+    deadline = time.monotonic() + _EXIT_WAIT_S
+    while any(_running(pid) for pid in stopped) and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (not a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:
+        return False
+
+
+def _environment_processes(root: int, known: set[int], *, descendants: bool = True) -> set[int]:
+    """Live processes in `root`'s session or process group, or descended from `root` or `known`.
+
+    `known` are processes already stopped, so their numbers cannot have been reused.
+    """
+    parents: dict[int, int] = {}
+    found: set[int] = set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no /proc (macOS): the process group is all there is to find
+        try:
+            os.killpg(root, 0)
+        except OSError:
+            return set()
+        return {root}
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, pgrp, session. Zombies have exited already.
+        if fields[0] == b"Z":
+            continue
+        pid, ppid, pgrp, session = int(entry), int(fields[1]), int(fields[2]), int(fields[3])
+        parents[pid] = ppid
+        if root in (pgrp, session) or (descendants and pid == root):
+            found.add(pid)
+    ancestors = ({root} if descendants else set()) | known
+    changed = True
+    while changed:
+        changed = False
+        for pid, ppid in parents.items():
+            if ppid in ancestors and pid not in ancestors:
+                ancestors.add(pid)
+                found.add(pid)
+                changed = True
+    return found & set(parents)
 
 
 def _exit_status(payload: str) -> str:

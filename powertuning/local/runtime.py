@@ -100,6 +100,10 @@ class WorkerRuntime:
         self._idle: list[Environment] = []  # most recently used last
         self._all: set[Environment] = set()
         self._closed = False
+        self._close_lock = threading.Lock()
+        # Cleanup problems met so far (a CPU group that would not go): reported, never raised, so
+        # that a run's result is not lost to its cleanup.
+        self.warnings: list[str] = []
 
     def __enter__(self) -> WorkerRuntime:
         return self
@@ -168,15 +172,46 @@ class WorkerRuntime:
         return result
 
     def close(self) -> None:
-        """Kill every environment, remove the CPU groups and the log files."""
-        with self._lock:
-            self._closed = True
-            envs, self._all, self._idle = list(self._all), set(), []
-        for env in envs:
+        """Kill every environment and whatever its function started, remove the CPU groups and logs.
+
+        Idempotent, safe from any thread, and never raises for a cleanup problem: those are added
+        to `warnings`. Interrupted (a signal), it can be called again and finishes the job.
+        """
+        with self._close_lock:
+            with self._lock:
+                self._closed = True
+                self._idle = []
+            while True:
+                with self._lock:
+                    if not self._all:
+                        break
+                    env = self._all.pop()
+                try:
+                    self._discard(env)
+                except BaseException:
+                    with self._lock:
+                        self._all.add(env)  # for the next close() to finish
+                    raise
+            if self._cgroup is not None:
+                try:
+                    self.warnings.extend(self._cgroup.close())
+                except OSError as exc:
+                    self.warnings.append(f"could not remove the CPU groups: {exc}")
+            try:
+                shutil.rmtree(self._log_dir, ignore_errors=True)
+            except OSError as exc:  # ignore_errors does not cover every call (closing a directory)
+                self.warnings.append(f"could not remove {self._log_dir}: {exc}")
+
+    def _discard(self, env: Environment) -> None:
+        """Kill an environment; a cleanup problem becomes a warning."""
+        try:
             env.discard()
-        if self._cgroup is not None:
-            self._cgroup.close()
-        shutil.rmtree(self._log_dir, ignore_errors=True)
+        except Exception as exc:  # the run's result matters more than its cleanup
+            env.problems.append(f"could not end an execution environment: {exc}")
+        if env.problems:
+            with self._lock:
+                self.warnings.extend(env.problems)
+            env.problems.clear()
 
     @property
     def environments(self) -> int:
@@ -194,10 +229,12 @@ class WorkerRuntime:
                     del self._idle[index]
                     if env.spec == spec and env.alive:
                         return env
-                    # The configuration changed or the worker died: a new environment, as on Lambda.
                     self._all.discard(env)
-                    env.discard()
-                    return None
+                    break
+            else:
+                return None
+        # The configuration changed or the worker died: a new environment, as on Lambda.
+        self._discard(env)
         return None
 
     def _new_environment(self, spec: FunctionSpec) -> Environment:
@@ -211,6 +248,8 @@ class WorkerRuntime:
             sdk_path=self.sdk_path,
         )
         with self._lock:
+            if self._closed:
+                raise RuntimeClosedError("the local runtime is closed")
             self._all.add(env)
         return env
 
@@ -226,7 +265,7 @@ class WorkerRuntime:
             for old in evicted:
                 self._all.discard(old)
         for old in evicted:
-            old.discard()
+            self._discard(old)
 
     def _record(self, record: InvocationRecord) -> None:
         with self._lock:

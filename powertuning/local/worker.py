@@ -524,8 +524,23 @@ def _release_reserve() -> None:
     _reserve = None
 
 
+def _adopt_orphans() -> None:
+    """Become the subreaper of what the function starts (Linux): a daemon that forks twice stays a
+    descendant of this process, so the runtime finds and kills it with the environment."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+    except (OSError, AttributeError, ImportError):
+        pass
+
+
 def main(argv: list[str]) -> int:
     """Serve one execution environment until the runtime closes the control pipe."""
+    _adopt_orphans()
     channel = _Channel(int(argv[1]), int(argv[2]))
     worker = Worker(channel)
     channel.send({"type": "started"})

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from powertuning.cli import main
 from powertuning.local import deps
+from powertuning.local.cpu import CGROUP, MODEL, cgroup_v1_available
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+FORKING = ROOT / "tests" / "fixtures" / "forking" / "handler.py"
+ENTRY = "import sys; from powertuning.cli import main; sys.exit(main())"
+CGROUP_MODE = pytest.param(
+    CGROUP,
+    marks=pytest.mark.skipif(
+        not cgroup_v1_available(), reason="cgroup mode needs a writable cgroup v1 'cpu' hierarchy (root)"
+    ),
+)
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(), reason="checks processes through Linux /proc"
+)
 
 
 def test_tunes_the_primes_example_and_prints_the_output_json(capsys):
@@ -141,3 +158,125 @@ def test_a_dependency_declared_in_requirements_txt_is_importable(tmp_path, capsy
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "Installing" in captured.err
+
+
+# -- handlers that leave processes running, and SIGTERM ------------------------------------------
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed process whose new parent has not reaped it yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != b"Z"
+
+
+def _in_session(sid: int) -> list[int]:
+    """Live processes whose session or process group is `sid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_bytes().rpartition(b")")[2].split()
+            except OSError:
+                continue
+            if fields[0] != b"Z" and sid in (int(fields[2]), int(fields[3])):
+                found.append(int(entry.name))
+    return found
+
+
+def _recorded(pids_dir: Path) -> tuple[list[int], list[int]]:
+    """(workers, their children) as the forking handler recorded them."""
+    workers, children = [], []
+    for path in pids_dir.iterdir():
+        worker, *rest = (int(pid) for pid in path.read_text().split())
+        workers.append(worker)
+        children.extend(rest)
+    return workers, children
+
+
+def _cpu_groups_of(pid: int) -> list[Path]:
+    """CPU groups left by the runtime of process `pid` (named powertuning-<pid>-...)."""
+    return list(Path("/sys/fs/cgroup/cpu").glob(f"**/powertuning-{pid}-*"))
+
+
+def _assert_nothing_left(pids_dir: Path) -> None:
+    workers, children = _recorded(pids_dir)
+    assert workers, "the handler recorded no invocation"
+    assert [pid for pid in workers + children if _running(pid)] == []
+    assert [pid for worker in set(workers) for pid in _in_session(worker)] == []
+
+
+@needs_proc
+@pytest.mark.parametrize("how", ["popen", "fork"])
+@pytest.mark.parametrize("mode", [MODEL, CGROUP_MODE])
+def test_a_handler_that_leaves_processes_running_is_tuned_and_cleaned_up(mode, how, tmp_path, capsys):
+    # GIVEN a handler that starts a process (subprocess.Popen, os.fork) and returns while it runs
+    pids_dir = tmp_path / "pids"
+    pids_dir.mkdir()
+    code = main(
+        [
+            "local",
+            "--handler", f"{FORKING}:handler",
+            "--power-values", "128,512",
+            "--num", "5",
+            "--payload", json.dumps({"how": how}),
+            "--env", f"PIDS_DIR={pids_dir}",
+            "--cpu-mode", mode,
+            "--output", "json",
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    # THEN the run's result is printed, with no cleanup warning
+    assert code == 0, captured.err
+    output = json.loads(captured.out)
+    assert {s["value"] for s in output["stats"]} == {128, 512}
+    assert "warning" not in captured.err
+    # AND no process of any environment is left, nor a CPU group
+    _assert_nothing_left(pids_dir)
+    assert _cpu_groups_of(os.getpid()) == []
+
+
+@needs_proc
+@pytest.mark.parametrize("mode", [MODEL, CGROUP_MODE])
+def test_sigterm_mid_run_cleans_up_and_exits_143_with_one_line(mode, tmp_path):
+    # GIVEN a local run of a handler that leaves a process running, its temp folder its own
+    pids_dir, temp = tmp_path / "pids", tmp_path / "tmp"
+    pids_dir.mkdir()
+    temp.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "local", "--handler", f"{FORKING}:handler",
+         "--power-values", "128,512", "--num", "50", "--cpu-mode", mode,
+         "--payload", json.dumps({"how": "popen", "work_s": 0.2}), "--env", f"PIDS_DIR={pids_dir}"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(temp)},
+    )  # fmt: skip
+    assert process.stderr is not None
+    before = []
+    for line in process.stderr:
+        before.append(line)
+        if "invocation" in line:
+            break
+    assert before, "no output"
+    assert "invocation" in before[-1], "".join(before)
+    assert _cpu_groups_of(process.pid) or mode == MODEL
+
+    # WHEN SIGTERM reaches the CLI alone (kill, systemd, a container stopping)
+    process.send_signal(signal.SIGTERM)
+    try:
+        out, after = process.communicate(timeout=120)  # a guard against a hang, not a timing check
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+    # THEN it exits 143 with one line, nothing else printed after it
+    assert process.returncode == 143, after
+    told = [line for line in after.splitlines() if not line.lstrip().startswith("[")]
+    assert told == ["powertune: terminated"], after
+    assert "Traceback" not in after
+    assert out == ""
+    # AND no worker or process the handler started is left, nor a CPU group or a temp folder
+    _assert_nothing_left(pids_dir)
+    assert _cpu_groups_of(process.pid) == []
+    assert sorted(path.name for path in temp.iterdir()) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -465,3 +466,116 @@ def test_an_init_whose_modelled_time_passes_the_init_timeout_times_out(tmp_path)
         assert result.errored
         assert body["errorType"] == "Sandbox.Timedout"
         assert runtime.environments == 0
+
+
+# -- handlers that leave processes behind ------------------------------------------------------------
+
+FORKING = Path(__file__).resolve().parents[1] / "fixtures" / "forking"
+CPU_MODES_HERE = [
+    MODEL,
+    pytest.param(
+        CGROUP,
+        marks=pytest.mark.skipif(
+            not cgroup_v1_available(), reason="cgroup mode needs a writable cgroup v1 'cpu' hierarchy (root)"
+        ),
+    ),
+]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed process whose new parent has not reaped it yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != b"Z"
+
+
+def _in_session(sid: int) -> list[int]:
+    """Live processes whose session or process group is `sid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_bytes().rpartition(b")")[2].split()
+            except OSError:
+                continue
+            if fields[0] != b"Z" and sid in (int(fields[2]), int(fields[3])):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="checks processes through Linux /proc")
+@pytest.mark.parametrize("how", ["popen", "fork", "daemon"])
+@pytest.mark.parametrize("mode", CPU_MODES_HERE)
+def test_a_handler_that_leaves_processes_running_is_cleaned_up_on_close(mode, how):
+    # GIVEN a handler that starts a process and returns while it still runs
+    runtime = WorkerRuntime(mode)
+    groups = runtime._cgroup.root if runtime._cgroup is not None else None
+    spec = spec_for(FORKING, handler="handler.handler")
+    try:
+        result, body, report = invoke(runtime, spec, how=how)
+        # THEN the invocation's result comes back as usual
+        assert not result.errored, body
+        assert report.memory_size_mb == 512
+        worker, children = body["pid"], body["children"]
+        assert all(_running(pid) for pid in children), "the handler's child should still be running"
+        # (and a warm invocation of the same environment still works)
+        assert invoke(runtime, spec, how=how)[1]["pid"] == worker
+    finally:
+        # WHEN the runtime closes (twice: close is idempotent)
+        runtime.close()
+        runtime.close()
+    # THEN no process of the environment is left: not the worker, its children, or its session
+    assert not _running(worker)
+    assert [pid for pid in children if _running(pid)] == []
+    assert _in_session(worker) == []
+    # AND its CPU groups are gone, without a warning
+    if groups is not None:
+        assert not groups.exists()
+    assert runtime.warnings == []
+
+
+def test_close_while_an_invocation_runs_ends_it_and_removes_everything(code_dir):
+    # GIVEN an invocation under way in another thread (as the engine's Map iterations are)
+    runtime = WorkerRuntime()
+    log_dir = runtime._log_dir
+    results: list[InvokeResult] = []
+    spec = spec_for(code_dir, timeout_s=60.0)
+    invoke(runtime, spec)  # warm: the next invocation takes this environment
+    thread = threading.Thread(
+        target=lambda: results.append(runtime.invoke(spec, '{"action": "sleep", "seconds": 30}'))
+    )
+    thread.start()
+    deadline = time.monotonic() + 60  # a guard against a hang, not a timing check
+    while runtime._idle and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not runtime._idle, "the invocation did not take the environment"
+    # WHEN the runtime closes (as Ctrl-C or SIGTERM does), twice
+    runtime.close()
+    runtime.close()
+    thread.join(timeout=60)  # a guard against a hang, not a timing check
+    # THEN the invocation ends as one whose runtime died, nothing raised, nothing is left
+    assert not thread.is_alive()
+    assert results
+    assert results[0].errored
+    assert runtime.environments == 0
+    assert not log_dir.exists()
+    assert runtime.warnings == []
+
+
+def test_the_control_pipe_is_closed_once_and_never_closes_a_reused_descriptor():
+    # GIVEN a control pipe closed once, and a descriptor the kernel then hands out again
+    from powertuning.local.environment import _Control
+
+    read_fd, write_fd = os.pipe()
+    control = _Control(read_fd, write_fd)
+    control.close()
+    reused = os.open(os.devnull, os.O_RDONLY)
+    try:
+        # WHEN it is closed again (a timeout's kill, then the runtime's close)
+        control.close()
+        # THEN the other owner's descriptor is untouched (what made shutil.rmtree fail with EBADF)
+        os.fstat(reused)
+    finally:
+        os.close(reused)
