@@ -21,7 +21,8 @@ EXIT_GATE_FAILED: Final = 3
 EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report it
 EXIT_CODES_HELP: Final = (
     "exit codes: 0 success, 1 the execution failed (its Error and Cause are printed), "
-    "2 bad usage or invalid input (nothing was started), 3 a gate failed"
+    "2 bad usage or invalid input (nothing was started), 3 a gate failed or the latency target "
+    "(--latency-target-ms, input maxDurationMs) was not met"
 )
 
 
@@ -54,6 +55,18 @@ def render_rows(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Se
 
     rule = "  ".join(("-" if h else " ") * w for h, w in zip(headers, widths, strict=False)).rstrip()
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def constraint_failure(result: TuningResult) -> str | None:
+    """Why the result fails its latency target (input maxDurationMs), or None when it meets it or has none."""
+    c = result.constraint
+    if c is None or c.met:
+        return None
+    return (
+        f"latency target not met: no size has {c.statistic} <= {c.max_duration_ms:g} ms "
+        f"(maxDurationMs, --latency-target-ms); the closest, {result.power} MB, has {c.statistic} "
+        f"{c.value:.2f} ms"
+    )
 
 
 def dry_run_summary(output: Any) -> str | None:
@@ -103,6 +116,8 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
         f"{usd_per_invocation(result.cost, result.currency)} per invocation, "
         f"{usd_per_million(result.cost, result.currency)} per 1M)",
     ]
+    if result.constraint is not None:
+        lines.append(f"  {result.constraint.describe(result.power)}")
     lines += [f"  {value} MB skipped: {reason}" for value, reason in sorted(skipped.items())]
     if current_memory is not None:
         verdict = "same as recommended" if current_memory == result.power else "differs from recommended"
