@@ -85,6 +85,9 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
     """The results table of one execution output, the recommended size marked with `*`."""
     result = output if isinstance(output, TuningResult) else TuningResult.from_output(output)
     skipped = dict(result.skipped)
+    # The percentile column: the latency target's, when it limits one; else p90.
+    statistic = result.constraint.statistic if result.constraint else "p90"
+    percentile = statistic if statistic != "average" else "p90"
     rows: list[list[str]] = []
     for value in sorted({s.value for s in result.sizes} | set(skipped)):
         mark = "*" if value == result.power else ""
@@ -98,14 +101,22 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
                 mark,
                 f"{value} MB",
                 ms(s.average_duration),
-                ms(s.p90) if s.p90 is not None else "-",
+                ms(figure) if (figure := getattr(s, percentile)) is not None else "-",
                 usd_per_invocation(s.average_price, result.currency),
                 usd_per_million(s.average_price, result.currency),
                 note,
             ]
         )
     table = render_rows(
-        ["", "Memory", "Avg duration", "p90 duration", "Cost/invocation", "Cost/1M invocations", "Note"],
+        [
+            "",
+            "Memory",
+            "Avg duration",
+            f"{percentile} duration",
+            "Cost/invocation",
+            "Cost/1M invocations",
+            "Note",
+        ],
         rows,
         [False, True, True, True, True, True, False],
     )

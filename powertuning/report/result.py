@@ -146,7 +146,7 @@ class TuningResult:
     def from_output(
         cls, output: Any, *, label: str = "", metadata: RunMetadata | None = None
     ) -> TuningResult:
-        """Read an execution output `{power, cost, duration, stateMachine, stats?, skipped?}`."""
+        """Read an execution output `{power, cost, duration, stateMachine, constraint?, stats?, skipped?}`."""
         if not isinstance(output, Mapping):
             raise ResultFormatError(f"an execution output is a JSON object, got {type(output).__name__}")
         if output.get("dryRun"):
