@@ -62,6 +62,12 @@ def constraint_failure(result: TuningResult) -> str | None:
     c = result.constraint
     if c is None or c.met:
         return None
+    if c.meeting:
+        return (
+            f"latency target not met: {result.power} MB has {c.statistic} {c.value:.2f} ms, above "
+            f"{c.max_duration_ms:g} ms (maxDurationMs, --latency-target-ms); "
+            f"{', '.join(f'{v} MB' for v in c.meeting)} would meet it (strategy speed ignores the target)"
+        )
     return (
         f"latency target not met: no size has {c.statistic} <= {c.max_duration_ms:g} ms "
         f"(maxDurationMs, --latency-target-ms); the closest, {result.power} MB, has {c.statistic} "

@@ -102,6 +102,7 @@ class Constraint:
     statistic: str
     max_duration_ms: float
     value: float
+    meeting: tuple[int, ...] = ()
 
     @classmethod
     def from_output(cls, data: Any) -> Constraint | None:
@@ -115,11 +116,18 @@ class Constraint:
             statistic=str(data.get("statistic", "average")),
             max_duration_ms=_number(data["maxDurationMs"]),
             value=_number(data["value"]),
+            meeting=tuple(_integer(v) for v in data.get("sizesMeetingTarget") or ()),
         )
 
     def describe(self, power: int) -> str:
         """One line: the target and whether the recommended size meets it."""
-        verdict = "met" if self.met else "NOT met: no size meets it; the closest is recommended"
+        if self.met:
+            verdict = "met"
+        elif self.meeting:
+            # Only `speed` recommends a size that misses a target other sizes meet.
+            verdict = f"NOT met by the recommended size (met by {', '.join(f'{v} MB' for v in self.meeting)})"
+        else:
+            verdict = "NOT met: no size meets it; the closest is recommended"
         return (
             f"latency target {self.statistic} <= {self.max_duration_ms:g} ms {verdict} "
             f"({power} MB: {self.statistic} {self.value:.2f} ms)"

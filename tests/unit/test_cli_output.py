@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -232,8 +233,28 @@ def test_table_shows_the_latency_targets_percentile_and_whether_it_was_met():
     result = TuningResult.from_output(document)
     assert gate_failures(result) == []
     # AND an unmet target is a gate failure with the closest size
-    unmet = TuningResult.from_output({**document, "constraint": {**document["constraint"], "met": False}})
+    unmet = TuningResult.from_output(
+        {**document, "constraint": {**document["constraint"], "met": False, "sizesMeetingTarget": []}}
+    )
     assert gate_failures(unmet) == [
         "latency target not met: no size has p99 <= 200 ms (maxDurationMs, --latency-target-ms); "
         "the closest, 1024 MB, has p99 180.00 ms"
+    ]
+
+
+def test_speed_missing_a_target_other_sizes_meet_says_which_do():
+    # GIVEN speed picks 1024 MB (fastest average, p99 180 ms) but only 512 MB has p99 <= 150 ms
+    sizes = [SIZES[0], replace(SIZES[1], p99=140.0), SIZES[2]]
+    document = recommend(
+        sizes, strategy="speed", balanced_weight=0.5, region="us-east-1", transitions=20,
+        include_stats=True, target=LatencyTarget(150.0, "p99"),
+    ).to_dict()  # fmt: skip
+    result = TuningResult.from_output(document)
+    # THEN the table and the gate say the recommendation misses it and which sizes meet it
+    assert "latency target p99 <= 150 ms NOT met by the recommended size (met by 512 MB)" in format_table(
+        result
+    )
+    assert gate_failures(result) == [
+        "latency target not met: 1024 MB has p99 180.00 ms, above 150 ms (maxDurationMs, "
+        "--latency-target-ms); 512 MB would meet it (strategy speed ignores the target)"
     ]
