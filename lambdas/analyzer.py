@@ -11,7 +11,7 @@ from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The execution output: `{power, cost, duration, stateMachine, stats?, skipped?}`.
+    """The execution output: `{power, cost, duration, stateMachine, constraint?, stats?, skipped?}`.
 
     As the AdaptiveDecision step (`{"step": "adaptive", "state": ...}`), the race's next `$.adaptive`.
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,6 +40,7 @@ def summarize(
         total_cost=sum(costs),
         p50=stats.percentile(durations, 50),
         p90=stats.percentile(durations, 90),
+        p95=stats.percentile(durations, 95),
         p99=stats.percentile(durations, 99),
         invocations=len(reports),
         cold_starts=sum(1 for r in reports if r.is_cold_start),
@@ -65,20 +66,34 @@ def _balanced_score(result: SizeResult, weight: float, max_cost: float, max_dura
     return weight * cost + (1 - weight) * duration
 
 
-def choose(results: Sequence[SizeResult], strategy: str, balanced_weight: float = 0.5) -> SizeResult:
-    """The recommended size. Ties go to the better other objective, then to the smaller size."""
+def choose(
+    results: Sequence[SizeResult],
+    strategy: str,
+    balanced_weight: float = 0.5,
+    *,
+    within: Collection[int] | None = None,
+) -> SizeResult:
+    """The recommended size. Ties go to the better other objective, then to the smaller size.
+
+    `within` (the sizes that meet a latency target) limits the choice without changing the scores:
+    balanced normalises by the largest cost and duration of every size measured, so a size's score
+    does not depend on the target.
+    """
     candidates = [r for r in results if not r.skipped and r.invocations > 0]
     if not candidates:
         raise ValueError("no memory size has a measurement to choose from")
+    eligible = candidates if within is None else [r for r in candidates if r.value in within]
+    if not eligible:
+        raise ValueError("no memory size to choose from meets the target")
     if strategy == "cost":
-        return min(candidates, key=lambda r: (r.average_price, r.average_duration, r.value))
+        return min(eligible, key=lambda r: (r.average_price, r.average_duration, r.value))
     if strategy == "speed":
-        return min(candidates, key=lambda r: (r.average_duration, r.average_price, r.value))
+        return min(eligible, key=lambda r: (r.average_duration, r.average_price, r.value))
     if strategy == "balanced":
         max_cost = max(r.average_price for r in candidates)
         max_duration = max(r.average_duration for r in candidates)
         return min(
-            candidates,
+            eligible,
             key=lambda r: (
                 _balanced_score(r, balanced_weight, max_cost, max_duration),
                 r.average_price,
@@ -86,6 +101,59 @@ def choose(results: Sequence[SizeResult], strategy: str, balanced_weight: float 
             ),
         )
     raise ValueError(f"unknown strategy {strategy!r}")
+
+
+@dataclass(frozen=True)
+class LatencyTarget:
+    """`maxDurationMs` and `durationStatistic`: the recommendation's statistic must be at most the limit."""
+
+    max_duration_ms: float
+    statistic: str = "average"
+
+    def meets(self, result: SizeResult) -> bool:
+        """Whether a measured size meets the target."""
+        return result.statistic(self.statistic) <= self.max_duration_ms
+
+
+@dataclass(frozen=True)
+class ConstraintOutcome:
+    """Whether the recommendation meets the latency target: the output's `constraint`."""
+
+    target: LatencyTarget
+    met: bool
+    value: float
+    meeting: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase wire form: met, the statistic, the limit, the recommended size's figure."""
+        return {
+            "met": self.met,
+            "statistic": self.target.statistic,
+            "maxDurationMs": self.target.max_duration_ms,
+            "value": self.value,
+            "sizesMeetingTarget": list(self.meeting),
+        }
+
+
+def choose_within_target(
+    results: Sequence[SizeResult], strategy: str, balanced_weight: float, target: LatencyTarget
+) -> tuple[SizeResult, ConstraintOutcome]:
+    """The size a strategy recommends under a latency target, and whether the target is met.
+
+    `cost` and `balanced` choose among the sizes that meet it; `speed` ignores it (the fastest size
+    by average, as always). When no size meets it, the size that comes closest (smallest statistic;
+    then cheaper, then smaller) is recommended and the outcome says `met: false`.
+    """
+    candidates = [r for r in results if not r.skipped and r.invocations > 0]
+    meeting = tuple(sorted(r.value for r in candidates if target.meets(r)))
+    if strategy == "speed":
+        best = choose(candidates, strategy, balanced_weight)
+    elif meeting:
+        best = choose(candidates, strategy, balanced_weight, within=meeting)
+    else:
+        best = min(candidates, key=lambda r: (r.statistic(target.statistic), r.average_price, r.value))
+    value = best.statistic(target.statistic)
+    return best, ConstraintOutcome(target, target.meets(best), value, meeting)
 
 
 def count_transitions(publisher_calls: int, results: Sequence[SizeResult]) -> int:
@@ -123,6 +191,7 @@ class Recommendation:
     stats: tuple[SizeResult, ...] = ()
     include_stats: bool = False
     dry_run: bool = False
+    constraint: ConstraintOutcome | None = None
     # sampling "adaptive": how sure the race is of its pick (adaptive.confidence_statement).
     confidence: dict[str, Any] | None = None
 
@@ -142,6 +211,8 @@ class Recommendation:
                 "visualization": self.visualization,
             },
         }
+        if self.constraint is not None:
+            out["constraint"] = self.constraint.to_dict()
         if self.dry_run:
             out = {
                 "dryRun": True,
@@ -167,10 +238,16 @@ def recommend(
     include_stats: bool,
     visualization_url: str = DEFAULT_VISUALIZATION_URL,
     candidates: Sequence[int] | None = None,
+    target: LatencyTarget | None = None,
 ) -> Recommendation:
-    """Choose a size (among `candidates` if given: an adaptive race's survivors) and price the run."""
+    """Choose a size (among `candidates` if given: an adaptive race's survivors; meeting `target` if
+    given) and price the run."""
     eligible = results if candidates is None else [r for r in results if r.value in candidates]
-    best = choose(eligible, strategy, balanced_weight)
+    constraint = None
+    if target is None:
+        best = choose(eligible, strategy, balanced_weight)
+    else:
+        best, constraint = choose_within_target(eligible, strategy, balanced_weight, target)
     measured = [r for r in results if not r.skipped and r.invocations > 0]
     return Recommendation(
         power=best.value,
@@ -185,6 +262,7 @@ def recommend(
         ),
         stats=tuple(sorted(results, key=lambda r: r.value)),
         include_stats=include_stats,
+        constraint=constraint,
     )
 
 
@@ -224,5 +302,10 @@ def analyze_state(
         include_stats=request.include_output_results,
         visualization_url=visualization_url,
         candidates=candidates,
+        target=(
+            None
+            if request.max_duration_ms is None
+            else LatencyTarget(request.max_duration_ms, request.duration_statistic)
+        ),
     )
     return replace(recommendation, dry_run=request.dry_run, confidence=confidence)

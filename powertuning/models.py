@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -46,6 +47,16 @@ MAX_CONFIDENCE: Final = 0.999
 DEFAULT_TOLERANCE: Final = 0.05
 MAX_TOLERANCE: Final = 0.5
 AUTO: Final = "auto"
+# maxDurationMs: a latency target the recommendation must meet, on this statistic of the durations
+# (`average` is the trimmed mean the output's `duration` reports; the percentiles are untrimmed).
+DURATION_STATISTICS: Final = ("average", "p50", "p90", "p95", "p99")
+QUANTILES: Final = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+# A percentile needs at least this many invocations expected above it: num x (1 - q) >= 2, so
+# p50 >= 4 (any num), p90 >= 20, p95 >= 40, p99 >= 200. With fewer, the estimate (linear
+# interpolation between closest ranks) rests on the largest one or two durations, i.e. on a single
+# stall or on the cold start every freshly published version begins with: "p99 of 10 invocations"
+# is the slowest invocation, not a p99. With two expected above it, the largest value never sets it.
+MIN_TAIL_INVOCATIONS: Final = 2
 
 # \Z, not $: `$` also matches before a trailing newline, which would let "arn...\n" through.
 FUNCTION_ARN = re.compile(
@@ -197,6 +208,8 @@ class TuningRequest:
     confidence: float = DEFAULT_CONFIDENCE
     tolerance: float = DEFAULT_TOLERANCE
     auto_power_values: bool = False
+    max_duration_ms: float | None = None
+    duration_statistic: str = "average"
 
     @property
     def function(self) -> FunctionRef:
@@ -243,6 +256,7 @@ class TuningRequest:
         auto_optimize = _bool(data, "autoOptimize")
         dry_run = _bool(data, "dryRun")
         alias = _optimize_alias(data, auto_optimize, dry_run)
+        max_duration_ms, statistic = _latency_target(data, num, sampling)
         return cls(
             lambda_arn=str(_arn(data, "lambdaARN", required=True)),
             power_values=None if data.get("powerValues") == AUTO else _power_values(data.get("powerValues")),
@@ -270,6 +284,8 @@ class TuningRequest:
             confidence=_number(data, "confidence", DEFAULT_CONFIDENCE, MIN_CONFIDENCE, MAX_CONFIDENCE),
             tolerance=_number(data, "tolerance", DEFAULT_TOLERANCE, 0.0, MAX_TOLERANCE),
             auto_power_values=data.get("powerValues") == AUTO,
+            max_duration_ms=max_duration_ms,
+            duration_statistic=statistic,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -297,6 +313,8 @@ class TuningRequest:
             out["powerValues"] = AUTO
         if self.sampling == "adaptive":
             out.update(confidence=self.confidence, tolerance=self.tolerance)
+        if self.max_duration_ms is not None:
+            out.update(maxDurationMs=self.max_duration_ms, durationStatistic=self.duration_statistic)
         if self.weighted_payloads:
             out["payload"] = [{"payload": w.payload, "weight": w.weight} for w in self.weighted_payloads]
         elif self.payload is not None:
@@ -334,7 +352,15 @@ REFERENCE_KEYS: Final = (
     "onlyColdStarts",
     "allowedExceptions",
 )
-NEW_KEYS: Final = ("maxConcurrency", "onError", "sampling", "confidence", "tolerance")
+NEW_KEYS: Final = (
+    "maxConcurrency",
+    "onError",
+    "sampling",
+    "confidence",
+    "tolerance",
+    "maxDurationMs",
+    "durationStatistic",
+)
 INPUT_KEYS: Final = REFERENCE_KEYS + NEW_KEYS
 
 
@@ -388,6 +414,53 @@ def _check_adaptive_keys(data: Mapping[str, Any], sampling: str) -> None:
             )
         return
     # How many samples the race may keep is bounded with the rest of the state: powertuning/limits.py.
+
+
+def min_num_for(statistic: str) -> int:
+    """The smallest `num` whose durations give a meaningful `statistic` (see MIN_TAIL_INVOCATIONS)."""
+    q = QUANTILES.get(statistic)
+    if q is None:
+        return MIN_NUM
+    # round(): 2 / (1 - 0.9) is 19.999... in floating point.
+    return max(MIN_NUM, math.ceil(round(MIN_TAIL_INVOCATIONS / (1 - q), 9)))
+
+
+def _latency_target(data: Mapping[str, Any], num: int, sampling: str) -> tuple[float | None, str]:
+    # maxDurationMs: the cheapest (or best balanced) size whose durationStatistic is at most this.
+    statistic = data.get("durationStatistic", DURATION_STATISTICS[0])
+    if statistic not in DURATION_STATISTICS:
+        options = ", ".join(f'"{a}"' for a in DURATION_STATISTICS)
+        raise InvalidInputError(f"durationStatistic must be one of {options}, got {json.dumps(statistic)}")
+    if "maxDurationMs" not in data:
+        if "durationStatistic" in data:
+            raise InvalidInputError(
+                "durationStatistic needs maxDurationMs (it says which duration the target limits)"
+            )
+        return None, str(statistic)
+    value = data["maxDurationMs"]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidInputError(
+            f"maxDurationMs must be a number of milliseconds greater than 0, got {json.dumps(value)}"
+        )
+    if sampling == "adaptive":
+        # The race drops sizes on the strategy's objective alone; it could drop the cheapest size
+        # that meets the target. Refused until the race honours the target.
+        raise InvalidInputError(
+            'maxDurationMs cannot be combined with sampling: "adaptive" yet (the race could drop the '
+            'cheapest size that meets the target): use sampling: "fixed"'
+        )
+    needed = min_num_for(str(statistic))
+    if num < needed:
+        raise InvalidInputError(
+            f"durationStatistic {statistic} needs num of at least {needed}, got num {num}: with fewer "
+            f"invocations a {statistic} is the slowest one or two of them, not a {statistic}"
+        )
+    return float(value), str(statistic)
 
 
 def _power_values(value: Any) -> tuple[int, ...] | None:
@@ -549,6 +622,7 @@ class SizeResult:
     total_cost: float = 0.0
     p50: float = 0.0
     p90: float = 0.0
+    p95: float = 0.0
     p99: float = 0.0
     invocations: int = 0
     cold_starts: int = 0
@@ -560,6 +634,10 @@ class SizeResult:
     # Adaptive rounds only: (duration, billed, init) ms of each invocation, for the decision step.
     samples: tuple[tuple[float, float, float], ...] = ()
 
+    def statistic(self, name: str) -> float:
+        """A duration statistic of DURATION_STATISTICS: "average" (trimmed) or a percentile."""
+        return self.average_duration if name == "average" else float(getattr(self, name))
+
     def to_dict(self) -> dict[str, Any]:
         """camelCase wire form; the first four keys are aws-lambda-power-tuning's."""
         out: dict[str, Any] = {
@@ -569,6 +647,7 @@ class SizeResult:
             "totalCost": self.total_cost,
             "p50": self.p50,
             "p90": self.p90,
+            "p95": self.p95,
             "p99": self.p99,
             "invocations": self.invocations,
             "coldStarts": self.cold_starts,

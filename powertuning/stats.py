@@ -46,6 +46,7 @@ class Summary:
     average: float
     p50: float
     p90: float
+    p95: float
     p99: float
     count: int
 
@@ -56,6 +57,7 @@ class Summary:
             average=trimmed_mean(values, discard_top_bottom),
             p50=percentile(values, 50),
             p90=percentile(values, 90),
+            p95=percentile(values, 95),
             p99=percentile(values, 99),
             count=len(values),
         )

@@ -28,8 +28,10 @@ from powertuning.cli import console
 from powertuning.cli.options import add_input_options, build_input
 from powertuning.cli.output import (
     EXIT_EXECUTION_FAILED,
+    EXIT_GATE_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    constraint_failure,
     dry_run_summary,
     error,
     format_table,
@@ -163,7 +165,8 @@ def _during_termination(exc: BaseException) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Tune the handler; 0 = tuned, 1 = the execution failed, 2 = bad usage or input, 143 = SIGTERM.
+    """Tune the handler; 0 = tuned, 1 = the execution failed, 2 = bad usage or input, 3 = the latency
+    target (maxDurationMs) was not met, 143 = SIGTERM.
 
     SIGTERM cleans up as Ctrl-C does: the workers and whatever the handler started are killed, the
     CPU groups and temporary folders removed, then one line is printed.
@@ -261,7 +264,13 @@ def _tune(
     else:
         print(dry_run_summary(outcome.output) or format_table(outcome.output, current_memory=args.memory))
         print(f"Measured locally: CPU mode {runtime.mode}, {runtime.cold_starts} cold starts")
-    return _write_reports(args, outcome.output, request, arn, runtime.mode)
+    code = _write_reports(args, outcome.output, request, arn, runtime.mode)
+    if code == EXIT_OK and not outcome.output.get("dryRun"):
+        unmet = constraint_failure(TuningResult.from_output(outcome.output))
+        if unmet is not None:
+            print(f"powertune: gate failed: {unmet}", file=err)
+            return EXIT_GATE_FAILED
+    return code
 
 
 def _refuse_aws_flags(args: argparse.Namespace) -> None:
@@ -309,6 +318,8 @@ def _write_reports(
         balanced_weight=request.balanced_weight,
         sampling=request.sampling,
         num=request.num,
+        latency_target_ms=request.max_duration_ms,
+        latency_statistic=request.duration_statistic if request.max_duration_ms is not None else None,
         measured_on="local",
         cpu_mode=mode,
     )

@@ -17,6 +17,7 @@ from powertuning.errors import InvalidInputError
 from powertuning.models import (
     DEFAULT_CONFIDENCE,
     DEFAULT_TOLERANCE,
+    DURATION_STATISTICS,
     MAX_CONFIDENCE,
     MAX_DISCARD,
     MAX_NUM,
@@ -120,7 +121,26 @@ _VALUED: dict[str, dict[str, Any]] = {
         "metavar": "F",
         "help": f"adaptive: indifference zone, a fraction (default: {DEFAULT_TOLERANCE})",
     },
+    "maxDurationMs": {
+        "type": float,
+        "metavar": "MS",
+        "help": "latency target: cost and balanced choose only among sizes whose --duration-statistic "
+        "is at most this (input key maxDurationMs; default: none)",
+    },
+    "durationStatistic": {
+        "choices": DURATION_STATISTICS,
+        "help": "which duration the latency target limits (default: average)",
+    },
 }
+# Flags named otherwise than their key: `powertune run --max-duration-ms` is a gate on the result.
+_FLAG_NAMES: dict[str, str] = {"maxDurationMs": "--latency-target-ms"}
+
+
+def flag_of(key: str) -> str:
+    """The command-line flag of an execution input key."""
+    return _FLAG_NAMES.get(key, f"--{_kebab(key)}")
+
+
 # key -> help; each gets --flag / --no-flag.
 _FLAGS: dict[str, str] = {
     "parallelInvocation": "invoke a size's invocations concurrently (default: off)",
@@ -145,7 +165,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         "--payload-file", type=Path, metavar="FILE", help="read the payload JSON from a file (default: none)"
     )
     for key, kwargs in _VALUED.items():
-        group.add_argument(f"--{_kebab(key)}", dest=f"input_{key}", default=None, **kwargs)
+        group.add_argument(flag_of(key), dest=f"input_{key}", default=None, **kwargs)
     for key, text in _FLAGS.items():
         group.add_argument(
             f"--{_kebab(key)}",

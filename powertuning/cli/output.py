@@ -21,7 +21,8 @@ EXIT_GATE_FAILED: Final = 3
 EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report it
 EXIT_CODES_HELP: Final = (
     "exit codes: 0 success, 1 the execution failed (its Error and Cause are printed), "
-    "2 bad usage or invalid input (nothing was started), 3 a gate failed"
+    "2 bad usage or invalid input (nothing was started), 3 a gate failed or the latency target "
+    "(--latency-target-ms, input maxDurationMs) was not met"
 )
 
 
@@ -56,6 +57,24 @@ def render_rows(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Se
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
+def constraint_failure(result: TuningResult) -> str | None:
+    """Why the result fails its latency target (input maxDurationMs), or None when it meets it or has none."""
+    c = result.constraint
+    if c is None or c.met:
+        return None
+    if c.meeting:
+        return (
+            f"latency target not met: {result.power} MB has {c.statistic} {c.value:.2f} ms, above "
+            f"{c.max_duration_ms:g} ms (maxDurationMs, --latency-target-ms); "
+            f"{', '.join(f'{v} MB' for v in c.meeting)} would meet it (strategy speed ignores the target)"
+        )
+    return (
+        f"latency target not met: no size has {c.statistic} <= {c.max_duration_ms:g} ms "
+        f"(maxDurationMs, --latency-target-ms); the closest, {result.power} MB, has {c.statistic} "
+        f"{c.value:.2f} ms"
+    )
+
+
 def dry_run_summary(output: Any) -> str | None:
     """The line a dry run prints instead of a table (a dry run recommends nothing); None otherwise."""
     if not (isinstance(output, Mapping) and output.get("dryRun")):
@@ -72,6 +91,9 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
     """The results table of one execution output, the recommended size marked with `*`."""
     result = output if isinstance(output, TuningResult) else TuningResult.from_output(output)
     skipped = dict(result.skipped)
+    # The percentile column: the latency target's, when it limits one; else p90.
+    statistic = result.constraint.statistic if result.constraint else "p90"
+    percentile = statistic if statistic != "average" else "p90"
     rows: list[list[str]] = []
     for value in sorted({s.value for s in result.sizes} | set(skipped)):
         mark = "*" if value == result.power else ""
@@ -85,14 +107,22 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
                 mark,
                 f"{value} MB",
                 ms(s.average_duration),
-                ms(s.p90) if s.p90 is not None else "-",
+                ms(figure) if (figure := getattr(s, percentile)) is not None else "-",
                 usd_per_invocation(s.average_price, result.currency),
                 usd_per_million(s.average_price, result.currency),
                 note,
             ]
         )
     table = render_rows(
-        ["", "Memory", "Avg duration", "p90 duration", "Cost/invocation", "Cost/1M invocations", "Note"],
+        [
+            "",
+            "Memory",
+            "Avg duration",
+            f"{percentile} duration",
+            "Cost/invocation",
+            "Cost/1M invocations",
+            "Note",
+        ],
         rows,
         [False, True, True, True, True, True, False],
     )
@@ -103,6 +133,8 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
         f"{usd_per_invocation(result.cost, result.currency)} per invocation, "
         f"{usd_per_million(result.cost, result.currency)} per 1M)",
     ]
+    if result.constraint is not None:
+        lines.append(f"  {result.constraint.describe(result.power)}")
     lines += [f"  {value} MB skipped: {reason}" for value, reason in sorted(skipped.items())]
     if current_memory is not None:
         verdict = "same as recommended" if current_memory == result.power else "differs from recommended"

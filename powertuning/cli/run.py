@@ -25,6 +25,7 @@ from powertuning.cli.output import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    constraint_failure,
     dry_run_summary,
     error,
     format_table,
@@ -196,7 +197,10 @@ def _finish(
         return EXIT_OK
     # What the execution's input and start date say, plus what only this command knows.
     known = RunMetadata(
-        measured_on=None if args.endpoint_url else "aws", latency_target_ms=args.max_duration_ms
+        measured_on=None if args.endpoint_url else "aws",
+        latency_target_ms=args.max_duration_ms,
+        # The gate limits the average; without it, the input's maxDurationMs (and its statistic) stands.
+        latency_statistic="average" if args.max_duration_ms is not None else None,
     )
     result = TuningResult.from_document(description, metadata=known)
     if args.output == "json":
@@ -239,6 +243,9 @@ def gate_failures(
             f"cost per invocation {usd_per_invocation(result.cost, result.currency)} at {result.power} MB is "
             f"above --max-cost-per-invocation {usd_per_invocation(max_cost, result.currency)}"
         )
+    unmet = constraint_failure(result)
+    if unmet is not None:
+        failures.append(unmet)
     if max_duration_ms is not None and result.duration > max_duration_ms:
         failures.append(
             f"average duration {ms(result.duration)} at {result.power} MB is above --max-duration-ms "

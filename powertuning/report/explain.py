@@ -55,6 +55,27 @@ def explain(result: TuningResult) -> Explanation | None:
     others = [s for s in sizes if s.value != pick.value]
     strategy = result.metadata.strategy
     out: list[str] = []
+    target = result.constraint
+    if target is not None:
+        limit = f"{target.statistic} at most {ms(target.max_duration_ms)}"
+        if not target.met and strategy != "speed":
+            out.append(
+                f"No size met the latency target ({limit}): {pick.value} MB came closest, "
+                f"{target.statistic} {ms(target.value)}."
+            )
+            return Explanation(cheapest, fastest, tuple(out))
+        if strategy == "cost":
+            out.append(
+                f"Strategy cost with a latency target ({limit}): {pick.value} MB is the cheapest size "
+                f"that meets it ({target.statistic} {ms(target.value)})."
+            )
+            if pick.value != cheapest.value:
+                out.append(f"The cheapest size overall is {_figures(cheapest)}.")
+            return Explanation(cheapest, fastest, tuple(out))
+        verdict = "meets" if target.met else "does not meet"
+        out.append(
+            f"Latency target {limit}: {pick.value} MB {verdict} it ({target.statistic} {ms(target.value)})."
+        )
     if strategy in ("cost", "speed") and pick.value != (cheapest if strategy == "cost" else fastest).value:
         # Adaptive sampling decides on trimmed per-invocation figures; the averages may disagree.
         out.append(f"Strategy {strategy} recommended {pick.value} MB from its own estimates.")

@@ -152,7 +152,8 @@ def metadata_rows(meta: RunMetadata) -> list[tuple[str, str]]:
         ("Sampling", sampling),
     ]
     if meta.latency_target_ms is not None:
-        rows.append(("Latency target", f"at most {ms(meta.latency_target_ms)} average"))
+        statistic = meta.latency_statistic or "average"
+        rows.append(("Latency target", f"at most {ms(meta.latency_target_ms)} {statistic}"))
     if meta.execution_arn:
         rows.append(("Execution", meta.execution_arn))
     return rows

@@ -33,6 +33,8 @@ class RunMetadata:
     strategy: str | None = None
     balanced_weight: float | None = None
     latency_target_ms: float | None = None
+    # Which duration the target limits (input durationStatistic); None means the average.
+    latency_statistic: str | None = None
     sampling: str | None = None
     num: int | None = None
     measured_on: MeasuredOn | None = None
@@ -62,11 +64,16 @@ class RunMetadata:
 
     @classmethod
     def from_execution_input(cls, data: Mapping[str, Any]) -> RunMetadata:
-        """What an execution input says: function, strategy (and weight), sampling, num."""
+        """What an execution input says: function, strategy (and weight), sampling, num, latency target."""
         strategy = str(data.get("strategy", _DEFAULT_STRATEGY))
         weight = data.get("balancedWeight", _DEFAULT_BALANCED_WEIGHT) if strategy == "balanced" else None
         num = data.get("num")
+        target = data.get("maxDurationMs")
+        if isinstance(target, bool) or not isinstance(target, int | float):
+            target = None
         return cls(
+            latency_target_ms=None if target is None else float(target),
+            latency_statistic=None if target is None else str(data.get("durationStatistic", "average")),
             function_arn=str(data["lambdaARN"]) if data.get("lambdaARN") else None,
             strategy=strategy,
             balanced_weight=float(weight) if isinstance(weight, int | float) else None,

@@ -34,6 +34,7 @@ class SizeFigures:
     average_price: float
     p50: float | None = None
     p90: float | None = None
+    p95: float | None = None
     p99: float | None = None
     invocations: int | None = None
     cold_starts: int | None = None
@@ -60,6 +61,7 @@ class SizeFigures:
                 average_price=_number(item["averagePrice"]),
                 p50=_optional(item, "p50", _number),
                 p90=_optional(item, "p90", _number),
+                p95=_optional(item, "p95", _number),
                 p99=_optional(item, "p99", _number),
                 invocations=_optional(item, "invocations", _integer),
                 cold_starts=_optional(item, "coldStarts", _integer),
@@ -93,6 +95,46 @@ def _optional(item: Mapping[str, Any], key: str, parse: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """The output's `constraint`: whether the recommendation meets the latency target (maxDurationMs)."""
+
+    met: bool
+    statistic: str
+    max_duration_ms: float
+    value: float
+    meeting: tuple[int, ...] = ()
+
+    @classmethod
+    def from_output(cls, data: Any) -> Constraint | None:
+        """Parse `constraint` (None when the run had no latency target)."""
+        if data is None:
+            return None
+        if not isinstance(data, Mapping) or not isinstance(data.get("met"), bool):
+            raise ValueError(f"constraint must be an object with met true or false, got {data!r}")
+        return cls(
+            met=data["met"],
+            statistic=str(data.get("statistic", "average")),
+            max_duration_ms=_number(data["maxDurationMs"]),
+            value=_number(data["value"]),
+            meeting=tuple(_integer(v) for v in data.get("sizesMeetingTarget") or ()),
+        )
+
+    def describe(self, power: int) -> str:
+        """One line: the target and whether the recommended size meets it."""
+        if self.met:
+            verdict = "met"
+        elif self.meeting:
+            # Only `speed` recommends a size that misses a target other sizes meet.
+            verdict = f"NOT met by the recommended size (met by {', '.join(f'{v} MB' for v in self.meeting)})"
+        else:
+            verdict = "NOT met: no size meets it; the closest is recommended"
+        return (
+            f"latency target {self.statistic} <= {self.max_duration_ms:g} ms {verdict} "
+            f"({power} MB: {self.statistic} {self.value:.2f} ms)"
+        )
+
+
+@dataclass(frozen=True)
 class TuningResult:
     """The recommendation, the per-size measurements, what the run cost and what is known of it."""
 
@@ -106,12 +148,13 @@ class TuningResult:
     sizes: tuple[SizeFigures, ...]
     skipped: tuple[tuple[int, str], ...] = ()
     metadata: RunMetadata = field(default_factory=RunMetadata)
+    constraint: Constraint | None = None
 
     @classmethod
     def from_output(
         cls, output: Any, *, label: str = "", metadata: RunMetadata | None = None
     ) -> TuningResult:
-        """Read an execution output `{power, cost, duration, stateMachine, stats?, skipped?}`."""
+        """Read an execution output `{power, cost, duration, stateMachine, constraint?, stats?, skipped?}`."""
         if not isinstance(output, Mapping):
             raise ResultFormatError(f"an execution output is a JSON object, got {type(output).__name__}")
         if output.get("dryRun"):
@@ -145,6 +188,7 @@ class TuningResult:
                 sizes=sizes,
                 skipped=skipped,
                 metadata=metadata or RunMetadata(),
+                constraint=Constraint.from_output(output.get("constraint")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc

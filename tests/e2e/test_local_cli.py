@@ -280,3 +280,24 @@ def test_sigterm_mid_run_cleans_up_and_exits_143_with_one_line(mode, tmp_path):
     _assert_nothing_left(pids_dir)
     assert _cpu_groups_of(process.pid) == []
     assert sorted(path.name for path in temp.iterdir()) == []
+
+
+def test_an_unmet_latency_target_exits_3_with_the_closest_size(tmp_path, capsys):
+    # GIVEN a handler that cannot run within a microsecond at any size
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return sum(range(10000))\n")
+    # WHEN it is tuned locally with that latency target
+    code = main(
+        [
+            "local",
+            "--handler", f"{tmp_path}/app.py:handler",
+            "--power-values", "128,256",
+            "--num", "5",
+            "--latency-target-ms", "0.001",
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    # THEN the table is printed with the closest size, and the command exits 3 saying why
+    assert code == 3, captured.err
+    assert "* recommended:" in captured.out
+    assert "latency target average <= 0.001 ms NOT met" in captured.out
+    assert "powertune: gate failed: latency target not met: no size has average <= 0.001 ms" in captured.err

@@ -318,6 +318,49 @@ def test_weighted_payloads_reach_the_function_in_proportion(engine, target):
     assert outcome.output["stats"][0]["invocations"] == 8
 
 
+def test_latency_target_limits_the_cost_choice_on_a_percentile(engine, target, leftovers):
+    # GIVEN the cheapest size (256 MB) takes 3.5 s; only 1024 MB and more run within 1 s
+    price = lambda_price("us-east-1", "x86_64")
+    within = [m for m in POWERS if model_duration(m) <= 1000]
+    cheapest_within = min(within, key=lambda m: price.invocation_cost(math.ceil(model_duration(m)), m))
+    assert cheapest_within != expected_power("cost")
+    # WHEN it is tuned for cost with a 1,000 ms target on p90 (num 20: the smallest num p90 allows)
+    outcome = engine.run(
+        {
+            "lambdaARN": target,
+            "powerValues": POWERS,
+            "num": 20,
+            "maxDurationMs": 1000,
+            "durationStatistic": "p90",
+        }
+    )
+    # THEN the cheapest size within the target is recommended and the output says the target is met
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert outcome.output["power"] == cheapest_within
+    assert list(outcome.output) == ["power", "cost", "duration", "stateMachine", "constraint"]
+    assert outcome.output["constraint"] == {
+        "met": True,
+        "statistic": "p90",
+        "maxDurationMs": 1000.0,
+        "value": pytest.approx(model_duration(cheapest_within), abs=0.01),
+        "sizesMeetingTarget": within,
+    }
+    assert clean(leftovers(target))
+
+
+def test_unmet_latency_target_succeeds_with_the_closest_size(engine, target, leftovers):
+    # GIVEN no size runs within 500 ms (the fastest takes 550 ms)
+    outcome = engine.run(
+        {"lambdaARN": target, "powerValues": [256, 1024, 3008], "num": 5, "maxDurationMs": 500}
+    )
+    # THEN the execution succeeds with the measurements and recommends the closest size, saying so
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert outcome.output["power"] == 3008
+    assert outcome.output["constraint"]["met"] is False
+    assert outcome.output["constraint"]["value"] == pytest.approx(model_duration(3008), abs=0.01)
+    assert clean(leftovers(target))
+
+
 with open(Path(__file__).parents[1] / "events" / "invalid_execution_inputs.json") as _table:
     INVALID = json.load(_table)
 

@@ -327,6 +327,54 @@ def test_gates_that_hold_exit_0(powertune, engine):
     assert "current memory: 512 MB (same as recommended)" in result.out
 
 
+def test_latency_target_flag_sets_max_duration_ms_and_limits_the_choice(powertune, engine, target):
+    # GIVEN 512 MB is the cheapest size but takes 365 ms on average; 1024 MB takes 193 ms
+    # WHEN it is tuned with a 300 ms latency target (--latency-target-ms: --max-duration-ms is the gate)
+    result = powertune(
+        "--function", target, "--power-values", SIZES, "--num", "5", "--latency-target-ms", "300"
+    )
+
+    # THEN the cheapest size within the target is recommended, the table says the target is met
+    assert result.code == 0, result.err
+    assert "* recommended: 1024 MB" in result.out
+    assert "latency target average <= 300 ms met (1024 MB: average 192.75 ms)" in result.out
+    assert (last_input(engine)["maxDurationMs"], last_input(engine).get("durationStatistic")) == (300.0, None)
+
+
+def test_unmet_latency_target_exits_3_with_the_closest_size(powertune, engine, target):
+    # GIVEN no size has a p50 of 100 ms or less
+    result = powertune(
+        "--function", target, "--power-values", SIZES, "--num", "5", "--output", "json",
+        "--latency-target-ms", "100", "--duration-statistic", "p50",
+    )  # fmt: skip
+
+    # THEN the execution succeeded with its measurements, the closest size is recommended, and the
+    # CLI exits 3 like a failed gate, saying so in one line
+    assert result.code == 3
+    output = json.loads(result.out)
+    assert output["power"] == 1024
+    assert list(output)[:5] == ["power", "cost", "duration", "stateMachine", "constraint"]
+    assert output["constraint"] == {
+        "met": False,
+        "statistic": "p50",
+        "maxDurationMs": 100.0,
+        "value": pytest.approx(192.75),
+        "sizesMeetingTarget": [],
+    }
+    assert (
+        "powertune: gate failed: latency target not met: no size has p50 <= 100 ms "
+        "(maxDurationMs, --latency-target-ms); the closest, 1024 MB, has p50 192.75 ms"
+    ) in result.err
+    assert leftovers(engine, target) == {"aliases": [], "versions": ["$LATEST"], "memory": 256}
+
+
+def test_duration_statistic_without_a_target_exits_2(powertune, engine, target):
+    before = len(executions(engine))
+    result = powertune("--function", target, "--duration-statistic", "p90")
+    assert (result.code, len(executions(engine))) == (2, before)
+    assert "durationStatistic needs maxDurationMs" in result.err
+
+
 def test_no_wait_prints_the_execution_arn(powertune, engine, target):
     result = powertune("--function", target, "--power-values", SIZES, "--num", "5", "--no-wait")
 

@@ -32,6 +32,7 @@ from powertuning.limits import check_state_budget
 from powertuning.logs import Report
 from powertuning.models import AUTO_GRID, PublishState, TuningConfig, TuningRequest
 from powertuning.pricing import lambda_price, step_functions_cost
+from powertuning.stats import percentile
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
 PRICE = lambda_price("us-east-1")
@@ -246,6 +247,11 @@ def test_size_results_count_every_invocation_but_average_the_kept_ones():
     assert result.average_duration == pytest.approx(101.0)
     assert result.total_cost == pytest.approx(sum(PRICE.invocation_cost(b, 1024) for b in (1101, 100, 102)))
     assert result.gb_seconds == pytest.approx((1101 + 100 + 102) / 1000)
+    # Percentiles over every invocation, the cold one included (p95 as p90 and p99).
+    durations = [1100.0, 100.0, 102.0]
+    assert (result.p90, result.p95, result.p99) == pytest.approx(
+        tuple(percentile(durations, q) for q in (90, 95, 99))
+    )
 
 
 def test_student_t_quantiles():

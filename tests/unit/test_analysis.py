@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from powertuning.analysis import (
+    LatencyTarget,
     Recommendation,
     analyze_state,
     choose,
+    choose_within_target,
     count_transitions,
     discard_for,
     recommend,
@@ -81,7 +83,7 @@ def test_summarize_percentiles_are_untrimmed():
     durations = [float(d) for d in range(1, 11)]
     result = summarize(128, [report(d) for d in durations], PRICE, 0.2)
     assert result.average_duration == pytest.approx(5.5)
-    assert (result.p50, result.p90, result.p99) == pytest.approx((5.5, 9.1, 9.91))
+    assert (result.p50, result.p90, result.p95, result.p99) == pytest.approx((5.5, 9.1, 9.55, 9.91))
 
 
 def test_summarize_carries_errors_and_transitions():
@@ -376,3 +378,113 @@ def test_a_dry_run_recommends_nothing():
         dry_run=True,
     ).to_dict()
     assert out == {"dryRun": True, "stateMachine": {"executionCost": 1e-4, "lambdaCost": 2e-7}}
+
+
+# -- latency target (maxDurationMs, durationStatistic) ---------------------------------------------
+
+# Cheaper at less memory; each statistic crosses 500 ms at a different size.
+#           value  price    avg    p50    p90    p95    p99
+TAILS = [
+    size(128, 1.0e-6, 520.0, p50=490.0, p90=1200.0, p95=1400.0, p99=2000.0),
+    size(256, 1.2e-6, 480.0, p50=450.0, p90=700.0, p95=900.0, p99=1500.0),
+    size(512, 1.5e-6, 260.0, p50=240.0, p90=400.0, p95=520.0, p99=1100.0),
+    size(1024, 2.5e-6, 150.0, p50=140.0, p90=220.0, p95=300.0, p99=600.0),
+    size(3008, 7.0e-6, 100.0, p50=95.0, p90=130.0, p95=160.0, p99=250.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("statistic", "expected"),
+    [("average", 256), ("p50", 128), ("p90", 512), ("p95", 1024), ("p99", 3008)],
+)
+def test_cost_picks_the_cheapest_size_whose_statistic_meets_the_target(statistic, expected):
+    # GIVEN sizes whose statistics cross 500 ms at different sizes
+    # WHEN cost chooses under a 500 ms target on one statistic
+    best, outcome = choose_within_target(TAILS, "cost", 0.5, LatencyTarget(500.0, statistic))
+    # THEN it is the cheapest size that meets it, and the outcome says so
+    assert best.value == expected
+    assert outcome.met is True
+    assert outcome.value == best.statistic(statistic)
+    assert all(r.statistic(statistic) <= 500.0 for r in TAILS if r.value in outcome.meeting)
+    assert expected == min(outcome.meeting)
+
+
+def test_balanced_chooses_among_the_sizes_that_meet_the_target_with_unchanged_scores():
+    # GIVEN a weight that favours cost: 128 MB wins without a target
+    assert choose(TAILS, "balanced", 0.9).value == 128
+    # WHEN only sizes with p90 <= 500 ms may win (512, 1024, 3008)
+    best, outcome = choose_within_target(TAILS, "balanced", 0.9, LatencyTarget(500.0, "p90"))
+    # THEN the best score among them wins, scored as without the target (normalised by all sizes)
+    assert best.value == 512
+    assert outcome.met
+    assert outcome.meeting == (512, 1024, 3008)
+
+
+def test_speed_ignores_the_target_and_says_whether_the_fastest_meets_it():
+    best, outcome = choose_within_target(TAILS, "speed", 0.5, LatencyTarget(100.0, "p99"))
+    assert best.value == 3008
+    assert (outcome.met, outcome.value, outcome.meeting) == (False, 250.0, ())
+
+
+def test_unmet_target_recommends_the_size_closest_to_it():
+    # GIVEN no size with p99 <= 200 ms; 1024 MB is faster on average but 3008 MB has the shorter tail
+    sizes = [
+        size(512, 1.5e-6, 260.0, p99=1100.0),
+        size(1024, 2.5e-6, 90.0, p99=400.0),
+        size(3008, 7.0e-6, 100.0, p99=250.0),
+    ]
+    # WHEN cost chooses under the target
+    best, outcome = choose_within_target(sizes, "cost", 0.5, LatencyTarget(200.0, "p99"))
+    # THEN the size with the smallest p99 is recommended, and the outcome says plainly it is not met
+    assert best.value == 3008
+    assert outcome.to_dict() == {
+        "met": False,
+        "statistic": "p99",
+        "maxDurationMs": 200.0,
+        "value": 250.0,
+        "sizesMeetingTarget": [],
+    }
+
+
+def test_skipped_sizes_never_meet_a_target():
+    sizes = [size(128, 1.0e-6, 50.0, skipped=True, reason="Runtime.OutOfMemory"), size(512, 2e-6, 300.0)]
+    best, outcome = choose_within_target(sizes, "cost", 0.5, LatencyTarget(100.0))
+    assert (best.value, outcome.met, outcome.meeting) == (512, False, ())
+
+
+def test_constraint_follows_the_reference_keys_in_the_output():
+    out = recommend(
+        TAILS,
+        strategy="cost",
+        balanced_weight=0.5,
+        region="us-east-1",
+        transitions=10,
+        include_stats=True,
+        target=LatencyTarget(500.0, "p90"),
+    ).to_dict()
+    assert list(out)[:5] == ["power", "cost", "duration", "stateMachine", "constraint"]
+    assert out["power"] == 512
+    assert out["constraint"] == {
+        "met": True,
+        "statistic": "p90",
+        "maxDurationMs": 500.0,
+        "value": 400.0,
+        "sizesMeetingTarget": [512, 1024, 3008],
+    }
+    assert all("p95" in item for item in out["stats"])
+
+
+def test_no_constraint_key_without_a_target():
+    out = recommend(
+        TAILS, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=1, include_stats=False
+    ).to_dict()
+    assert "constraint" not in out
+    assert out["power"] == 128
+
+
+def test_analyze_state_reads_the_target_from_the_input():
+    stats = [s.to_dict() for s in TAILS]
+    met = analyze_state(state(stats, num=40, maxDurationMs=500, durationStatistic="p95")).to_dict()
+    assert (met["power"], met["constraint"]["met"]) == (1024, True)
+    unmet = analyze_state(state(stats, num=200, maxDurationMs=200, durationStatistic="p99")).to_dict()
+    assert (unmet["power"], unmet["constraint"]["met"], unmet["constraint"]["value"]) == (3008, False, 250.0)

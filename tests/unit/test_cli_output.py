@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from powertuning.analysis import recommend
+from powertuning.analysis import LatencyTarget, recommend
 from powertuning.cli.aws import ClientFactory, StateMachineNotFoundError, region_of, state_machine_from_stack
 from powertuning.cli.output import dry_run_summary, format_comparison, format_table, render_rows
 from powertuning.cli.progress import Progress
@@ -216,3 +217,44 @@ def test_state_machine_output_is_found_by_its_key():
     )
     with pytest.raises(StateMachineNotFoundError, match="several state machine outputs"):
         state_machine_from_stack(_Stacks({"AStateMachineArn": "a", "BStateMachineArn": "b"}), "s")
+
+
+def test_table_shows_the_latency_targets_percentile_and_whether_it_was_met():
+    # GIVEN a cost run whose p99 target only 1024 MB meets (p99 180 ms)
+    document = recommend(
+        SIZES, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=20,
+        include_stats=True, target=LatencyTarget(200.0, "p99"),
+    ).to_dict()  # fmt: skip
+    text = format_table(document)
+    # THEN the percentile column is the target's, and a line says the target was met
+    assert "p99 duration" in text.splitlines()[0]
+    assert "* recommended: 1024 MB" in text
+    assert "latency target p99 <= 200 ms met (1024 MB: p99 180.00 ms)" in text
+    result = TuningResult.from_output(document)
+    assert gate_failures(result) == []
+    # AND an unmet target is a gate failure with the closest size
+    unmet = TuningResult.from_output(
+        {**document, "constraint": {**document["constraint"], "met": False, "sizesMeetingTarget": []}}
+    )
+    assert gate_failures(unmet) == [
+        "latency target not met: no size has p99 <= 200 ms (maxDurationMs, --latency-target-ms); "
+        "the closest, 1024 MB, has p99 180.00 ms"
+    ]
+
+
+def test_speed_missing_a_target_other_sizes_meet_says_which_do():
+    # GIVEN speed picks 1024 MB (fastest average, p99 180 ms) but only 512 MB has p99 <= 150 ms
+    sizes = [SIZES[0], replace(SIZES[1], p99=140.0), SIZES[2]]
+    document = recommend(
+        sizes, strategy="speed", balanced_weight=0.5, region="us-east-1", transitions=20,
+        include_stats=True, target=LatencyTarget(150.0, "p99"),
+    ).to_dict()  # fmt: skip
+    result = TuningResult.from_output(document)
+    # THEN the table and the gate say the recommendation misses it and which sizes meet it
+    assert "latency target p99 <= 150 ms NOT met by the recommended size (met by 512 MB)" in format_table(
+        result
+    )
+    assert gate_failures(result) == [
+        "latency target not met: 1024 MB has p99 180.00 ms, above 150 ms (maxDurationMs, "
+        "--latency-target-ms); 512 MB would meet it (strategy speed ignores the target)"
+    ]

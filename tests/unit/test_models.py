@@ -10,6 +10,7 @@ from powertuning.errors import InvalidInputError
 from powertuning.models import (
     ALL_POWER_VALUES,
     INPUT_KEYS,
+    NEW_KEYS,
     RUN_ALIAS,
     RUN_VERSION_MARKER,
     FunctionRef,
@@ -18,6 +19,7 @@ from powertuning.models import (
     TuningConfig,
     TuningRequest,
     WeightedPayload,
+    min_num_for,
 )
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
@@ -126,6 +128,38 @@ INVALID = [
         ["disablePayloadLogs", "true or false", "null"],
     ),
     ("sampling-random", {"sampling": "random"}, ["sampling", '"fixed", "adaptive"', '"random"']),
+    ("maxDurationMs-0", {"maxDurationMs": 0}, ["maxDurationMs", "greater than 0", "got 0"]),
+    ("maxDurationMs-negative", {"maxDurationMs": -5.5}, ["maxDurationMs", "greater than 0", "got -5.5"]),
+    ("maxDurationMs-bool", {"maxDurationMs": True}, ["maxDurationMs", "number of milliseconds", "got true"]),
+    ("maxDurationMs-string", {"maxDurationMs": "200"}, ["maxDurationMs", "number of milliseconds", '"200"']),
+    ("maxDurationMs-nan", {"maxDurationMs": float("nan")}, ["maxDurationMs", "greater than 0", "NaN"]),
+    ("maxDurationMs-inf", {"maxDurationMs": float("inf")}, ["maxDurationMs", "Infinity"]),
+    ("maxDurationMs-null", {"maxDurationMs": None}, ["maxDurationMs", "got null"]),
+    (
+        "durationStatistic-p999",
+        {"maxDurationMs": 200, "durationStatistic": "p999"},
+        ["durationStatistic", '"average", "p50", "p90", "p95", "p99"', '"p999"'],
+    ),
+    (
+        "durationStatistic-without-limit",
+        {"durationStatistic": "p90"},
+        ["durationStatistic needs maxDurationMs"],
+    ),
+    (
+        "durationStatistic-p99-num-100",
+        {"maxDurationMs": 200, "durationStatistic": "p99", "num": 100},
+        ["durationStatistic p99", "num of at least 200", "got num 100"],
+    ),
+    (
+        "durationStatistic-p90-default-num",
+        {"maxDurationMs": 200, "durationStatistic": "p90"},
+        ["durationStatistic p90", "num of at least 20", "got num 10"],
+    ),
+    (
+        "maxDurationMs-adaptive",
+        {"maxDurationMs": 200, "sampling": "adaptive"},
+        ["maxDurationMs", 'sampling: "adaptive"', 'use sampling: "fixed"'],
+    ),
 ]
 
 
@@ -195,6 +229,34 @@ def test_every_key_input_is_parsed(load_event):
     assert request.pre_processor_arn == PRE
     assert request.allowed_exceptions == ("ValidationError",)
     assert (request.max_concurrency, request.on_error) == (2, "skip")
+    assert (request.max_duration_ms, request.duration_statistic) == (500.0, "p50")
+
+
+def test_latency_target_keys_are_new_input_keys_with_defaults():
+    assert {"maxDurationMs", "durationStatistic"} <= set(NEW_KEYS)
+    request = TuningRequest.from_dict({"lambdaARN": ARN})
+    assert (request.max_duration_ms, request.duration_statistic) == (None, "average")
+    assert "maxDurationMs" not in request.to_dict()
+    assert "durationStatistic" not in request.to_dict()
+    target = TuningRequest.from_dict({"lambdaARN": ARN, "maxDurationMs": 250})
+    assert target.to_dict()["maxDurationMs"] == 250.0
+    assert target.to_dict()["durationStatistic"] == "average"
+
+
+def test_a_percentile_needs_two_invocations_expected_above_it():
+    # num x (1 - q) >= 2: the largest duration (a stall, the fresh version's cold start) never sets it.
+    assert {s: min_num_for(s) for s in ("average", "p50", "p90", "p95", "p99")} == {
+        "average": 5,
+        "p50": 5,
+        "p90": 20,
+        "p95": 40,
+        "p99": 200,
+    }
+    for statistic, num in (("p90", 20), ("p95", 40), ("p99", 200)):
+        data = {"lambdaARN": ARN, "maxDurationMs": 100, "durationStatistic": statistic, "num": num}
+        assert TuningRequest.from_dict(data).duration_statistic == statistic
+        with pytest.raises(InvalidInputError, match=f"num of at least {num}, got num {num - 1}"):
+            TuningRequest.from_dict({**data, "num": num - 1})
 
 
 def test_to_dict_round_trips(load_event):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from powertuning.analysis import recommend
+from powertuning.analysis import LatencyTarget, recommend
 from powertuning.models import SizeResult
 from powertuning.report import (
     ResultFormatError,
@@ -376,3 +376,52 @@ def test_chart_cost_axis_starts_at_zero():
 def test_png_of_the_reference_output(tmp_path):
     path = tmp_path / "reference.png"
     assert write_png(path, [TuningResult.from_output(REFERENCE_OUTPUT)]) > 0
+
+
+def test_an_inputs_latency_target_and_the_outputs_constraint_are_read():
+    # GIVEN a run with maxDurationMs on p90 whose output says the target was not met
+    document = {
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:tuner:run-3",
+        "input": json.dumps({"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f", "num": 20,
+                             "maxDurationMs": 120, "durationStatistic": "p90"}),
+        "output": json.dumps({**output(), "constraint": {"met": False, "statistic": "p90",
+                              "maxDurationMs": 120.0, "value": 150.5, "sizesMeetingTarget": []}}),
+    }  # fmt: skip
+    # WHEN it is read
+    result = TuningResult.from_document(document)
+    # THEN the report knows the target and its statistic, and whether it was met
+    assert (result.metadata.latency_target_ms, result.metadata.latency_statistic) == (120.0, "p90")
+    assert result.constraint is not None
+    assert (result.constraint.met, result.constraint.value) == (False, 150.5)
+    header = dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", render_html([result])))
+    assert header["Latency target"] == "at most 120.00 ms p90"
+
+
+def test_a_malformed_constraint_is_refused():
+    with pytest.raises(ResultFormatError, match="constraint"):
+        TuningResult.from_output({**output(), "constraint": {"met": "no"}})
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        (
+            400.0,
+            "Strategy cost with a latency target (p90 at most 400.00 ms): 512 MB is the cheapest size that "
+            "meets it (p90 396.00 ms).",
+        ),
+        (
+            100.0,
+            "No size met the latency target (p90 at most 100.00 ms): 2048 MB came closest, p90 132.00 ms.",
+        ),
+    ],
+)
+def test_why_says_what_the_latency_target_left(limit, expected):
+    # GIVEN cost recommendations under a p90 target, one met and one not
+    document = recommend(
+        RESULTS, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=30,
+        include_stats=True, target=LatencyTarget(limit, "p90"),
+    ).to_dict()  # fmt: skip
+    result = TuningResult.from_output(document, metadata=RunMetadata(strategy="cost"))
+    # THEN the page says why the pick won under the target
+    assert expected in render_html([result])

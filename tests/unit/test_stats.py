@@ -97,4 +97,4 @@ def test_summary_uses_trimmed_mean_and_untrimmed_percentiles():
 
 
 def test_summary_of_nothing():
-    assert Summary.of([], 0.2) == Summary(average=0.0, p50=0.0, p90=0.0, p99=0.0, count=0)
+    assert Summary.of([], 0.2) == Summary(average=0.0, p50=0.0, p90=0.0, p95=0.0, p99=0.0, count=0)
