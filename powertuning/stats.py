@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 
 def trimmed(values: Sequence[float], discard_top_bottom: float) -> list[float]:
@@ -37,27 +36,3 @@ def percentile(values: Sequence[float], q: float) -> float:
     rank = (len(ordered) - 1) * q / 100
     low, high = math.floor(rank), math.ceil(rank)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What the tuner reports about the durations measured at one memory size."""
-
-    average: float
-    p50: float
-    p90: float
-    p95: float
-    p99: float
-    count: int
-
-    @classmethod
-    def of(cls, values: Sequence[float], discard_top_bottom: float) -> Summary:
-        """Summarise durations: trimmed mean and untrimmed percentiles."""
-        return cls(
-            average=trimmed_mean(values, discard_top_bottom),
-            p50=percentile(values, 50),
-            p90=percentile(values, 90),
-            p95=percentile(values, 95),
-            p99=percentile(values, 99),
-            count=len(values),
-        )

@@ -18,8 +18,7 @@ import time
 import traceback
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,7 +36,6 @@ from powertuning.local.target import FunctionSpec, TargetRuntime
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
 TUNERS = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
-ACCOUNT = "123456789012"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 RUNS_TABLE = "powertuning-runs"
 # As the stack's default totalExecutionTimeout (cdk.json).
@@ -423,10 +421,3 @@ def _run_tuner(name: str, payload: str, function_arn: str, timeout_s: float) -> 
         }
         return json.dumps(body), True, ""
     return json.dumps(result), False, ""
-
-
-@contextmanager
-def engine(runtime: TargetRuntime, **kwargs: Any) -> Iterator[LocalEngine]:
-    """`with engine(runtime) as e:` shorthand for LocalEngine."""
-    with LocalEngine(runtime, **kwargs) as started:
-        yield started

@@ -167,7 +167,6 @@ class Environment:
             f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{spec.version}]{uuid.uuid4().hex}"
         )
         self.max_rss_kb = 0
-        self.last_used = time.monotonic()
         self._cgroup = cgroup
         self._group: CpuGroup | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -233,7 +232,6 @@ class Environment:
     def invoke(self, request_id: str, event: str) -> Outcome:
         """Run one invocation; a timeout or a runtime failure kills the environment."""
         assert self._control is not None
-        self.last_used = time.monotonic()
         timeout_ms = self.spec.timeout_s * 1000
         started = time.monotonic()
         # The model enforces its modelled deadline in the worker; wall time is only a backstop for
@@ -247,8 +245,6 @@ class Environment:
             message = self._control.receive(started + backstop)
         except WorkerGoneError:
             return self._died((time.monotonic() - started) * 1000)
-        finally:
-            self.last_used = time.monotonic()
         if message is None or message["type"] == "timeout":
             self.kill()
             # Lambda reports the timeout itself as the Duration of a timed-out invocation.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from powertuning.stats import Summary, mean, percentile, trimmed, trimmed_mean
+from powertuning.stats import mean, percentile, trimmed, trimmed_mean
 
 TEN = [10.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0, 6.0, 5.0]
 
@@ -83,18 +83,3 @@ def test_percentile_small_samples():
     assert percentile([4.0], 99) == 4.0
     assert percentile([1.0, 3.0], 50) == 2.0
     assert percentile([3.0, 1.0], 99) == pytest.approx(2.98)
-
-
-def test_summary_uses_trimmed_mean_and_untrimmed_percentiles():
-    durations = [10.0] * 9 + [1000.0]
-    summary = Summary.of(durations, 0.2)
-    assert summary.average == 10.0
-    assert summary.p50 == 10.0
-    # the slow invocation still shows in the tail percentiles
-    assert summary.p99 == pytest.approx(910.9)
-    assert summary.p90 == pytest.approx(109.0)
-    assert summary.count == 10
-
-
-def test_summary_of_nothing():
-    assert Summary.of([], 0.2) == Summary(average=0.0, p50=0.0, p90=0.0, p95=0.0, p99=0.0, count=0)
