@@ -252,6 +252,8 @@ class Progress:
         told = False
         progress = state.get("progress")
         if isinstance(progress, dict) and isinstance(state.get("value"), int):
+            if kind != "TaskStateExited":
+                return  # the Choice after an Executor call carries the same state: told once
             # An Executor call: a size measured once its progress is done, else more calls follow.
             result = progress.get("result")
             if progress.get("done") and isinstance(result, dict):
