@@ -14,6 +14,7 @@ import pytest
 from powertuning.cli import main
 from powertuning.local import deps
 from powertuning.local.cpu import CGROUP, MODEL, cgroup_v1_available
+from tests.procfs import in_session, running
 
 pytestmark = pytest.mark.slow
 
@@ -163,29 +164,6 @@ def test_a_dependency_declared_in_requirements_txt_is_importable(tmp_path, capsy
 # -- handlers that leave processes running, and SIGTERM ------------------------------------------
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (a killed process whose new parent has not reaped it yet)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != b"Z"
-
-
-def _in_session(sid: int) -> list[int]:
-    """Live processes whose session or process group is `sid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_bytes().rpartition(b")")[2].split()
-            except OSError:
-                continue
-            if fields[0] != b"Z" and sid in (int(fields[2]), int(fields[3])):
-                found.append(int(entry.name))
-    return found
-
-
 def _recorded(pids_dir: Path) -> tuple[list[int], list[int]]:
     """(workers, their children) as the forking handler recorded them."""
     workers, children = [], []
@@ -204,8 +182,8 @@ def _cpu_groups_of(pid: int) -> list[Path]:
 def _assert_nothing_left(pids_dir: Path) -> None:
     workers, children = _recorded(pids_dir)
     assert workers, "the handler recorded no invocation"
-    assert [pid for pid in workers + children if _running(pid)] == []
-    assert [pid for worker in set(workers) for pid in _in_session(worker)] == []
+    assert [pid for pid in workers + children if running(pid)] == []
+    assert [pid for worker in set(workers) for pid in in_session(worker)] == []
 
 
 @needs_proc

@@ -20,6 +20,7 @@ from powertuning.local.cpu import CGROUP, MODEL, cgroup_v1_available
 from powertuning.local.runtime import CpuModeUnavailableError, InvocationRecord, WorkerRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult
 from powertuning.logs import Report, parse_report
+from tests.procfs import in_session, running
 
 pytestmark = pytest.mark.slow
 
@@ -482,29 +483,6 @@ CPU_MODES_HERE = [
 ]
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (a killed process whose new parent has not reaped it yet)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != b"Z"
-
-
-def _in_session(sid: int) -> list[int]:
-    """Live processes whose session or process group is `sid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_bytes().rpartition(b")")[2].split()
-            except OSError:
-                continue
-            if fields[0] != b"Z" and sid in (int(fields[2]), int(fields[3])):
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="checks processes through Linux /proc")
 @pytest.mark.parametrize("how", ["popen", "fork", "daemon"])
 @pytest.mark.parametrize("mode", CPU_MODES_HERE)
@@ -519,7 +497,7 @@ def test_a_handler_that_leaves_processes_running_is_cleaned_up_on_close(mode, ho
         assert not result.errored, body
         assert report.memory_size_mb == 512
         worker, children = body["pid"], body["children"]
-        assert all(_running(pid) for pid in children), "the handler's child should still be running"
+        assert all(running(pid) for pid in children), "the handler's child should still be running"
         # (and a warm invocation of the same environment still works)
         assert invoke(runtime, spec, how=how)[1]["pid"] == worker
     finally:
@@ -527,9 +505,9 @@ def test_a_handler_that_leaves_processes_running_is_cleaned_up_on_close(mode, ho
         runtime.close()
         runtime.close()
     # THEN no process of the environment is left: not the worker, its children, or its session
-    assert not _running(worker)
-    assert [pid for pid in children if _running(pid)] == []
-    assert _in_session(worker) == []
+    assert not running(worker)
+    assert [pid for pid in children if running(pid)] == []
+    assert in_session(worker) == []
     # AND its CPU groups are gone, without a warning
     if groups is not None:
         assert not groups.exists()
