@@ -73,26 +73,17 @@ def check_not_tuner(request: TuningRequest, tuner_functions: Sequence[str]) -> N
             )
 
 
-def _leftovers(client: Any, function_arn: str, latest: dict[str, Any]) -> list[str]:
-    """What earlier runs left on the function: marked versions, RAM aliases, a marked $LATEST."""
+def _leftovers(plan: CleanPlan) -> list[str]:
+    """What earlier runs left on the function (as `powertune clean` finds it), in words."""
     found = []
-    description = str(latest.get("Description", ""))
-    if RUN_MARKER.match(description):
-        found.append(f"$LATEST is described {description!r}")
-    marked = {
-        v["Version"]
-        for v in lambda_api.list_versions(client, function_arn)
-        if v["Version"] != "$LATEST" and RUN_VERSION_MARKER.match(str(v.get("Description", "")))
-    }
-    if marked:
-        found.append(f"version(s) {', '.join(sorted(marked, key=int)[:5])} published by a tuning run")
-    aliases = [
-        a["Name"]
-        for a in lambda_api.list_aliases(client, function_arn)
-        if RUN_ALIAS.match(a["Name"]) and a["FunctionVersion"] in marked
-    ]
+    if plan.latest_run:
+        found.append(f"$LATEST is described {plan.latest.get('Description', '')!r}")
+    versions = sorted((v for listed in plan.versions.values() for v in listed), key=int)
+    if versions:
+        found.append(f"version(s) {', '.join(versions[:5])} published by a tuning run")
+    aliases = sorted(a for listed in plan.aliases.values() for a in listed)
     if aliases:
-        found.append(f"alias(es) {', '.join(sorted(aliases)[:5])}")
+        found.append(f"alias(es) {', '.join(aliases[:5])}")
     return found
 
 
@@ -125,7 +116,7 @@ def initialize(
     holder = lambda_api.get_run(runs_client, runs_table, ref.unqualified)
     if holder is not None and not _own_earlier_attempt(holder, execution_arn):
         raise _busy(ref.unqualified, holder)
-    leftovers = _leftovers(client, ref.unqualified, latest)
+    leftovers = _leftovers(plan_clean(client, ref.unqualified, None, latest=latest))
     if leftovers:
         raise LeftoversError(
             f"{ref.unqualified} carries what an earlier tuning run left: {'; '.join(leftovers)}. "
@@ -535,7 +526,9 @@ class CleanPlan:
         return None
 
 
-def plan_clean(client: Any, function_arn: str, record: dict[str, Any] | None) -> CleanPlan:
+def plan_clean(
+    client: Any, function_arn: str, record: dict[str, Any] | None, *, latest: dict[str, Any] | None = None
+) -> CleanPlan:
     """Find every run's leftovers on a function: marked versions, their RAM aliases, a marked $LATEST."""
     versions: dict[str, list[str]] = {}
     for version in lambda_api.list_versions(client, function_arn):
@@ -553,7 +546,7 @@ def plan_clean(client: Any, function_arn: str, record: dict[str, Any] | None) ->
         run = owner_of.get(alias["FunctionVersion"])
         if run and RUN_ALIAS.match(alias["Name"]):
             aliases.setdefault(run, []).append(alias["Name"])
-    latest = lambda_api.get_configuration(client, function_arn)
+    latest = latest or lambda_api.get_configuration(client, function_arn)
     marked = RUN_MARKER.match(str(latest.get("Description", "")))
     latest_run = marked["run"] if marked else None
     return CleanPlan(

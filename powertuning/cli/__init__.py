@@ -101,18 +101,6 @@ def _interrupted() -> int:
     return EXIT_INTERRUPTED
 
 
-def _during_interrupt(exc: BaseException) -> bool:
-    """Whether `exc` was raised while a KeyboardInterrupt was being handled (cleanup failing)."""
-    seen: set[int] = set()
-    context = exc.__context__
-    while context is not None and id(context) not in seen:
-        if isinstance(context, KeyboardInterrupt):
-            return True
-        seen.add(id(context))
-        context = context.__context__
-    return False
-
-
 def _on_interrupt(_signum: int, _frame: FrameType | None) -> None:
     console.interrupt()
     raise KeyboardInterrupt
@@ -133,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted()
     except Exception as exc:
-        if _during_interrupt(exc):
+        if console.raised_while(exc, KeyboardInterrupt):
             # Cleanup that failed while unwinding from Ctrl-C: the interrupt is what happened.
             return _interrupted()
         if not isinstance(exc, ModuleNotFoundError):

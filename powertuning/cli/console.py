@@ -89,3 +89,16 @@ def close_all() -> None:
     """Stop every live display (after Ctrl-C, before the closing line)."""
     while _live:
         _live.pop().close()
+
+
+def raised_while(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `exc`, or an exception it was raised while handling, is a `kind` (e.g. cleanup that
+    failed while unwinding from Ctrl-C or SIGTERM)."""
+    seen: set[int] = set()
+    context: BaseException | None = exc
+    while context is not None and id(context) not in seen:
+        if isinstance(context, kind):
+            return True
+        seen.add(id(context))
+        context = context.__context__
+    return False

@@ -152,18 +152,6 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _during_termination(exc: BaseException) -> bool:
-    """Whether `exc` was raised while unwinding from SIGTERM (cleanup failing)."""
-    seen: set[int] = set()
-    context: BaseException | None = exc
-    while context is not None and id(context) not in seen:
-        if isinstance(context, _Terminated):
-            return True
-        seen.add(id(context))
-        context = context.__context__
-    return False
-
-
 def run(args: argparse.Namespace) -> int:
     """Tune the handler; 0 = tuned, 1 = the execution failed, 2 = bad usage or input, 3 = the latency
     target (maxDurationMs) was not met, 143 = SIGTERM.
@@ -177,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     except _Terminated:
         return _terminated()
     except Exception as exc:
-        if _during_termination(exc):
+        if console.raised_while(exc, _Terminated):
             return _terminated()
         raise
 
