@@ -11,9 +11,9 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from powertuning import payloads
 from powertuning.errors import InvalidInputError
@@ -180,7 +180,7 @@ class WeightedPayload:
 
 @dataclass(frozen=True)
 class TuningRequest:
-    """The validated execution input, defaults applied."""
+    """The validated execution input, defaults applied. Each field is declared once in INPUTS."""
 
     lambda_arn: str
     power_values: tuple[int, ...] | None = None
@@ -232,159 +232,270 @@ class TuningRequest:
         if not isinstance(data, Mapping):
             raise InvalidInputError(f"the execution input must be a JSON object, got {json.dumps(data)}")
         _reject_unknown_keys(data)
-        num = _int(data, "num", 10, MIN_NUM, MAX_NUM)
-        assert num is not None
-        sampling = _choice(data, "sampling", SAMPLING)
-        _check_adaptive_keys(data, sampling)
-        payload, weighted = _payload(data, num)
-        payload_s3 = data.get("payloadS3")
-        if payload_s3 is not None:
-            if not isinstance(payload_s3, str) or not S3_URI.match(payload_s3):
-                raise InvalidInputError(
-                    f"payloadS3 must look like s3://bucket/key, got {json.dumps(payload_s3)}"
-                )
-            if "payload" in data:
-                raise InvalidInputError("payload and payloadS3 are exclusive: give one of them")
-        parallel = _bool(data, "parallelInvocation")
-        # With parallelInvocation the sleep has no effect, as in the reference tool (not an error).
-        sleep_ms = _int(data, "sleepBetweenRunsMs", 0, 0, MAX_SLEEP_MS) or 0
-        max_concurrency = _int(data, "maxConcurrency", None, 1, MAX_NUM)
-        if max_concurrency is not None and not parallel:
-            raise InvalidInputError(
-                "maxConcurrency needs parallelInvocation: true (it caps parallel invocations)"
-            )
-        auto_optimize = _bool(data, "autoOptimize")
-        dry_run = _bool(data, "dryRun")
-        alias = _optimize_alias(data, auto_optimize, dry_run)
-        max_duration_ms, statistic = _latency_target(data, num, sampling)
-        return cls(
-            lambda_arn=str(_arn(data, "lambdaARN", required=True)),
-            power_values=None if data.get("powerValues") == AUTO else _power_values(data.get("powerValues")),
-            num=num,
-            payload=payload,
-            weighted_payloads=weighted,
-            payload_s3=payload_s3,
-            parallel_invocation=parallel,
-            strategy=_choice(data, "strategy", STRATEGIES),
-            balanced_weight=_number(data, "balancedWeight", 0.5, 0.0, 1.0),
-            auto_optimize=auto_optimize,
-            auto_optimize_alias=alias,
-            dry_run=dry_run,
-            pre_processor_arn=_arn(data, "preProcessorARN"),
-            post_processor_arn=_arn(data, "postProcessorARN"),
-            discard_top_bottom=_number(data, "discardTopBottom", 0.2, 0.0, MAX_DISCARD),
-            sleep_between_runs_ms=sleep_ms,
-            disable_payload_logs=_bool(data, "disablePayloadLogs"),
-            include_output_results=_bool(data, "includeOutputResults"),
-            only_cold_starts=_bool(data, "onlyColdStarts"),
-            allowed_exceptions=_string_list(data, "allowedExceptions"),
-            max_concurrency=max_concurrency,
-            on_error=_choice(data, "onError", ON_ERROR),
-            sampling=sampling,
-            confidence=_number(data, "confidence", DEFAULT_CONFIDENCE, MIN_CONFIDENCE, MAX_CONFIDENCE),
-            tolerance=_number(data, "tolerance", DEFAULT_TOLERANCE, 0.0, MAX_TOLERANCE),
-            auto_power_values=data.get("powerValues") == AUTO,
-            max_duration_ms=max_duration_ms,
-            duration_statistic=statistic,
-        )
+        values = {key.field: key.parse(data) for key in INPUTS}
+        _check_combinations(data, values)
+        # What the keys mean together: "auto" sizes, a weighted payload list.
+        values["auto_power_values"] = data.get("powerValues") == AUTO
+        if payloads.is_weighted(values["payload"]):
+            values["weighted_payloads"] = payloads.parse_weighted(values["payload"], values["num"])
+            values["payload"] = None
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """The camelCase execution input, with every default written out."""
-        out: dict[str, Any] = {
-            "lambdaARN": self.lambda_arn,
-            "num": self.num,
-            "parallelInvocation": self.parallel_invocation,
-            "strategy": self.strategy,
-            "balancedWeight": self.balanced_weight,
-            "autoOptimize": self.auto_optimize,
-            "dryRun": self.dry_run,
-            "discardTopBottom": self.discard_top_bottom,
-            "sleepBetweenRunsMs": self.sleep_between_runs_ms,
-            "disablePayloadLogs": self.disable_payload_logs,
-            "includeOutputResults": self.include_output_results,
-            "onlyColdStarts": self.only_cold_starts,
-            "allowedExceptions": list(self.allowed_exceptions),
-            "onError": self.on_error,
-            "sampling": self.sampling,
-        }
-        if self.power_values is not None:
-            out["powerValues"] = list(self.power_values)
-        if self.auto_power_values:
-            out["powerValues"] = AUTO
-        if self.sampling == "adaptive":
-            out.update(confidence=self.confidence, tolerance=self.tolerance)
-        if self.max_duration_ms is not None:
-            out.update(maxDurationMs=self.max_duration_ms, durationStatistic=self.duration_statistic)
-        if self.weighted_payloads:
-            out["payload"] = [{"payload": w.payload, "weight": w.weight} for w in self.weighted_payloads]
-        elif self.payload is not None:
-            out["payload"] = self.payload
-        optional = {
-            "payloadS3": self.payload_s3,
-            "autoOptimizeAlias": self.auto_optimize_alias,
-            "preProcessorARN": self.pre_processor_arn,
-            "postProcessorARN": self.post_processor_arn,
-            "maxConcurrency": self.max_concurrency,
-        }
-        out.update({k: v for k, v in optional.items() if v is not None})
+        out: dict[str, Any] = {}
+        for key in INPUTS:
+            value = key.render(self)
+            if value is not None:
+                out[key.name] = value
         return out
 
 
-# Keys of aws-lambda-power-tuning v4, then ours.
-REFERENCE_KEYS: Final = (
-    "lambdaARN",
-    "powerValues",
-    "num",
-    "payload",
-    "payloadS3",
-    "parallelInvocation",
-    "strategy",
-    "balancedWeight",
-    "autoOptimize",
-    "autoOptimizeAlias",
-    "dryRun",
-    "preProcessorARN",
-    "postProcessorARN",
-    "discardTopBottom",
-    "sleepBetweenRunsMs",
-    "disablePayloadLogs",
-    "includeOutputResults",
-    "onlyColdStarts",
-    "allowedExceptions",
-)
-NEW_KEYS: Final = (
-    "maxConcurrency",
-    "onError",
-    "sampling",
-    "confidence",
-    "tolerance",
-    "maxDurationMs",
-    "durationStatistic",
-)
-INPUT_KEYS: Final = REFERENCE_KEYS + NEW_KEYS
+Kind = Literal["arn", "sizes", "int", "number", "ms", "bool", "choice", "json", "s3", "alias", "names"]
 
 
-def _optimize_alias(data: Mapping[str, Any], auto_optimize: bool, dry_run: bool) -> str | None:
-    alias = data.get("autoOptimizeAlias")
-    if alias is None:
-        return None
-    if not isinstance(alias, str) or not ALIAS_NAME.match(alias):
+def _always(_request: TuningRequest) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class InputKey:
+    """One execution input key, declared once: how it is parsed, checked and written back, its
+    command-line flag, and what the README's input table says of it (tests/unit/test_readme.py)."""
+
+    name: str
+    kind: Kind
+    # What the key does, for the flag's help (its range and default are added from below).
+    help: str
+    default: Any = None
+    # The range of an "int", "number" or "sizes" key.
+    low: float = 0
+    high: float = 0
+    choices: tuple[str, ...] = ()
+    # A key of aws-lambda-power-tuning v4 (False: one of ours, marked **new** in the README).
+    reference: bool = True
+    # How the help says the default when it is not the value itself (None: "none").
+    default_text: str | None = None
+    metavar: str | None = None
+    # The flag when it is not the key in kebab-case; None for lambdaARN, which each command names.
+    flag: str | None = ""
+    # Written back by to_dict only when this holds (and the value is not None).
+    written: Callable[[TuningRequest], bool] = _always
+
+    @property
+    def field(self) -> str:
+        """The TuningRequest field: the key in snake_case (lambdaARN -> lambda_arn)."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name.replace("ARN", "Arn")).lower()
+
+    def parse(self, data: Mapping[str, Any]) -> Any:
+        """The key's value in `data`, checked on its own (combinations: _check_combinations)."""
+        name, kind = self.name, self.kind
+        if kind == "arn":
+            return _arn(data, name, required=self.default_text == "required")
+        if kind == "bool":
+            return _bool(data, name, self.default)
+        if kind == "int":
+            return _int(data, name, self.default, int(self.low), int(self.high))
+        if kind == "number":
+            return _number(data, name, self.default, self.low, self.high)
+        if kind == "choice":
+            return _choice(data, name, self.choices)
+        if kind == "names":
+            return _string_list(data, name)
+        if kind == "sizes":
+            return None if data.get(name) == AUTO else _power_values(data.get(name))
+        if kind == "ms":
+            return _milliseconds(data, name)
+        if kind == "s3":
+            return _s3_uri(data, name)
+        if kind == "alias":
+            return _alias(data, name)
+        return _sendable(data, name)
+
+    def render(self, request: TuningRequest) -> Any:
+        """The key's camelCase wire value in `request.to_dict()`; None leaves it out."""
+        if not self.written(request):
+            return None
+        if self.kind == "sizes" and request.auto_power_values:
+            return AUTO
+        if self.kind == "json" and request.weighted_payloads:
+            return [{"payload": w.payload, "weight": w.weight} for w in request.weighted_payloads]
+        value = getattr(request, self.field)
+        return list(value) if isinstance(value, tuple) else value
+
+
+def _adaptive(request: TuningRequest) -> bool:
+    return request.sampling == "adaptive"
+
+
+def _has_target(request: TuningRequest) -> bool:
+    return request.max_duration_ms is not None
+
+
+# Every execution input key, in the README's order: aws-lambda-power-tuning v4's, then ours.
+INPUTS: Final[tuple[InputKey, ...]] = (
+    InputKey("lambdaARN", "arn", "the function to tune", default_text="required", flag=None),
+    InputKey(
+        "powerValues",
+        "sizes",
+        "memory sizes to test",
+        low=MIN_MEMORY_MB,
+        high=MAX_MEMORY_MB,
+        choices=("ALL", AUTO),
+        default_text="the deployment's, "
+        f"{','.join(str(v) for v in DEFAULT_POWER_VALUES)} unless changed at deploy",
+        metavar="MB,MB,...|ALL|auto",
+    ),
+    InputKey("num", "int", "invocations per memory size", 10, MIN_NUM, MAX_NUM, metavar="N"),
+    InputKey(
+        "payload",
+        "json",
+        "event sent to the function, JSON or a plain string",
+        default_text="none, the function gets null",
+        metavar="JSON",
+    ),
+    InputKey("payloadS3", "s3", "read the payload from S3", metavar="s3://BUCKET/KEY"),
+    InputKey("parallelInvocation", "bool", "invoke a size's invocations concurrently", False),
+    InputKey("strategy", "choice", "what to optimise", "cost", choices=STRATEGIES),
+    InputKey(
+        "balancedWeight", "number", "balanced strategy: 0 = fastest, 1 = cheapest", 0.5, 0.0, 1.0, metavar="W"
+    ),
+    InputKey("autoOptimize", "bool", "apply the recommended memory to $LATEST", False),
+    InputKey(
+        "autoOptimizeAlias",
+        "alias",
+        "with --auto-optimize, point this alias at the recommended size",
+        metavar="ALIAS",
+    ),
+    InputKey(
+        "dryRun", "bool", "one invocation of the first size only, to check permissions and payload", False
+    ),
+    InputKey("preProcessorARN", "arn", "function invoked before each invocation", metavar="ARN"),
+    InputKey("postProcessorARN", "arn", "function invoked after each invocation", metavar="ARN"),
+    InputKey(
+        "discardTopBottom", "number", "fraction trimmed from each end", 0.2, 0.0, MAX_DISCARD, metavar="F"
+    ),
+    InputKey(
+        "sleepBetweenRunsMs",
+        "int",
+        "pause in ms after each sequential invocation",
+        0,
+        0,
+        MAX_SLEEP_MS,
+        metavar="MS",
+    ),
+    InputKey("disablePayloadLogs", "bool", "keep payloads out of logs and error messages", False),
+    InputKey("includeOutputResults", "bool", "per-size stats in the output", False),
+    InputKey("onlyColdStarts", "bool", "a fresh version per invocation, so every one is a cold start", False),
+    InputKey(
+        "allowedExceptions",
+        "names",
+        "error types that do not fail the tuning",
+        (),
+        default_text="none",
+        metavar="TYPE,...",
+    ),
+    InputKey(
+        "maxConcurrency",
+        "int",
+        "cap on parallel invocations per memory size",
+        None,
+        1,
+        MAX_NUM,
+        reference=False,
+        default_text="unlimited",
+        metavar="N",
+    ),
+    InputKey(
+        "onError",
+        "choice",
+        "fail the run, or skip sizes that run out of memory or time",
+        "fail",
+        choices=ON_ERROR,
+        reference=False,
+    ),
+    InputKey(
+        "sampling",
+        "choice",
+        "fixed num per size, or adaptive rounds",
+        "fixed",
+        choices=SAMPLING,
+        reference=False,
+    ),
+    InputKey(
+        "confidence",
+        "number",
+        "adaptive: confidence to drop a size",
+        DEFAULT_CONFIDENCE,
+        MIN_CONFIDENCE,
+        MAX_CONFIDENCE,
+        reference=False,
+        metavar="P",
+        written=_adaptive,
+    ),
+    InputKey(
+        "tolerance",
+        "number",
+        "adaptive: indifference zone, a fraction",
+        DEFAULT_TOLERANCE,
+        0.0,
+        MAX_TOLERANCE,
+        reference=False,
+        metavar="F",
+        written=_adaptive,
+    ),
+    InputKey(
+        "maxDurationMs",
+        "ms",
+        "latency target: cost and balanced choose only among sizes whose --duration-statistic is at most "
+        "this; the input key maxDurationMs",
+        reference=False,
+        metavar="MS",
+        # `powertune run --max-duration-ms` is a gate on the result.
+        flag="--latency-target-ms",
+    ),
+    InputKey(
+        "durationStatistic",
+        "choice",
+        "which duration the latency target limits",
+        "average",
+        choices=DURATION_STATISTICS,
+        reference=False,
+        written=_has_target,
+    ),
+)
+INPUT_KEYS: Final = tuple(key.name for key in INPUTS)
+REFERENCE_KEYS: Final = tuple(key.name for key in INPUTS if key.reference)
+NEW_KEYS: Final = tuple(key.name for key in INPUTS if not key.reference)
+
+
+def _check_combinations(data: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    # What one key means for another; each key on its own is checked by InputKey.parse.
+    if values["sampling"] != "adaptive":
+        # The adaptive keys mean nothing to fixed sampling: reject them rather than ignore them.
+        for key in ("confidence", "tolerance"):
+            if key in data:
+                raise InvalidInputError(f'{key} needs sampling: "adaptive" (it tunes when to stop sampling)')
+        if data.get("powerValues") == AUTO:
+            raise InvalidInputError(
+                'powerValues "auto" needs sampling: "adaptive" (the search decides as it measures)'
+            )
+    # How many samples the race may keep is bounded with the rest of the state: powertuning/limits.py.
+    if values["payload_s3"] is not None and "payload" in data:
+        raise InvalidInputError("payload and payloadS3 are exclusive: give one of them")
+    # With parallelInvocation the sleep has no effect, as in the reference tool (not an error).
+    if values["max_concurrency"] is not None and not values["parallel_invocation"]:
         raise InvalidInputError(
-            "autoOptimizeAlias must be an alias name (letters, digits, - and _, not only digits), "
-            f"got {json.dumps(alias)}"
+            "maxConcurrency needs parallelInvocation: true (it caps parallel invocations)"
         )
-    if RUN_ALIAS.match(alias):
-        raise InvalidInputError(
-            f"autoOptimizeAlias {alias!r} has the form RAM<size>, which the tuner reserves for the aliases "
-            "it creates and deletes during a run: choose another name"
-        )
-    if not auto_optimize:
-        raise InvalidInputError("autoOptimizeAlias needs autoOptimize: true")
-    if dry_run:
-        raise InvalidInputError(
-            "autoOptimizeAlias cannot be used with dryRun: true (a dry run applies nothing)"
-        )
-    return alias
+    if values["auto_optimize_alias"] is not None:
+        if not values["auto_optimize"]:
+            raise InvalidInputError("autoOptimizeAlias needs autoOptimize: true")
+        if values["dry_run"]:
+            raise InvalidInputError(
+                "autoOptimizeAlias cannot be used with dryRun: true (a dry run applies nothing)"
+            )
+    _check_latency_target(data, values)
 
 
 def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
@@ -402,20 +513,6 @@ def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
         raise InvalidInputError(f"unknown input key {key!r}{hint} Valid keys: {', '.join(INPUT_KEYS)}")
 
 
-def _check_adaptive_keys(data: Mapping[str, Any], sampling: str) -> None:
-    # The adaptive keys mean nothing to fixed sampling: reject them rather than ignore them.
-    if sampling != "adaptive":
-        for key in ("confidence", "tolerance"):
-            if key in data:
-                raise InvalidInputError(f'{key} needs sampling: "adaptive" (it tunes when to stop sampling)')
-        if data.get("powerValues") == AUTO:
-            raise InvalidInputError(
-                'powerValues "auto" needs sampling: "adaptive" (the search decides as it measures)'
-            )
-        return
-    # How many samples the race may keep is bounded with the rest of the state: powertuning/limits.py.
-
-
 def min_num_for(statistic: str) -> int:
     """The smallest `num` whose durations give a meaningful `statistic` (see MIN_TAIL_INVOCATIONS)."""
     q = QUANTILES.get(statistic)
@@ -425,19 +522,34 @@ def min_num_for(statistic: str) -> int:
     return max(MIN_NUM, math.ceil(round(MIN_TAIL_INVOCATIONS / (1 - q), 9)))
 
 
-def _latency_target(data: Mapping[str, Any], num: int, sampling: str) -> tuple[float | None, str]:
+def _check_latency_target(data: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     # maxDurationMs: the cheapest (or best balanced) size whose durationStatistic is at most this.
-    statistic = data.get("durationStatistic", DURATION_STATISTICS[0])
-    if statistic not in DURATION_STATISTICS:
-        options = ", ".join(f'"{a}"' for a in DURATION_STATISTICS)
-        raise InvalidInputError(f"durationStatistic must be one of {options}, got {json.dumps(statistic)}")
-    if "maxDurationMs" not in data:
+    statistic = values["duration_statistic"]
+    if values["max_duration_ms"] is None:
         if "durationStatistic" in data:
             raise InvalidInputError(
                 "durationStatistic needs maxDurationMs (it says which duration the target limits)"
             )
-        return None, str(statistic)
-    value = data["maxDurationMs"]
+        return
+    if values["sampling"] == "adaptive":
+        # The race drops sizes on the strategy's objective alone; it could drop the cheapest size
+        # that meets the target. Refused until the race honours the target.
+        raise InvalidInputError(
+            'maxDurationMs cannot be combined with sampling: "adaptive" yet (the race could drop the '
+            'cheapest size that meets the target): use sampling: "fixed"'
+        )
+    needed = min_num_for(statistic)
+    if values["num"] < needed:
+        raise InvalidInputError(
+            f"durationStatistic {statistic} needs num of at least {needed}, got num {values['num']}: with "
+            f"fewer invocations a {statistic} is the slowest one or two of them, not a {statistic}"
+        )
+
+
+def _milliseconds(data: Mapping[str, Any], key: str) -> float | None:
+    if key not in data:
+        return None
+    value = data[key]
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -445,22 +557,57 @@ def _latency_target(data: Mapping[str, Any], num: int, sampling: str) -> tuple[f
         or value <= 0
     ):
         raise InvalidInputError(
-            f"maxDurationMs must be a number of milliseconds greater than 0, got {json.dumps(value)}"
+            f"{key} must be a number of milliseconds greater than 0, got {json.dumps(value)}"
         )
-    if sampling == "adaptive":
-        # The race drops sizes on the strategy's objective alone; it could drop the cheapest size
-        # that meets the target. Refused until the race honours the target.
+    return float(value)
+
+
+def _s3_uri(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, str) or not S3_URI.match(value)):
+        raise InvalidInputError(f"{key} must look like s3://bucket/key, got {json.dumps(value)}")
+    return value
+
+
+def _alias(data: Mapping[str, Any], key: str) -> str | None:
+    alias = data.get(key)
+    if alias is None:
+        return None
+    if not isinstance(alias, str) or not ALIAS_NAME.match(alias):
         raise InvalidInputError(
-            'maxDurationMs cannot be combined with sampling: "adaptive" yet (the race could drop the '
-            'cheapest size that meets the target): use sampling: "fixed"'
+            f"{key} must be an alias name (letters, digits, - and _, not only digits), "
+            f"got {json.dumps(alias)}"
         )
-    needed = min_num_for(str(statistic))
-    if num < needed:
+    if RUN_ALIAS.match(alias):
         raise InvalidInputError(
-            f"durationStatistic {statistic} needs num of at least {needed}, got num {num}: with fewer "
-            f"invocations a {statistic} is the slowest one or two of them, not a {statistic}"
+            f"{key} {alias!r} has the form RAM<size>, which the tuner reserves for the aliases "
+            "it creates and deletes during a run: choose another name"
         )
-    return float(value), str(statistic)
+    return alias
+
+
+class MemorySizesError(ValueError):
+    """A list of memory sizes is not one; `problem` says how, `item` what."""
+
+    def __init__(self, problem: str, item: Any) -> None:
+        super().__init__(f"{problem}: {item!r}")
+        self.problem = problem
+        self.item = item
+
+
+def check_memory_sizes(value: Any) -> tuple[int, ...]:
+    """A non-empty list of distinct sizes from 128 to 10,240 MB: the one check of the input's
+    powerValues and the deploy option's. Raises MemorySizesError; each caller phrases its message."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise MemorySizesError("not a list", value)
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise MemorySizesError("not an integer", item)
+        if not MIN_MEMORY_MB <= item <= MAX_MEMORY_MB:
+            raise MemorySizesError("out of range", item)
+    if len(set(value)) != len(value):
+        raise MemorySizesError("repeated", sorted({v for v in value if list(value).count(v) > 1}))
+    return tuple(value)
 
 
 def _power_values(value: Any) -> tuple[int, ...] | None:
@@ -470,30 +617,30 @@ def _power_values(value: Any) -> tuple[int, ...] | None:
     if value == "ALL":
         return ALL_POWER_VALUES
     allowed = f'a list of integers from {MIN_MEMORY_MB} to {MAX_MEMORY_MB} (MB), "auto" or "ALL"'
-    if not isinstance(value, list) or not value:
-        raise InvalidInputError(f"powerValues must be {allowed}, got {json.dumps(value)}")
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, int):
-            raise InvalidInputError(f"powerValues must be {allowed}; {json.dumps(item)} is not an integer")
-        if not MIN_MEMORY_MB <= item <= MAX_MEMORY_MB:
-            raise InvalidInputError(f"powerValues must be {allowed}; {item} is out of range")
-    if len(set(value)) != len(value):
-        dupes = sorted({v for v in value if value.count(v) > 1})
-        raise InvalidInputError(f"powerValues must not repeat a size; repeated: {dupes}")
-    return tuple(value)
+    try:
+        # A JSON input's list is a list: a string or an object is not one.
+        return check_memory_sizes(value if isinstance(value, list) else None)
+    except MemorySizesError as exc:
+        if exc.problem == "not a list":
+            raise InvalidInputError(f"powerValues must be {allowed}, got {json.dumps(value)}") from None
+        if exc.problem == "not an integer":
+            raise InvalidInputError(
+                f"powerValues must be {allowed}; {json.dumps(exc.item)} is not an integer"
+            ) from None
+        if exc.problem == "out of range":
+            raise InvalidInputError(f"powerValues must be {allowed}; {exc.item} is out of range") from None
+        raise InvalidInputError(f"powerValues must not repeat a size; repeated: {exc.item}") from None
 
 
-def _payload(data: Mapping[str, Any], num: int) -> tuple[Any, tuple[WeightedPayload, ...]]:
+def _sendable(data: Mapping[str, Any], key: str) -> Any:
     # The reference tool's rule for a weighted list: see powertuning/payloads.py.
-    payload = data.get("payload")
+    payload = data.get(key)
     try:
         # A lone surrogate passes json.loads but cannot be sent: Lambda payloads are UTF-8.
         json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except (UnicodeEncodeError, ValueError) as exc:
-        raise InvalidInputError(f"payload must be sendable JSON (UTF-8, no NaN or Infinity): {exc}") from None
-    if not payloads.is_weighted(payload):
-        return payload, ()
-    return None, payloads.parse_weighted(payload, num)
+        raise InvalidInputError(f"{key} must be sendable JSON (UTF-8, no NaN or Infinity): {exc}") from None
+    return payload
 
 
 def _string_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from aws_cdk import Token
 
 from powertuning.errors import InvalidOptionError
+from powertuning.models import MemorySizesError, check_memory_sizes
 from powertuning.pricing import DEFAULT_POWER_VALUES, MAX_MEMORY_MB, MIN_MEMORY_MB
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 
@@ -155,14 +156,13 @@ CONTEXT_KEYS: Final = {item.name: _camel(item.name) for item in fields(TunerOpti
 def _power_values(options: TunerOptions) -> None:
     key, value = "powerValues", options.power_values
     expected = f"a non-empty list of integers from {MIN_MEMORY_MB} to {MAX_MEMORY_MB} (MB)"
-    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
-        raise _fail(key, expected, value)
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, int) or not MIN_MEMORY_MB <= item <= MAX_MEMORY_MB:
-            raise _fail(key, expected, item)
-    if len(set(value)) != len(value):
-        raise _fail(key, "a list without duplicates", list(value))
-    object.__setattr__(options, "power_values", tuple(value))
+    try:
+        sizes = check_memory_sizes(value)
+    except MemorySizesError as exc:
+        if exc.problem == "repeated":
+            raise _fail(key, "a list without duplicates", list(value)) from None
+        raise _fail(key, expected, exc.item) from None
+    object.__setattr__(options, "power_values", sizes)
 
 
 def _lambda_resource(options: TunerOptions) -> None:

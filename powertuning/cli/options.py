@@ -14,21 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from powertuning.errors import InvalidInputError
-from powertuning.models import (
-    DEFAULT_CONFIDENCE,
-    DEFAULT_TOLERANCE,
-    DURATION_STATISTICS,
-    MAX_CONFIDENCE,
-    MAX_DISCARD,
-    MAX_NUM,
-    MIN_CONFIDENCE,
-    MIN_NUM,
-    ON_ERROR,
-    SAMPLING,
-    STRATEGIES,
-    TuningRequest,
-)
-from powertuning.pricing import DEFAULT_POWER_VALUES
+from powertuning.models import INPUTS, InputKey, TuningRequest
 
 
 def _kebab(key: str) -> str:
@@ -54,102 +40,38 @@ def _json(text: str) -> Any:
         return text
 
 
-# key -> (argparse kwargs); each help says the input's default (README "Execution input").
-_VALUED: dict[str, dict[str, Any]] = {
-    "powerValues": {
-        "type": _power_values,
-        "metavar": "MB,MB,...|ALL|auto",
-        "help": "memory sizes to test (default: the deployment's, "
-        f"{','.join(str(v) for v in DEFAULT_POWER_VALUES)} unless changed at deploy)",
-    },
-    "num": {
-        "type": int,
-        "metavar": "N",
-        "help": f"invocations per memory size, {MIN_NUM}-{MAX_NUM} (default: 10)",
-    },
-    "payload": {
-        "type": _json,
-        "metavar": "JSON",
-        "help": "event sent to the function, JSON or a plain string (default: none, the function gets null)",
-    },
-    "payloadS3": {"metavar": "s3://BUCKET/KEY", "help": "read the payload from S3 (default: none)"},
-    "strategy": {"choices": STRATEGIES, "help": "what to optimise (default: cost)"},
-    "balancedWeight": {
-        "type": float,
-        "metavar": "W",
-        "help": "balanced strategy: 0 = fastest, 1 = cheapest (default: 0.5)",
-    },
-    "autoOptimizeAlias": {
-        "metavar": "ALIAS",
-        "help": "with --auto-optimize, point this alias at the recommended size (default: none)",
-    },
-    "preProcessorARN": {"metavar": "ARN", "help": "function invoked before each invocation (default: none)"},
-    "postProcessorARN": {"metavar": "ARN", "help": "function invoked after each invocation (default: none)"},
-    "discardTopBottom": {
-        "type": float,
-        "metavar": "F",
-        "help": f"fraction trimmed from each end, 0-{MAX_DISCARD} (default: 0.2)",
-    },
-    "sleepBetweenRunsMs": {
-        "type": int,
-        "metavar": "MS",
-        "help": "pause after each sequential invocation (default: 0)",
-    },
-    "allowedExceptions": {
-        "type": lambda s: [v for v in s.split(",") if v],
-        "metavar": "TYPE,...",
-        "help": "error types that do not fail the tuning (default: none)",
-    },
-    "maxConcurrency": {
-        "type": int,
-        "metavar": "N",
-        "help": "cap on parallel invocations per memory size (default: unlimited)",
-    },
-    "onError": {
-        "choices": ON_ERROR,
-        "help": "fail the run, or skip sizes that run out of memory or time (default: fail)",
-    },
-    "sampling": {"choices": SAMPLING, "help": "fixed num per size, or adaptive rounds (default: fixed)"},
-    "confidence": {
-        "type": float,
-        "metavar": "P",
-        "help": f"adaptive: confidence to drop a size, {MIN_CONFIDENCE}-{MAX_CONFIDENCE} "
-        f"(default: {DEFAULT_CONFIDENCE})",
-    },
-    "tolerance": {
-        "type": float,
-        "metavar": "F",
-        "help": f"adaptive: indifference zone, a fraction (default: {DEFAULT_TOLERANCE})",
-    },
-    "maxDurationMs": {
-        "type": float,
-        "metavar": "MS",
-        "help": "latency target: cost and balanced choose only among sizes whose --duration-statistic "
-        "is at most this (input key maxDurationMs; default: none)",
-    },
-    "durationStatistic": {
-        "choices": DURATION_STATISTICS,
-        "help": "which duration the latency target limits (default: average)",
-    },
-}
-# Flags named otherwise than their key: `powertune run --max-duration-ms` is a gate on the result.
-_FLAG_NAMES: dict[str, str] = {"maxDurationMs": "--latency-target-ms"}
+def _names(text: str) -> list[str]:
+    return [v for v in text.split(",") if v]
+
+
+# How a flag's text becomes the key's value, by the key's kind (strings stay strings).
+_TYPES: dict[str, Any] = {"int": int, "number": float, "ms": float, "sizes": _power_values, "json": _json}
+_TYPES["names"] = _names
+# Where the CLI's default differs from the input's: the table and the report need the per-size stats.
+_CLI_DEFAULTS: dict[str, str] = {"includeOutputResults": "on here, as the table needs them"}
+KEYS_WITH_FLAGS: tuple[InputKey, ...] = tuple(key for key in INPUTS if key.flag is not None)
 
 
 def flag_of(key: str) -> str:
     """The command-line flag of an execution input key."""
-    return _FLAG_NAMES.get(key, f"--{_kebab(key)}")
+    found = next(k for k in INPUTS if k.name == key)
+    return found.flag or f"--{_kebab(key)}"
 
 
-# key -> help; each gets --flag / --no-flag.
-_FLAGS: dict[str, str] = {
-    "parallelInvocation": "invoke a size's invocations concurrently (default: off)",
-    "autoOptimize": "apply the recommended memory to $LATEST (default: off)",
-    "dryRun": "one invocation of the first size only, to check permissions and payload (default: off)",
-    "disablePayloadLogs": "keep payloads out of logs and error messages (default: off)",
-    "includeOutputResults": "per-size stats in the output (default: on here, as the table needs them)",
-    "onlyColdStarts": "a fresh version per invocation, so every one is a cold start (default: off)",
-}
+def _help(key: InputKey) -> str:
+    """The key's help, its range and its default (README "Execution input")."""
+    text = key.help
+    if key.kind in ("int", "number"):
+        text += f", {key.low}-{key.high}"
+    if key.name in _CLI_DEFAULTS:
+        default = _CLI_DEFAULTS[key.name]
+    elif key.default_text is not None:
+        default = key.default_text
+    elif key.kind == "bool":
+        default = "on" if key.default else "off"
+    else:
+        default = "none" if key.default is None else str(key.default)
+    return f"{text} (default: {default})"
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -164,16 +86,17 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--payload-file", type=Path, metavar="FILE", help="read the payload JSON from a file (default: none)"
     )
-    for key, kwargs in _VALUED.items():
-        group.add_argument(flag_of(key), dest=f"input_{key}", default=None, **kwargs)
-    for key, text in _FLAGS.items():
-        group.add_argument(
-            f"--{_kebab(key)}",
-            dest=f"input_{key}",
-            default=None,
-            action=argparse.BooleanOptionalAction,
-            help=text,
-        )
+    for key in KEYS_WITH_FLAGS:
+        kwargs: dict[str, Any] = {"dest": f"input_{key.name}", "default": None, "help": _help(key)}
+        if key.kind == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif key.kind == "choice":
+            kwargs["choices"] = key.choices
+        else:
+            kwargs["metavar"] = key.metavar
+            if key.kind in _TYPES:
+                kwargs["type"] = _TYPES[key.kind]
+        group.add_argument(flag_of(key.name), **kwargs)
 
 
 def build_input(args: argparse.Namespace, lambda_arn: str | None = None) -> dict[str, Any]:
@@ -191,10 +114,10 @@ def build_input(args: argparse.Namespace, lambda_arn: str | None = None) -> dict
             data["payload"] = json.loads(Path(args.payload_file).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise InvalidInputError(f"--payload-file {args.payload_file}: {exc}") from exc
-    for key in (*_VALUED, *_FLAGS):
-        value = getattr(args, f"input_{key}", None)
+    for key in KEYS_WITH_FLAGS:
+        value = getattr(args, f"input_{key.name}", None)
         if value is not None:
-            data[key] = value
+            data[key.name] = value
     if lambda_arn is not None:
         data["lambdaARN"] = lambda_arn
     TuningRequest.from_dict(data)

@@ -10,7 +10,9 @@ from powertuning.errors import InvalidInputError
 from powertuning.models import (
     ALL_POWER_VALUES,
     INPUT_KEYS,
+    INPUTS,
     NEW_KEYS,
+    REFERENCE_KEYS,
     RUN_ALIAS,
     RUN_VERSION_MARKER,
     FunctionRef,
@@ -57,6 +59,8 @@ INVALID = [
     ("balancedWeight-1.5", {"balancedWeight": 1.5}, ["balancedWeight", "from 0.0 to 1.0", "1.5"]),
     ("balancedWeight-negative", {"balancedWeight": -0.1}, ["balancedWeight", "from 0.0 to 1.0"]),
     ("balancedWeight-string", {"balancedWeight": "0.5"}, ["balancedWeight", "number from 0.0 to 1.0"]),
+    ("confidence-1", {"sampling": "adaptive", "confidence": 1.0}, ["confidence", "from 0.5 to 0.999"]),
+    ("tolerance-string", {"sampling": "adaptive", "tolerance": "0.1"}, ["tolerance", "from 0.0 to 0.5"]),
     ("discardTopBottom-0.5", {"discardTopBottom": 0.5}, ["discardTopBottom", "from 0.0 to 0.4", "0.5"]),
     ("discardTopBottom-negative", {"discardTopBottom": -0.1}, ["discardTopBottom", "from 0.0 to 0.4"]),
     ("lambdaARN-missing", {"__no_arn__": True}, ["lambdaARN is required"]),
@@ -163,8 +167,12 @@ INVALID = [
 ]
 
 
-def test_the_invalid_input_table_is_large_enough():
-    assert len(INVALID) >= 30
+def test_every_input_key_has_an_invalid_case():
+    # GIVEN the keys the invalid inputs above get wrong
+    wrong = {key for _id, overrides, _fragments in INVALID for key in overrides}
+    # THEN every declared key is among them: a new key comes with its invalid inputs
+    missing = [key.name for key in INPUTS if key.name not in wrong]
+    assert not missing, f"no invalid input for {missing}"
     assert len({case[0] for case in INVALID}) == len(INVALID)
 
 
@@ -315,30 +323,12 @@ def test_the_written_request_holds_only_input_keys(load_event):
     assert TuningRequest.from_dict(adaptive.to_dict()) == adaptive
 
 
-def test_every_reference_key_is_an_input_key():
-    assert set(INPUT_KEYS) >= {
-        "lambdaARN",
-        "powerValues",
-        "num",
-        "payload",
-        "payloadS3",
-        "parallelInvocation",
-        "strategy",
-        "balancedWeight",
-        "autoOptimize",
-        "autoOptimizeAlias",
-        "dryRun",
-        "preProcessorARN",
-        "postProcessorARN",
-        "discardTopBottom",
-        "sleepBetweenRunsMs",
-        "disablePayloadLogs",
-        "includeOutputResults",
-        "onlyColdStarts",
-        "allowedExceptions",
-        "maxConcurrency",
-        "onError",
-    }
+def test_the_reference_keys_are_the_keys_of_the_reference_tools_documented_inputs(load_event):
+    # GIVEN every input aws-lambda-power-tuning v4's README documents
+    used = {key for case in load_event("reference_v4_readme_inputs.json") for key in case["input"]}
+    # THEN the keys declared as the reference's are exactly those, and the others are new
+    assert set(REFERENCE_KEYS) == used
+    assert not used & set(NEW_KEYS)
 
 
 @pytest.mark.parametrize(
