@@ -81,3 +81,7 @@ class StateLimitError(PowerTuningError):
 
 class StepFunctionsError(PowerTuningError):
     """Step Functions itself ended a step (a timeout, a runtime error); the cause names it."""
+
+
+class StateMachineNotFoundError(PowerTuningError):
+    """No state machine ARN (or other stack output) could be found from the stack given."""

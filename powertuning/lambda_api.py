@@ -1,115 +1,48 @@
-"""Every AWS call the tuner makes. The only module that talks to boto3; each function takes a client.
+"""Every AWS call the tuner's functions make (Lambda, S3, DynamoDB, Step Functions); each function
+takes a client. Clients, the retry policy and the conflict wait are powertuning.aws's, the one seam
+the CLI and the local engine use too.
 
-Lambda allows one configuration update at a time per function: an update while `LastUpdateStatus`
-is InProgress raises ResourceConflictException, so updates wait on boto3's `function_updated`
-waiter (it polls GetFunctionConfiguration; the v2 waiter polls GetFunction, whose code download
-link the tuner has no business reading) and conflicts are retried after waiting. Throttling
-(TooManyRequestsException) is retried with exponential backoff and full jitter.
+Updates wait until Lambda has applied the previous one (`aws.wait_until_updated`); a version is
+invoked only once Active (boto3's `published_version_active` waiter).
 """
 
 from __future__ import annotations
 
 import json
-import random
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError, WaiterError
 
+from powertuning import aws
+from powertuning.aws import call, error_code, wait_until_updated
 from powertuning.errors import (
     FunctionNotFoundError,
     PayloadError,
     ProcessorError,
-    ThrottledError,
     VersionNotActiveError,
 )
 from powertuning.models import S3_URI
 
-MAX_ATTEMPTS = 6
-BASE_DELAY_S = 0.2
-MAX_DELAY_S = 10.0
-_THROTTLED = {
-    "TooManyRequestsException",
-    "ThrottlingException",
-    "Throttling",
-    "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException",
-}
-# Errors of the service itself that a later attempt may not meet (the ASL retries the same names).
-_TRANSIENT = {
-    "ServiceException",
-    "InternalFailure",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-}
-
-# Replaced in tests so backoff does not slow them down.
-sleep: Callable[[float], None] = time.sleep
-# Creating clients from boto3's default session is not thread-safe (clients are); the local engine
-# runs handlers in threads.
-_client_lock = threading.Lock()
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_lambda.type_defs import WaiterConfigTypeDef
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
 
 
+@overload
+def client(service: Literal["lambda"], region: str | None = None) -> LambdaClient: ...
+@overload
+def client(service: Literal["s3"], region: str | None = None) -> S3Client: ...
+@overload
+def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["stepfunctions"], region: str | None = None) -> SFNClient: ...
 def client(service: str, region: str | None = None) -> Any:
-    """A boto3 client whose retries are left to `call` (botocore's would multiply them).
-
-    The read timeout covers a target function's 15-minute maximum run.
-    """
-    # total_max_attempts counts calls; botocore's max_attempts counts retries (1 would mean two calls).
-    retries: Any = {"total_max_attempts": 1, "mode": "standard"}
-    config = Config(retries=retries, read_timeout=910, connect_timeout=10)
-    with _client_lock:
-        return boto3.client(service, region_name=region, config=config)
-
-
-def error_code(exc: ClientError) -> str:
-    """The AWS error code of a botocore ClientError."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def backoff_delay(attempt: int) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base x 2^attempt)]."""
-    return random.uniform(0, min(MAX_DELAY_S, BASE_DELAY_S * 2**attempt))
-
-
-def call(client: Any, operation: str, **kwargs: Any) -> Any:
-    """Call a client operation: throttling and transient service errors are retried with capped
-    exponential backoff and full jitter, configuration conflicts waited out."""
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            return getattr(client, operation)(**kwargs)
-        except ClientError as exc:
-            code = error_code(exc)
-            if attempt == MAX_ATTEMPTS - 1:
-                if code in _THROTTLED or code in _TRANSIENT:
-                    raise ThrottledError(
-                        f"{operation} still failing with {code} after {MAX_ATTEMPTS} attempts"
-                    ) from exc
-                raise
-            if code in _THROTTLED or code in _TRANSIENT:
-                sleep(backoff_delay(attempt))
-            elif code == "ResourceConflictException" and "FunctionName" in kwargs:
-                wait_until_updated(client, kwargs["FunctionName"])
-            else:
-                raise
-    raise AssertionError("unreachable")
-
-
-def wait_until_updated(client: Any, function_name: str, qualifier: str | None = None) -> None:
-    """Block until the function's last update is no longer InProgress (boto3 waiter)."""
-    kwargs: dict[str, Any] = {"FunctionName": function_name, "WaiterConfig": {"Delay": 1, "MaxAttempts": 300}}
-    if qualifier:
-        kwargs["Qualifier"] = qualifier
-    try:
-        client.get_waiter("function_updated").wait(**kwargs)
-    except WaiterError as exc:
-        raise FunctionNotFoundError(f"{function_name} did not finish updating: {exc}") from exc
+    """A client for the tuner's functions (tests attach injected faults to exactly these)."""
+    return aws.client(service, region)  # type: ignore[call-overload]
 
 
 def is_memory_limit_error(exc: BaseException) -> bool:
@@ -126,7 +59,9 @@ def is_conflict(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and error_code(exc) == "ResourceConflictException"
 
 
-def get_configuration(client: Any, function_name: str, qualifier: str | None = None) -> dict[str, Any]:
+def get_configuration(
+    client: LambdaClient, function_name: str, qualifier: str | None = None
+) -> dict[str, Any]:
     """GetFunctionConfiguration of $LATEST or of a qualifier; a clear error if it does not exist."""
     kwargs: dict[str, Any] = {"FunctionName": function_name}
     if qualifier:
@@ -141,14 +76,14 @@ def get_configuration(client: Any, function_name: str, qualifier: str | None = N
     return config
 
 
-def update_configuration(client: Any, function_name: str, **settings: Any) -> None:
+def update_configuration(client: LambdaClient, function_name: str, **settings: Any) -> None:
     """UpdateFunctionConfiguration, then wait until Lambda has applied it."""
     wait_until_updated(client, function_name)
     call(client, "update_function_configuration", FunctionName=function_name, **settings)
     wait_until_updated(client, function_name)
 
 
-def publish_version(client: Any, function_name: str, description: str) -> str:
+def publish_version(client: LambdaClient, function_name: str, description: str) -> str:
     """Publish $LATEST as a new version and return its number."""
     wait_until_updated(client, function_name)
     response = call(client, "publish_version", FunctionName=function_name, Description=description)
@@ -161,14 +96,17 @@ VERSION_ACTIVE_DELAY_S = 2
 VERSION_ACTIVE_MAX_ATTEMPTS = 450
 
 
-def wait_until_version_active(client: Any, function_name: str, version: str) -> None:
+def wait_until_version_active(client: LambdaClient, function_name: str, version: str) -> None:
     """Block until a published version is Active (boto3's `published_version_active` waiter).
 
     A new version of a SnapStart function is Pending until its snapshot is ready, and invoking it
     meanwhile fails with ResourceConflictException; any other version is Active at once, so this
     costs one GetFunctionConfiguration call.
     """
-    config = {"Delay": VERSION_ACTIVE_DELAY_S, "MaxAttempts": VERSION_ACTIVE_MAX_ATTEMPTS}
+    config: WaiterConfigTypeDef = {
+        "Delay": VERSION_ACTIVE_DELAY_S,
+        "MaxAttempts": VERSION_ACTIVE_MAX_ATTEMPTS,
+    }
     try:
         client.get_waiter("published_version_active").wait(
             FunctionName=function_name, Qualifier=version, WaiterConfig=config
@@ -179,7 +117,7 @@ def wait_until_version_active(client: Any, function_name: str, version: str) -> 
         ) from exc
 
 
-def get_alias(client: Any, function_name: str, alias: str) -> dict[str, Any] | None:
+def get_alias(client: LambdaClient, function_name: str, alias: str) -> dict[str, Any] | None:
     """The alias, or None when it does not exist."""
     try:
         found: dict[str, Any] = call(client, "get_alias", FunctionName=function_name, Name=alias)
@@ -190,7 +128,7 @@ def get_alias(client: Any, function_name: str, alias: str) -> dict[str, Any] | N
     return found
 
 
-def create_or_update_alias(client: Any, function_name: str, alias: str, version: str) -> None:
+def create_or_update_alias(client: LambdaClient, function_name: str, alias: str, version: str) -> None:
     """Point an alias at a version, creating it if needed."""
     if get_alias(client, function_name, alias) is None:
         call(client, "create_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
@@ -198,7 +136,7 @@ def create_or_update_alias(client: Any, function_name: str, alias: str, version:
         call(client, "update_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
 
 
-def delete_alias(client: Any, function_name: str, alias: str) -> bool:
+def delete_alias(client: LambdaClient, function_name: str, alias: str) -> bool:
     """Delete an alias; False if it was already gone (cleanup is safe to run twice)."""
     try:
         call(client, "delete_alias", FunctionName=function_name, Name=alias)
@@ -209,7 +147,7 @@ def delete_alias(client: Any, function_name: str, alias: str) -> bool:
     return True
 
 
-def delete_version(client: Any, function_name: str, version: str) -> bool:
+def delete_version(client: LambdaClient, function_name: str, version: str) -> bool:
     """Delete one published version; False if it was already gone. Never $LATEST."""
     if not version.isdigit():
         raise ValueError(f"refusing to delete {function_name}:{version}: not a published version")
@@ -222,7 +160,7 @@ def delete_version(client: Any, function_name: str, version: str) -> bool:
     return True
 
 
-def list_aliases(client: Any, function_arn: str) -> list[dict[str, Any]]:
+def list_aliases(client: LambdaClient, function_arn: str) -> list[dict[str, Any]]:
     """Every alias of the function.
 
     Always by full ARN: a bare name would read a same-named function in the caller's own account.
@@ -238,7 +176,7 @@ def list_aliases(client: Any, function_arn: str) -> list[dict[str, Any]]:
         marker = {"Marker": page["NextMarker"]}
 
 
-def list_versions(client: Any, function_arn: str) -> list[dict[str, Any]]:
+def list_versions(client: LambdaClient, function_arn: str) -> list[dict[str, Any]]:
     """Every version of the function, $LATEST included (by full ARN, as list_aliases)."""
     versions: list[dict[str, Any]] = []
     marker: dict[str, str] = {}
@@ -259,7 +197,7 @@ class Invocation:
     log_result: str
 
 
-def invoke(client: Any, function_name: str, qualifier: str, payload: bytes) -> Invocation:
+def invoke(client: LambdaClient, function_name: str, qualifier: str, payload: bytes) -> Invocation:
     """Invoke one alias synchronously with the log tail.
 
     The qualifier goes in the function name (`name:alias`), which every Lambda API accepts; moto
@@ -277,7 +215,7 @@ def invoke(client: Any, function_name: str, qualifier: str, payload: bytes) -> I
     return Invocation(body, response.get("FunctionError"), response.get("LogResult", ""))
 
 
-def invoke_processor(client: Any, function_arn: str, payload: Any, *, private: bool = False) -> Any:
+def invoke_processor(client: LambdaClient, function_arn: str, payload: Any, *, private: bool = False) -> Any:
     """Invoke a pre- or post-processor and return its decoded JSON result.
 
     `private` (disablePayloadLogs): a processor's error often echoes its event, so it is left out.
@@ -292,7 +230,7 @@ def invoke_processor(client: Any, function_arn: str, payload: Any, *, private: b
     return json.loads(body) if body else None
 
 
-def read_s3_text(client: Any, uri: str, max_bytes: int) -> str:
+def read_s3_text(client: S3Client, uri: str, max_bytes: int) -> str:
     """The object at s3://bucket/key as UTF-8 text (payloadS3), refusing one larger than `max_bytes`."""
     match = S3_URI.match(uri)
     if not match:
@@ -317,7 +255,7 @@ def read_s3_text(client: Any, uri: str, max_bytes: int) -> str:
         raise PayloadError(f"payloadS3 {uri} is not UTF-8 text: {exc}") from exc
 
 
-def execution_status(client: Any, execution_arn: str) -> str:
+def execution_status(client: SFNClient, execution_arn: str) -> str:
     """The status of a Step Functions execution (RUNNING, SUCCEEDED, ABORTED, ...)."""
     return str(call(client, "describe_execution", executionArn=execution_arn)["status"])
 
@@ -325,7 +263,9 @@ def execution_status(client: Any, execution_arn: str) -> str:
 # -- the run registry: one item per function being tuned (a DynamoDB table of the stack) ----------
 
 
-def acquire_run(client: Any, table: str, function_arn: str, record: dict[str, Any]) -> dict[str, Any] | None:
+def acquire_run(
+    client: DynamoDBClient, table: str, function_arn: str, record: dict[str, Any]
+) -> dict[str, Any] | None:
     """Register a run on a function unless one is registered; None if acquired, else the holder's record."""
     item = {"functionArn": {"S": function_arn}, "runId": {"S": str(record["runId"])}}
     item["record"] = {"S": json.dumps(record)}
@@ -344,7 +284,7 @@ def acquire_run(client: Any, table: str, function_arn: str, record: dict[str, An
     return None
 
 
-def get_run(client: Any, table: str, function_arn: str) -> dict[str, Any] | None:
+def get_run(client: DynamoDBClient, table: str, function_arn: str) -> dict[str, Any] | None:
     """The record of the run registered on a function, if any."""
     response = call(
         client, "get_item", TableName=table, Key={"functionArn": {"S": function_arn}}, ConsistentRead=True
@@ -353,7 +293,7 @@ def get_run(client: Any, table: str, function_arn: str) -> dict[str, Any] | None
     return None if item is None else dict(json.loads(item["record"]["S"]))
 
 
-def update_run(client: Any, table: str, function_arn: str, record: dict[str, Any]) -> None:
+def update_run(client: DynamoDBClient, table: str, function_arn: str, record: dict[str, Any]) -> None:
     """Replace the record of the run registered on a function (only while that run holds it)."""
     call(
         client,
@@ -369,7 +309,7 @@ def update_run(client: Any, table: str, function_arn: str, record: dict[str, Any
     )
 
 
-def release_run(client: Any, table: str, function_arn: str, run_id: str) -> bool:
+def release_run(client: DynamoDBClient, table: str, function_arn: str, run_id: str) -> bool:
     """Remove a run's registration; False if that run held none."""
     try:
         call(
@@ -387,7 +327,7 @@ def release_run(client: Any, table: str, function_arn: str, run_id: str) -> bool
     return True
 
 
-def runs_of_execution(client: Any, table: str, execution_arn: str) -> list[dict[str, Any]]:
+def runs_of_execution(client: DynamoDBClient, table: str, execution_arn: str) -> list[dict[str, Any]]:
     """Records of the runs an execution registered (the table holds one item per function tuned now)."""
     found: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {}

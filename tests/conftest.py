@@ -9,7 +9,7 @@
   a test tunes: 1,024 MB, with a description of its own).
 - `target_runtime`: answers moto's Lambda `invoke` without Docker, through the seam
   `LambdaFunction._invoke_lambda` (see ../shared/ENVIRONMENT.md), with any `TargetRuntime`.
-- `no_backoff`: `powertuning.lambda_api.sleep` replaced by a recorder, so retries take no time.
+- `no_backoff`: `powertuning.aws.sleep` replaced by a recorder, so retries take no time.
 - `start_engine`: (module scope) starts a `LocalEngine` on a given runtime with no retry backoff,
   stopped when the module's tests are done.
 - `load_event`: reads a JSON fixture from tests/events/.
@@ -37,6 +37,7 @@ import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
+import powertuning.aws
 from powertuning import deployment, lambda_api
 from powertuning.local.aws_rules import real_aws_rules
 from powertuning.local.engine import RUNS_TABLE, LocalEngine, create_runs_table
@@ -254,9 +255,9 @@ def target_runtime(aws: MockedAws, monkeypatch: pytest.MonkeyPatch) -> RuntimeSe
 
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """`lambda_api.sleep` replaced by a recorder: returns the list of delays it was asked to sleep."""
+    """`aws.sleep` replaced by a recorder: returns the list of delays it was asked to sleep."""
     delays: list[float] = []
-    monkeypatch.setattr(lambda_api, "sleep", delays.append)
+    monkeypatch.setattr(powertuning.aws, "sleep", delays.append)
     return delays
 
 
@@ -267,7 +268,7 @@ def start_engine() -> Iterator[Callable[[TargetRuntime], LocalEngine]]:
 
         def start(runtime: TargetRuntime) -> LocalEngine:
             patch = stack.enter_context(pytest.MonkeyPatch.context())
-            patch.setattr(lambda_api, "sleep", lambda _s: None)
+            patch.setattr(powertuning.aws, "sleep", lambda _s: None)
             return stack.enter_context(LocalEngine(runtime))
 
         yield start

@@ -14,8 +14,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from powertuning import lambda_api
-from powertuning.cli import aws
+from powertuning import aws, lambda_api
+from powertuning.aws import executions
+from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options
 from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, usage_error
 from powertuning.errors import InvalidInputError, PowerTuningError
 from powertuning.models import FunctionRef
@@ -39,7 +40,7 @@ def register(subparsers: Any) -> None:
     where.add_argument(
         "--stack-name",
         metavar="NAME",
-        help=f"the tuner's stack, for its run table (default: {aws.DEFAULT_STACK_NAME})",
+        help=f"the tuner's stack, for its run table (default: {DEFAULT_STACK_NAME})",
     )
     where.add_argument(
         "--runs-table",
@@ -52,7 +53,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="clean even though the registered execution still runs (it would fight the cleanup)",
     )
-    aws.add_aws_options(parser)
+    add_aws_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -67,9 +68,9 @@ def run(args: argparse.Namespace, factory: aws.ClientFactory | None = None) -> i
         region = args.region or ref.region
         lambda_client = factory.client("lambda", region)
         runs = factory.client("dynamodb", args.region)
-        table = args.runs_table or aws.stack_output(
+        table = args.runs_table or executions.stack_output(
             factory.client("cloudformation", args.region),
-            args.stack_name or aws.DEFAULT_STACK_NAME,
+            args.stack_name or DEFAULT_STACK_NAME,
             RUNS_TABLE_OUTPUT,
         )
         record = lambda_api.get_run(runs, table, ref.unqualified)
@@ -97,7 +98,7 @@ def _still_running(factory: aws.ClientFactory, record: dict[str, Any], region: s
     if not execution.startswith("arn:"):
         return False
     try:
-        status = aws.describe_execution(
+        status = executions.describe_execution(
             factory.client("stepfunctions", region or aws.region_of(execution)), execution
         )
     except ClientError:

@@ -9,7 +9,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from powertuning.cli import aws
+from powertuning import aws
+from powertuning.cli.options import add_aws_options
 from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, format_comparison, usage_error
 from powertuning.cli.report import ExecutionNotSucceededError, add_render_options, load_result, render
 from powertuning.errors import PowerTuningError
@@ -36,7 +37,7 @@ def register(subparsers: Any) -> None:
         help="name of A, then of B (default: the file names or execution names)",
     )
     add_render_options(parser, DEFAULT_HTML)
-    aws.add_aws_options(parser)
+    add_aws_options(parser)
     parser.set_defaults(func=compare)
 
 

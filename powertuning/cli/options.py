@@ -1,4 +1,5 @@
-"""Flags for every execution input key, shared by `powertune run` and `powertune local`.
+"""Option groups the subcommands share: a flag per execution input key (`powertune run` and
+`powertune local`) and the AWS connection (--region, --profile, --endpoint-url).
 
 Flags are the input keys in kebab-case (`balancedWeight` -> `--balanced-weight`). An `--input-file`
 gives a whole input JSON; flags given on the command line override its keys. The merged input is
@@ -11,7 +12,7 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from powertuning.errors import InvalidInputError
 from powertuning.models import INPUTS, InputKey, TuningRequest
@@ -122,3 +123,22 @@ def build_input(args: argparse.Namespace, lambda_arn: str | None = None) -> dict
         data["lambdaARN"] = lambda_arn
     TuningRequest.from_dict(data)
     return data
+
+
+# The stack `cdk deploy` creates (app.py); used when neither --state-machine-arn nor --stack-name is given.
+DEFAULT_STACK_NAME: Final = "PowerTuning"
+
+
+def add_aws_options(parser: argparse.ArgumentParser) -> None:
+    """Add --region, --profile and --endpoint-url."""
+    group = parser.add_argument_group("AWS connection")
+    group.add_argument("--region", help="AWS region (default: from the ARN, else the profile's)")
+    group.add_argument(
+        "--profile",
+        help="named profile from your AWS config (default: AWS_PROFILE, else the default profile)",
+    )
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="send every AWS call here, e.g. moto server or LocalStack (default: AWS itself)",
+    )

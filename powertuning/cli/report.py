@@ -15,7 +15,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from powertuning.cli import aws
+from powertuning import aws
+from powertuning.aws import executions
+from powertuning.cli.options import add_aws_options
 from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, format_table, status, usage_error
 from powertuning.errors import PowerTuningError
 from powertuning.report import RunMetadata, TuningResult, write_html, write_png
@@ -38,7 +40,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("result", metavar="RESULT", help="execution ARN, output JSON file, or - for stdin")
     add_render_options(parser, DEFAULT_HTML)
-    aws.add_aws_options(parser)
+    add_aws_options(parser)
     parser.set_defaults(func=report)
 
 
@@ -63,7 +65,7 @@ def load_result(source: str, factory: aws.ClientFactory, *, label: str | None = 
     known = RunMetadata()
     if source.startswith("arn:") and ":execution:" in source:
         sfn = factory.client("stepfunctions", aws.region_of(source))
-        document: Any = aws.describe_execution(sfn, source)
+        document: Any = executions.describe_execution(sfn, source)
         default_label = source.rsplit(":", 1)[-1]
         # Read from Step Functions itself: measured on AWS (an --endpoint-url may be an emulator).
         known = RunMetadata(measured_on=None if factory.endpoint_url else "aws")

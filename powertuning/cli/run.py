@@ -16,8 +16,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from powertuning.cli import aws
-from powertuning.cli.options import add_input_options, build_input
+from powertuning import aws, lambda_api
+from powertuning.aws import executions
+from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options, add_input_options, build_input
 from powertuning.cli.output import (
     EXIT_CODES_HELP,
     EXIT_EXECUTION_FAILED,
@@ -67,9 +68,9 @@ def register(subparsers: Any) -> None:
     where.add_argument(
         "--stack-name",
         metavar="NAME",
-        help=f"read the state machine ARN from this stack's outputs (default {aws.DEFAULT_STACK_NAME})",
+        help=f"read the state machine ARN from this stack's outputs (default {DEFAULT_STACK_NAME})",
     )
-    aws.add_aws_options(parser)
+    add_aws_options(parser)
     out = parser.add_argument_group("output")
     out.add_argument("--no-wait", action="store_true", help="print the execution ARN and exit once started")
     out.add_argument(
@@ -142,15 +143,15 @@ def run(args: argparse.Namespace) -> int:
     function_arn = str(execution_input["lambdaARN"])
     factory = aws.ClientFactory.from_args(args)
     try:
-        state_machine_arn = args.state_machine_arn or aws.state_machine_from_stack(
+        state_machine_arn = args.state_machine_arn or executions.state_machine_from_stack(
             factory.client("cloudformation", aws.region_of(function_arn)),
-            args.stack_name or aws.DEFAULT_STACK_NAME,
+            args.stack_name or DEFAULT_STACK_NAME,
         )
         lambda_client = factory.client("lambda", aws.region_of(function_arn))
         current = _current_memory(lambda_client, function_arn, required=args.expect_current)
         sfn = factory.client("stepfunctions", aws.region_of(state_machine_arn))
         name = f"powertune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        execution_arn = aws.start_execution(sfn, state_machine_arn, name, execution_input)
+        execution_arn = executions.start_execution(sfn, state_machine_arn, name, execution_input)
     except (PowerTuningError, ClientError, BotoCoreError) as exc:
         return usage_error(f"nothing was started: {exc}")
 
@@ -161,11 +162,13 @@ def run(args: argparse.Namespace) -> int:
     status(f"execution {execution_arn}")
     try:
         with Progress(sys.stderr, quiet=args.quiet) as progress:
-            description = aws.follow(sfn, execution_arn, progress, poll_s=args.poll_interval)
+            description = executions.follow(
+                sfn, execution_arn, progress, poll_s=args.poll_interval
+            ).description
     except KeyboardInterrupt:
         error(f"stopped following; the execution goes on: {execution_arn}")
         return EXIT_INTERRUPTED
-    except (ClientError, BotoCoreError) as exc:
+    except (PowerTuningError, ClientError, BotoCoreError) as exc:
         error(f"lost track of {execution_arn}: {exc}")
         return EXIT_EXECUTION_FAILED
 
@@ -181,8 +184,8 @@ def run(args: argparse.Namespace) -> int:
 def _current_memory(lambda_client: Any, function_arn: str, *, required: bool) -> int | None:
     # Read before the run: the Publisher changes $LATEST while it runs, and autoOptimize after.
     try:
-        return aws.function_memory(lambda_client, function_arn)
-    except (ClientError, BotoCoreError) as exc:
+        return int(lambda_api.get_configuration(lambda_client, function_arn)["MemorySize"])
+    except (PowerTuningError, ClientError, BotoCoreError) as exc:
         if required:
             raise PowerTuningError(f"--expect-current cannot read {function_arn}: {exc}") from exc
         return None

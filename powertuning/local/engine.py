@@ -22,21 +22,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from unittest import mock
 
-import boto3
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 import statemachine
-from powertuning import deployment
+from powertuning import aws, deployment
+from powertuning.aws import executions
 from powertuning.local.aws_rules import real_aws_rules
 from powertuning.local.target import FunctionSpec, TargetRuntime
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_stepfunctions import SFNClient
+
 TUNERS = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
-TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 RUNS_TABLE = "powertuning-runs"
 # As the stack's default totalExecutionTimeout (cdk.json).
 DEFAULT_FUNCTION_TIMEOUT_S = 300
@@ -136,22 +140,24 @@ class LocalEngine:
         self.runtime.close()
 
     # -- clients -----------------------------------------------------------------------------
-    def _client(self, service: str) -> Any:
+    def _client(self, service: Literal["lambda", "stepfunctions", "dynamodb", "iam"]) -> Any:
         # One client per service for the engine's life: creating one costs more than the calls.
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = boto3.client(service, region_name=self.region)
+                self._clients[service] = aws.client(service, self.region)
             return self._clients[service]
 
     @property
-    def lambda_client(self) -> Any:
+    def lambda_client(self) -> LambdaClient:
         """A Lambda client of the mock."""
-        return self._client("lambda")
+        client: LambdaClient = self._client("lambda")
+        return client
 
     @property
-    def sfn_client(self) -> Any:
+    def sfn_client(self) -> SFNClient:
         """A Step Functions client of the mock."""
-        return self._client("stepfunctions")
+        client: SFNClient = self._client("stepfunctions")
+        return client
 
     # -- deployment --------------------------------------------------------------------------
     def _role(self) -> str:
@@ -218,6 +224,8 @@ class LocalEngine:
             kwargs["Environment"] = {"Variables": environment}
         if log_format == "JSON":
             kwargs["LoggingConfig"] = {"LogFormat": "JSON"}
+        # Lambda checks the value; the stubs' Literal cannot see it through the parameter.
+        kwargs["Architectures"] = [architecture]
         created = self.lambda_client.create_function(
             FunctionName=name,
             Runtime="python3.13",
@@ -226,7 +234,6 @@ class LocalEngine:
             Code={"ZipFile": _zip_placeholder()},
             MemorySize=memory_mb,
             Timeout=timeout_s,
-            Architectures=[architecture],
             **kwargs,
         )
         self._targets[name] = (code_dir, log_format, python_path)
@@ -235,12 +242,9 @@ class LocalEngine:
     # -- executions --------------------------------------------------------------------------
     def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
         """Start an execution; always named, since moto collides on unnamed ones."""
-        response = self.sfn_client.start_execution(
-            stateMachineArn=self.state_machine_arn,
-            name=name or f"local-{uuid.uuid4().hex[:12]}",
-            input=json.dumps(execution_input),
+        return executions.start_execution(
+            self.sfn_client, self.state_machine_arn, name or f"local-{uuid.uuid4().hex[:12]}", execution_input
         )
-        return str(response["executionArn"])
 
     def wait(
         self,
@@ -252,24 +256,15 @@ class LocalEngine:
     ) -> ExecutionOutcome:
         """Block until the execution ends, passing each new history event to `on_event`."""
         started = time.monotonic()
-        seen = 0
-        events: list[dict[str, Any]] = []
-        while True:
-            description = self.sfn_client.describe_execution(executionArn=execution_arn)
-            terminal = description["status"] in TERMINAL
-            # The history is read on every poll only for a listener: each read serializes every
-            # event (each state's input and output) and takes CPU the execution itself needs.
-            if on_event or terminal:
-                events = self._history(execution_arn)
-                for event in events[seen:]:
-                    if on_event:
-                        on_event(event)
-                seen = len(events)
-            if terminal:
-                break
-            if time.monotonic() - started > timeout_s:
-                raise TimeoutError(f"{execution_arn} still running after {timeout_s} s")
-            time.sleep(poll_s)
+        followed = executions.follow(
+            self.sfn_client,
+            execution_arn,
+            on_event,
+            poll_s=poll_s,
+            timeout_s=timeout_s,
+            read_history=self._history,
+        )
+        description, events = followed.description, followed.events
         output = description.get("output")
         recovery = None
         if description["status"] in deployment.RECOVERED_STATUSES and self.recovery:
@@ -290,15 +285,14 @@ class LocalEngine:
             recovery=recovery,
         )
 
-    def _history(self, execution_arn: str) -> list[dict[str, Any]]:
+    def _history(self, sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
         # moto 5.2 can fail to serialize a history: a failed Map's other iterations finish late
         # (read again a moment later), and once in a while an event is recorded with a malformed
         # field (timeoutInSeconds holding the state). The history is informational here (status,
         # output, error and cause come from DescribeExecution), so after a few tries, go without.
         for attempt in range(4):
             try:
-                first = self.sfn_client.get_execution_history(executionArn=execution_arn, maxResults=1000)
-                return _all_events(self.sfn_client, execution_arn, first)
+                return executions.history(sfn, execution_arn)
             except TypeError:
                 time.sleep(0.1 * (attempt + 1))
         logging.getLogger(__name__).warning("moto could not serialize the history of %s", execution_arn)
@@ -347,7 +341,7 @@ class LocalEngine:
         )
 
 
-def create_runs_table(client: Any, name: str) -> None:
+def create_runs_table(client: DynamoDBClient, name: str) -> None:
     """The run table, as the stack creates it (one item per function being tuned)."""
     client.create_table(
         TableName=name,
@@ -376,16 +370,6 @@ class _LogLevel:
 
     def stop(self) -> None:
         self.logger.setLevel(self.previous)
-
-
-def _all_events(client: Any, execution_arn: str, first: dict[str, Any]) -> list[dict[str, Any]]:
-    events = list(first["events"])
-    token = first.get("nextToken")
-    while token:
-        page = client.get_execution_history(executionArn=execution_arn, maxResults=1000, nextToken=token)
-        events.extend(page["events"])
-        token = page.get("nextToken")
-    return events
 
 
 def _make_dispatcher(engine: LocalEngine) -> Callable[[LambdaFunction, Any], tuple[str, bool, str]]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
+from powertuning import aws as seam
 from powertuning import lambda_api
 from powertuning.errors import FunctionNotFoundError, PayloadError, ProcessorError, ThrottledError
 from powertuning.local.engine import RUNS_TABLE
@@ -83,7 +84,7 @@ def payload(body: Any) -> io.BytesIO:
 
 def test_call_returns_the_response_without_sleeping(no_backoff):
     client = FakeClient(get_alias={"Name": "RAM128"})
-    assert lambda_api.call(client, "get_alias", FunctionName="f", Name="RAM128") == {"Name": "RAM128"}
+    assert seam.call(client, "get_alias", FunctionName="f", Name="RAM128") == {"Name": "RAM128"}
     assert client.calls == [("get_alias", {"FunctionName": "f", "Name": "RAM128"})]
     assert no_backoff == []
 
@@ -92,11 +93,11 @@ def test_throttling_is_retried_with_backoff_until_it_succeeds(no_backoff):
     # GIVEN an API that throttles twice, then answers
     client = FakeClient(publish_version=[client_error("TooManyRequestsException")] * 2 + [{"Version": "3"}])
     # WHEN called THEN the third attempt's answer comes back after two sleeps
-    assert lambda_api.call(client, "publish_version", FunctionName="f")["Version"] == "3"
+    assert seam.call(client, "publish_version", FunctionName="f")["Version"] == "3"
     assert client.attempts("publish_version") == 3
     assert len(no_backoff) == 2
-    assert 0 <= no_backoff[0] <= lambda_api.BASE_DELAY_S
-    assert 0 <= no_backoff[1] <= lambda_api.BASE_DELAY_S * 2
+    assert 0 <= no_backoff[0] <= seam.BASE_DELAY_S
+    assert 0 <= no_backoff[1] <= seam.BASE_DELAY_S * 2
 
 
 @pytest.mark.parametrize(
@@ -104,7 +105,7 @@ def test_throttling_is_retried_with_backoff_until_it_succeeds(no_backoff):
 )
 def test_every_throttling_code_is_retried(no_backoff, code):
     client = FakeClient(invoke=[client_error(code), {"ok": True}])
-    assert lambda_api.call(client, "invoke", FunctionName="f") == {"ok": True}
+    assert seam.call(client, "invoke", FunctionName="f") == {"ok": True}
     assert client.attempts("invoke") == 2
 
 
@@ -114,34 +115,34 @@ def test_throttled_error_after_the_last_attempt(no_backoff):
     # WHEN called THEN it gives up after MAX_ATTEMPTS with ThrottledError naming the operation
     with pytest.raises(
         ThrottledError,
-        match=f"update_alias still failing with TooManyRequestsException after {lambda_api.MAX_ATTEMPTS}",
+        match=f"update_alias still failing with TooManyRequestsException after {seam.MAX_ATTEMPTS}",
     ) as caught:
-        lambda_api.call(client, "update_alias", FunctionName="f", Name="a", FunctionVersion="1")
-    assert client.attempts("update_alias") == lambda_api.MAX_ATTEMPTS
-    assert len(no_backoff) == lambda_api.MAX_ATTEMPTS - 1
+        seam.call(client, "update_alias", FunctionName="f", Name="a", FunctionVersion="1")
+    assert client.attempts("update_alias") == seam.MAX_ATTEMPTS
+    assert len(no_backoff) == seam.MAX_ATTEMPTS - 1
     assert isinstance(caught.value.__cause__, ClientError)
 
 
 def test_backoff_grows_exponentially_up_to_the_cap(monkeypatch):
     # GIVEN jitter that always draws the upper bound WHEN computing delays THEN they double to the cap
-    monkeypatch.setattr(lambda_api.random, "uniform", lambda low, high: high)
-    delays = [lambda_api.backoff_delay(a) for a in range(10)]
+    monkeypatch.setattr(seam.random, "uniform", lambda low, high: high)
+    delays = [seam.backoff_delay(a) for a in range(10)]
     assert delays[:4] == pytest.approx([0.2, 0.4, 0.8, 1.6])
-    assert max(delays) == lambda_api.MAX_DELAY_S
+    assert max(delays) == seam.MAX_DELAY_S
     assert delays == sorted(delays)
 
 
 def test_backoff_has_full_jitter(monkeypatch):
-    monkeypatch.setattr(lambda_api.random, "uniform", lambda low, high: low)
-    assert lambda_api.backoff_delay(5) == 0
+    monkeypatch.setattr(seam.random, "uniform", lambda low, high: low)
+    assert seam.backoff_delay(5) == 0
 
 
 def test_throttled_delays_stay_under_the_exponential_bounds(no_backoff):
     client = FakeClient(get_function=client_error("TooManyRequestsException"))
     with pytest.raises(ThrottledError):
-        lambda_api.call(client, "get_function", FunctionName="f")
+        seam.call(client, "get_function", FunctionName="f")
     for attempt, delay in enumerate(no_backoff):
-        assert 0 <= delay <= min(lambda_api.MAX_DELAY_S, lambda_api.BASE_DELAY_S * 2**attempt)
+        assert 0 <= delay <= min(seam.MAX_DELAY_S, seam.BASE_DELAY_S * 2**attempt)
 
 
 def test_resource_conflict_waits_for_the_update_then_retries(no_backoff):
@@ -150,7 +151,7 @@ def test_resource_conflict_waits_for_the_update_then_retries(no_backoff):
         update_function_configuration=[client_error("ResourceConflictException"), {"MemorySize": 512}]
     )
     # WHEN called THEN it waits on the LastUpdateStatus waiter (no blind sleep) and retries
-    result = lambda_api.call(client, "update_function_configuration", FunctionName="f", MemorySize=512)
+    result = seam.call(client, "update_function_configuration", FunctionName="f", MemorySize=512)
     assert result == {"MemorySize": 512}
     assert [op for op, _ in client.calls] == [
         "update_function_configuration",
@@ -164,14 +165,14 @@ def test_resource_conflict_waits_for_the_update_then_retries(no_backoff):
 def test_resource_conflict_that_never_clears_raises_the_conflict(no_backoff):
     client = FakeClient(publish_version=client_error("ResourceConflictException"))
     with pytest.raises(ClientError, match="ResourceConflictException"):
-        lambda_api.call(client, "publish_version", FunctionName="f")
-    assert client.attempts("publish_version") == lambda_api.MAX_ATTEMPTS
+        seam.call(client, "publish_version", FunctionName="f")
+    assert client.attempts("publish_version") == seam.MAX_ATTEMPTS
 
 
 def test_resource_conflict_without_a_function_name_is_not_retried():
     client = FakeClient(get_object=client_error("ResourceConflictException"))
     with pytest.raises(ClientError):
-        lambda_api.call(client, "get_object", Bucket="b", Key="k")
+        seam.call(client, "get_object", Bucket="b", Key="k")
     assert client.attempts("get_object") == 1
 
 
@@ -187,7 +188,7 @@ def test_resource_conflict_without_a_function_name_is_not_retried():
 )
 def test_transient_service_errors_are_retried_like_throttling(no_backoff, code):
     client = FakeClient(create_alias=[client_error(code), client_error(code), {"AliasArn": "a"}])
-    assert lambda_api.call(client, "create_alias", FunctionName="f", Name="a") == {"AliasArn": "a"}
+    assert seam.call(client, "create_alias", FunctionName="f", Name="a") == {"AliasArn": "a"}
     assert client.attempts("create_alias") == 3
     assert len(no_backoff) == 2
 
@@ -196,11 +197,11 @@ def test_a_transient_error_that_persists_is_a_throttled_error(no_backoff):
     client = FakeClient(publish_version=client_error("ServiceException"))
     with pytest.raises(
         ThrottledError,
-        match=f"publish_version still failing with ServiceException after {lambda_api.MAX_ATTEMPTS} attempts",
+        match=f"publish_version still failing with ServiceException after {seam.MAX_ATTEMPTS} attempts",
     ) as caught:
-        lambda_api.call(client, "publish_version", FunctionName="f")
-    assert client.attempts("publish_version") == lambda_api.MAX_ATTEMPTS
-    assert len(no_backoff) == lambda_api.MAX_ATTEMPTS - 1
+        seam.call(client, "publish_version", FunctionName="f")
+    assert client.attempts("publish_version") == seam.MAX_ATTEMPTS
+    assert len(no_backoff) == seam.MAX_ATTEMPTS - 1
     assert isinstance(caught.value.__cause__, ClientError)
 
 
@@ -210,7 +211,7 @@ def test_a_transient_error_that_persists_is_a_throttled_error(no_backoff):
 def test_other_errors_are_raised_at_once(no_backoff, code):
     client = FakeClient(create_alias=client_error(code))
     with pytest.raises(ClientError, match=code):
-        lambda_api.call(client, "create_alias", FunctionName="f", Name="a", FunctionVersion="1")
+        seam.call(client, "create_alias", FunctionName="f", Name="a", FunctionVersion="1")
     assert client.attempts("create_alias") == 1
     assert no_backoff == []
 
@@ -228,7 +229,7 @@ def test_tuner_clients_leave_retries_to_call():
 
 def test_wait_until_updated_uses_the_boto3_waiter_with_the_qualifier():
     client = FakeClient()
-    lambda_api.wait_until_updated(client, "f", "RAM128")
+    seam.wait_until_updated(client, "f", "RAM128")
     assert client.calls[0][0] == "wait"
     assert client.waiters[0] in UPDATE_WAITERS
     assert client.waits()[0]["FunctionName"] == "f"
@@ -237,7 +238,7 @@ def test_wait_until_updated_uses_the_boto3_waiter_with_the_qualifier():
 
 def test_the_waiter_used_exists_in_boto3_and_watches_last_update_status():
     client = FakeClient()
-    lambda_api.wait_until_updated(client, "f")
+    seam.wait_until_updated(client, "f")
     real = lambda_api.client("lambda", "us-east-1")
     assert client.waiters[0] in real.waiter_names
     assert client.waiters[0] in UPDATE_WAITERS
@@ -247,7 +248,7 @@ def test_waiter_failure_is_a_clear_error():
     client = FakeClient()
     client.waiter_error = True
     with pytest.raises(FunctionNotFoundError, match="f did not finish updating"):
-        lambda_api.wait_until_updated(client, "f")
+        seam.wait_until_updated(client, "f")
 
 
 def test_update_configuration_waits_before_and_after():

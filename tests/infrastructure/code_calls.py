@@ -2,7 +2,7 @@
 
 A call graph over the shipped modules, from `lambdas.<name>.handler`, following module functions,
 imported names and class methods. AWS calls are recognised as `call(client, "<operation>", ...)`
-(powertuning.lambda_api's wrapper), `client.get_paginator("<operation>")` and
+(powertuning.aws.call, the one wrapper), `client.get_paginator("<operation>")` and
 `client.get_waiter("<waiter>")` (resolved to the operation botocore's waiter polls). Over-approximate
 on purpose: every branch counts, error paths included, because IAM must allow them all.
 """

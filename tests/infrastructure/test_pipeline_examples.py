@@ -14,8 +14,7 @@ import pytest
 import yaml
 
 from powertuning.cli import build_parser
-from powertuning.cli.aws import DEFAULT_STACK_NAME
-from powertuning.cli.options import build_input
+from powertuning.cli.options import DEFAULT_STACK_NAME, build_input
 from powertuning.models import TuningRequest
 
 ROOT = Path(__file__).resolve().parents[2]

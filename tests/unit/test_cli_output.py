@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from powertuning.analysis import LatencyTarget, recommend
-from powertuning.cli.aws import ClientFactory, StateMachineNotFoundError, region_of, state_machine_from_stack
+from powertuning.aws import ClientFactory, region_of
+from powertuning.aws.executions import state_machine_from_stack
 from powertuning.cli.output import dry_run_summary, format_comparison, format_table, render_rows
 from powertuning.cli.progress import Progress
 from powertuning.cli.run import gate_failures
+from powertuning.errors import StateMachineNotFoundError
 from powertuning.models import SizeResult
 from powertuning.report import TuningResult
 from powertuning.report.result import ResultFormatError
