@@ -108,6 +108,42 @@ def test_subcommand_that_cannot_be_imported_is_listed_with_the_extra(monkeypatch
     assert "pip install 'powertuning[local]'" in capsys.readouterr().err
 
 
+def test_subcommand_whose_own_module_is_missing_is_listed_not_dropped(monkeypatch, capsys):
+    # GIVEN an installation without powertuning/cli/compare.py (a broken or trimmed package)
+    real = importlib.import_module
+
+    def import_module(name: str, package: str | None = None):
+        if name == "powertuning.cli.compare":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name, package)
+
+    monkeypatch.setattr(powertuning.cli.importlib, "import_module", import_module)
+
+    # THEN the help still lists every subcommand, that one saying why it cannot run
+    help_text = build_parser().format_help()
+    assert all(f"    {name} " in help_text for name in SUBCOMMANDS)
+    assert "compare   (unavailable: this installation of powertuning has no" in help_text
+    # AND running it exits 2 with the same words
+    assert main(["compare"]) == 2
+    assert "has no powertuning.cli.compare" in capsys.readouterr().err
+
+
+def test_a_missing_module_that_is_no_optional_dependency_is_not_hidden(monkeypatch):
+    # GIVEN a subcommand whose import fails on a module that no extra installs (a bug)
+    real = importlib.import_module
+
+    def import_module(name: str, package: str | None = None):
+        if name == "powertuning.cli.report":
+            raise ModuleNotFoundError("No module named 'powertuning.typo'", name="powertuning.typo")
+        return real(name, package)
+
+    monkeypatch.setattr(powertuning.cli.importlib, "import_module", import_module)
+
+    # THEN building the parser raises it
+    with pytest.raises(ModuleNotFoundError, match=r"powertuning\.typo"):
+        build_parser()
+
+
 def test_cleanup_failing_after_an_interrupt_still_ends_with_one_line(monkeypatch, capsys):
     # GIVEN a subcommand whose cleanup fails while Ctrl-C unwinds it
     def interrupted(_args: argparse.Namespace) -> int:
