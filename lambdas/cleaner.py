@@ -11,7 +11,7 @@ from typing import Any
 from powertuning import deployment, lambda_api
 from powertuning.errors import CleanupError
 from powertuning.failures import describe_failure
-from powertuning.models import FunctionRef, TuningConfig
+from powertuning.models import FunctionRef, RunState
 from powertuning.versions import cleanup, finish, recover
 
 
@@ -34,7 +34,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         }
     report: dict[str, Any] = {}
     if "run" in event:
-        config = TuningConfig.from_dict(event["run"])
+        config = RunState.from_dict(event["run"])
         client = lambda_api.client("lambda", FunctionRef.parse(config.function_arn).region)
         record = lambda_api.get_run(runs, table, config.function_arn)
         try:

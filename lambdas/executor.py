@@ -6,7 +6,7 @@ from typing import Any
 
 from powertuning import lambda_api, limits
 from powertuning.measure import Progress, measure
-from powertuning.models import TuningConfig, TuningRequest
+from powertuning.models import RunState, TuningRequest
 from powertuning.payloads import decode_s3_payload, with_s3_payload
 
 
@@ -15,7 +15,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     `{done: false, ...progress}` for the next call."""
     item = event["item"]
     request = TuningRequest.from_dict(item["request"])
-    config = TuningConfig.from_dict(item["run"])
+    config = RunState.from_dict(item["run"])
     power = int(item["value"])
     region = request.function.region
     if request.payload_s3:

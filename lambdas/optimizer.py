@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from powertuning import deployment, lambda_api
-from powertuning.models import TuningConfig, TuningRequest
+from powertuning.models import RunState, TuningRequest
 from powertuning.versions import optimize
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Set $LATEST (and `autoOptimizeAlias`) to `$.analysis.power` if asked; release the function."""
     request = TuningRequest.from_dict(event["request"])
-    config = TuningConfig.from_dict(event["run"])
+    config = RunState.from_dict(event["run"])
     client = lambda_api.client("lambda", request.function.region)
     states = lambda_api.client("stepfunctions")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from powertuning import deployment, lambda_api
-from powertuning.models import PublishState, TuningConfig, TuningRequest
+from powertuning.models import PublishState, RunState, TuningRequest
 from powertuning.versions import next_publish_state, publish_next
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The execution state -> `$.publish`: the next size's version(s) and alias(es) published."""
     request = TuningRequest.from_dict(event["request"])
-    config = TuningConfig.from_dict(event["run"])
+    config = RunState.from_dict(event["run"])
     current = PublishState.from_dict(event["publish"]) if event.get("publish") else None
     # The adaptive race (powerValues "auto") may ask for more sizes.
     pending = [int(p) for p in (event.get("adaptive") or {}).get("pending", [])]

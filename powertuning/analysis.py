@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from powertuning import stats
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report
-from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
+from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
 from powertuning.pricing import LambdaPrice, currency, step_functions_cost
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
 
@@ -116,28 +117,68 @@ class LatencyTarget:
 
 
 @dataclass(frozen=True)
-class ConstraintOutcome:
-    """Whether the recommendation meets the latency target: the output's `constraint`."""
+class Constraint:
+    """Whether the recommendation meets the latency target (maxDurationMs): the output's `constraint`,
+    written by the Analyzer and read back by the report and the CLI."""
 
-    target: LatencyTarget
     met: bool
+    statistic: str
+    max_duration_ms: float
+    # The recommended size's statistic.
     value: float
-    meeting: tuple[int, ...]
+    # Every size that met the target.
+    meeting: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase wire form: met, the statistic, the limit, the recommended size's figure."""
         return {
             "met": self.met,
-            "statistic": self.target.statistic,
-            "maxDurationMs": self.target.max_duration_ms,
+            "statistic": self.statistic,
+            "maxDurationMs": self.max_duration_ms,
             "value": self.value,
             "sizesMeetingTarget": list(self.meeting),
         }
 
+    @classmethod
+    def from_dict(cls, data: Any) -> Constraint:
+        """Parse the wire form (ValueError when it is not one: saved files may be edited by hand)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("met"), bool):
+            raise ValueError(f"constraint must be an object with met true or false, got {data!r}")
+        return cls(
+            met=data["met"],
+            statistic=str(data.get("statistic", "average")),
+            max_duration_ms=_finite(data["maxDurationMs"]),
+            value=_finite(data["value"]),
+            meeting=tuple(int(_finite(v)) for v in data.get("sizesMeetingTarget") or ()),
+        )
+
+    def describe(self, power: int) -> str:
+        """One line: the target and whether the recommended size meets it."""
+        if self.met:
+            verdict = "met"
+        elif self.meeting:
+            # Only `speed` recommends a size that misses a target other sizes meet.
+            verdict = f"NOT met by the recommended size (met by {', '.join(f'{v} MB' for v in self.meeting)})"
+        else:
+            verdict = "NOT met: no size meets it; the closest is recommended"
+        return (
+            f"latency target {self.statistic} <= {self.max_duration_ms:g} ms {verdict} "
+            f"({power} MB: {self.statistic} {self.value:.2f} ms)"
+        )
+
+
+def _finite(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
 
 def choose_within_target(
     results: Sequence[SizeResult], strategy: str, balanced_weight: float, target: LatencyTarget
-) -> tuple[SizeResult, ConstraintOutcome]:
+) -> tuple[SizeResult, Constraint]:
     """The size a strategy recommends under a latency target, and whether the target is met.
 
     `cost` and `balanced` choose among the sizes that meet it; `speed` ignores it (the fastest size
@@ -153,7 +194,7 @@ def choose_within_target(
     else:
         best = min(candidates, key=lambda r: (r.statistic(target.statistic), r.average_price, r.value))
     value = best.statistic(target.statistic)
-    return best, ConstraintOutcome(target, target.meets(best), value, meeting)
+    return best, Constraint(target.meets(best), target.statistic, target.max_duration_ms, value, meeting)
 
 
 def count_transitions(publisher_calls: int, results: Sequence[SizeResult]) -> int:
@@ -191,7 +232,7 @@ class Recommendation:
     stats: tuple[SizeResult, ...] = ()
     include_stats: bool = False
     dry_run: bool = False
-    constraint: ConstraintOutcome | None = None
+    constraint: Constraint | None = None
     # sampling "adaptive": how sure the race is of its pick (adaptive.confidence_statement).
     confidence: dict[str, Any] | None = None
 
@@ -274,7 +315,7 @@ def analyze_state(
     from powertuning import adaptive as race
 
     request = TuningRequest.from_dict(state["request"])
-    config = TuningConfig.from_dict(state["run"])
+    config = RunState.from_dict(state["run"])
     publish = PublishState.from_dict(state["publish"])
     publisher_calls = len(publish.power_values) + len(publish.refused)
     candidates: list[int] | None = None

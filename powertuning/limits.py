@@ -12,7 +12,7 @@ import json
 from typing import Final
 
 from powertuning.errors import StateLimitError
-from powertuning.models import AUTO_GRID, TuningConfig, TuningRequest
+from powertuning.models import AUTO_GRID, RunState, TuningRequest
 
 MAX_STATE_BYTES: Final = 256 * 1024
 # What the checks leave free, for what they do not model exactly.
@@ -29,7 +29,7 @@ MAX_INVOKE_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
 MAX_MESSAGE_CHARS: Final = 2000
 
 
-def state_bytes(request: TuningRequest, config: TuningConfig) -> int:
+def state_bytes(request: TuningRequest, config: RunState) -> int:
     """An upper bound of the largest execution state this request can produce."""
     fixed = len(json.dumps(request.to_dict())) + len(json.dumps(config.to_dict())) + ERROR_BYTES
     sizes = len(config.power_values)
@@ -41,7 +41,7 @@ def state_bytes(request: TuningRequest, config: TuningConfig) -> int:
     return fixed + 2 * sizes * RESULT_BYTES
 
 
-def map_item_bytes(request: TuningRequest, config: TuningConfig) -> int:
+def map_item_bytes(request: TuningRequest, config: RunState) -> int:
     """An upper bound of one Map iteration's state: request, run and one size's samples."""
     return (
         len(json.dumps(request.to_dict()))
@@ -52,7 +52,7 @@ def map_item_bytes(request: TuningRequest, config: TuningConfig) -> int:
     )
 
 
-def check_state_budget(request: TuningRequest, config: TuningConfig) -> None:
+def check_state_budget(request: TuningRequest, config: RunState) -> None:
     """Refuse an input whose states could pass 256 KB (with margin), saying what to change."""
     budget = int(MAX_STATE_BYTES * MARGIN)
     largest = max(state_bytes(request, config), map_item_bytes(request, config))

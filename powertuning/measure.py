@@ -15,7 +15,7 @@ from powertuning.adaptive import batch_result
 from powertuning.analysis import discard_for, summarize
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report, parse_log_result
-from powertuning.models import SizeResult, TuningConfig, TuningRequest
+from powertuning.models import RunState, SizeResult, TuningRequest
 from powertuning.payloads import weighted_counts
 from powertuning.pricing import lambda_price
 from powertuning.versions import alias_names
@@ -151,7 +151,7 @@ WAVE_GROWTH = 1.5
 
 def measure(
     request: TuningRequest,
-    config: TuningConfig,
+    config: RunState,
     power: int,
     lambda_client: Any,
     *,

@@ -662,7 +662,7 @@ RUN_MARKER = re.compile(r"^powertuning (?P<run>[0-9a-f]{12}) ")
 
 
 @dataclass(frozen=True)
-class TuningConfig:
+class RunState:
     """The run's own bookkeeping, written once by the Initializer: `$.run`."""
 
     function_arn: str
@@ -702,7 +702,7 @@ class TuningConfig:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TuningConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> RunState:
         """Parse the wire form (the tuner's own: written by the Initializer)."""
         run_id = str(data["runId"])
         if not RUN_ID.match(run_id):
@@ -719,6 +719,11 @@ class TuningConfig:
             timeout_s=int(data.get("timeoutSeconds", 3)),
             ephemeral_storage_mb=int(data.get("ephemeralStorageMB", FREE_EPHEMERAL_STORAGE_MB)),
         )
+
+
+# The old name of RunState, for the modules the adaptive split is rewriting (powertuning/adaptive.py,
+# benchmarks/exploration.py, tests/unit/test_adaptive.py); remove once they say RunState.
+TuningConfig = RunState
 
 
 @dataclass(frozen=True)

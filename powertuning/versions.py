@@ -38,7 +38,7 @@ from powertuning.models import (
     RUN_VERSION_MARKER,
     FunctionRef,
     PublishState,
-    TuningConfig,
+    RunState,
     TuningRequest,
 )
 from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB
@@ -97,7 +97,7 @@ def initialize(
     tuner_functions: Sequence[str] = (),
     execution_arn: str = "",
     run_id: str | None = None,
-) -> TuningConfig:
+) -> RunState:
     """Check the function and the input against it, then register the run; change nothing else.
 
     Every check runs before the registration, which is the last step: a refused run leaves nothing.
@@ -133,7 +133,7 @@ def initialize(
             f"{ref.name} already has the alias(es) {', '.join(clash[:5])}, which this run would create; "
             "rename or delete them before tuning (a run never changes aliases it did not create)"
         )
-    config = TuningConfig(
+    config = RunState(
         function_arn=ref.unqualified,
         power_values=tuple(power_values),
         # A retried Initializer (the state machine retries Lambda errors that may follow a
@@ -181,7 +181,7 @@ def _busy(function_arn: str, holder: dict[str, Any]) -> RunInProgressError:
 
 
 def next_publish_state(
-    config: TuningConfig, current: PublishState | None, pending: Sequence[int]
+    config: RunState, current: PublishState | None, pending: Sequence[int]
 ) -> PublishState:
     """The Publisher's progress with the sizes the adaptive race asks for (powerValues "auto") added."""
     state = current or PublishState(power_values=config.power_values)
@@ -189,7 +189,7 @@ def next_publish_state(
     return replace(state, power_values=state.power_values + new) if new else state
 
 
-def still_owned(config: TuningConfig, runs_client: Any, runs_table: str) -> bool:
+def still_owned(config: RunState, runs_client: Any, runs_table: str) -> bool:
     """True while this run is registered on its function and no recovery has begun.
 
     A step that outlives its state (an aborted execution, a state timeout) finds out here and undoes
@@ -200,7 +200,7 @@ def still_owned(config: TuningConfig, runs_client: Any, runs_table: str) -> bool
 
 
 def publish_next(
-    config: TuningConfig,
+    config: RunState,
     state: PublishState,
     request: TuningRequest,
     client: Any,
@@ -263,7 +263,7 @@ def wait_until_active(client: Any, function_arn: str, versions: Sequence[str]) -
         lambda_api.wait_until_version_active(client, function_arn, version)
 
 
-def restore_latest(config: TuningConfig, client: Any) -> bool:
+def restore_latest(config: RunState, client: Any) -> bool:
     """Put back $LATEST's memory and description if this run's marker is still on it."""
     latest = lambda_api.get_configuration(client, config.function_arn)
     if not str(latest.get("Description", "")).startswith(config.marker_prefix):
@@ -295,7 +295,7 @@ class CleanupReport:
 
 
 def _owned(
-    client: Any, config: TuningConfig, sizes: set[int] | None = None
+    client: Any, config: RunState, sizes: set[int] | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """This run's aliases (with where they point) and versions, proved by the marker on each version."""
     versions = [
@@ -315,7 +315,7 @@ def _owned(
 
 def _delete_owned(
     client: Any,
-    config: TuningConfig,
+    config: RunState,
     *,
     sizes: set[int] | None = None,
     optimize_alias: dict[str, Any] | None = None,
@@ -357,7 +357,7 @@ def _delete_owned(
     return deleted_aliases, sorted(deleted_versions, key=int)
 
 
-def cleanup(config: TuningConfig, client: Any, record: dict[str, Any] | None = None) -> CleanupReport:
+def cleanup(config: RunState, client: Any, record: dict[str, Any] | None = None) -> CleanupReport:
     """Delete every alias and version this run created and restore $LATEST; safe to run twice.
 
     On failure, the CleanupError lists what is left and the command that removes it.
@@ -373,7 +373,7 @@ def cleanup(config: TuningConfig, client: Any, record: dict[str, Any] | None = N
     return CleanupReport(tuple(aliases), tuple(versions), restored)
 
 
-def _what_is_left(client: Any, config: TuningConfig) -> str:
+def _what_is_left(client: Any, config: RunState) -> str:
     command = CLEAN_COMMAND.format(arn=config.function_arn)
     try:
         aliases, versions = _owned(client, config)
@@ -393,14 +393,14 @@ def _what_is_left(client: Any, config: TuningConfig) -> str:
     )
 
 
-def finish(config: TuningConfig, runs_client: Any, runs_table: str) -> bool:
+def finish(config: RunState, runs_client: Any, runs_table: str) -> bool:
     """End the run: remove its registration, so the function may be tuned again."""
     return lambda_api.release_run(runs_client, runs_table, config.function_arn, config.run_id)
 
 
 def optimize(
     request: TuningRequest,
-    config: TuningConfig,
+    config: RunState,
     power: int | None,
     client: Any,
     *,
@@ -448,7 +448,7 @@ def optimize(
     return out
 
 
-def _apply(request: TuningRequest, config: TuningConfig, power: int, client: Any) -> dict[str, Any]:
+def _apply(request: TuningRequest, config: RunState, power: int, client: Any) -> dict[str, Any]:
     """Set $LATEST's memory under the run's marker, and point `autoOptimizeAlias` at a version of it."""
     lambda_api.update_configuration(
         client, config.function_arn, MemorySize=power, Description=f"{config.marker_prefix}optimizing"
@@ -469,7 +469,7 @@ def recover(record: dict[str, Any], client: Any, runs_client: Any, runs_table: s
     The registration is marked first, so that a step of the run still running (Lambda keeps a
     function running after its state timed out or its execution stopped) undoes its own work.
     """
-    config = TuningConfig.from_dict(record)
+    config = RunState.from_dict(record)
     lambda_api.update_run(runs_client, runs_table, config.function_arn, {**record, "recovering": True})
     report = cleanup(config, client, record)
     finish(config, runs_client, runs_table)
@@ -566,11 +566,11 @@ def apply_clean(plan: CleanPlan, client: Any, runs_client: Any | None, runs_tabl
     for run in sorted(runs):
         registered = plan.record if plan.record and plan.record.get("runId") == run else None
         if registered:
-            report = cleanup(TuningConfig.from_dict(registered), client, registered)
+            report = cleanup(RunState.from_dict(registered), client, registered)
             done.append(f"run {run}: {json.dumps(report.to_dict())}")
         else:
             # Unregistered: delete what carries the marker, never guess an original configuration.
-            config = TuningConfig(
+            config = RunState(
                 function_arn=plan.function_arn,
                 power_values=(),
                 run_id=run,

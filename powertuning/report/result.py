@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from powertuning.analysis import Constraint
 from powertuning.errors import PowerTuningError
 from powertuning.report.metadata import RunMetadata
 from powertuning.visualization import decode
@@ -95,46 +96,6 @@ def _optional(item: Mapping[str, Any], key: str, parse: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class Constraint:
-    """The output's `constraint`: whether the recommendation meets the latency target (maxDurationMs)."""
-
-    met: bool
-    statistic: str
-    max_duration_ms: float
-    value: float
-    meeting: tuple[int, ...] = ()
-
-    @classmethod
-    def from_output(cls, data: Any) -> Constraint | None:
-        """Parse `constraint` (None when the run had no latency target)."""
-        if data is None:
-            return None
-        if not isinstance(data, Mapping) or not isinstance(data.get("met"), bool):
-            raise ValueError(f"constraint must be an object with met true or false, got {data!r}")
-        return cls(
-            met=data["met"],
-            statistic=str(data.get("statistic", "average")),
-            max_duration_ms=_number(data["maxDurationMs"]),
-            value=_number(data["value"]),
-            meeting=tuple(_integer(v) for v in data.get("sizesMeetingTarget") or ()),
-        )
-
-    def describe(self, power: int) -> str:
-        """One line: the target and whether the recommended size meets it."""
-        if self.met:
-            verdict = "met"
-        elif self.meeting:
-            # Only `speed` recommends a size that misses a target other sizes meet.
-            verdict = f"NOT met by the recommended size (met by {', '.join(f'{v} MB' for v in self.meeting)})"
-        else:
-            verdict = "NOT met: no size meets it; the closest is recommended"
-        return (
-            f"latency target {self.statistic} <= {self.max_duration_ms:g} ms {verdict} "
-            f"({power} MB: {self.statistic} {self.value:.2f} ms)"
-        )
-
-
-@dataclass(frozen=True)
 class TuningResult:
     """The recommendation, the per-size measurements, what the run cost and what is known of it."""
 
@@ -188,7 +149,9 @@ class TuningResult:
                 sizes=sizes,
                 skipped=skipped,
                 metadata=metadata or RunMetadata(),
-                constraint=Constraint.from_output(output.get("constraint")),
+                constraint=(
+                    None if output.get("constraint") is None else Constraint.from_dict(output["constraint"])
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc

@@ -14,7 +14,7 @@ from powertuning import limits
 from powertuning.errors import StateLimitError
 from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
-from powertuning.models import TuningConfig, TuningRequest
+from powertuning.models import RunState, TuningRequest
 
 SECRET = "hunter2-do-not-log"
 _names = itertools.count()
@@ -89,7 +89,7 @@ def test_a_failing_pre_processor_echoing_its_event_stays_out_of_the_cause(
 
 def _largest_inline_payload(data: dict[str, Any]) -> dict[str, Any]:
     """The input with the largest inline payload the Initializer's budget accepts (1 KB steps)."""
-    config = TuningConfig(
+    config = RunState(
         function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
         power_values=TuningRequest.from_dict(
             {**data, "lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:f"}

@@ -10,7 +10,7 @@ import pytest
 from lambdas import analyzer
 from powertuning.analysis import count_transitions
 from powertuning.errors import TargetFunctionError
-from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
+from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
 from powertuning.pricing import step_functions_cost
 from powertuning.visualization import decode
 
@@ -27,7 +27,7 @@ CURVE = [
 def state_after_the_map(stats, arn=ARN, **execution_input):
     """The state the Analyzer receives: `$.request`, `$.run`, `$.publish` and `$.results` from the Map."""
     powers = tuple(s.value for s in stats)
-    config = TuningConfig(
+    config = RunState(
         function_arn=arn,
         power_values=powers,
         run_id="0123456789ab",

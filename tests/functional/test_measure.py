@@ -23,7 +23,7 @@ from powertuning.local.simulated import SimulatedRuntime, cpu_bound, report_line
 from powertuning.local.target import FunctionSpec, InvokeResult
 from powertuning.logs import Report
 from powertuning.measure import SAFETY_MS, FunctionFailure, Progress, payloads_for
-from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
+from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
 from powertuning.pricing import lambda_price
 from powertuning.versions import initialize, publish_next
 
@@ -82,7 +82,7 @@ class ConcurrencyProbe:
         """Nothing to release."""
 
 
-def published(request: TuningRequest, lambda_client: Any, runs: Any) -> TuningConfig:
+def published(request: TuningRequest, lambda_client: Any, runs: Any) -> RunState:
     """The run's config, with every size published, as the Initializer and Publisher leave it."""
     config = initialize(request, lambda_client, (128,), runs_client=runs, runs_table=RUNS_TABLE)
     state = PublishState(power_values=config.power_values)

@@ -24,7 +24,7 @@ from powertuning.errors import (
     VersionNotActiveError,
 )
 from powertuning.local.engine import RUNS_TABLE
-from powertuning.models import PublishState, TuningConfig, TuningRequest
+from powertuning.models import PublishState, RunState, TuningRequest
 from powertuning.versions import (
     alias_names,
     cleanup,
@@ -53,7 +53,7 @@ def runs(aws):
     return aws.client("dynamodb")
 
 
-def start(request: TuningRequest, client, runs, **kwargs: Any) -> TuningConfig:
+def start(request: TuningRequest, client, runs, **kwargs: Any) -> RunState:
     """`initialize` as the Initializer calls it: the run table, this execution, the defaults."""
     kwargs.setdefault("execution_arn", EXECUTION)
     return initialize(request, client, DEFAULTS, runs_client=runs, runs_table=RUNS_TABLE, **kwargs)
@@ -79,13 +79,13 @@ def snapshot(client, name: str) -> dict[str, Any]:
     }
 
 
-def publish_one(config: TuningConfig, state: PublishState, request: TuningRequest, client) -> PublishState:
+def publish_one(config: RunState, state: PublishState, request: TuningRequest, client) -> PublishState:
     """One Publisher call, the run table as the stack names it (the mock's own region)."""
     runs = lambda_api.client("dynamodb", "us-east-1")
     return publish_next(config, state, request, client, runs_client=runs, runs_table=RUNS_TABLE)
 
 
-def publish(config: TuningConfig, request: TuningRequest, client, times: int | None = None) -> PublishState:
+def publish(config: RunState, request: TuningRequest, client, times: int | None = None) -> PublishState:
     """The Publisher loop: `times` calls, or until every size is published."""
     state = next_publish_state(config, None, [])
     count = 0
@@ -131,7 +131,7 @@ def test_initialize_reads_the_function_registers_the_run_and_changes_nothing(
     # the registration holds what recovery needs: the run and the function's original settings
     record = registered(runs, target_function)
     assert record is not None
-    assert TuningConfig.from_dict(record) == config
+    assert RunState.from_dict(record) == config
     assert isinstance(record["startedAt"], int)
 
 
@@ -614,7 +614,7 @@ def test_cleanup_of_a_forged_config_deletes_nothing_without_the_runs_marker(
     # config forged to claim them: another run id, every size, a different original
     lambda_client.create_alias(FunctionName=target_function.name, Name="RAM1024", FunctionVersion=users_own)
     before = snapshot(lambda_client, target_function.name)
-    forged = TuningConfig(
+    forged = RunState(
         function_arn=target_function.unqualified,
         power_values=(128, 1024, 3008),
         run_id="fffffffffff0",

@@ -17,7 +17,7 @@ from powertuning.analysis import (
 )
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report
-from powertuning.models import PublishState, SizeResult, TuningConfig, TuningRequest
+from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
 from powertuning.pricing import lambda_price, step_functions_cost
 from powertuning.visualization import decode
 
@@ -257,7 +257,7 @@ def test_count_transitions_of_a_run():
 def state(stats, refused=(), **request):
     """The state the Analyzer reads: `$.request`, `$.run`, `$.publish` and the Map's `$.results`."""
     powers = tuple(s["value"] for s in stats)
-    config = TuningConfig(
+    config = RunState(
         function_arn=ARN,
         power_values=powers,
         run_id="0123456789ab",

@@ -17,8 +17,8 @@ from powertuning.models import (
     RUN_VERSION_MARKER,
     FunctionRef,
     PublishState,
+    RunState,
     SizeResult,
-    TuningConfig,
     TuningRequest,
     WeightedPayload,
     min_num_for,
@@ -380,7 +380,7 @@ def tuning_config(**overrides):
         "execution_arn": EXECUTION,
         "timeout_s": 60,
     }
-    return TuningConfig(**{**settings, **overrides})
+    return RunState(**{**settings, **overrides})
 
 
 def test_tuning_config_is_the_runs_own_bookkeeping_and_round_trips():
@@ -397,17 +397,14 @@ def test_tuning_config_is_the_runs_own_bookkeeping_and_round_trips():
         "timeoutSeconds": 60,
         "ephemeralStorageMB": 512,
     }
-    assert TuningConfig.from_dict(wire) == config
+    assert RunState.from_dict(wire) == config
     assert config.marker(256) == f"powertuning {RUN} RAM256"
     assert config.marker(256).startswith(config.marker_prefix)
     assert config.marker_prefix == f"powertuning {RUN} "
 
 
 def test_tuning_config_always_names_the_unqualified_function():
-    assert (
-        TuningConfig.from_dict({**tuning_config().to_dict(), "functionArn": ARN + ":prod"}).function_arn
-        == ARN
-    )
+    assert RunState.from_dict({**tuning_config().to_dict(), "functionArn": ARN + ":prod"}).function_arn == ARN
 
 
 @pytest.mark.parametrize("run_id", ["run1", "0123456789AB", "0123456789abc", "", "0123456789a "])
@@ -415,7 +412,7 @@ def test_tuning_config_refuses_a_run_id_that_is_not_12_hex_digits(run_id):
     # The run id is what cleanup's ownership proof rests on: "powertuning <runId> ..." must not
     # let a short or odd id match other runs' markers.
     with pytest.raises(ValueError, match="not a run id"):
-        TuningConfig.from_dict({**tuning_config().to_dict(), "runId": run_id})
+        RunState.from_dict({**tuning_config().to_dict(), "runId": run_id})
 
 
 def test_run_markers_and_alias_names():
