@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -10,7 +9,14 @@ from typing import Any
 from powertuning import stats
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report
-from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
+from powertuning.models import (
+    PublishState,
+    RunState,
+    SizeResult,
+    TuningRequest,
+    finite_number,
+    whole_number,
+)
 from powertuning.pricing import LambdaPrice, currency, step_functions_cost
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
 
@@ -147,9 +153,9 @@ class Constraint:
         return cls(
             met=data["met"],
             statistic=str(data.get("statistic", "average")),
-            max_duration_ms=_finite(data["maxDurationMs"]),
-            value=_finite(data["value"]),
-            meeting=tuple(int(_finite(v)) for v in data.get("sizesMeetingTarget") or ()),
+            max_duration_ms=finite_number(data["maxDurationMs"]),
+            value=finite_number(data["value"]),
+            meeting=tuple(whole_number(v) for v in data.get("sizesMeetingTarget") or ()),
         )
 
     def describe(self, power: int) -> str:
@@ -165,15 +171,6 @@ class Constraint:
             f"latency target {self.statistic} <= {self.max_duration_ms:g} ms {verdict} "
             f"({power} MB: {self.statistic} {self.value:.2f} ms)"
         )
-
-
-def _finite(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected a number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
 
 
 def choose_within_target(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from botocore.exceptions import ClientError, WaiterError
 
 from powertuning import aws
-from powertuning.aws import call, error_code, wait_until_updated
+from powertuning.aws import call, error_code, pages, wait_until_updated
 from powertuning.errors import (
     FunctionNotFoundError,
     PayloadError,
@@ -166,26 +166,17 @@ def list_aliases(client: LambdaClient, function_arn: str) -> list[dict[str, Any]
     Always by full ARN: a bare name would read a same-named function in the caller's own account.
     (Each operation is named literally: the IAM tests read the calls from this module's source.)
     """
-    aliases: list[dict[str, Any]] = []
-    marker: dict[str, str] = {}
-    while True:
-        page = call(client, "list_aliases", FunctionName=function_arn, **marker)
-        aliases.extend(page["Aliases"])
-        if not page.get("NextMarker"):
-            return aliases
-        marker = {"Marker": page["NextMarker"]}
+    return [
+        alias
+        for page in pages(client, "list_aliases", FunctionName=function_arn)
+        for alias in page["Aliases"]
+    ]
 
 
 def list_versions(client: LambdaClient, function_arn: str) -> list[dict[str, Any]]:
     """Every version of the function, $LATEST included (by full ARN, as list_aliases)."""
-    versions: list[dict[str, Any]] = []
-    marker: dict[str, str] = {}
-    while True:
-        page = call(client, "list_versions_by_function", FunctionName=function_arn, **marker)
-        versions.extend(page["Versions"])
-        if not page.get("NextMarker"):
-            return versions
-        marker = {"Marker": page["NextMarker"]}
+    listing = pages(client, "list_versions_by_function", FunctionName=function_arn)
+    return [version for page in listing for version in page["Versions"]]
 
 
 @dataclass(frozen=True)
@@ -329,14 +320,8 @@ def release_run(client: DynamoDBClient, table: str, function_arn: str, run_id: s
 
 def runs_of_execution(client: DynamoDBClient, table: str, execution_arn: str) -> list[dict[str, Any]]:
     """Records of the runs an execution registered (the table holds one item per function tuned now)."""
-    found: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = call(client, "scan", TableName=table, ConsistentRead=True, **kwargs)
-        for item in page.get("Items", []):
-            record = json.loads(item["record"]["S"])
-            if record.get("executionArn") == execution_arn:
-                found.append(record)
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    listing = pages(
+        client, "scan", token=("ExclusiveStartKey", "LastEvaluatedKey"), TableName=table, ConsistentRead=True
+    )
+    records = [json.loads(item["record"]["S"]) for page in listing for item in page.get("Items", [])]
+    return [record for record in records if record.get("executionArn") == execution_arn]

@@ -823,5 +823,23 @@ class SizeResult:
         return cls(**{k: v for k, v in camel.items() if k in names})
 
 
+def finite_number(value: Any) -> float:
+    """A finite number from a saved document (a string of one too: files get edited by hand)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def whole_number(value: Any) -> int:
+    """A whole number from a saved document (see finite_number)."""
+    number = finite_number(value)
+    if number != int(number):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(number)
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -21,7 +21,7 @@ import argparse
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -160,6 +160,20 @@ def call(client: Any, operation: str, **kwargs: Any) -> Any:
             else:
                 raise
     raise AssertionError("unreachable")
+
+
+def pages(
+    client: Any, operation: str, *, token: tuple[str, str] = ("Marker", "NextMarker"), **kwargs: Any
+) -> Iterator[dict[str, Any]]:
+    """Every page of a listing, each through `call`. `token`: the names of the page token in the
+    request and in the response (Lambda's Marker/NextMarker by default)."""
+    more: dict[str, Any] = {}
+    while True:
+        page: dict[str, Any] = call(client, operation, **kwargs, **more)
+        yield page
+        if not page.get(token[1]):
+            return
+        more = {token[0]: page[token[1]]}
 
 
 def wait_until_updated(client: LambdaClient, function_name: str, qualifier: str | None = None) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from powertuning.aws import call
+from powertuning.aws import call, pages
 from powertuning.errors import StateMachineNotFoundError
 
 if TYPE_CHECKING:
@@ -45,14 +45,14 @@ def describe_execution(sfn: SFNClient, execution_arn: str) -> dict[str, Any]:
 
 def history(sfn: SFNClient, execution_arn: str) -> list[dict[str, Any]]:
     """Every history event of an execution, oldest first."""
-    events: list[dict[str, Any]] = []
-    token: dict[str, str] = {}
-    while True:
-        page = call(sfn, "get_execution_history", executionArn=execution_arn, maxResults=1000, **token)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        token = {"nextToken": page["nextToken"]}
+    listing = pages(
+        sfn,
+        "get_execution_history",
+        token=("nextToken", "nextToken"),
+        executionArn=execution_arn,
+        maxResults=1000,
+    )
+    return [event for page in listing for event in page["events"]]
 
 
 @dataclass(frozen=True)

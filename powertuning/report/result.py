@@ -10,7 +10,6 @@ report can say "—" instead of a made-up 0.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 from powertuning.analysis import Constraint
 from powertuning.errors import PowerTuningError
+from powertuning.models import finite_number, whole_number
 from powertuning.report.metadata import RunMetadata
 from powertuning.visualization import decode
 
@@ -57,37 +57,20 @@ class SizeFigures:
             raise ResultFormatError(f"malformed execution output: a stats item has no {', '.join(missing)}")
         try:
             return cls(
-                value=_integer(item["value"]),
-                average_duration=_number(item["averageDuration"]),
-                average_price=_number(item["averagePrice"]),
-                p50=_optional(item, "p50", _number),
-                p90=_optional(item, "p90", _number),
-                p95=_optional(item, "p95", _number),
-                p99=_optional(item, "p99", _number),
-                invocations=_optional(item, "invocations", _integer),
-                cold_starts=_optional(item, "coldStarts", _integer),
-                errors=_optional(item, "errors", _integer),
-                total_cost=_optional(item, "totalCost", _number),
+                value=whole_number(item["value"]),
+                average_duration=finite_number(item["averageDuration"]),
+                average_price=finite_number(item["averagePrice"]),
+                p50=_optional(item, "p50", finite_number),
+                p90=_optional(item, "p90", finite_number),
+                p95=_optional(item, "p95", finite_number),
+                p99=_optional(item, "p99", finite_number),
+                invocations=_optional(item, "invocations", whole_number),
+                cold_starts=_optional(item, "coldStarts", whole_number),
+                errors=_optional(item, "errors", whole_number),
+                total_cost=_optional(item, "totalCost", finite_number),
             )
         except (TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc
-
-
-def _number(value: Any) -> float:
-    # Saved files may have been edited by hand: numbers must be numbers before anything is drawn.
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected a number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
-
-
-def _integer(value: Any) -> int:
-    number = _number(value)
-    if number != int(number):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return int(number)
 
 
 def _optional(item: Mapping[str, Any], key: str, parse: Any) -> Any:

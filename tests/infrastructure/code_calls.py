@@ -1,10 +1,10 @@
 """Which AWS API actions each handler's code can reach, read statically from the asset's source.
 
 A call graph over the shipped modules, from `lambdas.<name>.handler`, following module functions,
-imported names and class methods. AWS calls are recognised as `call(client, "<operation>", ...)`
-(powertuning.aws.call, the one wrapper), `client.get_paginator("<operation>")` and
-`client.get_waiter("<waiter>")` (resolved to the operation botocore's waiter polls). Over-approximate
-on purpose: every branch counts, error paths included, because IAM must allow them all.
+imported names and class methods. AWS calls are recognised as `call(client, "<operation>", ...)` and
+`pages(client, "<operation>", ...)` (powertuning.aws, the one seam), `client.get_paginator("<op>")`
+and `client.get_waiter("<waiter>")` (resolved to the operation botocore's waiter polls).
+Over-approximate on purpose: every branch counts, error paths included, because IAM must allow them all.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def _scan(root: Path, files: Iterable[Path]) -> dict[str, _Function]:
                 literal = [str(arg.value) for arg in child.args if isinstance(arg, ast.Constant)]
                 if not literal:
                     continue
-                if (name == "call" and len(child.args) >= 2) or name == "get_paginator":
+                if (name in ("call", "pages") and len(child.args) >= 2) or name == "get_paginator":
                     function.operations.add(_action(*operations[literal[0]]))
                 elif name == "get_waiter":
                     function.operations.add(_action(*waiters[literal[0]]))

@@ -90,16 +90,21 @@ def test_missing_dependency_at_run_time_names_the_extra(monkeypatch, tmp_path, c
     assert "Traceback" not in err
 
 
-def test_subcommand_that_cannot_be_imported_is_listed_with_the_extra(monkeypatch, capsys):
-    # GIVEN the local subcommand's module needs moto at import, and moto is missing
+def _failing_import(monkeypatch: pytest.MonkeyPatch, module: str, missing: str) -> None:
+    """Make `import module` (a subcommand's) fail as if `missing` was not installed."""
     real = importlib.import_module
 
     def import_module(name: str, package: str | None = None):
-        if name == "powertuning.cli.local":
-            raise ModuleNotFoundError("No module named 'moto'", name="moto")
+        if name == module:
+            raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
         return real(name, package)
 
     monkeypatch.setattr(powertuning.cli.importlib, "import_module", import_module)
+
+
+def test_subcommand_that_cannot_be_imported_is_listed_with_the_extra(monkeypatch, capsys):
+    # GIVEN the local subcommand's module needs moto at import, and moto is missing
+    _failing_import(monkeypatch, "powertuning.cli.local", "moto")
 
     # THEN the top-level help still lists it, saying what to install
     assert "local     (unavailable: powertune local needs moto" in build_parser().format_help()
@@ -110,14 +115,7 @@ def test_subcommand_that_cannot_be_imported_is_listed_with_the_extra(monkeypatch
 
 def test_subcommand_whose_own_module_is_missing_is_listed_not_dropped(monkeypatch, capsys):
     # GIVEN an installation without powertuning/cli/compare.py (a broken or trimmed package)
-    real = importlib.import_module
-
-    def import_module(name: str, package: str | None = None):
-        if name == "powertuning.cli.compare":
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return real(name, package)
-
-    monkeypatch.setattr(powertuning.cli.importlib, "import_module", import_module)
+    _failing_import(monkeypatch, "powertuning.cli.compare", "powertuning.cli.compare")
 
     # THEN the help still lists every subcommand, that one saying why it cannot run
     help_text = build_parser().format_help()
@@ -130,14 +128,7 @@ def test_subcommand_whose_own_module_is_missing_is_listed_not_dropped(monkeypatc
 
 def test_a_missing_module_that_is_no_optional_dependency_is_not_hidden(monkeypatch):
     # GIVEN a subcommand whose import fails on a module that no extra installs (a bug)
-    real = importlib.import_module
-
-    def import_module(name: str, package: str | None = None):
-        if name == "powertuning.cli.report":
-            raise ModuleNotFoundError("No module named 'powertuning.typo'", name="powertuning.typo")
-        return real(name, package)
-
-    monkeypatch.setattr(powertuning.cli.importlib, "import_module", import_module)
+    _failing_import(monkeypatch, "powertuning.cli.report", "powertuning.typo")
 
     # THEN building the parser raises it
     with pytest.raises(ModuleNotFoundError, match=r"powertuning\.typo"):
