@@ -101,6 +101,6 @@ def _still_running(factory: aws.ClientFactory, record: dict[str, Any], region: s
         status = executions.describe_execution(
             factory.client("stepfunctions", region or aws.region_of(execution)), execution
         )
-    except ClientError:
+    except (ClientError, PowerTuningError):  # PowerTuningError: still throttled after the retries
         return False
     return bool(status.get("status") == "RUNNING")
