@@ -81,3 +81,11 @@ class StateLimitError(PowerTuningError):
 
 class StepFunctionsError(PowerTuningError):
     """Step Functions itself ended a step (a timeout, a runtime error); the cause names it."""
+
+
+class FleetInputError(InvalidInputError):
+    """A fleet input is invalid or selects nothing that can be tuned; nothing was started."""
+
+
+class FleetToleranceError(PowerTuningError):
+    """More of a fleet's functions failed than its toleratedFailurePercentage allows."""

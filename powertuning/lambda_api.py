@@ -400,3 +400,62 @@ def runs_of_execution(client: Any, table: str, execution_arn: str) -> list[dict[
         if "LastEvaluatedKey" not in page:
             return found
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# -- fleets: selecting functions, reading their metrics, the results bucket -----------------------
+
+
+def list_functions(client: Any) -> list[dict[str, Any]]:
+    """Every function's $LATEST configuration in the client's region (ListFunctions, all pages)."""
+    functions: list[dict[str, Any]] = []
+    marker: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"MaxItems": 50}
+        if marker:
+            kwargs["Marker"] = marker
+        page = call(client, "list_functions", **kwargs)
+        functions.extend(page.get("Functions", []))
+        marker = page.get("NextMarker")
+        if not marker:
+            return functions
+
+
+def list_tags(client: Any, function_arn: str) -> dict[str, str]:
+    """A function's tags (ListTags on the unqualified ARN)."""
+    return dict(call(client, "list_tags", Resource=function_arn).get("Tags", {}))
+
+
+# GetMetricData takes at most 500 queries per call.
+METRIC_QUERIES_PER_CALL = 500
+
+
+def get_metric_data(
+    client: Any, queries: list[dict[str, Any]], start: Any, end: Any
+) -> dict[str, list[float]]:
+    """Values of CloudWatch metric queries by query Id: batched 500 a call, every page read."""
+    values: dict[str, list[float]] = {}
+    for first in range(0, len(queries), METRIC_QUERIES_PER_CALL):
+        batch = queries[first : first + METRIC_QUERIES_PER_CALL]
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"MetricDataQueries": batch, "StartTime": start, "EndTime": end}
+            if token:
+                kwargs["NextToken"] = token
+            page = call(client, "get_metric_data", **kwargs)
+            for result in page.get("MetricDataResults", []):
+                values.setdefault(str(result["Id"]), []).extend(float(v) for v in result.get("Values", []))
+            token = page.get("NextToken")
+            if not token:
+                break
+    return values
+
+
+def put_s3_json(client: Any, bucket: str, key: str, body: Any) -> None:
+    """Write a JSON document to S3 (the fleet's items and summary)."""
+    data = json.dumps(body, separators=(",", ":")).encode()
+    call(client, "put_object", Bucket=bucket, Key=key, Body=data, ContentType="application/json")
+
+
+def read_s3_json(client: Any, bucket: str, key: str) -> Any:
+    """Read a JSON document from S3 (a Distributed Map's ResultWriter manifest and result files)."""
+    return json.loads(call(client, "get_object", Bucket=bucket, Key=key)["Body"].read())

@@ -23,6 +23,32 @@ def definition_text() -> str:
     return resources.files(__name__).joinpath(ASL_FILE).read_text(encoding="utf-8")
 
 
+# The fleet state machine: a Distributed Map starting one execution of the tuner per function.
+FLEET_ASL_FILE: Final = "fleet.asl.json"
+FLEET_PLACEHOLDERS: Final = (
+    "FleetResolverFunctionArn",
+    "FleetSummaryFunctionArn",
+    "TunerStateMachineArn",
+    "ResultsBucketName",
+)
+
+
+def fleet_definition_text() -> str:
+    """The fleet ASL JSON text with its `${...}` placeholders."""
+    return resources.files(__name__).joinpath(FLEET_ASL_FILE).read_text(encoding="utf-8")
+
+
+def render_fleet(arns: Mapping[str, str], *, function_timeout_s: int | None = None) -> str:
+    """The fleet ASL with each placeholder replaced (keys: FLEET_PLACEHOLDERS) and, with
+    `function_timeout_s`, its Lambda Tasks' timeouts set as the stack sets them."""
+    text = fleet_definition_text()
+    if function_timeout_s is not None:
+        text = with_timeouts(text, function_timeout_s + TASK_TIMEOUT_MARGIN_S)
+    for name in FLEET_PLACEHOLDERS:
+        text = text.replace("${" + name + "}", arns[name])
+    return text
+
+
 # A Task outlives its function's own timeout by this much: the function is stopped by Lambda first,
 # so no step of the tuner keeps acting after the state machine has moved on to cleanup.
 TASK_TIMEOUT_MARGIN_S: Final = 30
@@ -37,7 +63,8 @@ def with_timeouts(asl_text: str, task_timeout_s: int) -> str:
 
 def _set_task_timeouts(states: Mapping[str, Any], timeout_s: int) -> None:
     for state in states.values():
-        if state["Type"] == "Task":
+        # Lambda Tasks only: a startExecution.sync:2 child runs as long as the tuning takes.
+        if state["Type"] == "Task" and not str(state["Resource"]).startswith("arn:aws:states:::states:"):
             state["TimeoutSeconds"] = timeout_s
         for nested in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", ())):
             if nested:
