@@ -17,7 +17,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     selection = resolve(
         request,
         lambda_api.client("lambda"),
-        own_functions=deployment.tuner_functions(context),
+        # From the definition (not the caller's input): the tuner's and the fleet's own functions.
+        own_functions=deployment.tuner_functions(context) + str(event.get("tunerFunctions", "")).split(","),
         fleet_execution=execution,
     )
     bucket = deployment.fleet_bucket()

@@ -330,7 +330,7 @@ def select(
     function that matched it. The tuner's own functions are refused when listed and left out (and
     reported) when a selector matches them.
     """
-    own = {FunctionRef.parse(arn).unqualified for arn in own_functions}
+    own = {FunctionRef.parse(arn).unqualified for arn in own_functions if arn}
     chosen: list[FunctionInfo] = []
     excluded: list[dict[str, str]] = []
     for info in found:

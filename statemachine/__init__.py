@@ -30,7 +30,24 @@ FLEET_PLACEHOLDERS: Final = (
     "FleetSummaryFunctionArn",
     "TunerStateMachineArn",
     "ResultsBucketName",
+    # The tuner's and the fleet's own functions, comma-separated: a fleet never includes them.
+    "TunerFunctionArns",
+    # Service integrations, named in the partition's own ARNs (arn:aws-cn:states:::... in China).
+    "StartTuningResource",
+    "ItemReaderResource",
+    "ResultWriterResource",
 )
+# The service integrations' resources, by placeholder: `arn:<partition>:states:::<this>`.
+FLEET_INTEGRATIONS: Final = {
+    "StartTuningResource": "states:startExecution.sync:2",
+    "ItemReaderResource": "s3:getObject",
+    "ResultWriterResource": "s3:putObject",
+}
+
+
+def fleet_integrations(partition: str) -> dict[str, str]:
+    """The integration placeholders' values in a partition."""
+    return {name: f"arn:{partition}:states:::{api}" for name, api in FLEET_INTEGRATIONS.items()}
 
 
 def fleet_definition_text() -> str:
@@ -64,7 +81,7 @@ def with_timeouts(asl_text: str, task_timeout_s: int) -> str:
 def _set_task_timeouts(states: Mapping[str, Any], timeout_s: int) -> None:
     for state in states.values():
         # Lambda Tasks only: a startExecution.sync:2 child runs as long as the tuning takes.
-        if state["Type"] == "Task" and not str(state["Resource"]).startswith("arn:aws:states:::states:"):
+        if state["Type"] == "Task" and state["Resource"] != "${StartTuningResource}":
             state["TimeoutSeconds"] = timeout_s
         for nested in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", ())):
             if nested:

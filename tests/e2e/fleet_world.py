@@ -165,6 +165,8 @@ def fleet_deployed(engine: LocalEngine) -> Iterator[str]:
             "FleetSummaryFunctionArn": arns["FleetSummaryFunctionArn"],
             "TunerStateMachineArn": engine.state_machine_arn,
             "ResultsBucketName": FLEET_BUCKET,
+            **statemachine.fleet_integrations("aws"),
+            "TunerFunctionArns": ",".join(tuner_functions),
         },
         function_timeout_s=300,
     )
