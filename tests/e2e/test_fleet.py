@@ -5,14 +5,18 @@ the functions by saving. See fleet_world.py for the two moto gaps closed and wha
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from powertuning import lambda_api
+from powertuning.cli import aws as cli_aws
+from powertuning.cli import main
 from powertuning.fleet import DAYS_PER_MONTH, METRICS_DAYS
 from powertuning.local.engine import RUNS_TABLE, LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
@@ -31,6 +35,7 @@ CURVES = {
     "broken": lambda m, _n: 10.0,
     "busy": lambda m, _n: 100.0,
 }
+A_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:mixed"
 INVOCATIONS_14D = {
     "io-bound": 2_000_000,
     "cpu-bound": 500_000,
@@ -235,3 +240,73 @@ def test_a_selector_skips_the_tuners_own_functions(world: tuple[LocalEngine, str
     # THEN nothing is tuned, and the refusal says so
     assert described["status"] == "FAILED"
     assert "matched no function that can be tuned" in described["cause"]
+
+
+def test_powertune_fleet_waits_prints_the_ranking_writes_the_report_and_gates(
+    world: tuple[LocalEngine, str, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    engine, fleet_arn, arns = world
+    # GIVEN the stack's outputs (the CLI's stack lookup has its own tests)
+    monkeypatch.setattr(cli_aws, "stack_output", lambda _cfn, _stack, key: fleet_arn)
+    monkeypatch.setattr(cli_aws, "state_machine_from_stack", lambda _cfn, _stack: engine.state_machine_arn)
+    defaults = tmp_path / "defaults.json"
+    defaults.write_text(json.dumps({"powerValues": POWER_VALUES, "num": 5}))
+    report = tmp_path / "fleet.html"
+    # WHEN a fleet of two, one of which fails, is tuned with a gate on failures
+    code = main(
+        [
+            "fleet",
+            "--function",
+            arns["io-bound"],
+            "--function",
+            arns["broken"],
+            "--input-file",
+            str(defaults),
+            "--wait",
+            "--report",
+            str(report),
+            "--max-failed-percentage",
+            "10",
+            "--poll-interval",
+            "0.1",
+        ]
+    )
+    out, err = capsys.readouterr()
+    # THEN the gate fails the command (exit 3) after the ranking, the failure and the report
+    assert code == 3
+    assert re.search(r"io-bound\s+1024 MB\s+128 MB", out)
+    assert "failed: broken: TargetFunctionError" in out
+    assert "io-bound: recommends 128 MB" in err
+    assert "broken: FAILED" in err
+    assert "gate failed: 1 of 2 functions failed (50.0%)" in err
+    page = report.read_text()
+    assert "default-src 'none'" in page
+    assert "io-bound" in page
+
+
+def test_powertune_fleet_plan_prices_the_selection_and_starts_nothing(
+    world: tuple[LocalEngine, str, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine, fleet_arn, arns = world
+    before = len(engine.sfn_client.list_executions(stateMachineArn=fleet_arn)["executions"])
+    code = main(["fleet", "--prefix", "mixed", "--plan", "--output", "json", "--region", "us-east-1"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 0
+    (row,) = plan["functions"]
+    assert row["functionArn"] == arns["mixed"]
+    monthly = INVOCATIONS_14D["mixed"] * DAYS_PER_MONTH / METRICS_DAYS
+    price = lambda_price("us-east-1", "x86_64")
+    assert row["currentMonthlyCost"] == pytest.approx(
+        monthly * price.invocation_cost(CURVES["mixed"](CURRENT_MB, 0), CURRENT_MB), abs=1e-3
+    )
+    assert 0 < row["estimatedTuningCost"] < 0.1
+    assert len(engine.sfn_client.list_executions(stateMachineArn=fleet_arn)["executions"]) == before
+
+
+def test_powertune_fleet_refuses_bad_input_before_starting(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fleet", "--function", A_FUNCTION, "--tag", "team=x"])
+    assert code == 2
+    assert "not both" in capsys.readouterr().err
