@@ -300,6 +300,8 @@ def _told(state: Mapping[str, Any]) -> str:
     if state["status"] == "SUCCEEDED":
         output = json.loads(state.get("output") or "{}")
         return f"recommends {output.get('power')} MB"
+    if state.get("error") == "RunInProgressError":
+        return "skipped: already being tuned (RunInProgressError)"
     return f"{state['status']} {state.get('error') or ''}".strip()
 
 
