@@ -26,3 +26,12 @@ def tuner_functions(context: Any) -> list[str]:
     arns = [str(a) for a in json.loads(os.environ.get(TUNER_FUNCTIONS_ENV, "[]"))]
     own = getattr(context, "invoked_function_arn", None)
     return arns + ([FunctionRef.parse(str(own)).unqualified] if own else [])
+
+
+# The fleet's results bucket: item lists, the Distributed Map's results, the fleet summaries.
+FLEET_BUCKET_ENV: Final = "POWERTUNING_FLEET_BUCKET"
+
+
+def fleet_bucket() -> str:
+    """The fleet results bucket's name."""
+    return os.environ[FLEET_BUCKET_ENV]

@@ -85,3 +85,11 @@ class StepFunctionsError(PowerTuningError):
 
 class StateMachineNotFoundError(PowerTuningError):
     """No state machine ARN (or other stack output) could be found from the stack given."""
+
+
+class FleetInputError(InvalidInputError):
+    """A fleet input is invalid or selects nothing that can be tuned; nothing was started."""
+
+
+class FleetToleranceError(PowerTuningError):
+    """More of a fleet's functions failed than its toleratedFailurePercentage allows."""

@@ -25,6 +25,7 @@ from powertuning.errors import (
 from powertuning.models import S3_URI
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_lambda.type_defs import WaiterConfigTypeDef
@@ -40,6 +41,8 @@ def client(service: Literal["s3"], region: str | None = None) -> S3Client: ...
 def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
 @overload
 def client(service: Literal["stepfunctions"], region: str | None = None) -> SFNClient: ...
+@overload
+def client(service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchClient: ...
 def client(service: str, region: str | None = None) -> Any:
     """A client for the tuner's functions (tests attach injected faults to exactly these)."""
     return aws.client(service, region)  # type: ignore[call-overload]
@@ -325,3 +328,56 @@ def runs_of_execution(client: DynamoDBClient, table: str, execution_arn: str) ->
     )
     records = [json.loads(item["record"]["S"]) for page in listing for item in page.get("Items", [])]
     return [record for record in records if record.get("executionArn") == execution_arn]
+
+
+# -- fleets: selecting functions, reading their metrics, the results bucket -----------------------
+
+
+def list_functions(client: Any) -> list[dict[str, Any]]:
+    """Every function's $LATEST configuration in the client's region (ListFunctions, all pages)."""
+    return [
+        function
+        for page in pages(client, "list_functions", MaxItems=50)
+        for function in page.get("Functions", [])
+    ]
+
+
+def list_tags(client: Any, function_arn: str) -> dict[str, str]:
+    """A function's tags (ListTags on the unqualified ARN)."""
+    return dict(call(client, "list_tags", Resource=function_arn).get("Tags", {}))
+
+
+# GetMetricData takes at most 500 queries per call.
+METRIC_QUERIES_PER_CALL = 500
+
+
+def get_metric_data(
+    client: Any, queries: list[dict[str, Any]], start: Any, end: Any
+) -> dict[str, list[float]]:
+    """Values of CloudWatch metric queries by query Id: batched 500 a call, every page read."""
+    values: dict[str, list[float]] = {}
+    for first in range(0, len(queries), METRIC_QUERIES_PER_CALL):
+        batch = queries[first : first + METRIC_QUERIES_PER_CALL]
+        listing = pages(
+            client,
+            "get_metric_data",
+            token=("NextToken", "NextToken"),
+            MetricDataQueries=batch,
+            StartTime=start,
+            EndTime=end,
+        )
+        for page in listing:
+            for result in page.get("MetricDataResults", []):
+                values.setdefault(str(result["Id"]), []).extend(float(v) for v in result.get("Values", []))
+    return values
+
+
+def put_s3_json(client: Any, bucket: str, key: str, body: Any) -> None:
+    """Write a JSON document to S3 (the fleet's items and summary)."""
+    data = json.dumps(body, separators=(",", ":")).encode()
+    call(client, "put_object", Bucket=bucket, Key=key, Body=data, ContentType="application/json")
+
+
+def read_s3_json(client: Any, bucket: str, key: str) -> Any:
+    """Read a JSON document from S3 (a Distributed Map's ResultWriter manifest and result files)."""
+    return json.loads(call(client, "get_object", Bucket=bucket, Key=key)["Body"].read())

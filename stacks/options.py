@@ -84,6 +84,8 @@ class TunerOptions:
     state_machine_name_prefix: str = "powerTuningStateMachine"
     # Log every state machine event with its input and output (payloads included); errors only otherwise.
     log_execution_data: bool = False
+    # Deploy the fleet state machine (a Distributed Map tuning many functions) and its results bucket.
+    fleet: bool = True
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -142,6 +144,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "subnet_ids": _parse_list,
     "security_group_ids": _parse_list,
     "log_execution_data": _parse_bool,
+    "fleet": _parse_bool,
 }
 
 
@@ -250,6 +253,11 @@ def _log_execution_data(options: TunerOptions) -> None:
         raise _fail("logExecutionData", "true or false", options.log_execution_data)
 
 
+def _fleet(options: TunerOptions) -> None:
+    if not isinstance(options.fleet, bool):
+        raise _fail("fleet", "true or false", options.fleet)
+
+
 def _none(options: TunerOptions) -> None:
     """Checked together with another field."""
 
@@ -267,4 +275,5 @@ _VALIDATORS: Final[dict[str, Callable[[TunerOptions], None]]] = {
     "security_group_ids": _none,
     "state_machine_name_prefix": _state_machine_name_prefix,
     "log_execution_data": _log_execution_data,
+    "fleet": _fleet,
 }

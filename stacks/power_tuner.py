@@ -210,10 +210,31 @@ class PowerTuner(Construct):
                 iam.PolicyStatement(actions=list(actions), resources=[table.table_arn])
             )
             self.functions.functions[name].add_environment(deployment.RUNS_TABLE_ENV, table.table_name)
+        self._refused = [f.function_arn for n, f in self.functions.functions.items() if n != "initializer"]
+        self._set_refused()
+
+    def _set_refused(self) -> None:
         # The Initializer refuses any input naming these (and itself, from its context).
-        others = [f.function_arn for n, f in self.functions.functions.items() if n != "initializer"]
         self.functions.functions["initializer"].add_environment(
-            deployment.TUNER_FUNCTIONS_ENV, Fn.to_json_string(others)
+            deployment.TUNER_FUNCTIONS_ENV, Fn.to_json_string(self._refused)
+        )
+
+    def refuse_functions(self, arns: list[str]) -> None:
+        """Treat more functions as the tuner's own (the fleet's): the Initializer refuses them as
+        targets and every tuner role is denied changing or invoking them."""
+        self._refused = [*self._refused, *arns]
+        self._set_refused()
+        iam.Policy(
+            self,
+            "DenyFleet",
+            roles=list(self.functions.roles.values()),
+            statements=[
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=list(SELF_DENIED_ACTIONS),
+                    resources=arns + [f"{arn}:*" for arn in arns],
+                )
+            ],
         )
 
     def _grant_execution_read(self) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from aws_cdk import Aws, CfnMapping, CfnOutput, Fn, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from stacks.fleet_grants import grant_fleet
+from stacks.fleet_tuner import FleetTuner
 from stacks.options import TunerOptions
 from stacks.power_tuner import PowerTuner
 
@@ -27,6 +30,9 @@ class PowerTuningStack(Stack):
         kwargs.setdefault("description", "Lambda power tuning: finds the best memory size for a function.")
         super().__init__(scope, construct_id, **kwargs)
         self.tuner = PowerTuner(self, "Tuner", options=options)
+        self.fleet: FleetTuner | None = None
+        if self.tuner.options.fleet:
+            self._add_fleet()
         state_machine_arn = self.tuner.state_machine.state_machine_arn
         hosts = CfnMapping(
             self, "ConsoleHosts", mapping={key: {"host": host} for key, host in CONSOLE_HOSTS.items()}
@@ -55,4 +61,41 @@ class PowerTuningStack(Stack):
                 ],
             ),
             description="Open the tuner in the Step Functions console and choose Start execution.",
+        )
+
+    def _add_fleet(self) -> None:
+        """The fleet state machine next to the tuner, and the grants between them."""
+        options = self.tuner.options
+        self.fleet = FleetTuner(
+            self,
+            "Fleet",
+            code=self.tuner.functions.code,
+            tuner_state_machine_arn=self.tuner.state_machine.state_machine_arn,
+            tuner_function_arns=[f.function_arn for f in self.tuner.functions.functions.values()],
+            name_prefix=options.state_machine_name_prefix,
+            timeout_seconds=options.total_execution_timeout,
+            log_retention_days=options.log_retention_days,
+            log_execution_data=options.log_execution_data,
+        )
+        grant_fleet(self, self.tuner, self.fleet)
+        if options.permissions_boundary is not None:
+            iam.PermissionsBoundary.of(self.fleet).apply(
+                iam.ManagedPolicy.from_managed_policy_arn(self, "FleetBoundary", options.permissions_boundary)
+                if options.permissions_boundary.startswith("arn:")
+                else iam.ManagedPolicy.from_managed_policy_name(
+                    self, "FleetBoundary", options.permissions_boundary
+                )
+            )
+        CfnOutput(
+            self,
+            # Not "...StateMachineArn": `powertune run --stack-name` looks for that one.
+            "FleetArn",
+            value=self.fleet.state_machine.state_machine_arn,
+            description="Start fleet tunings here (powertune fleet reads it).",
+        )
+        CfnOutput(
+            self,
+            "FleetResultsBucket",
+            value=self.fleet.bucket.bucket_name,
+            description="Fleet item lists, Map results and summaries (fleet/<execution>/...).",
         )

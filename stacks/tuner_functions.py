@@ -64,6 +64,8 @@ class TunerFunctions(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, options: TunerOptions) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_asset(str(stage_asset()))
+        # The one asset, shared with the fleet's functions.
+        self.code = code
         environment = {
             "initializer": {"defaultPowerValues": json.dumps(list(options.power_values))},
             "analyzer": {"visualizationUrl": options.visualization_url},

@@ -50,10 +50,12 @@ class TunerStateMachine(Construct):
         )
         # "<prefix>-<last 12 characters of the stack id>": unique per stack, stable across updates.
         stack_suffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", stack.stack_id))))
+        # Known before the state machine exists: the fleet's role names its executions by it.
+        self.state_machine_name = Fn.join("-", [name_prefix, stack_suffix])
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=Fn.join("-", [name_prefix, stack_suffix]),
+            state_machine_name=self.state_machine_name,
             definition_body=sfn.DefinitionBody.from_string(
                 render_definition(definition_text(), timeout_seconds)
             ),

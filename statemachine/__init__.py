@@ -23,6 +23,49 @@ def definition_text() -> str:
     return resources.files(__name__).joinpath(ASL_FILE).read_text(encoding="utf-8")
 
 
+# The fleet state machine: a Distributed Map starting one execution of the tuner per function.
+FLEET_ASL_FILE: Final = "fleet.asl.json"
+FLEET_PLACEHOLDERS: Final = (
+    "FleetResolverFunctionArn",
+    "FleetSummaryFunctionArn",
+    "TunerStateMachineArn",
+    "ResultsBucketName",
+    # The tuner's and the fleet's own functions, comma-separated: a fleet never includes them.
+    "TunerFunctionArns",
+    # Service integrations, named in the partition's own ARNs (arn:aws-cn:states:::... in China).
+    "StartTuningResource",
+    "ItemReaderResource",
+    "ResultWriterResource",
+)
+# The service integrations' resources, by placeholder: `arn:<partition>:states:::<this>`.
+FLEET_INTEGRATIONS: Final = {
+    "StartTuningResource": "states:startExecution.sync:2",
+    "ItemReaderResource": "s3:getObject",
+    "ResultWriterResource": "s3:putObject",
+}
+
+
+def fleet_integrations(partition: str) -> dict[str, str]:
+    """The integration placeholders' values in a partition."""
+    return {name: f"arn:{partition}:states:::{api}" for name, api in FLEET_INTEGRATIONS.items()}
+
+
+def fleet_definition_text() -> str:
+    """The fleet ASL JSON text with its `${...}` placeholders."""
+    return resources.files(__name__).joinpath(FLEET_ASL_FILE).read_text(encoding="utf-8")
+
+
+def render_fleet(arns: Mapping[str, str], *, function_timeout_s: int | None = None) -> str:
+    """The fleet ASL with each placeholder replaced (keys: FLEET_PLACEHOLDERS) and, with
+    `function_timeout_s`, its Lambda Tasks' timeouts set as the stack sets them."""
+    text = fleet_definition_text()
+    if function_timeout_s is not None:
+        text = with_timeouts(text, function_timeout_s + TASK_TIMEOUT_MARGIN_S)
+    for name in FLEET_PLACEHOLDERS:
+        text = text.replace("${" + name + "}", arns[name])
+    return text
+
+
 # A Task outlives its function's own timeout by this much: the function is stopped by Lambda first,
 # so no step of the tuner keeps acting after the state machine has moved on to cleanup.
 TASK_TIMEOUT_MARGIN_S: Final = 30
@@ -37,7 +80,8 @@ def with_timeouts(asl_text: str, task_timeout_s: int) -> str:
 
 def _set_task_timeouts(states: Mapping[str, Any], timeout_s: int) -> None:
     for state in states.values():
-        if state["Type"] == "Task":
+        # Lambda Tasks only: a startExecution.sync:2 child runs as long as the tuning takes.
+        if state["Type"] == "Task" and state["Resource"] != "${StartTuningResource}":
             state["TimeoutSeconds"] = timeout_s
         for nested in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", ())):
             if nested:

@@ -33,6 +33,7 @@ from powertuning.errors import FunctionNotFoundError, ThrottledError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
@@ -111,6 +112,14 @@ def client(
     session: Any = None,
     endpoint_url: str | None = None,
 ) -> CloudFormationClient: ...
+@overload
+def client(
+    service: Literal["cloudwatch"],
+    region: str | None = None,
+    *,
+    session: Any = None,
+    endpoint_url: str | None = None,
+) -> CloudWatchClient: ...
 @overload
 def client(
     service: Literal["iam"],
@@ -219,6 +228,10 @@ class ClientFactory:
     def client(self, service: Literal["stepfunctions"], region: str | None = None) -> SFNClient: ...
     @overload
     def client(self, service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+    @overload
+    def client(self, service: Literal["s3"], region: str | None = None) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchClient: ...
     @overload
     def client(
         self, service: Literal["cloudformation"], region: str | None = None

@@ -31,6 +31,11 @@ examples:
 examples:
   powertune clean --stack-name PowerTuning --function "$ARN" --dry-run    # lists, changes nothing
   powertune clean --stack-name PowerTuning --function "$ARN"    # remove it, restore the original""",
+    "fleet": """\
+examples:
+  powertune fleet --stack-name PowerTuning --tag team=payments --plan    # costs, starts nothing
+  powertune fleet --stack-name PowerTuning --prefix checkout- --input-file defaults.json --wait \\
+      --report fleet.html --max-failed-percentage 10""",
 }
 TOP_EXAMPLES: Final = """\
 examples:

@@ -25,6 +25,7 @@ from stacks import PowerTuner, TunerOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_NAMES = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
+FLEET_FUNCTION_NAMES = ("fleet_resolver", "fleet_summary")
 
 # Every option set at once, on a PowerTuner dropped into a user's own stack.
 VARIANT_OPTIONS = TunerOptions(
@@ -60,12 +61,13 @@ class Synthesized:
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {key: value for key, value in self.resources.items() if value["Type"] == resource_type}
 
-    def functions(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Tuner functions by name (from their handler string): (logical id, properties)."""
+    def functions(self, names: tuple[str, ...] = FUNCTION_NAMES) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Tuner functions (or the fleet's) by name, from their handler string: (logical id, properties)."""
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         for logical_id, resource in self.of_type("AWS::Lambda::Function").items():
-            handler = resource["Properties"]["Handler"]
-            found[handler.split(".")[1]] = (logical_id, resource["Properties"])
+            name = resource["Properties"]["Handler"].split(".")[1]
+            if name in names:
+                found[name] = (logical_id, resource["Properties"])
         return found
 
     def statements_of_role(self, role_logical_id: str) -> list[dict[str, Any]]:
@@ -80,11 +82,25 @@ class Synthesized:
         return statements
 
     def role_of_function(self, name: str) -> str:
-        return str(self.functions()[name][1]["Role"]["Fn::GetAtt"][0])
+        names = FLEET_FUNCTION_NAMES if name in FLEET_FUNCTION_NAMES else FUNCTION_NAMES
+        return str(self.functions(names)[name][1]["Role"]["Fn::GetAtt"][0])
 
     def state_machine(self) -> dict[str, Any]:
-        (machine,) = self.of_type("AWS::StepFunctions::StateMachine").values()
-        return dict(machine["Properties"])
+        """The tuner's state machine (the one whose definition calls the Initializer)."""
+        (machine,) = [
+            m for m in self.state_machines() if "InitializerFunctionArn" in m["DefinitionSubstitutions"]
+        ]
+        return machine
+
+    def fleet_state_machine(self) -> dict[str, Any]:
+        """The fleet's state machine (the Distributed Map)."""
+        (machine,) = [
+            m for m in self.state_machines() if "FleetResolverFunctionArn" in m["DefinitionSubstitutions"]
+        ]
+        return machine
+
+    def state_machines(self) -> list[dict[str, Any]]:
+        return [dict(m["Properties"]) for m in self.of_type("AWS::StepFunctions::StateMachine").values()]
 
     def validation_report(self) -> dict[str, Any]:
         return dict(json.loads((self.outdir / "validation-report.json").read_text()))

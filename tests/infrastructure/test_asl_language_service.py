@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from statemachine import ASL_FILE, PLACEHOLDERS, render
+from statemachine import (
+    ASL_FILE,
+    FLEET_ASL_FILE,
+    FLEET_PLACEHOLDERS,
+    PLACEHOLDERS,
+    fleet_integrations,
+    render,
+    render_fleet,
+)
 
 REPO = Path(__file__).parents[2]
 VALIDATOR = Path(__file__).with_name("validate_asl.js")
@@ -56,3 +64,20 @@ def test_the_service_finds_what_it_should(tmp_path: Path) -> None:
     assert "must be the name of an existing state" in messages
     assert "Valid values" in messages
     assert "cannot be reached" in messages
+
+
+def test_the_fleet_file_and_its_rendered_definition_have_no_diagnostic(tmp_path: Path) -> None:
+    rendered = tmp_path / "fleet.rendered.asl.json"
+    values = {
+        "FleetResolverFunctionArn": ARN.format("fleet-resolver"),
+        "FleetSummaryFunctionArn": ARN.format("fleet-summary"),
+        "TunerStateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:tuner-abc",
+        "ResultsBucketName": "powertuning-fleet-results",
+        "TunerFunctionArns": ",".join(ARN.format(n) for n in ("initializer", "publisher")),
+        **fleet_integrations("aws"),
+    }
+    assert set(values) == set(FLEET_PLACEHOLDERS)
+    rendered.write_text(render_fleet(values, function_timeout_s=300), encoding="utf-8")
+    source = REPO / "statemachine" / FLEET_ASL_FILE
+    found = diagnostics(source, rendered)
+    assert found == {str(source): [], str(rendered): []}

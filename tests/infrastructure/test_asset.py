@@ -16,7 +16,8 @@ from tests.infrastructure.synthesis import FUNCTION_NAMES, Synthesized
 
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = {"boto3", "botocore"}
-MAX_ZIPPED_BYTES = 200_000
+# 200 KB before the fleet's two handlers and core (issue 12), which add about 10 KB.
+MAX_ZIPPED_BYTES = 215_000
 
 
 @pytest.fixture(scope="module")

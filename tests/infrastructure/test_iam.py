@@ -10,11 +10,14 @@ import pytest
 from stacks.lambda_asset import REPO_ROOT, asset_files
 from stacks.power_tuner import SELF_DENIED_ACTIONS
 from tests.infrastructure.code_calls import actions_by_handler
-from tests.infrastructure.synthesis import FUNCTION_NAMES, Synthesized, as_list, flatten
+from tests.infrastructure.synthesis import FLEET_FUNCTION_NAMES, FUNCTION_NAMES, Synthesized, as_list, flatten
 
 DEFAULT_LAMBDA_RESOURCE = "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"
 # APIs without resource-level permissions, where AWS documents Resource "*".
 RESOURCE_STAR_ACTIONS = {
+    # The fleet: listing functions for a selector, reading their metrics (no resource-level permissions).
+    "lambda:ListFunctions",
+    "cloudwatch:GetMetricData",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",
@@ -89,7 +92,8 @@ def test_resource_star_only_where_aws_offers_nothing_narrower(
 
 def test_every_role_is_denied_acting_on_the_tuners_own_functions(default_stack: Synthesized) -> None:
     # GIVEN the template WHEN reading each role's statements
-    functions = {name: props for name, (_, props) in default_stack.functions().items()}
+    every = FUNCTION_NAMES + FLEET_FUNCTION_NAMES
+    functions = {name: props for name, (_, props) in default_stack.functions(every).items()}
     logical_ids = {name: _function_logical_id(default_stack, name) for name in functions}
     for name in FUNCTION_NAMES:
         denies = [
@@ -97,16 +101,17 @@ def test_every_role_is_denied_acting_on_the_tuners_own_functions(default_stack: 
             for s in default_stack.statements_of_role(default_stack.role_of_function(name))
             if s["Effect"] == "Deny"
         ]
-        # THEN an explicit deny, which beats lambdaResource's allow, covers every tuner function,
-        # unqualified and qualified, for every mutating and invoking action
-        assert len(denies) == 1, name
-        resources = json.dumps(denies[0]["Resource"])
+        # THEN an explicit deny, which beats lambdaResource's allow, covers every tuner function
+        # (and the fleet's), unqualified and qualified, for every mutating and invoking action
+        assert len(denies) == 2, name  # the tuner's own functions; the fleet's
+        resources = json.dumps([d["Resource"] for d in denies])
         for other in logical_ids.values():
             assert resources.count(other) == 2, (name, other)
-        assert set(as_list(denies[0]["Action"])) >= {
-            "lambda:InvokeFunction",
-            "lambda:UpdateFunctionConfiguration",
-        }
+        for deny in denies:
+            assert set(as_list(deny["Action"])) >= {
+                "lambda:InvokeFunction",
+                "lambda:UpdateFunctionConfiguration",
+            }
 
 
 def _function_logical_id(stack: Synthesized, name: str) -> str:

@@ -77,7 +77,11 @@ def test_outputs_arn_and_console_link(default_stack: Synthesized) -> None:
     outputs = default_stack.json["Outputs"]
     # `powertune run --stack-name` finds the one output whose key contains "StateMachineArn".
     assert [key for key in outputs if "StateMachineArn" in key] == ["StateMachineArn"]
-    machine_id = next(iter(default_stack.of_type("AWS::StepFunctions::StateMachine")))
+    (machine_id,) = [
+        key
+        for key, resource in default_stack.of_type("AWS::StepFunctions::StateMachine").items()
+        if "InitializerFunctionArn" in resource["Properties"]["DefinitionSubstitutions"]
+    ]
     assert outputs["StateMachineArn"]["Value"] == {"Ref": machine_id}
     url = outputs["StateMachineConsoleUrl"]["Value"]["Fn::Join"][1]
     assert url[0] == "https://"

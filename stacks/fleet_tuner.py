@@ -1,0 +1,173 @@
+"""FleetTuner: the fleet state machine (a Distributed Map over functions), its two functions and
+its results bucket. The stack composes it next to the PowerTuner and holds the grants
+(stacks/fleet_grants.py)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aws_cdk import Aws, Duration, Fn, Names, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from powertuning import deployment
+from stacks.acknowledgements import acknowledge
+from stacks.tuner_functions import RUNTIME, retention
+from statemachine import FLEET_INTEGRATIONS, TASK_TIMEOUT_MARGIN_S, fleet_definition_text, with_timeouts
+
+FLEET_FUNCTION_NAMES: Final = ("fleet_resolver", "fleet_summary")
+# The resolver may list thousands of functions and the summary reads every result: a little more room.
+FLEET_MEMORY_MB: Final = 256
+# Item lists, Map results and summaries are kept this long, then expire.
+RESULTS_RETENTION_DAYS: Final = 90
+# Every object the fleet writes or reads is under this prefix of the results bucket.
+RESULTS_PREFIX: Final = "fleet/"
+
+
+def fleet_name_prefix(tuner_prefix: str) -> str:
+    """The fleet state machine's name prefix: the tuner's, plus "Fleet" (80 characters in all)."""
+    return f"{tuner_prefix[:62]}Fleet"
+
+
+class FleetTuner(Construct):
+    """The results bucket, the FleetResolver and FleetSummary functions, and the fleet state machine.
+
+    `substitutions` fills the ASL's placeholders other than the fleet's own functions and bucket
+    (`TunerStateMachineArn`, `TunerFunctionArns`).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        tuner_state_machine_arn: str,
+        tuner_function_arns: list[str],
+        name_prefix: str,
+        timeout_seconds: int,
+        log_retention_days: int,
+        log_execution_data: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.bucket = s3.Bucket(
+            self,
+            "Results",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(RESULTS_RETENTION_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            # Results are records a team may still want after the stack goes: kept, not deleted.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.bucket,
+            "AwsSolutions-S1",
+            "The results bucket holds only the fleet's own item lists, Map results and summaries, written by "
+            "the fleet state machine and its two functions (whose calls CloudTrail records); server access "
+            "logs would need a second bucket per stack for no extra audit value.",
+        )
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for name in FLEET_FUNCTION_NAMES:
+            construct_name = "".join(part.title() for part in name.split("_"))
+            log_group = logs.LogGroup(
+                self,
+                f"{construct_name}Logs",
+                retention=retention(log_retention_days),
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            role = iam.Role(
+                self,
+                f"{construct_name}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"Power tuner {name}: only the calls the {name} makes.",
+            )
+            function = lambda_.Function(
+                self,
+                construct_name,
+                code=code,
+                handler=f"lambdas.{name}.handler",
+                runtime=RUNTIME,
+                architecture=lambda_.Architecture.ARM_64,
+                memory_size=FLEET_MEMORY_MB,
+                timeout=Duration.seconds(timeout_seconds),
+                tracing=lambda_.Tracing.ACTIVE,
+                role=role,
+                log_group=log_group,
+                environment={deployment.FLEET_BUCKET_ENV: self.bucket.bucket_name},
+                description=f"Lambda power tuner: {name}",
+            )
+            log_group.grant_write(role)
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
+                "resource-level permissions, so AWS documents Resource '*' for them.",
+            )
+            self.functions[name] = function
+            self.roles[name] = role
+            self.log_groups[name] = log_group
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/vendedlogs/states/{Names.unique_id(self)}",
+            retention=retention(log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        stack_suffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", stack.stack_id))))
+        # Known before the state machine exists, so its role can name its own ARN without a cycle.
+        self.state_machine_name = Fn.join("-", [fleet_name_prefix(name_prefix), stack_suffix])
+        definition = with_timeouts(fleet_definition_text(), timeout_seconds + TASK_TIMEOUT_MARGIN_S)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=self.state_machine_name,
+            definition_body=sfn.DefinitionBody.from_string(definition),
+            definition_substitutions={
+                "FleetResolverFunctionArn": self.functions["fleet_resolver"].function_arn,
+                "FleetSummaryFunctionArn": self.functions["fleet_summary"].function_arn,
+                "TunerStateMachineArn": tuner_state_machine_arn,
+                "ResultsBucketName": self.bucket.bucket_name,
+                **{
+                    name: Fn.join("", ["arn:", Aws.PARTITION, f":states:::{api}"])
+                    for name, api in FLEET_INTEGRATIONS.items()
+                },
+                "TunerFunctionArns": Fn.join(
+                    ",", [*tuner_function_arns, *(f.function_arn for f in self.functions.values())]
+                ),
+            },
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL if log_execution_data else sfn.LogLevel.ERROR,
+                include_execution_data=log_execution_data,
+            ),
+        )
+        if not log_execution_data:
+            acknowledge(
+                self.state_machine,
+                "AwsSolutions-SF1",
+                "Errors only by default: a fleet's events carry every function's tuning input, payloads "
+                "included, which users may keep private. The logExecutionData deploy option logs ALL events "
+                "with their data.",
+            )
+        acknowledge(
+            self.state_machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Logging and tracing of the state machine: the CloudWatch Logs vended-log delivery actions "
+            "(logs:CreateLogDelivery, ...) and xray:PutTraceSegments/GetSamplingRules do not support "
+            "resource-level permissions; AWS documents Resource '*' for them.",
+        )
