@@ -26,3 +26,12 @@ def tuner_functions(context: Any) -> list[str]:
     arns = [str(a) for a in json.loads(os.environ.get(TUNER_FUNCTIONS_ENV, "[]"))]
     own = getattr(context, "invoked_function_arn", None)
     return arns + ([FunctionRef.parse(str(own)).unqualified] if own else [])
+
+
+# The stack's staging bucket: a copy of a function's code while it runs on another architecture.
+STAGING_BUCKET_ENV: Final = "POWERTUNING_STAGING_BUCKET"
+
+
+def staging_bucket() -> str | None:
+    """The staging bucket's name, if the stack has one (input `architectures` needs it)."""
+    return os.environ.get(STAGING_BUCKET_ENV) or None

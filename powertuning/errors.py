@@ -81,3 +81,11 @@ class StateLimitError(PowerTuningError):
 
 class StepFunctionsError(PowerTuningError):
     """Step Functions itself ended a step (a timeout, a runtime error); the cause names it."""
+
+
+class ArchitectureError(PowerTuningError):
+    """The function cannot be measured on an architecture the input's `architectures` asks for."""
+
+
+class CodeRestoreError(PowerTuningError):
+    """The function's original code and architecture could not be put back and verified."""

@@ -38,6 +38,8 @@ from powertuning.pricing import DEFAULT_POWER_VALUES
 TUNERS = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 RUNS_TABLE = "powertuning-runs"
+# As the stack's staging bucket (input `architectures` copies the original code there).
+STAGING_BUCKET = "powertuning-staging"
 # As the stack's default totalExecutionTimeout (cdk.json).
 DEFAULT_FUNCTION_TIMEOUT_S = 300
 _FAKE_CREDENTIALS = {
@@ -103,6 +105,7 @@ class LocalEngine:
         env = {**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}
         env["defaultPowerValues"] = json.dumps(list(self.default_power_values))
         env[deployment.RUNS_TABLE_ENV] = RUNS_TABLE
+        env[deployment.STAGING_BUCKET_ENV] = STAGING_BUCKET
         if self.visualization_url:
             env["visualizationUrl"] = self.visualization_url
         patchers: list[Any] = [
@@ -177,6 +180,7 @@ class LocalEngine:
     def _deploy(self) -> None:
         role = self._role()
         create_runs_table(self._client("dynamodb"), RUNS_TABLE)
+        self._client("s3").create_bucket(Bucket=STAGING_BUCKET)
         arns = {}
         for name in TUNERS:
             created = self.lambda_client.create_function(
@@ -344,6 +348,7 @@ class LocalEngine:
             log_format=log_format,
             function_arn=str(fn.function_arn),
             python_path=python_path,
+            architecture=str((fn.architectures or ["x86_64"])[0]),
         )
 
 

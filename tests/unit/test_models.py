@@ -406,6 +406,7 @@ def test_tuning_config_is_the_runs_own_bookkeeping_and_round_trips():
         "sampling": "fixed",
         "timeoutSeconds": 60,
         "ephemeralStorageMB": 512,
+        "targets": [{"value": 128, "architecture": "arm64"}, {"value": 256, "architecture": "arm64"}],
     }
     assert TuningConfig.from_dict(wire) == config
     assert config.marker(256) == f"powertuning {RUN} RAM256"
