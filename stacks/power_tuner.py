@@ -90,10 +90,11 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
 LAYER_ACTIONS: Final[dict[str, tuple[str, ...]]] = {"initializer": ("lambda:GetLayerVersion",)}
 # The staging bucket (input `architectures`): the Initializer stores the copy (and deletes it if the
 # run is refused); whoever calls UpdateFunctionCode from it needs s3:GetObject (Lambda reads the object
-# with the caller's permissions); cleanup deletes it once the original is verified back.
+# with the caller's permissions); cleanup deletes it once the original is verified back (the
+# Publisher's and Optimizer's undo paths are that cleanup).
 STAGING_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "initializer": ("s3:PutObject", "s3:DeleteObject"),
-    "publisher": ("s3:GetObject",),
+    "publisher": ("s3:GetObject", "s3:DeleteObject"),
     "cleaner": ("s3:GetObject", "s3:DeleteObject"),
     "optimizer": ("s3:GetObject", "s3:DeleteObject"),
 }
