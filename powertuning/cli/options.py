@@ -131,6 +131,12 @@ _VALUED: dict[str, dict[str, Any]] = {
         "choices": DURATION_STATISTICS,
         "help": "which duration the latency target limits (default: average)",
     },
+    "architectures": {
+        "type": lambda s: [v.strip() for v in s.split(",")],
+        "metavar": "ARCH,...",
+        "help": "measure every size on each of x86_64,arm64 and recommend an (architecture, size) pair "
+        "(default: the function's own architecture only; not in powertune local)",
+    },
 }
 # Flags named otherwise than their key: `powertune run --max-duration-ms` is a gate on the result.
 _FLAG_NAMES: dict[str, str] = {"maxDurationMs": "--latency-target-ms"}

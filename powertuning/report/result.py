@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -40,6 +40,8 @@ class SizeFigures:
     cold_starts: int | None = None
     errors: int | None = None
     total_cost: float | None = None
+    # Input `architectures`: which one this size was measured on.
+    architecture: str | None = None
 
     @property
     def has_percentiles(self) -> bool:
@@ -67,9 +69,15 @@ class SizeFigures:
                 cold_starts=_optional(item, "coldStarts", _integer),
                 errors=_optional(item, "errors", _integer),
                 total_cost=_optional(item, "totalCost", _number),
+                architecture=_optional(item, "architecture", str),
             )
         except (TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc
+
+
+def size_label(size: int | str) -> str:
+    """`512 MB`; a label made with its architecture (`512 MB arm64`) as it is."""
+    return f"{size} MB" if isinstance(size, int) else size
 
 
 def _number(value: Any) -> float:
@@ -102,7 +110,8 @@ class Constraint:
     statistic: str
     max_duration_ms: float
     value: float
-    meeting: tuple[int, ...] = ()
+    # Sizes, or (with input `architectures`) "<size> MB <architecture>" labels.
+    meeting: tuple[int | str, ...] = ()
 
     @classmethod
     def from_output(cls, data: Any) -> Constraint | None:
@@ -116,7 +125,10 @@ class Constraint:
             statistic=str(data.get("statistic", "average")),
             max_duration_ms=_number(data["maxDurationMs"]),
             value=_number(data["value"]),
-            meeting=tuple(_integer(v) for v in data.get("sizesMeetingTarget") or ()),
+            meeting=tuple(
+                f"{_integer(v['value'])} MB {v['architecture']}" if isinstance(v, Mapping) else _integer(v)
+                for v in data.get("sizesMeetingTarget") or ()
+            ),
         )
 
     def describe(self, power: int) -> str:
@@ -125,7 +137,9 @@ class Constraint:
             verdict = "met"
         elif self.meeting:
             # Only `speed` recommends a size that misses a target other sizes meet.
-            verdict = f"NOT met by the recommended size (met by {', '.join(f'{v} MB' for v in self.meeting)})"
+            verdict = (
+                f"NOT met by the recommended size (met by {', '.join(size_label(v) for v in self.meeting)})"
+            )
         else:
             verdict = "NOT met: no size meets it; the closest is recommended"
         return (
@@ -149,6 +163,33 @@ class TuningResult:
     skipped: tuple[tuple[int, str], ...] = ()
     metadata: RunMetadata = field(default_factory=RunMetadata)
     constraint: Constraint | None = None
+    # Input `architectures`: the recommended pair's architecture, one reference link per architecture,
+    # and the skipped (architecture, size) pairs with their reasons.
+    architecture: str | None = None
+    visualizations: dict[str, str] = field(default_factory=dict)
+    skipped_on: tuple[tuple[str, int, str], ...] = ()
+
+    def by_architecture(self) -> list[TuningResult]:
+        """One result per architecture (labelled with it; only the pick's marks a recommendation),
+        for one curve each in a chart; [self] for a run on one architecture."""
+        if self.architecture is None:
+            return [self]
+        names = sorted(
+            {s.architecture for s in self.sizes if s.architecture} | {a for a, _, _ in self.skipped_on}
+        )
+        return [
+            replace(
+                self,
+                label=name,
+                power=self.power if name == self.architecture else 0,
+                sizes=tuple(s for s in self.sizes if s.architecture == name),
+                skipped=tuple((v, r) for a, v, r in self.skipped_on if a == name),
+                visualization=self.visualizations.get(name, ""),
+                architecture=None,
+                skipped_on=(),
+            )
+            for name in names
+        ]
 
     @classmethod
     def from_output(
@@ -176,7 +217,15 @@ class TuningResult:
                 sizes = tuple(sorted(items, key=lambda r: r.value))
             else:
                 sizes = _sizes_from_visualization(visualization)
-            skipped = tuple((int(s["value"]), str(s.get("reason") or "")) for s in output.get("skipped", []))
+            listed = output.get("skipped", [])
+            skipped = tuple(
+                (int(s["value"]), str(s.get("reason") or "")) for s in listed if "architecture" not in s
+            )
+            skipped_on = tuple(
+                (str(s["architecture"]), int(s["value"]), str(s.get("reason") or ""))
+                for s in listed
+                if "architecture" in s
+            )
             return cls(
                 label=label,
                 power=int(output["power"]),
@@ -189,6 +238,9 @@ class TuningResult:
                 skipped=skipped,
                 metadata=metadata or RunMetadata(),
                 constraint=Constraint.from_output(output.get("constraint")),
+                architecture=None if output.get("architecture") is None else str(output["architecture"]),
+                visualizations={str(k): str(v) for k, v in (machine.get("visualizations") or {}).items()},
+                skipped_on=skipped_on,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc
@@ -221,8 +273,11 @@ class TuningResult:
 
     @property
     def recommended(self) -> SizeFigures | None:
-        """The measurements of the recommended size."""
-        return next((s for s in self.sizes if s.value == self.power), None)
+        """The measurements of the recommended size (on the recommended architecture)."""
+        return next(
+            (s for s in self.sizes if s.value == self.power and self.architecture in (None, s.architecture)),
+            None,
+        )
 
     @property
     def function_name(self) -> str:
