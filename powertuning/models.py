@@ -477,7 +477,7 @@ def _architectures(data: Mapping[str, Any], sampling: str, auto_optimize: bool) 
     if "architectures" not in data:
         return None
     value = data["architectures"]
-    allowed = f"a list of one or both of {', '.join(repr(a) for a in ARCHITECTURES)}"
+    allowed = f"a list of one or both of {', '.join(json.dumps(a) for a in ARCHITECTURES)}"
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise InvalidInputError(f"architectures must be {allowed}, got {json.dumps(value)}")
     unknown = [v for v in value if v not in ARCHITECTURES]
