@@ -3,7 +3,7 @@
 Lambda allows one configuration update at a time per function: an update while `LastUpdateStatus`
 is InProgress raises ResourceConflictException, so updates wait on boto3's `function_updated`
 waiter (it polls GetFunctionConfiguration; the v2 waiter polls GetFunction, whose code download
-link the tuner has no business reading) and conflicts are retried after waiting. Throttling
+link only the Initializer reads, for input `architectures`) and conflicts are retried after waiting. Throttling
 (TooManyRequestsException) is retried with exponential backoff and full jitter.
 """
 
