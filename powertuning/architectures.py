@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import tempfile
 from typing import Any, Final
 
 from powertuning import lambda_api
@@ -80,26 +81,42 @@ def staged_location(bucket: str, config: TuningConfig) -> str:
     return f"s3://{bucket}/{config.run_id}/{config.function_arn.split(':')[6]}.zip"
 
 
-def code_sha256(package: bytes) -> str:
-    """Lambda's CodeSha256 of a zip package: base64 of its SHA-256."""
-    return base64.b64encode(hashlib.sha256(package).digest()).decode()
+class HashingFile:
+    """A file that hashes what is written to it (the package is copied through /tmp, not memory)."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self._sha256 = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> int:
+        """Write a chunk, hashing it."""
+        self._sha256.update(chunk)
+        return int(self.file.write(chunk))
+
+    @property
+    def code_sha256(self) -> str:
+        """Lambda's CodeSha256 of what was written: base64 of its SHA-256."""
+        return base64.b64encode(self._sha256.digest()).decode()
 
 
 def stage(config: TuningConfig, client: Any, storage: Any, bucket: str) -> OriginalCode:
     """Copy the function's package to the staging bucket, checked against its CodeSha256."""
     found = lambda_api.get_function(client, config.function_arn)
     expected = str(found["Configuration"]["CodeSha256"])
-    package = lambda_api.download_code(str(found["Code"]["Location"]), MAX_PACKAGE_BYTES)
-    if code_sha256(package) != expected:
-        # $LATEST changed between the check and the download: nothing to rely on.
-        raise ArchitectureError(
-            f"the code downloaded from {config.function_arn} does not match its CodeSha256 {expected} "
-            "(was it deployed meanwhile?); nothing was changed, start the run again"
-        )
-    location = staged_location(bucket, config)
-    match = S3_URI.match(location)
-    assert match is not None
-    lambda_api.put_object(storage, match["bucket"], match["key"], package)
+    with tempfile.TemporaryFile() as package:
+        sink = HashingFile(package)
+        lambda_api.download_code(str(found["Code"]["Location"]), sink, MAX_PACKAGE_BYTES)
+        if sink.code_sha256 != expected:
+            # $LATEST changed between the check and the download: nothing to rely on.
+            raise ArchitectureError(
+                f"the code downloaded from {config.function_arn} does not match its CodeSha256 {expected} "
+                "(was it deployed meanwhile?); nothing was changed, start the run again"
+            )
+        location = staged_location(bucket, config)
+        match = S3_URI.match(location)
+        assert match is not None
+        package.seek(0)
+        lambda_api.put_object(storage, match["bucket"], match["key"], package)
     return OriginalCode(code_sha256=expected, staged=location)
 
 

@@ -3,8 +3,8 @@
 Lambda allows one configuration update at a time per function: an update while `LastUpdateStatus`
 is InProgress raises ResourceConflictException, so updates wait on boto3's `function_updated`
 waiter (it polls GetFunctionConfiguration; the v2 waiter polls GetFunction, whose code download
-link only the Initializer reads, for input `architectures`) and conflicts are retried after waiting. Throttling
-(TooManyRequestsException) is retried with exponential backoff and full jitter.
+link only the Initializer reads, for input `architectures`) and conflicts are retried after
+waiting. Throttling (TooManyRequestsException) is retried with exponential backoff and full jitter.
 """
 
 from __future__ import annotations
@@ -351,16 +351,19 @@ def _open_url(url: str, timeout_s: float) -> Any:
 open_url: Callable[[str, float], Any] = _open_url
 
 
-def download_code(url: str, max_bytes: int) -> bytes:
-    """The function's deployment package from GetFunction's Code.Location (valid for 10 minutes)."""
+def download_code(url: str, sink: Any, max_bytes: int) -> None:
+    """Copy the function's deployment package from GetFunction's Code.Location (valid for 10
+    minutes) into `sink`, 1 MB at a time: a package can be larger than the tuner's memory."""
+    copied = 0
     with open_url(url, 60.0) as response:
-        body = bytes(response.read(max_bytes + 1))
-    if len(body) > max_bytes:
-        raise ValueError(f"the deployment package is larger than {max_bytes} bytes")
-    return body
+        while chunk := response.read(1 << 20):
+            copied += len(chunk)
+            if copied > max_bytes:
+                raise ValueError(f"the deployment package is larger than {max_bytes} bytes")
+            sink.write(chunk)
 
 
-def put_object(client: Any, bucket: str, key: str, body: bytes) -> None:
+def put_object(client: Any, bucket: str, key: str, body: Any) -> None:
     """Store an object (the staged copy of a function's code), encrypted by the bucket's default."""
     call(client, "put_object", Bucket=bucket, Key=key, Body=body)
 

@@ -7,6 +7,9 @@ comes before the first change.
 
 from __future__ import annotations
 
+import base64
+import io
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +18,6 @@ import pytest
 
 from lambdas import cleaner
 from powertuning import deployment, lambda_api
-from powertuning.architectures import code_sha256
 from powertuning.errors import ArchitectureError, CodeRestoreError
 from powertuning.local.engine import RUNS_TABLE
 
@@ -54,7 +56,7 @@ def test_the_initializer_stages_the_original_code_and_records_it_before_anything
     (key,) = staged(staging)
     assert code["staged"] == f"s3://{BUCKET}/{key}"
     package = staging.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    assert code_sha256(package) == before["CodeSha256"]
+    assert base64.b64encode(hashlib.sha256(package).digest()).decode() == before["CodeSha256"]
     # the run table holds it too (what recovery and `powertune clean` restore from)
     record = lambda_api.get_run(lambda_api.client("dynamodb"), RUNS_TABLE, run["functionArn"])
     assert record is not None
@@ -197,4 +199,20 @@ def test_the_recovery_event_restores_architecture_and_code_from_the_run_table(
     assert (
         json.dumps(lambda_api.get_run(lambda_api.client("dynamodb"), RUNS_TABLE, state["run"]["functionArn"]))
         == "null"
+    )
+
+
+def test_a_download_that_does_not_match_the_functions_codesha256_stages_nothing(
+    start_run: Callable[..., dict[str, Any]], staging: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the package downloaded is not the one $LATEST runs (deployed between the two reads)
+    monkeypatch.setattr(lambda_api, "open_url", lambda _url, _timeout: io.BytesIO(b"another package"))
+    with pytest.raises(ArchitectureError, match="does not match its CodeSha256"):
+        start_run(**BOTH)
+    assert staged(staging) == []
+    assert (
+        lambda_api.get_run(
+            lambda_api.client("dynamodb"), RUNS_TABLE, "arn:aws:lambda:us-east-1:123456789012:function:target"
+        )
+        is None
     )
