@@ -8,8 +8,8 @@ comes before the first change.
 from __future__ import annotations
 
 import base64
-import io
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from typing import Any
