@@ -177,9 +177,11 @@ def _card(index: int, result: TuningResult, labelled: bool) -> str:
     accent = PALETTE[index % len(PALETTE)][0]
     label = f'<p class="label">{escape(result.label)}</p>' if labelled and result.label else ""
     unit = result.currency
+    # Input `architectures`: the pick is an (architecture, size) pair.
+    on = f" {escape(result.architecture)}" if result.architecture else ""
     return (
         f'<div class="card recommendation" style="--accent: {accent}">{label}'
-        f'<p>Recommended memory</p><p class="power">{result.power} MB</p>'
+        f'<p>Recommended memory</p><p class="power">{result.power} MB{on}</p>'
         f"<p>{ms(result.duration)} average · {usd_per_invocation(result.cost, unit)} per invocation · "
         f"{usd_per_million(result.cost, unit)} per 1M invocations</p>"
         f'<p class="note">This tuning cost {usd(result.total_cost, unit)}: '

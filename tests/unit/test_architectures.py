@@ -172,3 +172,30 @@ def test_without_architectures_the_output_keeps_the_reference_shape() -> None:
     ).to_dict()
     assert set(out) == {"power", "cost", "duration", "stateMachine"}
     assert set(out["stateMachine"]) == {"executionCost", "lambdaCost", "visualization"}
+
+
+def test_the_report_draws_one_curve_per_architecture_and_marks_the_pick_once() -> None:
+    from powertuning.cli.output import format_table
+    from powertuning.report.html import render_html
+    from powertuning.report.result import TuningResult
+
+    results = [
+        result(a, m, 100.0 if a == "x86_64" else 90.0) for a in ("x86_64", "arm64") for m in (512, 1024)
+    ]
+    output = recommend(
+        results, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=20, include_stats=True
+    ).to_dict()
+    report = TuningResult.from_output(output)
+    # one curve per architecture, only the pick's marked
+    curves = report.by_architecture()
+    assert [(c.label, c.recommended is not None) for c in curves] == [("arm64", True), ("x86_64", False)]
+    html = render_html([report])
+    assert html.count('class="line-duration"') == 2
+    assert html.count('<circle class="recommended"') == 1
+    assert "512 MB arm64</p>" in html
+    # one table: a row per pair, the pick marked
+    table = format_table(output)
+    marked = [line for line in table.splitlines() if line.startswith("*  ")]
+    assert len(marked) == 1
+    assert "512 MB  arm64" in marked[0]
+    assert sum(" MB  " in line for line in table.splitlines()) == 4
