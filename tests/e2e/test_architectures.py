@@ -156,6 +156,16 @@ def test_the_functions_own_architecture_keeps_the_ram_alias_names(
     assert seen[0] == ["RAM512", "RAM512-arm64"]
 
 
+def test_cold_starts_on_both_architectures_leave_nothing(engine: LocalEngine, target: str) -> None:
+    # onlyColdStarts: one RAM<size>[-arm64]-<i> alias per invocation, on each architecture
+    before = snapshot(engine, target)
+    outcome = engine.run({"lambdaARN": target, **BOTH, "powerValues": [512], "onlyColdStarts": True})
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert outcome.output is not None
+    assert outcome.output["architecture"] in ("x86_64", "arm64")
+    assert snapshot(engine, target) == before
+
+
 def test_with_onerror_skip_a_function_failing_on_arm64_still_gets_an_x86_64_recommendation(
     engine: LocalEngine, target: str, arm64_fails: None
 ) -> None:

@@ -216,3 +216,20 @@ def test_a_download_that_does_not_match_the_functions_codesha256_stages_nothing(
         )
         is None
     )
+
+
+def test_a_layer_that_declares_no_architectures_is_not_refused(
+    start_run: Callable[..., dict[str, Any]], staging: Any, lambda_client: Any, code_zip: Any
+) -> None:
+    # GIVEN a layer that declares its compatible architectures, and one that declares none (Lambda
+    # attaches either to any function: only a declared list can be checked before anything changes)
+    declared = lambda_client.publish_layer_version(
+        LayerName="both", Content={"ZipFile": code_zip()}, CompatibleArchitectures=["x86_64", "arm64"]
+    )["LayerVersionArn"]
+    undeclared = lambda_client.publish_layer_version(LayerName="any", Content={"ZipFile": code_zip()})[
+        "LayerVersionArn"
+    ]
+    lambda_client.update_function_configuration(FunctionName="target", Layers=[declared, undeclared])
+    # WHEN a run on both architectures starts THEN it is accepted
+    state = start_run(**BOTH)
+    assert state["run"]["architectures"] == ["x86_64", "arm64"]
