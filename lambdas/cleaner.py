@@ -27,7 +27,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {
             "recovered": [
                 recover(
-                    r, lambda_api.client("lambda", FunctionRef.parse(r["functionArn"]).region), runs, table
+                    r,
+                    lambda_api.client("lambda", FunctionRef.parse(r["functionArn"]).region),
+                    runs,
+                    table,
+                    storage=lambda_api.client("s3", FunctionRef.parse(r["functionArn"]).region),
                 )
                 for r in records
             ]
@@ -38,7 +42,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         client = lambda_api.client("lambda", FunctionRef.parse(config.function_arn).region)
         record = lambda_api.get_run(runs, table, config.function_arn)
         try:
-            report = cleanup(config, client, record).to_dict()
+            storage = lambda_api.client("s3", FunctionRef.parse(config.function_arn).region)
+            report = cleanup(config, client, record, storage=storage).to_dict()
         except CleanupError as exc:
             if "error" not in event:
                 raise

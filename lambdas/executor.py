@@ -11,8 +11,8 @@ from powertuning.payloads import decode_s3_payload, with_s3_payload
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """`{item: {value, request, run, count?, offset?, progress?}, attempt}` -> `{done, result}` or
-    `{done: false, ...progress}` for the next call."""
+    """`{item: {value, architecture?, request, run, count?, offset?, progress?}, attempt}` ->
+    `{done, result}` or `{done: false, ...progress}` for the next call."""
     item = event["item"]
     request = TuningRequest.from_dict(item["request"])
     config = RunState.from_dict(item["run"])
@@ -35,6 +35,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         attempt=int(event.get("attempt", 0)),
         count=None if count is None else int(count),
         offset=int(item.get("offset", 0)),
+        # Input `architectures`: the Map's item names the (size, architecture) pair to measure.
+        architecture=item.get("architecture"),
     )
     if result is None:
         return {"done": False, **progress.to_dict()}

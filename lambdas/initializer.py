@@ -34,5 +34,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         runs_table=deployment.runs_table(),
         tuner_functions=deployment.tuner_functions(context),
         execution_arn=str(event.get("execution", "")),
+        # Input `architectures`: the original code is copied to the stack's staging bucket.
+        storage=lambda_api.client("s3", region),
+        staging_bucket=deployment.staging_bucket(),
+        stack_region=os.environ.get("AWS_REGION"),
     )
     return {"request": request.to_dict(), "run": config.to_dict()}

@@ -73,14 +73,22 @@ def _balanced_score(result: SizeResult, weight: float, max_cost: float, max_dura
     return weight * cost + (1 - weight) * duration
 
 
+def slot(result: SizeResult) -> int | tuple[str, int]:
+    """What identifies a measurement: its size, or (architecture, size) with input `architectures`."""
+    return result.value if result.architecture is None else (result.architecture, result.value)
+
+
 def choose(
     results: Sequence[SizeResult],
     strategy: str,
     balanced_weight: float = 0.5,
     *,
-    within: Collection[int] | None = None,
+    within: Collection[int | tuple[str, int]] | None = None,
 ) -> SizeResult:
     """The recommended size. Ties go to the better other objective, then to the smaller size.
+
+    With input `architectures`, results of every architecture compete, each priced with its own
+    architecture's price (powertuning.pricing); `within` then holds (architecture, size) pairs.
 
     `within` (the sizes that meet a latency target) limits the choice without changing the scores:
     balanced normalises by the largest cost and duration of every size measured, so a size's score
@@ -89,13 +97,17 @@ def choose(
     candidates = [r for r in results if not r.skipped and r.invocations > 0]
     if not candidates:
         raise ValueError("no memory size has a measurement to choose from")
-    eligible = candidates if within is None else [r for r in candidates if r.value in within]
+    eligible = candidates if within is None else [r for r in candidates if slot(r) in within]
     if not eligible:
         raise ValueError("no memory size to choose from meets the target")
     if strategy == "cost":
-        return min(eligible, key=lambda r: (r.average_price, r.average_duration, r.value))
+        return min(
+            eligible, key=lambda r: (r.average_price, r.average_duration, r.value, r.architecture or "")
+        )
     if strategy == "speed":
-        return min(eligible, key=lambda r: (r.average_duration, r.average_price, r.value))
+        return min(
+            eligible, key=lambda r: (r.average_duration, r.average_price, r.value, r.architecture or "")
+        )
     if strategy == "balanced":
         max_cost = max(r.average_price for r in candidates)
         max_duration = max(r.average_duration for r in candidates)
@@ -105,6 +117,7 @@ def choose(
                 _balanced_score(r, balanced_weight, max_cost, max_duration),
                 r.average_price,
                 r.value,
+                r.architecture or "",
             ),
         )
     raise ValueError(f"unknown strategy {strategy!r}")
@@ -132,8 +145,8 @@ class Constraint:
     max_duration_ms: float
     # The recommended size's statistic.
     value: float
-    # Every size that met the target.
-    meeting: tuple[int, ...] = ()
+    # Every size that met the target; with input `architectures`, (architecture, size) pairs.
+    meeting: tuple[int | tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase wire form: met, the statistic, the limit, the recommended size's figure."""
@@ -142,7 +155,10 @@ class Constraint:
             "statistic": self.statistic,
             "maxDurationMs": self.max_duration_ms,
             "value": self.value,
-            "sizesMeetingTarget": list(self.meeting),
+            # With input `architectures`: {"value", "architecture"} items.
+            "sizesMeetingTarget": [
+                m if isinstance(m, int) else {"value": m[1], "architecture": m[0]} for m in self.meeting
+            ],
         }
 
     @classmethod
@@ -155,7 +171,12 @@ class Constraint:
             statistic=str(data.get("statistic", "average")),
             max_duration_ms=finite_number(data["maxDurationMs"]),
             value=finite_number(data["value"]),
-            meeting=tuple(whole_number(v) for v in data.get("sizesMeetingTarget") or ()),
+            meeting=tuple(
+                (str(v["architecture"]), whole_number(v["value"]))
+                if isinstance(v, Mapping)
+                else whole_number(v)
+                for v in data.get("sizesMeetingTarget") or ()
+            ),
         )
 
     def describe(self, power: int) -> str:
@@ -164,13 +185,24 @@ class Constraint:
             verdict = "met"
         elif self.meeting:
             # Only `speed` recommends a size that misses a target other sizes meet.
-            verdict = f"NOT met by the recommended size (met by {', '.join(f'{v} MB' for v in self.meeting)})"
+            verdict = (
+                f"NOT met by the recommended size (met by {', '.join(size_label(v) for v in self.meeting)})"
+            )
         else:
             verdict = "NOT met: no size meets it; the closest is recommended"
         return (
             f"latency target {self.statistic} <= {self.max_duration_ms:g} ms {verdict} "
             f"({power} MB: {self.statistic} {self.value:.2f} ms)"
         )
+
+
+def size_label(slot: int | tuple[str, int]) -> str:
+    """`512 MB`, or `512 MB arm64` for an (architecture, size) pair."""
+    return f"{slot} MB" if isinstance(slot, int) else f"{slot[1]} MB {slot[0]}"
+
+
+def _slot_order(key: int | tuple[str, int]) -> tuple[int, str]:
+    return (key, "") if isinstance(key, int) else (key[1], key[0])
 
 
 def choose_within_target(
@@ -183,7 +215,7 @@ def choose_within_target(
     then cheaper, then smaller) is recommended and the outcome says `met: false`.
     """
     candidates = [r for r in results if not r.skipped and r.invocations > 0]
-    meeting = tuple(sorted(r.value for r in candidates if target.meets(r)))
+    meeting = tuple(sorted((slot(r) for r in candidates if target.meets(r)), key=_slot_order))
     if strategy == "speed":
         best = choose(candidates, strategy, balanced_weight)
     elif meeting:
@@ -227,6 +259,9 @@ class Recommendation:
     lambda_cost: float
     visualization: str
     stats: tuple[SizeResult, ...] = ()
+    # Input `architectures`: the recommended pair's architecture, and one reference link per architecture.
+    architecture: str | None = None
+    visualizations: dict[str, str] | None = None
     include_stats: bool = False
     dry_run: bool = False
     constraint: Constraint | None = None
@@ -249,6 +284,9 @@ class Recommendation:
                 "visualization": self.visualization,
             },
         }
+        if self.architecture is not None:
+            out["architecture"] = self.architecture
+            out["stateMachine"]["visualizations"] = self.visualizations
         if self.constraint is not None:
             out["constraint"] = self.constraint.to_dict()
         if self.dry_run:
@@ -258,7 +296,12 @@ class Recommendation:
             }
         if self.include_stats:
             out["stats"] = [r.to_dict() for r in self.stats if not r.skipped]
-        skipped = [{"value": r.value, "reason": r.reason} for r in self.stats if r.skipped]
+        skipped = [
+            {"value": r.value, "reason": r.reason}
+            | ({} if r.architecture is None else {"architecture": r.architecture})
+            for r in self.stats
+            if r.skipped
+        ]
         if skipped:
             out["skipped"] = skipped
         if self.confidence is not None and not self.dry_run:
@@ -287,20 +330,29 @@ def recommend(
     else:
         best, constraint = choose_within_target(eligible, strategy, balanced_weight, target)
     measured = [r for r in results if not r.skipped and r.invocations > 0]
+
+    def link(architecture: str | None) -> str:
+        # The reference tool draws one curve a link: one link per architecture.
+        curve = [r for r in measured if r.architecture == architecture]
+        return build_url(
+            [Point(r.value, r.average_duration, r.average_price) for r in curve],
+            visualization_url,
+            currency(region),
+        )
+
+    architectures = sorted({r.architecture for r in measured if r.architecture is not None})
     return Recommendation(
         power=best.value,
         cost=best.average_price,
         duration=best.average_duration,
         execution_cost=round(step_functions_cost(transitions, region), 8),
         lambda_cost=sum(r.total_cost for r in results),
-        visualization=build_url(
-            [Point(r.value, r.average_duration, r.average_price) for r in measured],
-            visualization_url,
-            currency(region),
-        ),
-        stats=tuple(sorted(results, key=lambda r: r.value)),
+        visualization=link(best.architecture),
+        stats=tuple(sorted(results, key=lambda r: _slot_order(slot(r)))),
         include_stats=include_stats,
         constraint=constraint,
+        architecture=best.architecture,
+        visualizations={a: link(a) for a in architectures} if best.architecture is not None else None,
     )
 
 
@@ -314,7 +366,7 @@ def analyze_state(
     request = TuningRequest.from_dict(state["request"])
     config = RunState.from_dict(state["run"])
     publish = PublishState.from_dict(state["publish"])
-    publisher_calls = len(publish.power_values) + len(publish.refused)
+    publisher_calls = len(publish.slots) + len(publish.refused)
     candidates: list[int] | None = None
     confidence = None
     if config.sampling == "adaptive":
@@ -329,7 +381,11 @@ def analyze_state(
         results = [SizeResult.from_dict(item) for item in state["results"]]
         transitions = count_transitions(publisher_calls, results)
     if not any(not r.skipped and r.invocations for r in results):
-        reasons = "; ".join(f"{r.value} MB: {r.reason}" for r in results if r.skipped)
+        reasons = "; ".join(
+            f"{r.value} MB{'' if r.architecture is None else ' on ' + r.architecture}: {r.reason}"
+            for r in results
+            if r.skipped
+        )
         raise TargetFunctionError(f"no memory size could be measured ({reasons or 'no results'})")
     recommendation = recommend(
         results,

@@ -35,3 +35,12 @@ FLEET_BUCKET_ENV: Final = "POWERTUNING_FLEET_BUCKET"
 def fleet_bucket() -> str:
     """The fleet results bucket's name."""
     return os.environ[FLEET_BUCKET_ENV]
+
+
+# The stack's staging bucket: a copy of a function's code while it runs on another architecture.
+STAGING_BUCKET_ENV: Final = "POWERTUNING_STAGING_BUCKET"
+
+
+def staging_bucket() -> str | None:
+    """The staging bucket's name, if the stack has one (input `architectures` needs it)."""
+    return os.environ.get(STAGING_BUCKET_ENV) or None

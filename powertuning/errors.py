@@ -93,3 +93,11 @@ class FleetInputError(InvalidInputError):
 
 class FleetToleranceError(PowerTuningError):
     """More of a fleet's functions failed than its toleratedFailurePercentage allows."""
+
+
+class ArchitectureError(PowerTuningError):
+    """The function cannot be measured on an architecture the input's `architectures` asks for."""
+
+
+class CodeRestoreError(PowerTuningError):
+    """The function's original code and architecture could not be put back and verified."""

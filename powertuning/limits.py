@@ -23,6 +23,8 @@ ERROR_BYTES: Final = 12 * 1024
 RESULT_BYTES: Final = 700
 # One invocation's [duration, billed, init] as the adaptive race keeps it (measured: 14-24 bytes).
 SAMPLE_BYTES: Final = 26
+# `$.run.original.code` (input `architectures`), recorded after this check: CodeSha256 and an S3 URI.
+ORIGINAL_CODE_BYTES: Final = 1200
 # The largest request Lambda takes for a synchronous invoke.
 MAX_INVOKE_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
 # The tuner's own messages are cut to this length before they reach a Cause.
@@ -32,7 +34,8 @@ MAX_MESSAGE_CHARS: Final = 2000
 def state_bytes(request: TuningRequest, config: RunState) -> int:
     """An upper bound of the largest execution state this request can produce."""
     fixed = len(json.dumps(request.to_dict())) + len(json.dumps(config.to_dict())) + ERROR_BYTES
-    sizes = len(config.power_values)
+    fixed += ORIGINAL_CODE_BYTES if config.architectures else 0
+    sizes = len(config.slots())
     if request.sampling == "adaptive":
         # The race's samples, plus one round's results with theirs.
         sizes = max(sizes, len(AUTO_GRID)) if request.auto_power_values else sizes
@@ -46,6 +49,7 @@ def map_item_bytes(request: TuningRequest, config: RunState) -> int:
     return (
         len(json.dumps(request.to_dict()))
         + len(json.dumps(config.to_dict()))
+        + (ORIGINAL_CODE_BYTES if config.architectures else 0)
         + ERROR_BYTES
         + RESULT_BYTES
         + request.num * SAMPLE_BYTES

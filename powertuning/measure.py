@@ -161,22 +161,27 @@ def measure(
     attempt: int = 0,
     count: int | None = None,
     offset: int = 0,
+    architecture: str | None = None,
 ) -> tuple[Progress, SizeResult | None]:
     """Invoke `power`'s alias(es) until done or until this call's time is nearly up.
 
     Returns the progress and, once every invocation ran, the size's result. With `count`
     (sampling "adaptive"), the invocations are `offset`... of the size, and the result carries
-    each invocation's figures for the decision step.
+    each invocation's figures for the decision step. `architecture` (input `architectures`): which
+    architecture's aliases to invoke and price; the result says which.
     """
+    arch = architecture or config.architecture
+    # Several architectures: a failure on one is that architecture's, and onError "skip" leaves it out.
+    per_arch = len(config.measured_architectures) > 1 or arch != config.architecture
     progress = progress or Progress()
     # This call: the Executor task, its retries, and the Choice state after it.
     transitions = progress.transitions + attempt + 2
     base = payload if payload is not None else request.payload
     total = request.invocations_per_size if count is None else count
     payloads = payloads_for(request, base, count=count, offset=offset)
-    aliases = alias_names(power, request)
+    aliases = alias_names(power, request, config.arch_suffix(arch))
     targets = [aliases[(offset + i) % len(aliases)] for i in range(total)]
-    invoke = _invoker(request, config.function_arn, lambda_client, power)
+    invoke = _invoker(request, config.function_arn, lambda_client, power, arch if per_arch else None)
     reports = list(progress.reports)
     errors, error_type = progress.errors, progress.error_type
     done = progress.completed
@@ -215,6 +220,13 @@ def measure(
                     errors += 1
                     error_type = failure
             done += len(batch)
+    except TargetFunctionError as failed:
+        if not (per_arch and request.on_error == "skip"):
+            raise
+        # A native dependency built for one architecture only: the other still gets a recommendation.
+        logger.warning("skipping %s MB on %s: %s", power, arch, failed)
+        result = _skipped(power, str(failed), transitions + 1)
+        return progress, replace(result, architecture=arch)
     except _SkipSizeError as skip:
         # powerValues "auto" chose the size, not the user: one too small to run is just left out.
         if request.on_error != "skip" and not request.auto_power_values:
@@ -222,16 +234,23 @@ def measure(
         logger.warning("skipping %s MB: %s", power, skip.failure.error_type)
         # + 1: the Pass state that hands the result to the Map, as for a measured size.
         reason = f"{skip.failure.error_type}: {skip.failure.message}"
-        return progress, _skipped(power, reason, transitions + 1)
+        skipped = _skipped(power, reason, transitions + 1)
+        return progress, replace(skipped, architecture=arch) if config.architectures else skipped
     final = replace(progress, completed=done, reports=tuple(reports), errors=errors, error_type=error_type)
     # The Pass state that hands the result to the Map.
     transitions += 1
     if errors >= len(reports):
         # Every invocation failed (with an allowed exception): nothing measured the size working.
-        return final, _skipped(
+        skipped = _skipped(
             power, f"every invocation failed with {error_type} (allowedExceptions)", transitions
         )
-    price = lambda_price(config.function_arn.split(":")[3], config.architecture, config.ephemeral_storage_mb)
+        return final, replace(skipped, architecture=arch) if config.architectures else skipped
+    price = lambda_price(config.function_arn.split(":")[3], arch, config.ephemeral_storage_mb)
+    if config.architectures:
+        result = summarize(
+            power, reports, price, discard_for(request), errors=errors, transitions=transitions
+        )
+        return final, replace(result, architecture=arch)
     if count is not None:
         return final, batch_result(
             power, reports, price, discard_for(request), errors=errors, transitions=transitions
@@ -255,7 +274,7 @@ class _SkipSizeError(Exception):
 
 
 def _invoker(
-    request: TuningRequest, function_arn: str, client: Any, power: int
+    request: TuningRequest, function_arn: str, client: Any, power: int, architecture: str | None = None
 ) -> Callable[[str, Any], tuple[Report, str]]:
     private = request.disable_payload_logs
 
@@ -273,7 +292,9 @@ def _invoker(
         if response.function_error:
             failure = FunctionFailure.from_payload(response.function_error, response.payload)
             if failure.error_type not in request.allowed_exceptions:
-                error = TargetFunctionError(_describe(power, failure, payload, request.disable_payload_logs))
+                error = TargetFunctionError(
+                    _describe(power, failure, payload, request.disable_payload_logs, architecture)
+                )
                 if failure.is_resource_limit:
                     raise _SkipSizeError(failure, error)
                 raise error
@@ -304,9 +325,12 @@ def encode_payload(payload: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
-def _describe(power: int, failure: FunctionFailure, payload: Any, hide_payload: bool) -> str:
+def _describe(
+    power: int, failure: FunctionFailure, payload: Any, hide_payload: bool, architecture: str | None = None
+) -> str:
     message = limits.truncate(failure.message, 1500)
-    text = f"at {power} MB the function failed with {failure.error_type}: {message}"
+    where = f"{power} MB on {architecture}" if architecture else f"{power} MB"
+    text = f"at {where} the function failed with {failure.error_type}: {message}"
     if not hide_payload:
         text += f" (payload: {json.dumps(payload)[:300]})"
     return text

@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 from powertuning import payloads
 from powertuning.errors import InvalidInputError
 from powertuning.pricing import (
+    ARCHITECTURES,
     DEFAULT_POWER_VALUES,
     FREE_EPHEMERAL_STORAGE_MB,
     MAX_MEMORY_MB,
@@ -76,8 +77,9 @@ def partition_of(region: str) -> str:
 
 S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})\Z")
 ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}\Z")
-# The names of the aliases a run creates: RAM<size>, RAM<size>-<i> in cold-start mode.
-RUN_ALIAS = re.compile(r"^RAM\d+(-\d+)?\Z")
+# The names of the aliases a run creates: RAM<size>, RAM<size>-<i> in cold-start mode; on an
+# architecture other than the function's own (input `architectures`), RAM<size>-<arch>[-<i>].
+RUN_ALIAS = re.compile(r"^RAM\d+(-(?:x86_64|arm64))?(-\d+)?\Z")
 
 
 def _bool(data: Mapping[str, Any], key: str, default: bool = False) -> bool:
@@ -210,6 +212,8 @@ class TuningRequest:
     auto_power_values: bool = False
     max_duration_ms: float | None = None
     duration_statistic: str = "average"
+    # None: the function's own architecture only.
+    architectures: tuple[str, ...] | None = None
 
     @property
     def function(self) -> FunctionRef:
@@ -251,7 +255,9 @@ class TuningRequest:
         return out
 
 
-Kind = Literal["arn", "sizes", "int", "number", "ms", "bool", "choice", "json", "s3", "alias", "names"]
+Kind = Literal[
+    "arn", "sizes", "int", "number", "ms", "bool", "choice", "choices", "json", "s3", "alias", "names"
+]
 
 
 def _always(_request: TuningRequest) -> bool:
@@ -302,6 +308,8 @@ class InputKey:
             return _choice(data, name, self.choices)
         if kind == "names":
             return _string_list(data, name)
+        if kind == "choices":
+            return _choice_list(data, name, self.choices)
         if kind == "sizes":
             return None if data.get(name) == AUTO else _power_values(data.get(name))
         if kind == "ms":
@@ -463,6 +471,16 @@ INPUTS: Final[tuple[InputKey, ...]] = (
         reference=False,
         written=_has_target,
     ),
+    InputKey(
+        "architectures",
+        "choices",
+        "measure every size on each of x86_64,arm64 and recommend an (architecture, size) pair; "
+        "not in powertune local",
+        choices=ARCHITECTURES,
+        reference=False,
+        default_text="the function's own architecture only",
+        metavar="ARCH,...",
+    ),
 )
 INPUT_KEYS: Final = tuple(key.name for key in INPUTS)
 REFERENCE_KEYS: Final = tuple(key.name for key in INPUTS if key.reference)
@@ -496,6 +514,7 @@ def _check_combinations(data: Mapping[str, Any], values: Mapping[str, Any]) -> N
                 "autoOptimizeAlias cannot be used with dryRun: true (a dry run applies nothing)"
             )
     _check_latency_target(data, values)
+    _check_architectures(values)
 
 
 def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
@@ -610,6 +629,38 @@ def check_memory_sizes(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _choice_list(data: Mapping[str, Any], key: str, choices: Sequence[str]) -> tuple[str, ...] | None:
+    if key not in data:
+        return None
+    value = data[key]
+    some = "both" if len(choices) == 2 else "more"
+    allowed = f"a list of one or {some} of {', '.join(json.dumps(a) for a in choices)}"
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise InvalidInputError(f"{key} must be {allowed}, got {json.dumps(value)}")
+    unknown = [v for v in value if v not in choices]
+    if unknown:
+        raise InvalidInputError(f"{key} must be {allowed}; unknown: {json.dumps(unknown)}")
+    if len(set(value)) != len(value):
+        raise InvalidInputError(f"{key} must be {allowed}, each once; got {json.dumps(value)}")
+    return tuple(value)
+
+
+def _check_architectures(values: Mapping[str, Any]) -> None:
+    # architectures: measure every size on each (powertuning/architectures.py switches the code).
+    if values["architectures"] is None:
+        return
+    if values["sampling"] == "adaptive":
+        raise InvalidInputError(
+            'architectures cannot be combined with sampling: "adaptive" yet: use sampling: "fixed"'
+        )
+    if values["auto_optimize"]:
+        # Changing the architecture is a deployment (code and layers), not a memory setting.
+        raise InvalidInputError(
+            "architectures cannot be combined with autoOptimize: true: the tuner applies memory only; "
+            "deploy the recommended architecture yourself, then tune again to apply its memory"
+        )
+
+
 def _power_values(value: Any) -> tuple[int, ...] | None:
     if value is None or value == []:
         # No list, or an empty one: the deploy-time default, as the reference tool does.
@@ -655,10 +706,37 @@ def _string_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
 # Every description a run writes: "powertuning <runId> ...". The run id is 12 hex digits.
 MARKER_PREFIX: Final = "powertuning "
 # What a run's own versions are described as while it runs (and what `powertune clean` removes).
-RUN_VERSION_MARKER = re.compile(r"^powertuning (?P<run>[0-9a-f]{12}) RAM(?P<power>\d+)(-\d+)?\Z")
+RUN_VERSION_MARKER = re.compile(
+    r"^powertuning (?P<run>[0-9a-f]{12}) RAM(?P<power>\d+)(-(?P<arch>x86_64|arm64))?(-\d+)?\Z"
+)
 RUN_ID = re.compile(r"^[0-9a-f]{12}\Z")
 # Any description a run wrote ($LATEST while it publishes or optimizes, its versions).
 RUN_MARKER = re.compile(r"^powertuning (?P<run>[0-9a-f]{12}) ")
+
+
+@dataclass(frozen=True)
+class OriginalCode:
+    """The function's code when the run began, and where a copy of it is kept (input `architectures`).
+
+    Recorded in the run table before the code is switched to another architecture, so every path
+    that restores the function (cleanup, recovery, `powertune clean`) can put it back and verify it.
+    """
+
+    code_sha256: str
+    # s3://<staging bucket>/<key>: a copy of the zip, checked against code_sha256 when it was made.
+    staged: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase wire form."""
+        return {"codeSha256": self.code_sha256, "staged": self.staged}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OriginalCode:
+        """Parse the wire form (the tuner's own)."""
+        staged = str(data["staged"])
+        if not S3_URI.match(staged):
+            raise ValueError(f"not an s3:// location: {staged!r}")
+        return cls(code_sha256=str(data["codeSha256"]), staged=staged)
 
 
 @dataclass(frozen=True)
@@ -677,19 +755,37 @@ class RunState:
     timeout_s: int = 3
     # The function's /tmp size: storage above 512 MB is billed (powertuning/pricing.py).
     ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
+    # The architectures measured, the function's own first; () means its own only.
+    architectures: tuple[str, ...] = ()
+    # Set when another architecture is measured: the code to restore (architecture = the original).
+    original_code: OriginalCode | None = None
+
+    @property
+    def measured_architectures(self) -> tuple[str, ...]:
+        """The architectures every size is measured on, in publishing order."""
+        return self.architectures or (self.architecture,)
+
+    def slots(self, power_values: Sequence[int] | None = None) -> list[tuple[str, int]]:
+        """(architecture, size) pairs in publishing order: every size on one architecture, then the next."""
+        sizes = self.power_values if power_values is None else power_values
+        return [(arch, power) for arch in self.measured_architectures for power in sizes]
+
+    def arch_suffix(self, architecture: str) -> str:
+        """ "" on the function's own architecture (RAM<size> as ever), "-arm64" or "-x86_64" otherwise."""
+        return "" if architecture == self.architecture else f"-{architecture}"
 
     @property
     def marker_prefix(self) -> str:
         """How every description this run writes begins."""
         return f"{MARKER_PREFIX}{self.run_id} "
 
-    def marker(self, power: int) -> str:
+    def marker(self, power: int, architecture: str | None = None) -> str:
         """The description that marks $LATEST and the versions this run publishes."""
-        return f"{self.marker_prefix}RAM{power}"
+        return f"{self.marker_prefix}RAM{power}{self.arch_suffix(architecture or self.architecture)}"
 
     def to_dict(self) -> dict[str, Any]:
-        """camelCase wire form."""
-        return {
+        """camelCase wire form; `targets` (one item per (size, architecture)) feeds the Map."""
+        out: dict[str, Any] = {
             "functionArn": self.function_arn,
             "powerValues": list(self.power_values),
             "runId": self.run_id,
@@ -699,7 +795,13 @@ class RunState:
             "sampling": self.sampling,
             "timeoutSeconds": self.timeout_s,
             "ephemeralStorageMB": self.ephemeral_storage_mb,
+            "targets": [{"value": p, "architecture": a} for a, p in self.slots()],
         }
+        if self.architectures:
+            out["architectures"] = list(self.architectures)
+        if self.original_code is not None:
+            out["original"]["code"] = self.original_code.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunState:
@@ -707,6 +809,10 @@ class RunState:
         run_id = str(data["runId"])
         if not RUN_ID.match(run_id):
             raise ValueError(f"not a run id: {run_id!r}")
+        architectures = tuple(str(a) for a in data.get("architectures", []))
+        if not set(architectures) <= set(ARCHITECTURES):
+            raise ValueError(f"not architectures: {architectures!r}")
+        code = data["original"].get("code")
         return cls(
             function_arn=FunctionRef.parse(str(data["functionArn"])).unqualified,
             power_values=tuple(int(p) for p in data["powerValues"]),
@@ -718,6 +824,8 @@ class RunState:
             execution_arn=str(data.get("executionArn", "")),
             timeout_s=int(data.get("timeoutSeconds", 3)),
             ephemeral_storage_mb=int(data.get("ephemeralStorageMB", FREE_EPHEMERAL_STORAGE_MB)),
+            architectures=architectures,
+            original_code=None if code is None else OriginalCode.from_dict(code),
         )
 
 
@@ -734,11 +842,18 @@ class PublishState:
     index: int = 0
     # Sizes Lambda refused (above the account's memory limit; powerValues "auto" only).
     refused: tuple[int, ...] = ()
+    # Input `architectures`: every size is published on each, in this order; () = the function's own.
+    architectures: tuple[str, ...] = ()
+
+    @property
+    def slots(self) -> list[tuple[str | None, int]]:
+        """(architecture, size) pairs to publish (architecture None: the function's own)."""
+        return [(a, p) for a in (self.architectures or (None,)) for p in self.power_values]
 
     @property
     def done(self) -> bool:
         """True once every size has its version and alias."""
-        return self.index >= len(self.power_values)
+        return self.index >= len(self.slots)
 
     @property
     def published(self) -> tuple[int, ...]:
@@ -747,12 +862,15 @@ class PublishState:
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase wire form; `continue` drives the Publisher loop's Choice state."""
-        return {
+        out: dict[str, Any] = {
             "powerValues": list(self.power_values),
             "index": self.index,
             "refused": list(self.refused),
             "continue": not self.done,
         }
+        if self.architectures:
+            out["architectures"] = list(self.architectures)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PublishState:
@@ -761,6 +879,7 @@ class PublishState:
             power_values=tuple(int(p) for p in data["powerValues"]),
             index=int(data["index"]),
             refused=tuple(int(p) for p in data.get("refused", [])),
+            architectures=tuple(str(a) for a in data.get("architectures", [])),
         )
 
 
@@ -785,6 +904,8 @@ class SizeResult:
     reason: str | None = None
     # Adaptive rounds only: (duration, billed, init) ms of each invocation, for the decision step.
     samples: tuple[tuple[float, float, float], ...] = ()
+    # Input `architectures`: which one this size was measured on (None: the function's own only).
+    architecture: str | None = None
 
     def statistic(self, name: str) -> float:
         """A duration statistic of DURATION_STATISTICS: "average" (trimmed) or a percentile."""
@@ -807,6 +928,8 @@ class SizeResult:
             "gbSeconds": self.gb_seconds,
             "transitions": self.transitions,
         }
+        if self.architecture is not None:
+            out["architecture"] = self.architecture
         if self.skipped:
             out.update(skipped=True, reason=self.reason)
         if self.samples:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from powertuning import adaptive, lambda_api, limits
+from powertuning import adaptive, architectures, lambda_api, limits
 from powertuning.errors import (
     AliasConflictError,
     CleanupError,
@@ -48,11 +48,14 @@ CLEANUP_PASSES: Final = 4
 CLEAN_COMMAND: Final = "powertune clean --stack-name <stack> --function {arn}"
 
 
-def alias_names(power: int, request: TuningRequest) -> list[str]:
-    """Aliases a size needs: `RAM<size>`, or one `RAM<size>-<i>` per invocation for cold starts."""
+def alias_names(power: int, request: TuningRequest, suffix: str = "") -> list[str]:
+    """Aliases a size needs: `RAM<size>`, or one `RAM<size>-<i>` per invocation for cold starts.
+
+    `suffix` (RunState.arch_suffix) names another architecture's: `RAM<size>-arm64[-<i>]`.
+    """
     if request.only_cold_starts:
-        return [f"RAM{power}-{i}" for i in range(request.invocations_per_size)]
-    return [f"RAM{power}"]
+        return [f"RAM{power}{suffix}-{i}" for i in range(request.invocations_per_size)]
+    return [f"RAM{power}{suffix}"]
 
 
 def _same_function(a: FunctionRef, b: FunctionRef) -> bool:
@@ -97,6 +100,9 @@ def initialize(
     tuner_functions: Sequence[str] = (),
     execution_arn: str = "",
     run_id: str | None = None,
+    storage: Any = None,
+    staging_bucket: str | None = None,
+    stack_region: str | None = None,
 ) -> RunState:
     """Check the function and the input against it, then register the run; change nothing else.
 
@@ -122,11 +128,17 @@ def initialize(
             f"{ref.unqualified} carries what an earlier tuning run left: {'; '.join(leftovers)}. "
             f"Nothing was changed. Remove it with: {CLEAN_COMMAND.format(arn=ref.unqualified)}"
         )
+    measured = architectures.check(
+        request, latest, client, staging_bucket=staging_bucket, stack_region=stack_region
+    )
+    own = str((latest.get("Architectures") or ["x86_64"])[0])
     default = adaptive.auto_initial_sizes() if request.auto_power_values else tuple(default_power_values)
     power_values = request.resolved_power_values(default)
     reserved = adaptive.auto_grid() if request.auto_power_values else power_values
+    suffixes = {"" if a == own else f"-{a}" for a in measured or (own,)}
     clash = sorted(
-        {name for power in reserved for name in alias_names(power, request)} & _alias_set(client, ref)
+        {name for power in reserved for s in suffixes for name in alias_names(power, request, s)}
+        & _alias_set(client, ref)
     )
     if clash:
         raise AliasConflictError(
@@ -141,18 +153,24 @@ def initialize(
         run_id=run_id or (holder or {}).get("runId") or uuid.uuid4().hex[:12],
         original_memory=int(latest["MemorySize"]),
         original_description=str(latest.get("Description", "")),
-        architecture=str((latest.get("Architectures") or ["x86_64"])[0]),
+        architecture=own,
         sampling=request.sampling,
         execution_arn=execution_arn,
         timeout_s=int(latest.get("Timeout", 3)),
         ephemeral_storage_mb=ephemeral_storage_mb(latest),
+        architectures=measured,
     )
     limits.check_state_budget(request, config)
+    if any(a != own for a in measured):
+        # The original code is copied (and recorded below) before the first change to the function.
+        assert staging_bucket is not None
+        config = replace(config, original_code=architectures.stage(config, client, storage, staging_bucket))
     record = {**config.to_dict(), "startedAt": int(time.time())}
     holder = lambda_api.acquire_run(runs_client, runs_table, ref.unqualified, record)
     if holder is not None and not (
         _own_earlier_attempt(holder, execution_arn) and holder.get("runId") == config.run_id
     ):
+        architectures.discard(config, storage)
         raise _busy(ref.unqualified, holder)
     return config
 
@@ -184,7 +202,7 @@ def next_publish_state(
     config: RunState, current: PublishState | None, pending: Sequence[int]
 ) -> PublishState:
     """The Publisher's progress with the sizes the adaptive race asks for (powerValues "auto") added."""
-    state = current or PublishState(power_values=config.power_values)
+    state = current or PublishState(power_values=config.power_values, architectures=config.architectures)
     new = tuple(p for p in dict.fromkeys(pending) if p not in state.power_values and p not in state.refused)
     return replace(state, power_values=state.power_values + new) if new else state
 
@@ -217,13 +235,17 @@ def publish_next(
         return state
     if not still_owned(config, runs_client, runs_table):
         raise RunEndedError(f"run {config.run_id} on {config.function_arn} has ended; nothing was published")
-    power = state.power_values[state.index]
+    slot, power = state.slots[state.index]
+    architecture = slot or config.architecture
     created: list[str] = []
     try:
-        for i, alias in enumerate(alias_names(power, request)):
+        for i, alias in enumerate(alias_names(power, request, config.arch_suffix(architecture))):
             suffix = f"-{i}" if request.only_cold_starts else ""
-            marker = config.marker(power) + suffix
+            marker = config.marker(power, architecture) + suffix
             lambda_api.update_configuration(client, config.function_arn, MemorySize=power, Description=marker)
+            if config.original_code is not None:
+                # Under the run's marker, so every cleanup path knows the code is the run's to restore.
+                architectures.switch(config, client, architecture)
             version = lambda_api.publish_version(client, config.function_arn, marker)
             created.append(version)
             lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
@@ -235,7 +257,7 @@ def publish_next(
             raise RunEndedError(
                 f"run {config.run_id} on {config.function_arn} ended while publishing; undone"
             ) from exc
-        _delete_owned(client, config, sizes={power})
+        _delete_owned(client, config, slots={(architecture, power)})
         if not (request.auto_power_values and lambda_api.is_memory_limit_error(exc)):
             raise
         # "auto" may ask for more memory than the account allows (new accounts: 3,008 MB): leave
@@ -264,10 +286,12 @@ def wait_until_active(client: Any, function_arn: str, versions: Sequence[str]) -
 
 
 def restore_latest(config: RunState, client: Any) -> bool:
-    """Put back $LATEST's memory and description if this run's marker is still on it."""
+    """Put back $LATEST's memory and description if this run's marker is still on it; and its
+    original architecture and code first, verified (input `architectures`), so the marker goes last."""
     latest = lambda_api.get_configuration(client, config.function_arn)
     if not str(latest.get("Description", "")).startswith(config.marker_prefix):
         return False
+    architectures.restore(config, client)
     lambda_api.update_configuration(
         client,
         config.function_arn,
@@ -294,8 +318,14 @@ class CleanupReport:
         }
 
 
+def _slot(config: RunState, description: str) -> tuple[str, int] | None:
+    """(architecture, size) a version's marker names, None if it names no size."""
+    match = RUN_VERSION_MARKER.match(description)
+    return (match["arch"] or config.architecture, int(match["power"])) if match else None
+
+
 def _owned(
-    client: Any, config: RunState, sizes: set[int] | None = None
+    client: Any, config: RunState, slots: set[tuple[str, int]] | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """This run's aliases (with where they point) and versions, proved by the marker on each version."""
     versions = [
@@ -303,7 +333,7 @@ def _owned(
         for v in lambda_api.list_versions(client, config.function_arn)
         if v["Version"] != "$LATEST"
         and str(v.get("Description", "")).startswith(config.marker_prefix)
-        and (sizes is None or int(v.get("MemorySize", 0)) in sizes)
+        and (slots is None or _slot(config, str(v.get("Description", ""))) in slots)
     ]
     aliases = [
         a
@@ -317,7 +347,7 @@ def _delete_owned(
     client: Any,
     config: RunState,
     *,
-    sizes: set[int] | None = None,
+    slots: set[tuple[str, int]] | None = None,
     optimize_alias: dict[str, Any] | None = None,
 ) -> tuple[list[str], list[str]]:
     deleted_aliases: list[str] = []
@@ -325,7 +355,7 @@ def _delete_owned(
     # Passes until nothing of the run is left: a step of the run still running (see still_owned)
     # may publish a version or an alias between this cleanup's listing and its deletions.
     for _ in range(CLEANUP_PASSES):
-        aliases, versions = _owned(client, config, sizes)
+        aliases, versions = _owned(client, config, slots)
         kept = set()
         # Aliases first: Lambda refuses to delete a version an alias points to.
         for alias in aliases:
@@ -357,20 +387,31 @@ def _delete_owned(
     return deleted_aliases, sorted(deleted_versions, key=int)
 
 
-def cleanup(config: RunState, client: Any, record: dict[str, Any] | None = None) -> CleanupReport:
+def cleanup(
+    config: RunState, client: Any, record: dict[str, Any] | None = None, *, storage: Any = None
+) -> CleanupReport:
     """Delete every alias and version this run created and restore $LATEST; safe to run twice.
 
+    With another architecture measured, the original architecture and code are restored too, and the
+    staged copy (`storage`: an S3 client) is deleted once the function is verified to run it again.
     On failure, the CleanupError lists what is left and the command that removes it.
     """
     optimize_alias = (record or {}).get("optimizeAlias")
     try:
         aliases, versions = _delete_owned(client, config, optimize_alias=optimize_alias)
         restored = restore_latest(config, client)
+        if config.original_code is not None and _runs_original_architecture(config, client):
+            architectures.discard(config, storage)
     except Exception as exc:
         raise CleanupError(
             f"cleanup of {config.function_arn} failed ({exc}); {_what_is_left(client, config)}"
         ) from exc
     return CleanupReport(tuple(aliases), tuple(versions), restored)
+
+
+def _runs_original_architecture(config: RunState, client: Any) -> bool:
+    latest = lambda_api.get_configuration(client, config.function_arn)
+    return list(latest.get("Architectures") or ["x86_64"]) == [config.architecture]
 
 
 def _what_is_left(client: Any, config: RunState) -> str:
@@ -387,6 +428,11 @@ def _what_is_left(client: Any, config: RunState) -> str:
         if marked
         else "$LATEST restored"
     )
+    if config.original_code is not None and latest.get("Architectures") != [config.architecture]:
+        memory += (
+            f", on {latest.get('Architectures')} (originally {config.architecture}, code "
+            f"{config.original_code.code_sha256} kept at {config.original_code.staged})"
+        )
     return (
         f"left: aliases [{', '.join(a['Name'] for a in aliases)}], versions [{', '.join(versions)}], "
         f"{memory}. Remove it with: {command}"
@@ -463,7 +509,9 @@ def _apply(request: TuningRequest, config: RunState, power: int, client: Any) ->
     return out
 
 
-def recover(record: dict[str, Any], client: Any, runs_client: Any, runs_table: str) -> dict[str, Any]:
+def recover(
+    record: dict[str, Any], client: Any, runs_client: Any, runs_table: str, *, storage: Any = None
+) -> dict[str, Any]:
     """Clean up after a run that ended without its own cleanup, from its registration; then release it.
 
     The registration is marked first, so that a step of the run still running (Lambda keeps a
@@ -471,7 +519,7 @@ def recover(record: dict[str, Any], client: Any, runs_client: Any, runs_table: s
     """
     config = RunState.from_dict(record)
     lambda_api.update_run(runs_client, runs_table, config.function_arn, {**record, "recovering": True})
-    report = cleanup(config, client, record)
+    report = cleanup(config, client, record, storage=storage)
     finish(config, runs_client, runs_table)
     return {"runId": config.run_id, "functionArn": config.function_arn, **report.to_dict()}
 
@@ -512,6 +560,14 @@ class CleanPlan:
                     f"restore $LATEST to {original[0]} MB and its description {original[1]!r} "
                     f"(now {self.latest.get('MemorySize')} MB, marked by run {self.latest_run})"
                 )
+                code = (self.record or {}).get("original", {}).get("code")
+                architecture = (self.record or {}).get("architecture")
+                if code and self.latest.get("Architectures") != [architecture]:
+                    out.append(
+                        f"restore $LATEST to {architecture} with its original code {code['codeSha256']} "
+                        f"from {code['staged']} (now {self.latest.get('Architectures')}), "
+                        "verified by CodeSha256"
+                    )
             else:
                 out.append(
                     f"$LATEST carries the marker of run {self.latest_run}, whose original configuration is "
@@ -559,14 +615,16 @@ def plan_clean(
     )
 
 
-def apply_clean(plan: CleanPlan, client: Any, runs_client: Any | None, runs_table: str | None) -> list[str]:
+def apply_clean(
+    plan: CleanPlan, client: Any, runs_client: Any | None, runs_table: str | None, *, storage: Any = None
+) -> list[str]:
     """Carry out a plan; returns what was done, a line each."""
     done = []
     runs = set(plan.versions) | set(plan.aliases) | ({plan.latest_run} if plan.latest_run else set())
     for run in sorted(runs):
         registered = plan.record if plan.record and plan.record.get("runId") == run else None
         if registered:
-            report = cleanup(RunState.from_dict(registered), client, registered)
+            report = cleanup(RunState.from_dict(registered), client, registered, storage=storage)
             done.append(f"run {run}: {json.dumps(report.to_dict())}")
         else:
             # Unregistered: delete what carries the marker, never guess an original configuration.

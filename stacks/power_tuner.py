@@ -22,6 +22,7 @@ from constructs import Construct
 
 from powertuning import deployment
 from stacks.acknowledgements import acknowledge, nag_resource
+from stacks.code_staging import CodeStaging
 from stacks.options import TunerOptions
 from stacks.run_registry import RunRegistry
 from stacks.tuner_functions import FUNCTION_NAMES, TunerFunctions
@@ -32,8 +33,9 @@ from statemachine import PLACEHOLDERS
 # included (tests/infrastructure check this table against the handlers' code). lambda_api waits for
 # updates with boto3's `function_updated` waiter, which polls GetFunctionConfiguration.
 TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
-    # Reads versions and aliases to refuse a function with another run's leftovers.
-    "initializer": ("GetFunctionConfiguration", "ListAliases", "ListVersionsByFunction"),
+    # Reads versions and aliases to refuse a function with another run's leftovers; with input
+    # `architectures`, downloads the code to stage it (GetFunction; layers: LAYER_ACTIONS).
+    "initializer": ("GetFunction", "GetFunctionConfiguration", "ListAliases", "ListVersionsByFunction"),
     "publisher": (
         "CreateAlias",
         # Rolls back a half-published size (found by its marker) before failing.
@@ -45,6 +47,8 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
         "ListVersionsByFunction",
         "PublishVersion",
         "UpdateAlias",
+        # Input `architectures`: the same code on the other architecture, then the original back.
+        "UpdateFunctionCode",
         "UpdateFunctionConfiguration",
     ),
     # Invokes the aliases under test and the optional pre-/post-processor functions.
@@ -60,6 +64,8 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
         "ListAliases",
         "ListVersionsByFunction",
         "UpdateAlias",
+        # Restores the original architecture and code of a run that measured another one.
+        "UpdateFunctionCode",
         "UpdateFunctionConfiguration",
     ),
     "analyzer": (),
@@ -74,8 +80,23 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
         "ListVersionsByFunction",
         "PublishVersion",
         "UpdateAlias",
+        # Its undo path is the cleanup, which restores code a run switched (never, in practice:
+        # autoOptimize is refused with another architecture, but the path exists).
+        "UpdateFunctionCode",
         "UpdateFunctionConfiguration",
     ),
+}
+# Input `architectures`: the Initializer reads the layers the function uses (CompatibleArchitectures).
+LAYER_ACTIONS: Final[dict[str, tuple[str, ...]]] = {"initializer": ("lambda:GetLayerVersion",)}
+# The staging bucket (input `architectures`): the Initializer stores the copy (and deletes it if the
+# run is refused); whoever calls UpdateFunctionCode from it needs s3:GetObject (Lambda reads the object
+# with the caller's permissions); cleanup deletes it once the original is verified back (the
+# Publisher's and Optimizer's undo paths are that cleanup).
+STAGING_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "initializer": ("s3:PutObject", "s3:DeleteObject"),
+    "publisher": ("s3:GetObject", "s3:DeleteObject"),
+    "cleaner": ("s3:GetObject", "s3:DeleteObject"),
+    "optimizer": ("s3:GetObject", "s3:DeleteObject"),
 }
 
 
@@ -125,6 +146,7 @@ class PowerTuner(Construct):
         )
         self.state_machine: sfn.StateMachine = self.tuner_state_machine.state_machine
         self.registry = RunRegistry(self, "Runs")
+        self.staging = CodeStaging(self, "CodeStaging")
         self.recovery_rule = self.registry.recover_with(
             self.state_machine, self.functions.functions["cleaner"]
         )
@@ -133,6 +155,8 @@ class PowerTuner(Construct):
         self._grant_state_machine_invoke()
         self._grant_target_access()
         self._grant_run_table()
+        self._grant_staging()
+        self._grant_layer_reads()
         self._grant_execution_read()
         self._deny_self()
         if self.options.payload_s3_bucket is not None:
@@ -236,6 +260,41 @@ class PowerTuner(Construct):
                 )
             ],
         )
+
+    def _grant_staging(self) -> None:
+        bucket = self.staging.bucket
+        objects = bucket.arn_for_objects("*")
+        for name, actions in STAGING_ACTIONS.items():
+            role = self.functions.roles[name]
+            role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=[objects]))
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{nag_resource(self, objects)}]",
+                "Staged code copies are named per run (<runId>/<function>.zip), decided at run time; access "
+                "is limited to the tuner's own staging bucket.",
+            )
+        self.functions.functions["initializer"].add_environment(
+            deployment.STAGING_BUCKET_ENV, bucket.bucket_name
+        )
+
+    def _grant_layer_reads(self) -> None:
+        """Layer versions in this region, of any account: a function may use a public layer."""
+        layers = Stack.of(self).format_arn(
+            service="lambda",
+            account="*",
+            resource="layer",
+            resource_name="*:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        for name, actions in LAYER_ACTIONS.items():
+            role = self.functions.roles[name]
+            role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=[layers]))
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{nag_resource(self, layers)}]",
+                "The layers a function uses are known only at run time and may belong to any account "
+                "(public layers); only GetLayerVersion (read) on layer versions of this region.",
+            )
 
     def _grant_execution_read(self) -> None:
         """The Optimizer applies nothing for an execution that was stopped meanwhile: it reads its

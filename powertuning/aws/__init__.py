@@ -6,8 +6,8 @@ and every call goes through `call`, with one retry policy.
   base, 10 s cap, 6 attempts), then raised as ThrottledError, a name the state machine's Retry knows.
 - Lambda allows one configuration update at a time per function: a call refused with
   ResourceConflictException waits on boto3's `function_updated` waiter (it polls
-  GetFunctionConfiguration; the v2 waiter polls GetFunction, whose code download link the tuner has
-  no business reading), then is made again.
+  GetFunctionConfiguration; the v2 waiter polls GetFunction, whose code download link only the
+  Initializer reads, for input `architectures`), then is made again.
 - botocore's own retries are off (its standard mode with one attempt): with a second layer the
   attempts would multiply, and the last failure would not come out as ThrottledError.
 

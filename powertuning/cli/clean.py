@@ -85,7 +85,9 @@ def run(args: argparse.Namespace, factory: aws.ClientFactory | None = None) -> i
             print(("would " if args.dry_run and not plan.empty else "") + line)
         if args.dry_run or plan.empty:
             return EXIT_OK
-        for line in apply_clean(plan, lambda_client, runs, table):
+        # A run that measured another architecture kept the original code in the staging bucket.
+        storage = factory.client("s3", region)
+        for line in apply_clean(plan, lambda_client, runs, table, storage=storage):
             print(line)
     except (PowerTuningError, ClientError, BotoCoreError) as exc:
         error(f"clean failed: {exc}")

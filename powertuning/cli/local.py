@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import platform
 import re
 import signal
 import sys
@@ -272,6 +273,14 @@ def _refuse_aws_flags(args: argparse.Namespace) -> None:
 
 
 def _refuse_aws_keys(execution_input: dict[str, Any]) -> None:
+    if "architectures" in execution_input:
+        # The local runtime runs the code on this machine's processor: another architecture's
+        # figures would be this machine's again, under another price.
+        raise InvalidInputError(
+            "architectures (--architectures) is not available in local mode: it measures this machine's "
+            f"processor ({platform.machine()}) only. Compare architectures on AWS with "
+            "powertune run --architectures x86_64,arm64"
+        )
     for key, (flag, what, instead) in _AWS_KEYS.items():
         if execution_input.get(key):
             raise InvalidInputError(

@@ -47,7 +47,7 @@ def _names(text: str) -> list[str]:
 
 # How a flag's text becomes the key's value, by the key's kind (strings stay strings).
 _TYPES: dict[str, Any] = {"int": int, "number": float, "ms": float, "sizes": _power_values, "json": _json}
-_TYPES["names"] = _names
+_TYPES["names"] = _TYPES["choices"] = _names
 # Where the CLI's default differs from the input's: the table and the report need the per-size stats.
 _CLI_DEFAULTS: dict[str, str] = {"includeOutputResults": "on here, as the table needs them"}
 KEYS_WITH_FLAGS: tuple[InputKey, ...] = tuple(key for key in INPUTS if key.flag is not None)

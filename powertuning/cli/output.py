@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
+from powertuning.analysis import size_label
 from powertuning.cli import console
 from powertuning.report.result import TuningResult
 from powertuning.report.units import ms, usd, usd_per_invocation, usd_per_million
@@ -66,7 +67,7 @@ def constraint_failure(result: TuningResult) -> str | None:
         return (
             f"latency target not met: {result.power} MB has {c.statistic} {c.value:.2f} ms, above "
             f"{c.max_duration_ms:g} ms (maxDurationMs, --latency-target-ms); "
-            f"{', '.join(f'{v} MB' for v in c.meeting)} would meet it (strategy speed ignores the target)"
+            f"{', '.join(size_label(v) for v in c.meeting)} would meet it (strategy speed ignores the target)"
         )
     return (
         f"latency target not met: no size has {c.statistic} <= {c.max_duration_ms:g} ms "
@@ -90,6 +91,8 @@ def dry_run_summary(output: Any) -> str | None:
 def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: int | None = None) -> str:
     """The results table of one execution output, the recommended size marked with `*`."""
     result = output if isinstance(output, TuningResult) else TuningResult.from_output(output)
+    if result.architecture is not None:
+        return _architectures_table(result, current_memory)
     skipped = dict(result.skipped)
     # The percentile column: the latency target's, when it limits one; else p90.
     statistic = result.constraint.statistic if result.constraint else "p90"
@@ -146,6 +149,56 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
     )
     if result.visualization:
         lines.append(f"Visualization: {result.visualization}")
+    return "\n".join(lines)
+
+
+def _architectures_table(result: TuningResult, current_memory: int | None) -> str:
+    """One table of every (architecture, size) pair (input `architectures`), the pick marked with `*`."""
+    rows: list[tuple[tuple[int, str], list[str]]] = []
+    for s in result.sizes:
+        mark = "*" if (s.value, s.architecture) == (result.power, result.architecture) else ""
+        figures = [
+            ms(s.average_duration),
+            ms(s.p90) if s.p90 is not None else "-",
+            usd_per_invocation(s.average_price, result.currency),
+            usd_per_million(s.average_price, result.currency),
+        ]
+        rows.append(
+            ((s.value, s.architecture or ""), [mark, f"{s.value} MB", s.architecture or "", *figures])
+        )
+    for arch, value, _ in result.skipped_on:
+        rows.append(((value, arch), ["", f"{value} MB", arch, "skipped", "-", "-", "-"]))
+    table = render_rows(
+        [
+            "",
+            "Memory",
+            "Architecture",
+            "Avg duration",
+            "p90 duration",
+            "Cost/invocation",
+            "Cost/1M invocations",
+        ],
+        [cells for _, cells in sorted(rows)],
+        [False, True, False, True, True, True, True],
+    )
+    lines = [
+        table,
+        "",
+        f"* recommended: {result.power} MB on {result.architecture} ({ms(result.duration)} average, "
+        f"{usd_per_invocation(result.cost, result.currency)} per invocation, "
+        f"{usd_per_million(result.cost, result.currency)} per 1M)",
+    ]
+    if result.constraint is not None:
+        lines.append(f"  {result.constraint.describe(result.power)}")
+    lines += [f"  {value} MB on {arch} skipped: {reason}" for arch, value, reason in result.skipped_on]
+    if current_memory is not None:
+        lines.append(f"  current memory: {current_memory} MB")
+    lines.append(
+        f"Tuning cost: {usd(result.total_cost, result.currency)} "
+        f"({usd(result.execution_cost, result.currency)} Step Functions + "
+        f"{usd(result.lambda_cost, result.currency)} Lambda)"
+    )
+    lines += [f"Visualization ({arch}): {link}" for arch, link in sorted(result.visualizations.items())]
     return "\n".join(lines)
 
 

@@ -9,12 +9,19 @@ tests run moto with these rules:
 - (a moto bug, not a rule) a Lambda task scheduled while a failed Map winds down can record the
   state as its `timeoutInSeconds`, and then no history can be read: such a field is dropped;
 - ListVersionsByFunction and ListAliases accept a function ARN as well as a name (moto reads
-  only a name from the URL).
+  only a name from the URL);
+- UpdateFunctionCode with Architectures changes the function's architecture (moto ignores it);
+- GetFunction's Code.Location is a link the function's package can be downloaded from, valid for
+  10 minutes (moto's points at a bucket that does not exist): here a link that
+  `powertuning.lambda_api.open_url` resolves to the package moto holds.
 """
 
 from __future__ import annotations
 
 import copy
+import io
+import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +33,8 @@ from moto.awslambda.models import LambdaFunction, LambdaStorage
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+
+from powertuning import lambda_api
 
 
 class _VersionInUseError(LambdaClientError):
@@ -88,6 +97,42 @@ def _list_aliases(self: LambdaStorage, name: str) -> Any:
     return _original_list_aliases(self, _name(name))
 
 
+_original_update_code = LambdaFunction.update_function_code
+_original_get_code = LambdaFunction.get_code
+# Code.Location token -> the package it downloads (real links expire; these last as long as moto).
+_packages: dict[str, bytes] = {}
+_packages_lock = threading.Lock()
+
+
+def _update_function_code(self: LambdaFunction, updated_spec: dict[str, Any]) -> dict[str, Any]:
+    if "Architectures" in updated_spec:
+        self.architectures = list(updated_spec["Architectures"])
+    return dict(_original_update_code(self, updated_spec))
+
+
+def _get_code(self: LambdaFunction) -> dict[str, Any]:
+    response = dict(_original_get_code(self))
+    if response.get("Code", {}).get("RepositoryType") == "S3":
+        token = uuid.uuid4().hex
+        with _packages_lock:
+            _packages[token] = bytes(self.code_bytes)
+        host = f"awslambda-{self.region}-tasks.s3.{self.region}.amazonaws.com"
+        response["Code"] = {
+            "RepositoryType": "S3",
+            "Location": f"https://{host}/snapshots/{self.account_id}/{self.function_name}?token={token}",
+        }
+    return response
+
+
+def _open_url(url: str, _timeout_s: float) -> Any:
+    token = url.rpartition("?token=")[2]
+    with _packages_lock:
+        package = _packages.get(token)
+    if package is None:
+        raise ValueError(f"no package behind {url}")
+    return io.BytesIO(package)
+
+
 _original_stop = Execution.stop
 _original_reflect = BaseExecutionWorkerCommunication._reflect_execution_status
 
@@ -127,5 +172,8 @@ def real_aws_rules() -> Iterator[None]:
         mock.patch.object(Execution, "stop", _stop),
         mock.patch.object(EventManager, "add_event", _add_event),
         mock.patch.object(BaseExecutionWorkerCommunication, "_reflect_execution_status", _reflect),
+        mock.patch.object(LambdaFunction, "update_function_code", _update_function_code),
+        mock.patch.object(LambdaFunction, "get_code", _get_code),
+        mock.patch.object(lambda_api, "open_url", _open_url),
     ):
         yield

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 TUNERS = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
 RUNS_TABLE = "powertuning-runs"
+# As the stack's staging bucket (input `architectures` copies the original code there).
+STAGING_BUCKET = "powertuning-staging"
 # As the stack's default totalExecutionTimeout (cdk.json).
 DEFAULT_FUNCTION_TIMEOUT_S = 300
 _FAKE_CREDENTIALS = {
@@ -107,6 +109,7 @@ class LocalEngine:
         env = {**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}
         env["defaultPowerValues"] = json.dumps(list(self.default_power_values))
         env[deployment.RUNS_TABLE_ENV] = RUNS_TABLE
+        env[deployment.STAGING_BUCKET_ENV] = STAGING_BUCKET
         if self.visualization_url:
             env["visualizationUrl"] = self.visualization_url
         patchers: list[Any] = [
@@ -140,7 +143,7 @@ class LocalEngine:
         self.runtime.close()
 
     # -- clients -----------------------------------------------------------------------------
-    def _client(self, service: Literal["lambda", "stepfunctions", "dynamodb", "iam"]) -> Any:
+    def _client(self, service: Literal["lambda", "stepfunctions", "dynamodb", "iam", "s3"]) -> Any:
         # One client per service for the engine's life: creating one costs more than the calls.
         with self._lock:
             if service not in self._clients:
@@ -183,6 +186,7 @@ class LocalEngine:
     def _deploy(self) -> None:
         role = self._role()
         create_runs_table(self._client("dynamodb"), RUNS_TABLE)
+        self._client("s3").create_bucket(Bucket=STAGING_BUCKET)
         arns = {}
         for name in TUNERS:
             created = self.lambda_client.create_function(
@@ -338,6 +342,7 @@ class LocalEngine:
             log_format=log_format,
             function_arn=str(fn.function_arn),
             python_path=python_path,
+            architecture=str((fn.architectures or ["x86_64"])[0]),
         )
 
 

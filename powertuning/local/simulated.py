@@ -49,6 +49,10 @@ class SimulatedRuntime:
     min_memory_mb: int = 0
     init_ms: float = 0.0
     fail_with: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Per architecture (input `architectures`): its own duration model, or an error every call raises
+    # there (a native dependency built for the other architecture).
+    by_architecture: dict[str, DurationModel] = field(default_factory=dict)
+    fail_on_architecture: dict[str, tuple[str, str]] = field(default_factory=dict)
     mode: str = "simulated"
     calls: list[tuple[str, str, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -70,13 +74,14 @@ class SimulatedRuntime:
             }
             report = report_line(request_id, 50.0, spec.memory_mb, spec.memory_mb, init)
             return InvokeResult(json.dumps(body), True, report)
-        if spec.memory_mb in self.fail_with:
-            error_type, message = self.fail_with[spec.memory_mb]
+        failure = self.fail_with.get(spec.memory_mb) or self.fail_on_architecture.get(spec.architecture)
+        if failure:
+            error_type, message = failure
             body = {"errorType": error_type, "errorMessage": message}
             return InvokeResult(
                 json.dumps(body), True, report_line(request_id, 5.0, spec.memory_mb, 60, init)
             )
-        duration = self.model(spec.memory_mb, n)
+        duration = self.by_architecture.get(spec.architecture, self.model)(spec.memory_mb, n)
         logs = f"START RequestId: {request_id}\n" + report_line(
             request_id, duration, spec.memory_mb, 60, init
         )

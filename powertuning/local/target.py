@@ -27,6 +27,7 @@ class FunctionSpec:
     function_arn: str = ""
     # Folders after the code on the function's sys.path: its installed requirements.txt, like a layer.
     python_path: tuple[str, ...] = ()
+    architecture: str = "x86_64"
 
     @property
     def environment_key(self) -> tuple[str, str, int]:

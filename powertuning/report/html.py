@@ -68,7 +68,9 @@ def render_html(
     if len(results) == 1:
         body.append(_why(results[0], heading=True))
     body.append("<h2>Duration and cost by memory size</h2>")
-    body.append(f'<div class="chart-box">{render_chart(results)}</div>')
+    # Input `architectures`: one curve per architecture.
+    curves = [part for r in results for part in r.by_architecture()]
+    body.append(f'<div class="chart-box">{render_chart(curves)}</div>')
     if any(not r.detailed for r in results):
         body.append(
             '<p class="note">Percentiles, invocations and errors come from the per-size stats of an '
@@ -85,7 +87,10 @@ def render_html(
         if len(results) > 1:
             body.append(_meta(result))
             body.append(_why(result, heading=False))
-        body.append(_size_table(result))
+        for part in result.by_architecture():
+            if part is not result:
+                body.append(f"<h3>{escape(part.label)}</h3>")
+            body.append(_size_table(part))
     body.append(_footer(results))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -172,9 +177,11 @@ def _card(index: int, result: TuningResult, labelled: bool) -> str:
     accent = PALETTE[index % len(PALETTE)][0]
     label = f'<p class="label">{escape(result.label)}</p>' if labelled and result.label else ""
     unit = result.currency
+    # Input `architectures`: the pick is an (architecture, size) pair.
+    on = f" {escape(result.architecture)}" if result.architecture else ""
     return (
         f'<div class="card recommendation" style="--accent: {accent}">{label}'
-        f'<p>Recommended memory</p><p class="power">{result.power} MB</p>'
+        f'<p>Recommended memory</p><p class="power">{result.power} MB{on}</p>'
         f"<p>{ms(result.duration)} average · {usd_per_invocation(result.cost, unit)} per invocation · "
         f"{usd_per_million(result.cost, unit)} per 1M invocations</p>"
         f'<p class="note">This tuning cost {usd(result.total_cost, unit)}: '

@@ -30,6 +30,8 @@ def write_png(
             "a PNG chart needs matplotlib: pip install 'powertuning[report]'"
         ) from exc
 
+    # Input `architectures`: one curve per architecture.
+    results = [part for r in results for part in r.by_architecture()]
     categories = sorted({s.value for r in results for s in r.sizes})
     position = {value: i for i, value in enumerate(categories)}
     figure = Figure(figsize=(9, 4.6), layout="constrained")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -41,6 +41,8 @@ class SizeFigures:
     cold_starts: int | None = None
     errors: int | None = None
     total_cost: float | None = None
+    # Input `architectures`: which one this size was measured on.
+    architecture: str | None = None
 
     @property
     def has_percentiles(self) -> bool:
@@ -68,6 +70,7 @@ class SizeFigures:
                 cold_starts=_optional(item, "coldStarts", whole_number),
                 errors=_optional(item, "errors", whole_number),
                 total_cost=_optional(item, "totalCost", finite_number),
+                architecture=_optional(item, "architecture", str),
             )
         except (TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc
@@ -93,6 +96,33 @@ class TuningResult:
     skipped: tuple[tuple[int, str], ...] = ()
     metadata: RunMetadata = field(default_factory=RunMetadata)
     constraint: Constraint | None = None
+    # Input `architectures`: the recommended pair's architecture, one reference link per architecture,
+    # and the skipped (architecture, size) pairs with their reasons.
+    architecture: str | None = None
+    visualizations: dict[str, str] = field(default_factory=dict)
+    skipped_on: tuple[tuple[str, int, str], ...] = ()
+
+    def by_architecture(self) -> list[TuningResult]:
+        """One result per architecture (labelled with it; only the pick's marks a recommendation),
+        for one curve each in a chart; [self] for a run on one architecture."""
+        if self.architecture is None:
+            return [self]
+        names = sorted(
+            {s.architecture for s in self.sizes if s.architecture} | {a for a, _, _ in self.skipped_on}
+        )
+        return [
+            replace(
+                self,
+                label=name,
+                power=self.power if name == self.architecture else 0,
+                sizes=tuple(s for s in self.sizes if s.architecture == name),
+                skipped=tuple((v, r) for a, v, r in self.skipped_on if a == name),
+                visualization=self.visualizations.get(name, ""),
+                architecture=None,
+                skipped_on=(),
+            )
+            for name in names
+        ]
 
     @classmethod
     def from_output(
@@ -120,7 +150,15 @@ class TuningResult:
                 sizes = tuple(sorted(items, key=lambda r: r.value))
             else:
                 sizes = _sizes_from_visualization(visualization)
-            skipped = tuple((int(s["value"]), str(s.get("reason") or "")) for s in output.get("skipped", []))
+            listed = output.get("skipped", [])
+            skipped = tuple(
+                (int(s["value"]), str(s.get("reason") or "")) for s in listed if "architecture" not in s
+            )
+            skipped_on = tuple(
+                (str(s["architecture"]), int(s["value"]), str(s.get("reason") or ""))
+                for s in listed
+                if "architecture" in s
+            )
             return cls(
                 label=label,
                 power=int(output["power"]),
@@ -135,6 +173,9 @@ class TuningResult:
                 constraint=(
                     None if output.get("constraint") is None else Constraint.from_dict(output["constraint"])
                 ),
+                architecture=None if output.get("architecture") is None else str(output["architecture"]),
+                visualizations={str(k): str(v) for k, v in (machine.get("visualizations") or {}).items()},
+                skipped_on=skipped_on,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc
@@ -167,8 +208,11 @@ class TuningResult:
 
     @property
     def recommended(self) -> SizeFigures | None:
-        """The measurements of the recommended size."""
-        return next((s for s in self.sizes if s.value == self.power), None)
+        """The measurements of the recommended size (on the recommended architecture)."""
+        return next(
+            (s for s in self.sizes if s.value == self.power and self.architecture in (None, s.architecture)),
+            None,
+        )
 
     @property
     def function_name(self) -> str:

@@ -103,6 +103,10 @@ def _description(results: Sequence[TuningResult]) -> str:
     lines = []
     for r in results:
         name = f"{r.label}: " if r.label else ""
+        if r.recommended is None:
+            # One architecture's curve when the pick is on the other (TuningResult.by_architecture).
+            lines.append(f"{name}measured, not recommended")
+            continue
         lines.append(
             f"{name}recommended {r.power} MB, {r.duration:.2f} ms, "
             f"{usd_per_invocation(r.cost, r.currency)} per invocation"

@@ -52,6 +52,11 @@ def test_bad_handler_is_a_usage_error(handler, message, tmp_path, capsys, monkey
         (["--env", "NOVALUE"], "--env takes KEY=VALUE"),
         (["--name", "bad name"], "--name must be"),
         (["--payload", '{"a": 1}', "--payload-file", "/no/such/file.json"], "--payload-file"),
+        # Local mode runs the code on this machine's processor: another architecture would be this one.
+        (
+            ["--architectures", "x86_64,arm64"],
+            "architectures (--architectures) is not available in local mode",
+        ),
     ],
 )
 def test_invalid_input_is_a_usage_error(flags, message, handler_file, capsys):

@@ -341,6 +341,30 @@ def test_latency_target_flag_sets_max_duration_ms_and_limits_the_choice(powertun
     assert (last_input(engine)["maxDurationMs"], last_input(engine).get("durationStatistic")) == (300.0, None)
 
 
+def test_architectures_flag_measures_both_and_prints_one_table_with_the_pair_marked(
+    powertune, engine, target
+):
+    # WHEN a function is tuned on both architectures from the terminal
+    result = powertune(
+        "--function", target, "--power-values", "512,1024", "--num", "5", "--architectures", "x86_64,arm64"
+    )
+    # THEN the input names both, and the table has a row per (size, architecture), the pick marked
+    assert result.code == 0, result.err
+    assert last_input(engine)["architectures"] == ["x86_64", "arm64"]
+    pairs = re.findall(r"^(\*?)\s+(\d+) MB\s+(x86_64|arm64)\s", result.out, flags=re.MULTILINE)
+    assert sorted((int(v), a) for _, v, a in pairs) == [
+        (512, "arm64"),
+        (512, "x86_64"),
+        (1024, "arm64"),
+        (1024, "x86_64"),
+    ]
+    (picked,) = [(int(v), a) for mark, v, a in pairs if mark]
+    assert f"* recommended: {picked[0]} MB on {picked[1]}" in result.out
+    assert "Visualization (arm64): " in result.out
+    assert "Visualization (x86_64): " in result.out
+    assert leftovers(engine, target)["aliases"] == []
+
+
 def test_unmet_latency_target_exits_3_with_the_closest_size(powertune, engine, target):
     # GIVEN no size has a p50 of 100 ms or less
     result = powertune(

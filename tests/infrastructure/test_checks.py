@@ -22,10 +22,16 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*:*]",
     # Errors only by default: execution data carries payloads.
     "AwsSolutions::AwsSolutions-SF1",
+    # The staging bucket (input `architectures`): its access logs, and the layers a function uses
+    # (any account's, read-only).
+    "AwsSolutions::AwsSolutions-S1",
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:*:layer:*:*]",
+    # Staged copies are named per run (bucket id normalized).
+    "AwsSolutions::AwsSolutions-IAM5[Resource::<TunerCodeStagingBucket.Arn>/*]",
     # The Optimizer reads the status of its own executions (applies nothing for a stopped one).
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:powerTuningStateMachine-*:*]",
-    # The fleet (deployed by default): its results bucket has no access-log bucket of its own.
-    "AwsSolutions::AwsSolutions-S1",
+    # The fleet (deployed by default): its results bucket has no access-log bucket of its own either
+    # (AwsSolutions-S1, above).
     # The fleet's roles: every object under the results bucket's fleet/ prefix (bucket id normalized).
     "AwsSolutions::AwsSolutions-IAM5[Resource::<FleetResults.Arn>/fleet/*]",
     # The fleet's state machine: executions of the tuner's state machine (its exact name), and its own

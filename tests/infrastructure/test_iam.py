@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from powertuning.deployment import STAGING_BUCKET_ENV
 from stacks.lambda_asset import REPO_ROOT, asset_files
-from stacks.power_tuner import SELF_DENIED_ACTIONS
+from stacks.power_tuner import SELF_DENIED_ACTIONS, STAGING_ACTIONS
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import FLEET_FUNCTION_NAMES, FUNCTION_NAMES, Synthesized, as_list, flatten
 
@@ -149,9 +150,21 @@ def test_lambda_grants_equal_what_each_handler_calls(
 def test_lambda_grants_scoped_to_same_account_and_region_by_default(default_stack: Synthesized) -> None:
     for name in FUNCTION_NAMES:
         for action, resources in _granted(default_stack, name, "lambda").items():
-            if action == "lambda:DeleteFunction":
+            if action in ("lambda:DeleteFunction", "lambda:GetLayerVersion"):
                 continue
             assert resources == [DEFAULT_LAMBDA_RESOURCE], (name, action)
+
+
+def test_layer_reads_only_by_the_initializer_on_layer_versions_of_its_region(
+    default_stack: Synthesized,
+) -> None:
+    # Input `architectures`: the layers' CompatibleArchitectures are checked before anything changes.
+    for name in FUNCTION_NAMES:
+        granted = _granted(default_stack, name, "lambda").get("lambda:GetLayerVersion")
+        if name == "initializer":
+            assert granted == ["arn:<AWS::Partition>:lambda:<AWS::Region>:*:layer:*:*"]
+        else:
+            assert granted is None, name
 
 
 def test_delete_function_reaches_versions_only_never_a_whole_function(default_stack: Synthesized) -> None:
@@ -173,26 +186,81 @@ def test_least_privilege_spot_checks(default_stack: Synthesized) -> None:
         "cleaner",
         "optimizer",
     }
-    assert not any("lambda:UpdateFunctionCode" in actions for actions in granted.values())
+    # Input `architectures`: the code switch and its restore (the Optimizer's undo path is the cleanup).
+    assert {name for name, actions in granted.items() if "lambda:UpdateFunctionCode" in actions} == {
+        "publisher",
+        "cleaner",
+        "optimizer",
+    }
+    assert {name for name, actions in granted.items() if "lambda:GetFunction" in actions} == {"initializer"}
 
 
-def test_no_s3_access_without_payload_bucket(default_stack: Synthesized) -> None:
+def _staging_bucket(stack: Synthesized) -> str:
+    # The bucket the functions are told to stage code in (the fleet's results bucket is another).
+    (bucket,) = {
+        ref["Ref"]
+        for r in stack.of_type("AWS::Lambda::Function").values()
+        if (ref := r["Properties"].get("Environment", {}).get("Variables", {}).get(STAGING_BUCKET_ENV))
+    }
+    return str(bucket)
+
+
+def _staging_objects(stack: Synthesized) -> str:
+    return f"<{_staging_bucket(stack)}.Arn>/*"
+
+
+def test_without_payload_bucket_s3_reaches_only_the_staging_bucket(
+    default_stack: Synthesized, code_actions: dict[str, set[str]]
+) -> None:
+    objects = _staging_objects(default_stack)
     for name in FUNCTION_NAMES:
-        assert _granted(default_stack, name, "s3") == {}, name
+        granted = _granted(default_stack, name, "s3")
+        assert granted == {action: [objects] for action in STAGING_ACTIONS.get(name, ())}, name
+        # the writes the code makes are granted (GetObject is granted more widely: Lambda reads the
+        # object with the permissions of whoever calls UpdateFunctionCode from it; the code's own
+        # GetObject is payloadS3's, granted only with a payload bucket)
+        writes = {a for a in code_actions[name] if a in ("s3:PutObject", "s3:DeleteObject")}
+        assert writes == {a for a in granted if a != "s3:GetObject"}, name
+
+
+def test_the_staging_bucket_is_private_encrypted_tls_only_and_expires_objects(
+    default_stack: Synthesized,
+) -> None:
+    bucket_id = _staging_bucket(default_stack)
+    bucket = default_stack.resources[bucket_id]
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == 30
+    (policy,) = [
+        p
+        for p in default_stack.of_type("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_only_the_initializer_and_executor_read_the_configured_payload_objects(
     variant_stack: Synthesized, code_actions: dict[str, set[str]]
 ) -> None:
     # The Initializer checks the object before anything changes; the Executor sends it.
-    for name in ("initializer", "executor"):
-        assert "s3:GetObject" in code_actions[name]
-        assert _granted(variant_stack, name, "s3") == {
-            "s3:GetObject": ["arn:<AWS::Partition>:s3:::tuning-payloads/payloads/*"]
-        }
+    payloads = "arn:<AWS::Partition>:s3:::tuning-payloads/payloads/*"
     for name in FUNCTION_NAMES:
-        if name not in ("initializer", "executor"):
-            assert _granted(variant_stack, name, "s3") == {}, name
+        granted = _granted(variant_stack, name, "s3")
+        readers = [r for r in granted.get("s3:GetObject", []) if r == payloads]
+        assert readers == ([payloads] if name in ("initializer", "executor") else []), name
+        if name in ("initializer", "executor"):
+            assert "s3:GetObject" in code_actions[name]
 
 
 def test_functions_write_only_their_own_log_group(default_stack: Synthesized) -> None:

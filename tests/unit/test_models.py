@@ -41,6 +41,8 @@ INVALID = [
     ("typo-powervalues", {"powervalues": [128]}, ["'powervalues'", "did you mean powerValues?"]),
     ("typo-parallelInvocations", {"parallelInvocations": True}, ["did you mean parallelInvocation?"]),
     ("unknown-key", {"colour": "blue"}, ["unknown input key 'colour'", "Valid keys: lambdaARN"]),
+    ("architectures-unknown", {"architectures": ["aarch64"]}, ["architectures", "unknown", "aarch64"]),
+    ("architectures-twice", {"architectures": ["arm64", "arm64"]}, ["architectures", "each once"]),
     ("num-4", {"num": 4}, ["num", "integer from 5 to 1000", "got 4"]),
     ("num-string", {"num": "10"}, ["num", "integer from 5 to 1000", 'got "10"']),
     ("num-float", {"num": 10.5}, ["num", "integer from 5 to 1000", "10.5"]),
@@ -396,6 +398,7 @@ def test_tuning_config_is_the_runs_own_bookkeeping_and_round_trips():
         "sampling": "fixed",
         "timeoutSeconds": 60,
         "ephemeralStorageMB": 512,
+        "targets": [{"value": 128, "architecture": "arm64"}, {"value": 256, "architecture": "arm64"}],
     }
     assert RunState.from_dict(wire) == config
     assert config.marker(256) == f"powertuning {RUN} RAM256"

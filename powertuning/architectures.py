@@ -1,0 +1,180 @@
+"""Input `architectures`: measure the function on an architecture other than its own, then put it back.
+
+Lambda publishes versions from $LATEST, so to measure arm64 on an x86_64 function the run sets
+$LATEST's code to the same package on arm64 (UpdateFunctionCode with Architectures), publishes that
+architecture's sizes, and afterwards restores the original architecture and code, verified by
+CodeSha256. The original package is copied to the stack's staging bucket before anything changes,
+and the copy's location is recorded in the run table: GetFunction's download link expires after 10
+minutes, and a recovery after a crash must still find the original to put back. The copy is always
+staged (not only past the 50 MB an inline UpdateFunctionCode takes), so there is one way to restore.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+from typing import Any, Final
+
+from powertuning import lambda_api
+from powertuning.errors import ArchitectureError, CodeRestoreError
+from powertuning.models import S3_URI, OriginalCode, TuningConfig, TuningRequest
+
+# Lambda's largest deployment package (unzipped, so the zip is smaller).
+MAX_PACKAGE_BYTES: Final = 250 * 1024 * 1024
+
+
+def ordered(request: TuningRequest, own: str) -> tuple[str, ...]:
+    """The architectures to measure, the function's own first (it needs no code change); () for
+    the default (its own only)."""
+    if request.architectures is None or tuple(request.architectures) == (own,):
+        return ()
+    wanted = tuple(request.architectures)
+    return ((own,) if own in wanted else ()) + tuple(a for a in wanted if a != own)
+
+
+def check(
+    request: TuningRequest,
+    latest: dict[str, Any],
+    client: Any,
+    *,
+    staging_bucket: str | None,
+    stack_region: str | None,
+) -> tuple[str, ...]:
+    """Refuse, before anything changes, what cannot be measured on the other architecture."""
+    own = str((latest.get("Architectures") or ["x86_64"])[0])
+    architectures = ordered(request, own)
+    others = [a for a in architectures if a != own]
+    if not others:
+        return architectures
+    name = request.function.name
+    if latest.get("PackageType") == "Image":
+        raise ArchitectureError(
+            f"{name} is a container image: measuring it on {', '.join(others)} needs an image built for "
+            "that architecture, which this version of the tuner cannot deploy. Deploy the image for "
+            f"{others[0]}, tune it in its own run, and compare the two runs (powertune compare)"
+        )
+    for layer in latest.get("Layers") or []:
+        declared = lambda_api.layer_architectures(client, str(layer["Arn"]))
+        missing = [a for a in others if declared and a not in declared]
+        if missing:
+            raise ArchitectureError(
+                f"{name} uses layer {layer['Arn']}, which is compatible with {', '.join(declared)} only, "
+                f"not {', '.join(missing)}: publish a layer version for {', '.join(missing)} (with "
+                "CompatibleArchitectures) and attach it, or leave that architecture out of architectures"
+            )
+    if not staging_bucket:
+        raise ArchitectureError(
+            "architectures needs the stack's staging bucket, which this deployment does not have: "
+            "redeploy the stack (it creates the bucket), or leave architectures out"
+        )
+    if stack_region and stack_region != request.function.region:
+        raise ArchitectureError(
+            f"{name} is in {request.function.region}, but the staging bucket is in {stack_region}; Lambda "
+            "reads code only from a bucket in the function's region: deploy the tuner there"
+        )
+    return architectures
+
+
+def staged_location(bucket: str, config: TuningConfig) -> str:
+    """Where a run keeps the copy of its function's code: one object per run."""
+    return f"s3://{bucket}/{config.run_id}/{config.function_arn.split(':')[6]}.zip"
+
+
+class HashingFile:
+    """A file that hashes what is written to it (the package is copied through /tmp, not memory)."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self._sha256 = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> int:
+        """Write a chunk, hashing it."""
+        self._sha256.update(chunk)
+        return int(self.file.write(chunk))
+
+    @property
+    def code_sha256(self) -> str:
+        """Lambda's CodeSha256 of what was written: base64 of its SHA-256."""
+        return base64.b64encode(self._sha256.digest()).decode()
+
+
+def stage(config: TuningConfig, client: Any, storage: Any, bucket: str) -> OriginalCode:
+    """Copy the function's package to the staging bucket, checked against its CodeSha256."""
+    found = lambda_api.get_function(client, config.function_arn)
+    expected = str(found["Configuration"]["CodeSha256"])
+    with tempfile.TemporaryFile() as package:
+        sink = HashingFile(package)
+        lambda_api.download_code(str(found["Code"]["Location"]), sink, MAX_PACKAGE_BYTES)
+        if sink.code_sha256 != expected:
+            # $LATEST changed between the check and the download: nothing to rely on.
+            raise ArchitectureError(
+                f"the code downloaded from {config.function_arn} does not match its CodeSha256 {expected} "
+                "(was it deployed meanwhile?); nothing was changed, start the run again"
+            )
+        location = staged_location(bucket, config)
+        match = S3_URI.match(location)
+        assert match is not None
+        package.seek(0)
+        lambda_api.put_object(storage, match["bucket"], match["key"], package)
+    return OriginalCode(code_sha256=expected, staged=location)
+
+
+def switch(config: TuningConfig, client: Any, architecture: str) -> None:
+    """Put the same package on `architecture` in $LATEST, unless it is there already."""
+    code = _code(config)
+    latest = lambda_api.get_configuration(client, config.function_arn)
+    if list(latest.get("Architectures") or ["x86_64"]) == [architecture]:
+        return
+    match = S3_URI.match(code.staged)
+    assert match is not None
+    lambda_api.update_code(client, config.function_arn, match["bucket"], match["key"], architecture)
+
+
+def restore(config: TuningConfig, client: Any) -> bool:
+    """Put back the original architecture and code if they are not there; verify by CodeSha256.
+
+    Returns whether the code was changed. Called only while the run's marker is on $LATEST (the run
+    still owns it), so any other code there is the run's doing, including a restore that failed.
+    """
+    if config.original_code is None:
+        return False
+    latest = lambda_api.get_configuration(client, config.function_arn)
+    changed = False
+    if (
+        list(latest.get("Architectures") or ["x86_64"]) != [config.architecture]
+        or latest.get("CodeSha256") != config.original_code.code_sha256
+    ):
+        match = S3_URI.match(config.original_code.staged)
+        assert match is not None
+        lambda_api.update_code(
+            client, config.function_arn, match["bucket"], match["key"], config.architecture
+        )
+        latest = lambda_api.get_configuration(client, config.function_arn)
+        changed = True
+        if latest.get("CodeSha256") != config.original_code.code_sha256:
+            raise CodeRestoreError(
+                f"{config.function_arn} was set back to {config.architecture} from "
+                f"{config.original_code.staged}, but its CodeSha256 is {latest.get('CodeSha256')}, not the "
+                f"original {config.original_code.code_sha256}: deploy your code again"
+            )
+    if list(latest.get("Architectures") or ["x86_64"]) != [config.architecture]:
+        raise CodeRestoreError(
+            f"{config.function_arn} still runs on {latest.get('Architectures')}, not {config.architecture}"
+        )
+    return changed
+
+
+def discard(config: TuningConfig, storage: Any) -> None:
+    """Delete the staged copy (once the original is back and verified)."""
+    if config.original_code is None or storage is None:
+        return
+    match = S3_URI.match(config.original_code.staged)
+    assert match is not None
+    lambda_api.delete_object(storage, match["bucket"], match["key"])
+
+
+def _code(config: TuningConfig) -> OriginalCode:
+    if config.original_code is None:
+        raise ArchitectureError(f"run {config.run_id} recorded no original code to switch architectures with")
+    return config.original_code

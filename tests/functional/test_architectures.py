@@ -1,0 +1,235 @@
+"""Input `architectures` through the Initializer, Publisher and Cleaner handlers against moto.
+
+The original code is staged and recorded before anything changes; the Publisher switches the code
+to the other architecture under the run's marker and puts it back after the last size; every refusal
+comes before the first change.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from lambdas import cleaner
+from powertuning import deployment, lambda_api
+from powertuning.errors import ArchitectureError, CodeRestoreError
+from powertuning.local.engine import RUNS_TABLE
+
+BUCKET = "powertuning-staging"
+BOTH = {"powerValues": [128, 256], "num": 5, "architectures": ["x86_64", "arm64"]}
+
+
+@pytest.fixture
+def staging(aws: Any, s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The stack's staging bucket, named to the functions as the stack names it."""
+    s3_client.create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv(deployment.STAGING_BUCKET_ENV, BUCKET)
+    return s3_client
+
+
+def staged(s3: Any) -> list[str]:
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+
+def latest(lambda_client: Any) -> dict[str, Any]:
+    found = dict(lambda_client.get_function_configuration(FunctionName="target"))
+    found.pop("ResponseMetadata")
+    return found
+
+
+def test_the_initializer_stages_the_original_code_and_records_it_before_anything_changes(
+    start_run: Callable[..., dict[str, Any]], staging: Any, lambda_client: Any, code_zip: Any
+) -> None:
+    before = latest(lambda_client)
+    # WHEN a run on both architectures starts
+    state = start_run(**BOTH)
+    # THEN the copy in the staging bucket is the function's package, byte for byte
+    run = state["run"]
+    code = run["original"]["code"]
+    assert code["codeSha256"] == before["CodeSha256"]
+    (key,) = staged(staging)
+    assert code["staged"] == f"s3://{BUCKET}/{key}"
+    package = staging.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert base64.b64encode(hashlib.sha256(package).digest()).decode() == before["CodeSha256"]
+    # the run table holds it too (what recovery and `powertune clean` restore from)
+    record = lambda_api.get_run(lambda_api.client("dynamodb"), RUNS_TABLE, run["functionArn"])
+    assert record is not None
+    assert record["original"]["code"] == code
+    assert record["architecture"] == "x86_64"
+    # one Map item per (size, architecture), the function's own first
+    assert run["targets"] == [
+        {"value": 128, "architecture": "x86_64"},
+        {"value": 256, "architecture": "x86_64"},
+        {"value": 128, "architecture": "arm64"},
+        {"value": 256, "architecture": "arm64"},
+    ]
+    # and the function itself is untouched
+    assert latest(lambda_client) == before
+
+
+def test_the_default_is_the_functions_own_architecture_and_stages_nothing(
+    start_run: Callable[..., dict[str, Any]], staging: Any
+) -> None:
+    for execution_input in ({"powerValues": [128]}, {"powerValues": [128], "architectures": ["x86_64"]}):
+        state = start_run(
+            **execution_input,
+            execution=f"arn:aws:states:us-east-1:123456789012:execution:m:{len(execution_input)}",
+        )
+        assert "code" not in state["run"]["original"]
+        assert "architectures" not in state["run"]
+        assert staged(staging) == []
+        lambda_api.release_run(
+            lambda_api.client("dynamodb"), RUNS_TABLE, state["run"]["functionArn"], state["run"]["runId"]
+        )
+
+
+def test_a_container_image_is_refused_saying_what_to_do(
+    start_run: Callable[..., dict[str, Any]],
+    staging: Any,
+    lambda_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # moto creates zip functions here; an image's configuration differs only in PackageType.
+    read = lambda_api.get_configuration
+    monkeypatch.setattr(
+        lambda_api, "get_configuration", lambda *a, **k: {**read(*a, **k), "PackageType": "Image"}
+    )
+    with pytest.raises(ArchitectureError, match=r"container image.*powertune compare"):
+        start_run(**BOTH)
+    assert staged(staging) == []
+
+
+def test_without_a_staging_bucket_the_run_is_refused(
+    start_run: Callable[..., dict[str, Any]], aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(deployment.STAGING_BUCKET_ENV, raising=False)
+    with pytest.raises(ArchitectureError, match=r"staging bucket.*redeploy the stack"):
+        start_run(**BOTH)
+
+
+def test_a_staging_bucket_in_another_region_is_refused(
+    start_run: Callable[..., dict[str, Any]], staging: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    with pytest.raises(ArchitectureError, match="staging bucket is in eu-west-1"):
+        start_run(**BOTH)
+    assert staged(staging) == []
+
+
+def test_the_publisher_switches_under_the_marker_and_restores_the_code_after_the_last_size(
+    start_run: Callable[..., dict[str, Any]],
+    publish: Callable[..., dict[str, Any]],
+    staging: Any,
+    lambda_client: Any,
+) -> None:
+    before = latest(lambda_client)
+    state = start_run(**BOTH)
+    # WHEN the Publisher has published x86_64's two sizes and arm64's first
+    state = publish(state, times=3)
+    # THEN $LATEST runs arm64 under the run's marker, and the arm64 version is arm64
+    now = latest(lambda_client)
+    assert now["Architectures"] == ["arm64"]
+    assert now["Description"] == f"powertuning {state['run']['runId']} RAM128-arm64"
+    alias = lambda_client.get_alias(FunctionName="target", Name="RAM128-arm64")
+    version = lambda_client.get_function_configuration(
+        FunctionName="target", Qualifier=alias["FunctionVersion"]
+    )
+    assert version["Architectures"] == ["arm64"]
+    own = lambda_client.get_alias(FunctionName="target", Name="RAM128")
+    assert lambda_client.get_function_configuration(FunctionName="target", Qualifier=own["FunctionVersion"])[
+        "Architectures"
+    ] == ["x86_64"]
+    # WHEN the last size is published
+    state = publish(state)
+    # THEN the original architecture, code, memory and description are back
+    after = latest(lambda_client)
+    for key in ("Architectures", "CodeSha256", "MemorySize", "Description"):
+        assert after[key] == before[key], key
+    # AND the Cleaner removes the versions and the staged copy
+    report = cleaner.handler(state, None)
+    assert sorted(report["deletedAliases"]) == ["RAM128", "RAM128-arm64", "RAM256", "RAM256-arm64"]
+    assert staged(staging) == []
+
+
+def test_a_restore_from_a_copy_that_does_not_match_is_refused_and_the_copy_kept(
+    start_run: Callable[..., dict[str, Any]],
+    publish: Callable[..., dict[str, Any]],
+    staging: Any,
+    code_zip: Any,
+) -> None:
+    state = start_run(**BOTH)
+    state = publish(state, times=3)
+    key = staged(staging)[0]
+    staging.put_object(Bucket=BUCKET, Key=key, Body=code_zip("def handler(e, c):\n    return 'other'\n"))
+    # WHEN the Publisher puts the original back from the (replaced) copy
+    with pytest.raises(CodeRestoreError, match="not the original"):
+        publish(state)
+    assert staged(staging) == [key]
+
+
+def test_the_recovery_event_restores_architecture_and_code_from_the_run_table(
+    start_run: Callable[..., dict[str, Any]],
+    publish: Callable[..., dict[str, Any]],
+    staging: Any,
+    lambda_client: Any,
+) -> None:
+    before = latest(lambda_client)
+    state = start_run(**BOTH)
+    publish(state, times=3)
+    assert latest(lambda_client)["Architectures"] == ["arm64"]
+    # WHEN the execution ends badly and EventBridge sends it to the Cleaner
+    event = {
+        "source": "aws.states",
+        "detail": {"executionArn": state["run"]["executionArn"], "status": "ABORTED"},
+    }
+    (recovered,) = cleaner.handler(event, None)["recovered"]
+    # THEN everything is back, verified, and nothing is left
+    assert recovered["restoredLatest"] is True
+    after = latest(lambda_client)
+    for key in ("Architectures", "CodeSha256", "MemorySize", "Description"):
+        assert after[key] == before[key], key
+    assert staged(staging) == []
+    assert lambda_client.list_aliases(FunctionName="target")["Aliases"] == []
+    assert (
+        json.dumps(lambda_api.get_run(lambda_api.client("dynamodb"), RUNS_TABLE, state["run"]["functionArn"]))
+        == "null"
+    )
+
+
+def test_a_download_that_does_not_match_the_functions_codesha256_stages_nothing(
+    start_run: Callable[..., dict[str, Any]], staging: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the package downloaded is not the one $LATEST runs (deployed between the two reads)
+    monkeypatch.setattr(lambda_api, "open_url", lambda _url, _timeout: io.BytesIO(b"another package"))
+    with pytest.raises(ArchitectureError, match="does not match its CodeSha256"):
+        start_run(**BOTH)
+    assert staged(staging) == []
+    assert (
+        lambda_api.get_run(
+            lambda_api.client("dynamodb"), RUNS_TABLE, "arn:aws:lambda:us-east-1:123456789012:function:target"
+        )
+        is None
+    )
+
+
+def test_a_layer_that_declares_no_architectures_is_not_refused(
+    start_run: Callable[..., dict[str, Any]], staging: Any, lambda_client: Any, code_zip: Any
+) -> None:
+    # GIVEN a layer that declares its compatible architectures, and one that declares none (Lambda
+    # attaches either to any function: only a declared list can be checked before anything changes)
+    declared = lambda_client.publish_layer_version(
+        LayerName="both", Content={"ZipFile": code_zip()}, CompatibleArchitectures=["x86_64", "arm64"]
+    )["LayerVersionArn"]
+    undeclared = lambda_client.publish_layer_version(LayerName="any", Content={"ZipFile": code_zip()})[
+        "LayerVersionArn"
+    ]
+    lambda_client.update_function_configuration(FunctionName="target", Layers=[declared, undeclared])
+    # WHEN a run on both architectures starts THEN it is accepted
+    state = start_run(**BOTH)
+    assert state["run"]["architectures"] == ["x86_64", "arm64"]

@@ -1,0 +1,201 @@
+"""Input `architectures`: the pure parts (order, naming, wire forms, the choice across architectures)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+
+import pytest
+
+from powertuning.analysis import choose, recommend
+from powertuning.architectures import HashingFile, ordered
+from powertuning.models import (
+    RUN_ALIAS,
+    RUN_VERSION_MARKER,
+    OriginalCode,
+    PublishState,
+    SizeResult,
+    TuningConfig,
+    TuningRequest,
+)
+from powertuning.pricing import lambda_price
+from powertuning.versions import alias_names
+
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
+RUN = "0123456789ab"
+
+
+def request(**extra: object) -> TuningRequest:
+    return TuningRequest.from_dict({"lambdaARN": ARN, **extra})
+
+
+def config(**overrides: object) -> TuningConfig:
+    settings: dict[str, object] = {
+        "function_arn": ARN,
+        "power_values": (128, 512),
+        "run_id": RUN,
+        "original_memory": 1024,
+        "original_description": "mine",
+        "architecture": "x86_64",
+        "architectures": ("x86_64", "arm64"),
+        "original_code": OriginalCode("abc=", f"s3://staging-bucket/{RUN}/f.zip"),
+    }
+    return TuningConfig(**{**settings, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("given", "own", "expected"),
+    [
+        (None, "x86_64", ()),
+        (["x86_64"], "x86_64", ()),
+        (["arm64", "x86_64"], "x86_64", ("x86_64", "arm64")),
+        (["arm64"], "x86_64", ("arm64",)),
+        (["x86_64", "arm64"], "arm64", ("arm64", "x86_64")),
+    ],
+)
+def test_the_functions_own_architecture_is_measured_first_and_alone_means_the_default(
+    given: list[str] | None, own: str, expected: tuple[str, ...]
+) -> None:
+    extra = {} if given is None else {"architectures": given}
+    assert ordered(request(**extra), own) == expected
+
+
+def code_sha256(package: bytes) -> str:
+    sink = HashingFile(io.BytesIO())
+    for i in range(0, len(package), 7):
+        sink.write(package[i : i + 7])
+    assert sink.file.getvalue() == package
+    return sink.code_sha256
+
+
+def test_code_sha256_is_lambdas_base64_of_the_packages_sha256_written_in_chunks() -> None:
+    package = b"PK\x05\x06" + b"\x00" * 18
+    assert code_sha256(package) == base64.b64encode(hashlib.sha256(package).digest()).decode()
+    assert code_sha256(package) != code_sha256(package + b"\x00")
+
+
+def test_the_functions_own_architecture_keeps_ram_size_and_the_other_is_suffixed() -> None:
+    run = config()
+    assert run.marker(512) == f"powertuning {RUN} RAM512"
+    assert run.marker(512, "arm64") == f"powertuning {RUN} RAM512-arm64"
+    assert alias_names(512, request(), run.arch_suffix("x86_64")) == ["RAM512"]
+    assert alias_names(512, request(), run.arch_suffix("arm64")) == ["RAM512-arm64"]
+    cold = request(onlyColdStarts=True, num=5)
+    assert alias_names(512, cold, "-arm64")[:2] == ["RAM512-arm64-0", "RAM512-arm64-1"]
+    # every name and marker a run makes is recognised as the run's (cleanup, powertune clean)
+    for name in ("RAM512", "RAM512-3", "RAM512-arm64", "RAM512-arm64-3", "RAM512-x86_64"):
+        assert RUN_ALIAS.match(name), name
+    for name in ("RAM512-arm", "RAM512-arm64x", "RAM512-3-arm64"):
+        assert not RUN_ALIAS.match(name), name
+    match = RUN_VERSION_MARKER.match(run.marker(512, "arm64") + "-2")
+    assert match is not None
+    assert (match["run"], match["power"], match["arch"]) == (RUN, "512", "arm64")
+
+
+def test_the_run_config_round_trips_with_what_restores_the_code() -> None:
+    run = config()
+    wire = run.to_dict()
+    assert wire["original"]["code"] == {"codeSha256": "abc=", "staged": f"s3://staging-bucket/{RUN}/f.zip"}
+    assert wire["architectures"] == ["x86_64", "arm64"]
+    assert [(t["architecture"], t["value"]) for t in wire["targets"]] == [
+        ("x86_64", 128),
+        ("x86_64", 512),
+        ("arm64", 128),
+        ("arm64", 512),
+    ]
+    assert TuningConfig.from_dict(wire) == run
+
+
+@pytest.mark.parametrize("staged", ["https://example.com/code.zip", "s3://x/", ""])
+def test_a_recorded_code_location_must_be_an_s3_uri(staged: str) -> None:
+    wire = config().to_dict()
+    wire["original"]["code"]["staged"] = staged
+    with pytest.raises(ValueError, match="not an s3:// location"):
+        TuningConfig.from_dict(wire)
+
+
+def test_the_publisher_goes_through_every_size_on_each_architecture() -> None:
+    state = PublishState(power_values=(128, 512), architectures=("x86_64", "arm64"))
+    assert state.slots == [("x86_64", 128), ("x86_64", 512), ("arm64", 128), ("arm64", 512)]
+    assert not PublishState(power_values=(128, 512), architectures=("x86_64", "arm64"), index=3).done
+    assert PublishState(power_values=(128, 512), architectures=("x86_64", "arm64"), index=4).done
+    assert PublishState.from_dict(state.to_dict()) == state
+
+
+def result(arch: str, value: int, duration: float) -> SizeResult:
+    price = lambda_price("us-east-1", arch).invocation_cost(round(duration), value)
+    return SizeResult(
+        value=value, average_duration=duration, average_price=price, invocations=5, architecture=arch
+    )
+
+
+def test_the_choice_is_across_architectures_each_at_its_own_price() -> None:
+    # GIVEN the same durations on both: arm64 costs 20% less per GB-second
+    same = [result(a, m, 100.0) for a in ("x86_64", "arm64") for m in (512, 1024)]
+    assert (choose(same, "cost").architecture, choose(same, "cost").value) == ("arm64", 512)
+    # GIVEN arm64 30% slower: 0.8 x 1.3 = 1.04, x86_64 is cheaper
+    slower = [result("x86_64", 512, 100.0), result("arm64", 512, 130.0)]
+    assert choose(slower, "cost").architecture == "x86_64"
+    assert choose(slower, "speed").architecture == "x86_64"
+
+
+def test_the_output_names_the_architecture_and_links_each_curve() -> None:
+    results = [
+        result(a, m, 100.0 if a == "x86_64" else 90.0) for a in ("x86_64", "arm64") for m in (512, 1024)
+    ]
+    out = recommend(
+        results,
+        strategy="cost",
+        balanced_weight=0.5,
+        region="us-east-1",
+        transitions=20,
+        include_stats=True,
+    ).to_dict()
+    assert (out["architecture"], out["power"]) == ("arm64", 512)
+    links = out["stateMachine"]["visualizations"]
+    assert set(links) == {"x86_64", "arm64"}
+    assert links["x86_64"] != links["arm64"]
+    assert out["stateMachine"]["visualization"] == links["arm64"]
+    assert {(s["architecture"], s["value"]) for s in out["stats"]} == {
+        (a, m) for a in ("x86_64", "arm64") for m in (512, 1024)
+    }
+
+
+def test_without_architectures_the_output_keeps_the_reference_shape() -> None:
+    plain = [
+        SizeResult(value=m, average_duration=100.0, average_price=1e-6 * m, invocations=5)
+        for m in (512, 1024)
+    ]
+    out = recommend(
+        plain, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=20, include_stats=False
+    ).to_dict()
+    assert set(out) == {"power", "cost", "duration", "stateMachine"}
+    assert set(out["stateMachine"]) == {"executionCost", "lambdaCost", "visualization"}
+
+
+def test_the_report_draws_one_curve_per_architecture_and_marks_the_pick_once() -> None:
+    from powertuning.cli.output import format_table
+    from powertuning.report.html import render_html
+    from powertuning.report.result import TuningResult
+
+    results = [
+        result(a, m, 100.0 if a == "x86_64" else 90.0) for a in ("x86_64", "arm64") for m in (512, 1024)
+    ]
+    output = recommend(
+        results, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=20, include_stats=True
+    ).to_dict()
+    report = TuningResult.from_output(output)
+    # one curve per architecture, only the pick's marked
+    curves = report.by_architecture()
+    assert [(c.label, c.recommended is not None) for c in curves] == [("arm64", True), ("x86_64", False)]
+    html = render_html([report])
+    assert html.count('class="line-duration"') == 2
+    assert html.count('<circle class="recommended"') == 1
+    assert "512 MB arm64</p>" in html
+    # one table: a row per pair, the pick marked
+    table = format_table(output)
+    marked = [line for line in table.splitlines() if line.startswith("*  ")]
+    assert len(marked) == 1
+    assert "512 MB  arm64" in marked[0]
+    assert sum(" MB  " in line for line in table.splitlines()) == 4
