@@ -11,13 +11,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from powertuning import lambda_api, limits
-from powertuning.adaptive import batch_result
+from powertuning import samples as sample_store
 from powertuning.analysis import discard_for, summarize
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report, parse_log_result
 from powertuning.models import SizeResult, TuningConfig, TuningRequest
 from powertuning.payloads import weighted_counts
-from powertuning.pricing import lambda_price
+from powertuning.pricing import LambdaPrice, lambda_price
 from powertuning.versions import alias_names
 
 logger = logging.getLogger(__name__)
@@ -317,3 +317,17 @@ def _decode(payload: str) -> Any:
         return json.loads(payload)
     except json.JSONDecodeError:
         return payload
+
+
+def batch_result(
+    value: int,
+    reports: Sequence[Report],
+    price: LambdaPrice,
+    discard_top_bottom: float,
+    *,
+    errors: int = 0,
+    transitions: int = 1,
+) -> SizeResult:
+    """What the Executor returns for one adaptive batch: its summary plus its invocations' figures."""
+    result = summarize(value, reports, price, discard_top_bottom, errors=errors, transitions=transitions)
+    return replace(result, samples=tuple(sample_store.of_report(r) for r in reports))

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from powertuning import adaptive, lambda_api, limits
+from powertuning import lambda_api, limits
 from powertuning.errors import (
     AliasConflictError,
     CleanupError,
@@ -40,6 +40,8 @@ from powertuning.models import (
     PublishState,
     TuningConfig,
     TuningRequest,
+    auto_grid,
+    auto_initial_sizes,
 )
 from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB
 
@@ -122,9 +124,9 @@ def initialize(
             f"{ref.unqualified} carries what an earlier tuning run left: {'; '.join(leftovers)}. "
             f"Nothing was changed. Remove it with: {CLEAN_COMMAND.format(arn=ref.unqualified)}"
         )
-    default = adaptive.auto_initial_sizes() if request.auto_power_values else tuple(default_power_values)
+    default = auto_initial_sizes() if request.auto_power_values else tuple(default_power_values)
     power_values = request.resolved_power_values(default)
-    reserved = adaptive.auto_grid() if request.auto_power_values else power_values
+    reserved = auto_grid() if request.auto_power_values else power_values
     clash = sorted(
         {name for power in reserved for name in alias_names(power, request)} & _alias_set(client, ref)
     )

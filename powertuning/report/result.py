@@ -48,7 +48,7 @@ class SizeFigures:
 
     @classmethod
     def from_stats_item(cls, item: Any) -> SizeFigures:
-        """Parse one item of `$.stats`; keys it lacks stay None."""
+        """Parse one item of the output's `stats`; keys it lacks stay None."""
         if not isinstance(item, Mapping):
             raise ResultFormatError(f"a stats item is a JSON object, got {type(item).__name__}")
         missing = [k for k in ("value", "averagePrice", "averageDuration") if k not in item]

@@ -66,7 +66,8 @@ def test_handlers_import_from_the_asset_alone(asset_dir: Path) -> None:
         f"        assert module.__file__.startswith({str(asset_dir)!r}), (name, module.__file__)\n"
     )
     # THEN every handler imports, and only from the asset's copy of the code
-    subprocess.run([sys.executable, "-I", "-c", script], check=True, cwd=asset_dir)
+    # -B: no __pycache__ written into the asset (it would count in its size).
+    subprocess.run([sys.executable, "-I", "-B", "-c", script], check=True, cwd=asset_dir)
 
 
 def test_asset_is_small(asset_dir: Path) -> None:
