@@ -83,7 +83,16 @@ from powertuning.pricing import lambda_price
 
 STRATEGIES = ("cost", "speed", "balanced")
 FIXED_NUMS = (5, 10, 50, 100)
-METHODS = (*(f"fixed-{n}" for n in FIXED_NUMS), "adaptive", "adaptive-auto", "parrotfish", "oracle")
+# "-plain": the race without the model of duration against memory (Settings.model False), to compare.
+METHODS = (
+    *(f"fixed-{n}" for n in FIXED_NUMS),
+    "adaptive",
+    "adaptive-auto",
+    "adaptive-plain",
+    "adaptive-auto-plain",
+    "parrotfish",
+    "oracle",
+)
 
 
 def benchmark_curve(
@@ -100,7 +109,7 @@ def benchmark_curve(
     """Every method on one curve and strategy, `runs` seeded runs each."""
     price = lambda_price(REGION, curve.architecture)
     universe = set(curve.sizes)
-    if "adaptive-auto" in methods:
+    if any(m.startswith("adaptive-auto") for m in methods):
         universe |= {m for m in auto_grid() if curve.sizes[0] <= m <= curve.sizes[-1]}
     truth = Truth.of(curve, universe, price)
     # What one cold first invocation per size costs: paid by any method that measures every size.
@@ -149,7 +158,8 @@ def benchmark_curve(
             continue
         for i in range(runs):
             # Seeded per curve, strategy, method and run: any subset of them reruns identically.
-            rng = Random(f"{seed}:{curve.name}:{strategy}:{method}:{i}")
+            # A "-plain" run draws what its counterpart with the model draws: a paired comparison.
+            rng = Random(f"{seed}:{curve.name}:{strategy}:{method.removesuffix('-plain')}:{i}")
             if method.startswith("fixed-"):
                 done.append(run_fixed(curve, strategy, int(method[6:]), rng, price, cold=cold))
             else:
@@ -159,7 +169,8 @@ def benchmark_curve(
                         strategy,
                         rng,
                         price,
-                        auto=method == "adaptive-auto",
+                        auto=method.startswith("adaptive-auto"),
+                        model=not method.endswith("-plain"),
                         confidence=confidence,
                         tolerance=tolerance,
                         cold=cold,

@@ -172,6 +172,7 @@ def run_adaptive(
     confidence: float,
     tolerance: float,
     cold: bool,
+    model: bool = True,
 ) -> Run:
     """An adaptive execution: `drive` (the state machine's loop), the Executor and Publisher simulated."""
     target = Target(curve, rng, cold=cold)
@@ -197,14 +198,14 @@ def run_adaptive(
         reports = {item.value: target.invoke(item.value, item.count) for item in batch}
         # A round is one Map: its sizes at once, each size's batch one invocation after the other.
         wall += max(sequential_ms(r) for r in reports.values())
-        return [batch_result(m, r, price, TRIM) for m, r in reports.items()]
+        return [batch_result(m, r, price, TRIM, cap=settings.sample_cap) for m, r in reports.items()]
 
     def publish_more(pending: Sequence[int]) -> tuple[int, ...]:
         nonlocal publish
         publish = _publish(next_publish_state(config, publish, list(pending)), curve)
         return publish.published
 
-    settings = Settings.from_request(request, config.architecture)
+    settings = replace(Settings.from_execution(request, config), model=model)
     race = drive(settings, publish.published, measure, publish_more)
     # What the Analyzer reads from the finished race.
     results = size_results(race, settings)

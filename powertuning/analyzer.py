@@ -37,7 +37,7 @@ def analyze_state(
     confidence = None
     if config.sampling == "adaptive":
         current = AdaptiveState.from_dict(state["adaptive"])
-        settings = Settings.from_request(request, config.architecture, config.ephemeral_storage_mb)
+        settings = Settings.from_execution(request, config)
         results = size_results(current, settings)
         transitions = count_adaptive_transitions(publisher_calls, current.decisions, current.rounds, results)
         candidates = list(current.candidates)

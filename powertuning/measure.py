@@ -233,8 +233,9 @@ def measure(
         )
     price = lambda_price(config.function_arn.split(":")[3], config.architecture, config.ephemeral_storage_mb)
     if count is not None:
+        cap = limits.sample_cap(request, config)
         return final, batch_result(
-            power, reports, price, discard_for(request), errors=errors, transitions=transitions
+            power, reports, price, discard_for(request), errors=errors, transitions=transitions, cap=cap
         )
     return final, summarize(
         power, reports, price, discard_for(request), errors=errors, transitions=transitions
@@ -327,7 +328,12 @@ def batch_result(
     *,
     errors: int = 0,
     transitions: int = 1,
+    cap: int = sample_store.COMPACT_ABOVE,
 ) -> SizeResult:
-    """What the Executor returns for one adaptive batch: its summary plus its invocations' figures."""
+    """What the Executor returns for one adaptive batch: its summary plus its invocations' figures.
+
+    The figures are compacted past `cap` (`limits.sample_cap`) (the batch's first is kept apart: it may
+    be the size's cold start), so a round of many sizes stays within the state limit.
+    """
     result = summarize(value, reports, price, discard_top_bottom, errors=errors, transitions=transitions)
-    return replace(result, samples=tuple(sample_store.of_report(r) for r in reports))
+    return replace(result, samples=sample_store.compact([sample_store.of_report(r) for r in reports], cap))

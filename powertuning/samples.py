@@ -18,9 +18,9 @@ from typing import Any, Final
 from powertuning.logs import Report
 
 # Samples a size keeps before they are merged (the first, cold invocation is kept apart: it counts
-# separately in the estimate). 50 fits every size of "ALL" (46) twice in a state, with margin.
+# separately in the estimate), unless the state-size budget allows fewer (limits.sample_cap): 50
+# fits every size of "ALL" (46) twice in a state. Merging leaves half as many.
 COMPACT_ABOVE: Final = 50
-COMPACT_TO: Final = 25
 
 Sample = tuple[float, ...]
 """`(duration, billed, init)` or `(duration, billed, init, weight)`."""
@@ -64,12 +64,14 @@ def small(ms: float) -> float:
     return int(value) if value.is_integer() else value
 
 
-def compact(samples: Sequence[Sample], keep_first: bool = True) -> tuple[Sample, ...]:
-    """At most COMPACT_ABOVE samples (+ the first, kept apart when `keep_first`): merged when more."""
-    head = tuple(samples[:1]) if keep_first else ()
-    rest = list(samples[1:] if keep_first else samples)
-    if len(rest) <= COMPACT_ABOVE:
+def compact(samples: Sequence[Sample], above: int = COMPACT_ABOVE) -> tuple[Sample, ...]:
+    """At most `above` samples besides the first (kept apart: it may be the cold start); merged
+    into `above // 2` weighted ones when there are more."""
+    head = tuple(samples[:1])
+    rest = list(samples[1:])
+    if len(rest) <= above:
         return tuple(samples)
+    groups_wanted = max(1, above // 2)
     rest.sort(key=lambda s: s[0] + s[2])
     total = count(rest)
     groups: list[Sample] = []
@@ -78,8 +80,8 @@ def compact(samples: Sequence[Sample], keep_first: bool = True) -> tuple[Sample,
     for sample in rest:
         bucket.append(sample)
         taken += weight(sample)
-        # Close a group at every COMPACT_TO-th of the total weight.
-        if taken * COMPACT_TO >= total * (len(groups) + 1):
+        # Close a group at every (1 / groups_wanted)-th of the total weight.
+        if taken * groups_wanted >= total * (len(groups) + 1):
             groups.append(_merge(bucket))
             bucket = []
     if bucket:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from powertuning.adaptive import model
 from powertuning.adaptive.estimates import Estimate, estimates, lower_bound
 from powertuning.adaptive.state import AdaptiveState, Settings
 from powertuning.models import AUTO_LADDER_STEP, auto_grid
@@ -26,6 +27,11 @@ def propose(state: AdaptiveState, settings: Settings) -> tuple[int, ...]:
     leader = min((est[v] for v in state.candidates if v in est), key=lambda e: (e.mean, e.value))
     limit = min(state.unavailable, default=settings.max_memory + 1) - 1
     grid = auto_grid(min(settings.max_memory, limit))
+    if settings.model:
+        # Jump straight to where the model of every size measured puts the optimum.
+        target = model.jump(state, settings, grid)
+        if target is not None:
+            return (target,)
     lower = [v for v in measured if v < leader.value and v in est]
     upper = [v for v in measured if v > leader.value]
     # Did the objective still improve, surely and by more than the tolerance, from the next smaller size?

@@ -61,16 +61,23 @@ def confidence_statement(state: AdaptiveState, settings: Settings) -> dict[str, 
     still be, the one-sided Student-t bound of the race's own comparison (the same estimates, pooled
     spread and Welch degrees of freedom) at `confidence`, Bonferroni over those sizes; `null` when
     it has too few samples to compare. The sizes the race dropped could not beat the leader by more
-    than `tolerance` at `confidence` when they were dropped. JSON-able; `text` says it in one line.
+    than `tolerance` at `confidence` when they were dropped; `skippedByModel` lists the listed sizes
+    never measured because the model of the measured ones showed them clearly worse; `coldStarts`
+    counts the cold starts spent. JSON-able; `text` says it in one line.
     """
     confidence, tolerance = settings.confidence, settings.tolerance
+    results = size_results(state, settings)
     base: dict[str, Any] = {
         "strategy": settings.strategy,
         "confidence": confidence,
         "tolerancePct": _pct(tolerance),
         "reason": state.reason,
+        # Every size measured starts on a fresh version: one cold start each, billed, left out of
+        # its estimate. Sizes the model skipped cost none.
+        "coldStarts": sum(r.cold_starts for r in results if not r.skipped),
+        "skippedByModel": list(state.skipped_by_model),
     }
-    survivors = [r for r in size_results(state, settings) if r.value in state.candidates and not r.skipped]
+    survivors = [r for r in results if r.value in state.candidates and not r.skipped]
     if not survivors:
         return {**base, "pick": None, "notSeparated": [], "text": "no size could be measured"}
     pick = choose(survivors, settings.strategy, settings.balanced_weight).value

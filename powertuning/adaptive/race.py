@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Final
 
 from powertuning import samples as sample_store
-from powertuning.adaptive import auto
+from powertuning.adaptive import auto, model
 from powertuning.adaptive.estimates import estimates, kept_samples, lower_bound
 from powertuning.adaptive.state import AdaptiveState, BatchItem, Settings, SizeSamples
 from powertuning.models import SizeResult
@@ -27,19 +27,28 @@ GROWTH: Final = 0.5
 
 
 def start(sizes: Sequence[int], settings: Settings) -> AdaptiveState:
-    """The first round: every size gets the initial batch."""
-    state = AdaptiveState(candidates=tuple(sizes), sizes=tuple(SizeSamples(v) for v in sizes))
+    """The first round: every size gets the initial batch.
+
+    With the model (`settings.model`) and many listed sizes, only a few probes spread over the list
+    are measured first; the others wait in `reserve` until the model has seen the probes.
+    """
+    first = model.probes(sizes) if settings.model and not settings.auto else tuple(sizes)
+    state = AdaptiveState(
+        candidates=tuple(v for v in sizes if v in first),
+        reserve=tuple(v for v in sizes if v not in first),
+        sizes=tuple(SizeSamples(v) for v in sizes if v in first),
+    )
     return replace(state, batch=batch(state, settings))
 
 
-def record(state: AdaptiveState, results: Sequence[SizeResult]) -> AdaptiveState:
+def record(state: AdaptiveState, results: Sequence[SizeResult], settings: Settings) -> AdaptiveState:
     """Add one round's results (the Executor's, with their samples) to the state."""
     by_value = {s.value: s for s in state.sizes}
     for result in results:
         size = by_value.get(result.value, SizeSamples(result.value))
         by_value[result.value] = replace(
             size,
-            samples=size.samples + tuple(result.samples),
+            samples=sample_store.compact(size.samples + tuple(result.samples), settings.sample_cap),
             transitions=size.transitions + result.transitions,
             errors=size.errors + result.errors,
             skipped=size.skipped or result.skipped,
@@ -57,6 +66,10 @@ def record(state: AdaptiveState, results: Sequence[SizeResult]) -> AdaptiveState
 def decide(state: AdaptiveState, settings: Settings) -> AdaptiveState:
     """Drop the sizes that cannot win, then plan the next round, ask for new sizes, or stop."""
     state = replace(state, batch=())
+    if state.reserve:
+        # The probes are measured (or every one was skipped): the held-back sizes enter the race,
+        # but for those the model shows clearly worse.
+        state = model.promote(eliminate(state, settings), settings)
     if not state.candidates:
         return replace(state, done=True, reason="no size could be measured")
     state = eliminate(state, settings)

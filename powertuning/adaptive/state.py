@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from powertuning import limits
 from powertuning import samples as sample_store
 from powertuning.analysis import discard_for
-from powertuning.models import DEFAULT_CONFIDENCE, DEFAULT_TOLERANCE, TuningRequest
+from powertuning.models import DEFAULT_CONFIDENCE, DEFAULT_TOLERANCE, TuningConfig, TuningRequest
 from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB, MAX_MEMORY_MB, LambdaPrice, lambda_price
-from powertuning.samples import Sample
+from powertuning.samples import COMPACT_ABOVE, Sample
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class AdaptiveState:
     batch: tuple[BatchItem, ...] = ()
     pending: tuple[int, ...] = ()
     unavailable: tuple[int, ...] = ()
+    # Listed sizes held back until the model has seen the first probes (published, not invoked yet).
+    reserve: tuple[int, ...] = ()
+    # Listed sizes the model showed clearly worse: never invoked (no cold start spent on them).
+    skipped_by_model: tuple[int, ...] = ()
     rounds: int = 0
     decisions: int = 0
     done: bool = False
@@ -105,6 +110,8 @@ class AdaptiveState:
             "batch": [b.to_dict() for b in self.batch],
             "pending": list(self.pending),
             "unavailable": list(self.unavailable),
+            "reserve": list(self.reserve),
+            "skippedByModel": list(self.skipped_by_model),
             "rounds": self.rounds,
             "decisions": self.decisions,
             "done": self.done,
@@ -123,6 +130,8 @@ class AdaptiveState:
             batch=tuple(BatchItem.from_dict(b) for b in data.get("batch", [])),
             pending=tuple(int(v) for v in data.get("pending", [])),
             unavailable=tuple(int(v) for v in data.get("unavailable", [])),
+            reserve=tuple(int(v) for v in data.get("reserve", [])),
+            skipped_by_model=tuple(int(v) for v in data.get("skippedByModel", [])),
             rounds=int(data.get("rounds", 0)),
             decisions=int(data.get("decisions", 0)),
             done=bool(data.get("done", False)),
@@ -143,12 +152,25 @@ class Settings:
     price: LambdaPrice = field(default_factory=lambda: lambda_price("us-east-1"))
     auto: bool = False
     max_memory: int = MAX_MEMORY_MB
+    # Pool the sizes in one model of duration against memory (adaptive/model.py) to choose which
+    # sizes to measure; False: the race alone measures every listed size.
+    model: bool = True
+    # Samples per size kept before merging (limits.sample_cap: what the state budget allows).
+    sample_cap: int = COMPACT_ABOVE
+
+    @classmethod
+    def from_execution(cls, request: TuningRequest, config: TuningConfig) -> Settings:
+        """Settings of an execution: its input and its run (region, architecture, storage, sizes)."""
+        return replace(
+            cls.from_request(request, config.architecture, config.ephemeral_storage_mb),
+            sample_cap=limits.sample_cap(request, config),
+        )
 
     @classmethod
     def from_request(
         cls, request: TuningRequest, architecture: str, ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
     ) -> Settings:
-        """Settings of an execution: its input and the function's region, architecture and storage."""
+        """Settings of an input, for the function's region, architecture and storage."""
         return cls(
             strategy=request.strategy,
             balanced_weight=request.balanced_weight,

@@ -35,7 +35,7 @@ def advance(
         if not state.batch:
             state = decide(state, settings)
     else:
-        state = decide(record(current, round_results), settings)
+        state = decide(record(current, round_results, settings), settings)
     return replace(state, decisions=state.decisions + 1)
 
 
@@ -50,7 +50,7 @@ def advance_execution(state: Mapping[str, Any]) -> dict[str, Any]:
     request = TuningRequest.from_dict(state["request"])
     config = TuningConfig.from_dict(state["run"])
     published = PublishState.from_dict(state["publish"]).published
-    settings = Settings.from_request(request, config.architecture, config.ephemeral_storage_mb)
+    settings = Settings.from_execution(request, config)
     current = AdaptiveState.from_dict(state["adaptive"]) if state.get("adaptive") is not None else None
     results = [SizeResult.from_dict(item) for item in state.get("round") or []]
     return advance(current, settings, published, results).to_dict()

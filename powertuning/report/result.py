@@ -135,6 +135,35 @@ class Constraint:
 
 
 @dataclass(frozen=True)
+class Confidence:
+    """The output's `confidence` (sampling "adaptive"): how sure the race is of its pick."""
+
+    text: str
+    level: float
+    not_separated: tuple[tuple[int, float | None], ...] = ()
+    skipped_by_model: tuple[int, ...] = ()
+    cold_starts: int | None = None
+
+    @classmethod
+    def from_output(cls, data: Any) -> Confidence | None:
+        """Parse `confidence` (None when the run sampled a fixed number of times)."""
+        if data is None:
+            return None
+        if not isinstance(data, Mapping) or not isinstance(data.get("text"), str):
+            raise ValueError(f"confidence must be an object with a text, got {data!r}")
+        return cls(
+            text=data["text"],
+            level=_number(data.get("confidence", 0.0)),
+            not_separated=tuple(
+                (_integer(s["value"]), None if s.get("withinPct") is None else _number(s["withinPct"]))
+                for s in data.get("notSeparated", [])
+            ),
+            skipped_by_model=tuple(_integer(v) for v in data.get("skippedByModel", [])),
+            cold_starts=_optional(data, "coldStarts", _integer),
+        )
+
+
+@dataclass(frozen=True)
 class TuningResult:
     """The recommendation, the per-size measurements, what the run cost and what is known of it."""
 
@@ -149,6 +178,8 @@ class TuningResult:
     skipped: tuple[tuple[int, str], ...] = ()
     metadata: RunMetadata = field(default_factory=RunMetadata)
     constraint: Constraint | None = None
+    # sampling "adaptive": how sure the race is of its pick (the output's `confidence`).
+    confidence: Confidence | None = None
 
     @classmethod
     def from_output(
@@ -189,6 +220,7 @@ class TuningResult:
                 skipped=skipped,
                 metadata=metadata or RunMetadata(),
                 constraint=Constraint.from_output(output.get("constraint")),
+                confidence=Confidence.from_output(output.get("confidence")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc

@@ -27,7 +27,7 @@ def test_a_clear_loser_is_eliminated_after_the_first_round():
     results = [
         batch_result(m, [report(m, *model(m, k, rng)) for k in range(3)], PRICE, 0.2) for m in (128, 512)
     ]
-    state = decide(record(state, results), settings())
+    state = decide(record(state, results, settings()), settings())
     # THEN the slow size is out and the race is over after 6 invocations
     assert state.done
     assert state.reason == "separated"
@@ -110,7 +110,7 @@ def test_skipped_sizes_leave_the_race():
     state = start([128, 512], settings())
     skipped = batch_result(512, [report(512, 10.0)] * 3, PRICE, 0.2)
     oom = replace(skipped, value=128, skipped=True, reason="Runtime.OutOfMemory: killed", samples=())
-    state = decide(record(state, [oom, skipped]), settings())
+    state = decide(record(state, [oom, skipped], settings()), settings())
     assert state.candidates == (512,)
     assert state.done
     results = {r.value: r for r in size_results(state, settings())}
