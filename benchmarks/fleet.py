@@ -2,7 +2,7 @@
 
     python -m benchmarks.fleet [--functions 1000] [--concurrency 5 --concurrency 20 --concurrency 100]
 
-Each function gets a measured duration curve from ../shared/data (benchmarks/exploration.py's
+Each function gets a measured duration curve from ../shared/data (benchmarks/exploration_curves.py's
 loaders: SeBS 2020 and mbwilding's runtime benchmarks), a current memory size and 14 days of
 traffic, and is tuned by the reference algorithm (fixed sampling, `num` per size, `strategy: cost`)
 on its curve. The benchmark prints what it computes:
@@ -29,7 +29,8 @@ import time
 from random import Random
 from typing import Any
 
-from benchmarks.exploration import REGION, Curve, default_curve_specs, load_curves, run_fixed
+from benchmarks.exploration_curves import Curve, default_curve_specs, load_curves
+from benchmarks.exploration_simulation import REGION, run_fixed
 from powertuning.fleet import (
     DEFAULT_MAX_CONCURRENCY,
     FleetRequest,

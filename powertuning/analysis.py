@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from powertuning import stats
-from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report
-from powertuning.models import (
-    PublishState,
-    RunState,
-    SizeResult,
-    TuningRequest,
-    finite_number,
-    whole_number,
-)
+from powertuning.models import SizeResult, TuningRequest, finite_number, whole_number
 from powertuning.pricing import LambdaPrice, currency, step_functions_cost
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
 
@@ -354,52 +346,3 @@ def recommend(
         architecture=best.architecture,
         visualizations={a: link(a) for a in architectures} if best.architecture is not None else None,
     )
-
-
-def analyze_state(
-    state: Mapping[str, Any], *, visualization_url: str = DEFAULT_VISUALIZATION_URL
-) -> Recommendation:
-    """The Analyzer's work on the execution state: `$.request`, `$.run`, `$.publish` and the
-    results (`$.results`, or the race in `$.adaptive`)."""
-    from powertuning import adaptive as race
-
-    request = TuningRequest.from_dict(state["request"])
-    config = RunState.from_dict(state["run"])
-    publish = PublishState.from_dict(state["publish"])
-    publisher_calls = len(publish.slots) + len(publish.refused)
-    candidates: list[int] | None = None
-    confidence = None
-    if config.sampling == "adaptive":
-        current = race.AdaptiveState.from_dict(state["adaptive"])
-        settings = race.Settings.from_request(request, config.architecture, config.ephemeral_storage_mb)
-        results = race.size_results(current, settings)
-        transitions = count_adaptive_transitions(publisher_calls, current.decisions, current.rounds, results)
-        candidates = list(current.candidates)
-        if any(not r.skipped and r.invocations for r in results):
-            confidence = race.confidence_statement(current, settings)
-    else:
-        results = [SizeResult.from_dict(item) for item in state["results"]]
-        transitions = count_transitions(publisher_calls, results)
-    if not any(not r.skipped and r.invocations for r in results):
-        reasons = "; ".join(
-            f"{r.value} MB{'' if r.architecture is None else ' on ' + r.architecture}: {r.reason}"
-            for r in results
-            if r.skipped
-        )
-        raise TargetFunctionError(f"no memory size could be measured ({reasons or 'no results'})")
-    recommendation = recommend(
-        results,
-        strategy=request.strategy,
-        balanced_weight=request.balanced_weight,
-        region=request.function.region,
-        transitions=transitions,
-        include_stats=request.include_output_results,
-        visualization_url=visualization_url,
-        candidates=candidates,
-        target=(
-            None
-            if request.max_duration_ms is None
-            else LatencyTarget(request.max_duration_ms, request.duration_statistic)
-        ),
-    )
-    return replace(recommendation, dry_run=request.dry_run, confidence=confidence)

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from powertuning import lambda_api
 from powertuning.errors import ArchitectureError, CodeRestoreError
-from powertuning.models import S3_URI, OriginalCode, TuningConfig, TuningRequest
+from powertuning.models import S3_URI, OriginalCode, RunState, TuningRequest
 
 # Lambda's largest deployment package (unzipped, so the zip is smaller).
 MAX_PACKAGE_BYTES: Final = 250 * 1024 * 1024
@@ -76,7 +76,7 @@ def check(
     return architectures
 
 
-def staged_location(bucket: str, config: TuningConfig) -> str:
+def staged_location(bucket: str, config: RunState) -> str:
     """Where a run keeps the copy of its function's code: one object per run."""
     return f"s3://{bucket}/{config.run_id}/{config.function_arn.split(':')[6]}.zip"
 
@@ -99,7 +99,7 @@ class HashingFile:
         return base64.b64encode(self._sha256.digest()).decode()
 
 
-def stage(config: TuningConfig, client: Any, storage: Any, bucket: str) -> OriginalCode:
+def stage(config: RunState, client: Any, storage: Any, bucket: str) -> OriginalCode:
     """Copy the function's package to the staging bucket, checked against its CodeSha256."""
     found = lambda_api.get_function(client, config.function_arn)
     expected = str(found["Configuration"]["CodeSha256"])
@@ -120,7 +120,7 @@ def stage(config: TuningConfig, client: Any, storage: Any, bucket: str) -> Origi
     return OriginalCode(code_sha256=expected, staged=location)
 
 
-def switch(config: TuningConfig, client: Any, architecture: str) -> None:
+def switch(config: RunState, client: Any, architecture: str) -> None:
     """Put the same package on `architecture` in $LATEST, unless it is there already."""
     code = _code(config)
     latest = lambda_api.get_configuration(client, config.function_arn)
@@ -131,7 +131,7 @@ def switch(config: TuningConfig, client: Any, architecture: str) -> None:
     lambda_api.update_code(client, config.function_arn, match["bucket"], match["key"], architecture)
 
 
-def restore(config: TuningConfig, client: Any) -> bool:
+def restore(config: RunState, client: Any) -> bool:
     """Put back the original architecture and code if they are not there; verify by CodeSha256.
 
     Returns whether the code was changed. Called only while the run's marker is on $LATEST (the run
@@ -165,7 +165,7 @@ def restore(config: TuningConfig, client: Any) -> bool:
     return changed
 
 
-def discard(config: TuningConfig, storage: Any) -> None:
+def discard(config: RunState, storage: Any) -> None:
     """Delete the staged copy (once the original is back and verified)."""
     if config.original_code is None or storage is None:
         return
@@ -174,7 +174,7 @@ def discard(config: TuningConfig, storage: Any) -> None:
     lambda_api.delete_object(storage, match["bucket"], match["key"])
 
 
-def _code(config: TuningConfig) -> OriginalCode:
+def _code(config: RunState) -> OriginalCode:
     if config.original_code is None:
         raise ArchitectureError(f"run {config.run_id} recorded no original code to switch architectures with")
     return config.original_code

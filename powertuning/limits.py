@@ -9,10 +9,12 @@ input (changing nothing) when it could pass the limit with margin.
 from __future__ import annotations
 
 import json
+import math
 from typing import Final
 
 from powertuning.errors import StateLimitError
 from powertuning.models import AUTO_GRID, RunState, TuningRequest
+from powertuning.samples import COMPACT_ABOVE
 
 MAX_STATE_BYTES: Final = 256 * 1024
 # What the checks leave free, for what they do not model exactly.
@@ -21,39 +23,71 @@ MARGIN: Final = 0.85
 ERROR_BYTES: Final = 12 * 1024
 # One size's entry in the results, cleanup, analysis and stats (measured: about 330 bytes).
 RESULT_BYTES: Final = 700
-# One invocation's [duration, billed, init] as the adaptive race keeps it (measured: 14-24 bytes).
+# One invocation's [duration, billed, init] as the adaptive race keeps it (measured: 14-24 bytes),
+# and what a merged sample's weight adds (",1000").
 SAMPLE_BYTES: Final = 26
 # `$.run.original.code` (input `architectures`), recorded after this check: CodeSha256 and an S3 URI.
 ORIGINAL_CODE_BYTES: Final = 1200
+WEIGHT_BYTES: Final = 5
+# Fewer samples per size than this before merging would blur the estimates: refuse instead.
+MIN_SAMPLE_CAP: Final = 8
 # The largest request Lambda takes for a synchronous invoke.
 MAX_INVOKE_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
 # The tuner's own messages are cut to this length before they reach a Cause.
 MAX_MESSAGE_CHARS: Final = 2000
 
 
+def _fixed_bytes(request: TuningRequest, config: RunState) -> int:
+    fixed = len(json.dumps(request.to_dict())) + len(json.dumps(config.to_dict())) + ERROR_BYTES
+    return fixed + (ORIGINAL_CODE_BYTES if config.architectures else 0)
+
+
+def _race_sizes(request: TuningRequest, config: RunState) -> int:
+    sizes = len(config.power_values)
+    return max(sizes, len(AUTO_GRID)) if request.auto_power_values else sizes
+
+
+def sample_cap(request: TuningRequest, config: RunState) -> int:
+    """How many samples per size the race keeps before merging them (`samples.compact`).
+
+    COMPACT_ABOVE, or fewer when that many for every size, twice (the race and one round's
+    results), would not fit the state budget beside everything else: so any number of sizes fits.
+    """
+    sizes = max(1, _race_sizes(request, config))
+    free = int(MAX_STATE_BYTES * MARGIN) - _fixed_bytes(request, config) - 2 * sizes * RESULT_BYTES
+    per_size = free / (2 * sizes)
+    # (cap + 1) samples and cap / 2 weights must fit in per_size.
+    fitting = math.floor((per_size - SAMPLE_BYTES) / (SAMPLE_BYTES + WEIGHT_BYTES / 2))
+    return max(MIN_SAMPLE_CAP, min(COMPACT_ABOVE, fitting))
+
+
+def samples_bytes(num: int, cap: int) -> int:
+    """An upper bound of one size's samples in the state: `num` of them, merged past `cap`.
+
+    powertuning/samples.py keeps at most `cap` samples besides the first; merging leaves cap // 2
+    weighted ones, to which new samples are added until the cap is passed again.
+    """
+    if num <= cap + 1:
+        return num * SAMPLE_BYTES
+    return (cap + 1) * SAMPLE_BYTES + (cap // 2) * WEIGHT_BYTES
+
+
 def state_bytes(request: TuningRequest, config: RunState) -> int:
     """An upper bound of the largest execution state this request can produce."""
-    fixed = len(json.dumps(request.to_dict())) + len(json.dumps(config.to_dict())) + ERROR_BYTES
-    fixed += ORIGINAL_CODE_BYTES if config.architectures else 0
-    sizes = len(config.slots())
+    fixed = _fixed_bytes(request, config)
     if request.sampling == "adaptive":
-        # The race's samples, plus one round's results with theirs.
-        sizes = max(sizes, len(AUTO_GRID)) if request.auto_power_values else sizes
-        return fixed + 2 * sizes * RESULT_BYTES + 2 * sizes * request.num * SAMPLE_BYTES
+        # The race's samples, plus one round's results with theirs: each bounded per size.
+        sizes = _race_sizes(request, config)
+        per_size = samples_bytes(request.num, sample_cap(request, config))
+        return fixed + 2 * sizes * RESULT_BYTES + 2 * sizes * per_size
     # Results, then the stats copy of includeOutputResults in the output.
-    return fixed + 2 * sizes * RESULT_BYTES
+    return fixed + 2 * len(config.slots()) * RESULT_BYTES
 
 
 def map_item_bytes(request: TuningRequest, config: RunState) -> int:
     """An upper bound of one Map iteration's state: request, run and one size's samples."""
-    return (
-        len(json.dumps(request.to_dict()))
-        + len(json.dumps(config.to_dict()))
-        + (ORIGINAL_CODE_BYTES if config.architectures else 0)
-        + ERROR_BYTES
-        + RESULT_BYTES
-        + request.num * SAMPLE_BYTES
-    )
+    cap = sample_cap(request, config)
+    return _fixed_bytes(request, config) + RESULT_BYTES + samples_bytes(request.num, cap)
 
 
 def check_state_budget(request: TuningRequest, config: RunState) -> None:
@@ -66,10 +100,8 @@ def check_state_budget(request: TuningRequest, config: RunState) -> None:
     hints = []
     if inline > 8 * 1024:
         hints.append(f"move the {inline}-byte payload to S3 and give payloadS3")
-    if request.sampling == "adaptive":
-        hints.append("lower num or list fewer powerValues")
-    else:
-        hints.append("list fewer powerValues")
+    # Adaptive sampling's samples are merged to fit (sample_cap): only the number of sizes matters.
+    hints.append("list fewer powerValues")
     raise StateLimitError(
         f"this input could make an execution state of about {largest} bytes; Step Functions allows "
         f"{MAX_STATE_BYTES} and the tuner keeps {budget} to stay safe: {' or '.join(hints)}"

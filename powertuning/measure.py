@@ -11,13 +11,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from powertuning import lambda_api, limits
-from powertuning.adaptive import batch_result
+from powertuning import samples as sample_store
 from powertuning.analysis import discard_for, summarize
 from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report, parse_log_result
 from powertuning.models import RunState, SizeResult, TuningRequest
 from powertuning.payloads import weighted_counts
-from powertuning.pricing import lambda_price
+from powertuning.pricing import LambdaPrice, lambda_price
 from powertuning.versions import alias_names
 
 logger = logging.getLogger(__name__)
@@ -252,8 +252,9 @@ def measure(
         )
         return final, replace(result, architecture=arch)
     if count is not None:
+        cap = limits.sample_cap(request, config)
         return final, batch_result(
-            power, reports, price, discard_for(request), errors=errors, transitions=transitions
+            power, reports, price, discard_for(request), errors=errors, transitions=transitions, cap=cap
         )
     return final, summarize(
         power, reports, price, discard_for(request), errors=errors, transitions=transitions
@@ -341,3 +342,22 @@ def _decode(payload: str) -> Any:
         return json.loads(payload)
     except json.JSONDecodeError:
         return payload
+
+
+def batch_result(
+    value: int,
+    reports: Sequence[Report],
+    price: LambdaPrice,
+    discard_top_bottom: float,
+    *,
+    errors: int = 0,
+    transitions: int = 1,
+    cap: int = sample_store.COMPACT_ABOVE,
+) -> SizeResult:
+    """What the Executor returns for one adaptive batch: its summary plus its invocations' figures.
+
+    The figures are compacted past `cap` (`limits.sample_cap`) (the batch's first is kept apart: it may
+    be the size's cold start), so a round of many sizes stays within the state limit.
+    """
+    result = summarize(value, reports, price, discard_top_bottom, errors=errors, transitions=transitions)
+    return replace(result, samples=sample_store.compact([sample_store.of_report(r) for r in reports], cap))

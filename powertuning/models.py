@@ -16,31 +16,36 @@ from dataclasses import dataclass, fields
 from typing import Any, Final, Literal
 
 from powertuning import payloads
+from powertuning import samples as sample_store
 from powertuning.errors import InvalidInputError
 from powertuning.pricing import (
     ARCHITECTURES,
     DEFAULT_POWER_VALUES,
     FREE_EPHEMERAL_STORAGE_MB,
     MAX_MEMORY_MB,
+    MB_PER_VCPU,
     MIN_MEMORY_MB,
 )
+from powertuning.samples import Sample
 
 STRATEGIES: Final = ("cost", "speed", "balanced")
 ON_ERROR: Final = ("fail", "skip")
 SAMPLING: Final = ("fixed", "adaptive")
 # "ALL" in aws-lambda-power-tuning: every size from 128 to 3,008 MB in 64 MB steps.
 ALL_POWER_VALUES: Final = tuple(range(128, 3009, 64))
-# "auto" searches these sizes (powertuning/adaptive.py): about sqrt(2) apart, since CPU is
+# "auto" searches these sizes (powertuning/adaptive/auto.py): about sqrt(2) apart, since CPU is
 # proportional to memory and equal ratios matter equally; plus 1 vCPU (1,769 MB) and 3,008 MB.
 AUTO_GRID: Final = (
     128, 192, 256, 384, 512, 768, 1024, 1536, 1769, 2048, 3008,
     4096, 5120, 6144, 7168, 8192, 10240,
 )  # fmt: skip
+# First probes of "auto": every fourth grid size (a factor of about 4 apart).
+AUTO_LADDER_STEP: Final = 4
 MIN_NUM: Final = 5
 MAX_NUM: Final = 1000
 MAX_DISCARD: Final = 0.4
 MAX_SLEEP_MS: Final = 60_000
-# sampling "adaptive" (powertuning/adaptive.py): a size is dropped once, with this confidence, it
+# sampling "adaptive" (powertuning/adaptive/): a size is dropped once, with this confidence, it
 # cannot beat the leader by more than `tolerance` (a fraction of the leader's objective).
 DEFAULT_CONFIDENCE: Final = 0.9
 MIN_CONFIDENCE: Final = 0.5
@@ -829,11 +834,6 @@ class RunState:
         )
 
 
-# The old name of RunState, for the modules the adaptive split is rewriting (powertuning/adaptive.py,
-# benchmarks/exploration.py, tests/unit/test_adaptive.py); remove once they say RunState.
-TuningConfig = RunState
-
-
 @dataclass(frozen=True)
 class PublishState:
     """The Publisher's progress: `$.publish`. Sizes published so far are `power_values[:index]`."""
@@ -885,7 +885,11 @@ class PublishState:
 
 @dataclass(frozen=True)
 class SizeResult:
-    """What the Executor measured at one memory size: the items of `$.stats`."""
+    """What the Executor measured at one memory size.
+
+    The items of `$.results` (fixed sampling) and of `$.round` (an adaptive batch, with its samples);
+    the output's `stats` lists them too (`$.analysis.stats`: there is no `$.stats` path).
+    """
 
     value: int
     average_price: float = 0.0
@@ -902,8 +906,9 @@ class SizeResult:
     transitions: int = 1
     skipped: bool = False
     reason: str | None = None
-    # Adaptive rounds only: (duration, billed, init) ms of each invocation, for the decision step.
-    samples: tuple[tuple[float, float, float], ...] = ()
+    # Adaptive rounds only: (duration, billed, init[, weight]) ms of the invocations, for the
+    # decision step (powertuning/samples.py).
+    samples: tuple[Sample, ...] = ()
     # Input `architectures`: which one this size was measured on (None: the function's own only).
     architecture: str | None = None
 
@@ -942,7 +947,7 @@ class SizeResult:
         names = {f.name: f for f in fields(cls)}
         camel = {_snake(k): v for k, v in data.items()}
         if "samples" in camel:
-            camel["samples"] = tuple((float(d), float(b), float(i)) for d, b, i in camel["samples"])
+            camel["samples"] = tuple(sample_store.parse(s) for s in camel["samples"])
         return cls(**{k: v for k, v in camel.items() if k in names})
 
 
@@ -966,3 +971,17 @@ def whole_number(value: Any) -> int:
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def auto_grid(max_memory: int = MAX_MEMORY_MB) -> tuple[int, ...]:
+    """Sizes "auto" may try, up to `max_memory`."""
+    return tuple(m for m in AUTO_GRID if MIN_MEMORY_MB <= m <= max_memory)
+
+
+def auto_initial_sizes(max_memory: int = MAX_MEMORY_MB) -> tuple[int, ...]:
+    """First probes of "auto": a coarse ladder up to 1 vCPU; larger sizes only when the data asks."""
+    grid = auto_grid(max_memory)
+    ladder = [m for i, m in enumerate(grid) if i % AUTO_LADDER_STEP == 0 and m <= MB_PER_VCPU]
+    if grid and max_memory < MB_PER_VCPU and grid[-1] not in ladder:
+        ladder.append(grid[-1])
+    return tuple(ladder)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from powertuning import adaptive, architectures, lambda_api, limits
+from powertuning import architectures, lambda_api, limits
 from powertuning.errors import (
     AliasConflictError,
     CleanupError,
@@ -40,6 +40,8 @@ from powertuning.models import (
     PublishState,
     RunState,
     TuningRequest,
+    auto_grid,
+    auto_initial_sizes,
 )
 from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB
 
@@ -132,9 +134,9 @@ def initialize(
         request, latest, client, staging_bucket=staging_bucket, stack_region=stack_region
     )
     own = str((latest.get("Architectures") or ["x86_64"])[0])
-    default = adaptive.auto_initial_sizes() if request.auto_power_values else tuple(default_power_values)
+    default = auto_initial_sizes() if request.auto_power_values else tuple(default_power_values)
     power_values = request.resolved_power_values(default)
-    reserved = adaptive.auto_grid() if request.auto_power_values else power_values
+    reserved = auto_grid() if request.auto_power_values else power_values
     suffixes = {"" if a == own else f"-{a}" for a in measured or (own,)}
     clash = sorted(
         {name for power in reserved for s in suffixes for name in alias_names(power, request, s)}

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
+from powertuning import samples
 from powertuning.cli import console
 from powertuning.report.units import ms, usd_per_invocation
 
@@ -310,16 +311,29 @@ class Progress:
         self._decisions = int(race.get("decisions", 0))
         previous = self.adaptive
         self.adaptive = race
-        counts = {int(s["value"]): len(s.get("samples", [])) for s in race.get("sizes", []) if "value" in s}
+        # Merged samples carry a weight (powertuning/samples.py): count invocations, not entries.
+        counts = {
+            int(s["value"]): samples.count([samples.parse(x) for x in s.get("samples", [])])
+            for s in race.get("sizes", [])
+            if "value" in s
+        }
         candidates = [int(v) for v in race.get("candidates", [])]
         dropped = sorted(set(race.get("eliminated", [])) - set((previous or {}).get("eliminated", [])))
+        skipped = sorted(
+            set(race.get("skippedByModel", [])) - set((previous or {}).get("skippedByModel", []))
+        )
         self.invocations = sum(counts.values())
-        # What is left at most: every size still in the race measured up to `num`.
-        self.total = self.invocations + sum(max(0, self.per_size - counts.get(v, 0)) for v in candidates)
+        # What is left at most: every size still in the race (or held back) measured up to `num`.
+        waiting = [*candidates, *(int(v) for v in race.get("reserve", []))]
+        self.total = self.invocations + sum(max(0, self.per_size - counts.get(v, 0)) for v in waiting)
         rounds = int(race.get("rounds", 0))
         parts = []
         if dropped:
             parts.append(f"dropped {_mb(dropped)} (cannot win by more than the tolerance)")
+        if skipped:
+            parts.append(
+                f"not measuring {_mb(skipped)} (the model of the measured sizes shows them clearly worse)"
+            )
         if race.get("done"):
             reason = f" ({race['reason']})" if race.get("reason") else ""
             self.phase = "race over"

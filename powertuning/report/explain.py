@@ -120,4 +120,21 @@ def explain(result: TuningResult) -> Explanation | None:
             out.append(f"The {name} is {_figures(s)}.")
         else:
             out.append(f"For comparison, the {name} size is {_figures(s)}.")
+    out.extend(_confidence(result))
     return Explanation(cheapest, fastest, tuple(out))
+
+
+def _confidence(result: TuningResult) -> list[str]:
+    # sampling "adaptive": the race's own statement of how sure it is, and what it did not measure.
+    confidence = result.confidence
+    if confidence is None:
+        return []
+    out = [f"How sure: {confidence.text}."]
+    if confidence.skipped_by_model:
+        sizes = ", ".join(str(v) for v in confidence.skipped_by_model)
+        out.append(f"Not measured, as the model of the measured sizes showed them clearly worse: {sizes} MB.")
+    if confidence.cold_starts is not None:
+        out.append(
+            f"Cold starts spent: {confidence.cold_starts} (the first invocation of each size measured)."
+        )
+    return out

@@ -51,7 +51,7 @@ class SizeFigures:
 
     @classmethod
     def from_stats_item(cls, item: Any) -> SizeFigures:
-        """Parse one item of `$.stats`; keys it lacks stay None."""
+        """Parse one item of the output's `stats`; keys it lacks stay None."""
         if not isinstance(item, Mapping):
             raise ResultFormatError(f"a stats item is a JSON object, got {type(item).__name__}")
         missing = [k for k in ("value", "averagePrice", "averageDuration") if k not in item]
@@ -79,6 +79,38 @@ class SizeFigures:
 def _optional(item: Mapping[str, Any], key: str, parse: Any) -> Any:
     value = item.get(key)
     return None if value is None else parse(value)
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """The output's `confidence` (sampling "adaptive"): how sure the race is of its pick."""
+
+    text: str
+    level: float
+    not_separated: tuple[tuple[int, float | None], ...] = ()
+    skipped_by_model: tuple[int, ...] = ()
+    cold_starts: int | None = None
+
+    @classmethod
+    def from_output(cls, data: Any) -> Confidence | None:
+        """Parse `confidence` (None when the run sampled a fixed number of times)."""
+        if data is None:
+            return None
+        if not isinstance(data, Mapping) or not isinstance(data.get("text"), str):
+            raise ValueError(f"confidence must be an object with a text, got {data!r}")
+        return cls(
+            text=data["text"],
+            level=finite_number(data.get("confidence", 0.0)),
+            not_separated=tuple(
+                (
+                    whole_number(s["value"]),
+                    None if s.get("withinPct") is None else finite_number(s["withinPct"]),
+                )
+                for s in data.get("notSeparated", [])
+            ),
+            skipped_by_model=tuple(whole_number(v) for v in data.get("skippedByModel", [])),
+            cold_starts=_optional(data, "coldStarts", whole_number),
+        )
 
 
 @dataclass(frozen=True)
@@ -123,6 +155,9 @@ class TuningResult:
             )
             for name in names
         ]
+
+    # sampling "adaptive": how sure the race is of its pick (the output's `confidence`).
+    confidence: Confidence | None = None
 
     @classmethod
     def from_output(
@@ -176,6 +211,7 @@ class TuningResult:
                 architecture=None if output.get("architecture") is None else str(output["architecture"]),
                 visualizations={str(k): str(v) for k, v in (machine.get("visualizations") or {}).items()},
                 skipped_on=skipped_on,
+                confidence=Confidence.from_output(output.get("confidence")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from powertuning import lambda_api
+from powertuning import lambda_api, limits
 from powertuning.local.simulated import SimulatedRuntime
 from powertuning.pricing import lambda_price, step_functions_cost
 
@@ -236,4 +236,49 @@ def test_auto_stays_under_the_accounts_memory_limit(engine, target, runtime, lef
     assert memory_limit_3008, "the search never asked for more than 3,008 MB"
     assert outcome.output["power"] == 3008
     assert max(published_memory(runtime, before)) == 3008
+    assert clean(leftovers(target))
+
+
+def _largest_state(events: list[dict[str, Any]]) -> int:
+    """The largest state input or output in the execution's history, in bytes."""
+    sizes = [
+        len(details[key].encode())
+        for event in events
+        for name, details in event.items()
+        if name.endswith("EventDetails") and isinstance(details, dict)
+        for key in ("input", "output")
+        if isinstance(details.get(key), str)
+    ]
+    return max(sizes, default=0)
+
+
+def test_many_sizes_race_to_a_large_num_within_the_state_limit(engine, target, runtime, leftovers):
+    # GIVEN every size of "ALL" (46 sizes), num 150, and a near-tie the race cannot separate (every
+    # size from 1,769 MB is equally fast; no tolerance): 20 sizes run to the cap. Every raw sample
+    # kept twice (the race and a round) would need about 46 x 150 x 2 x 20 bytes: more than 256 KB.
+    assert limits.MAX_STATE_BYTES < 46 * 150 * 2 * 20
+    before = len(runtime.calls)
+    outcome = engine.run(
+        {
+            "lambdaARN": target,
+            "powerValues": "ALL",
+            "num": 150,
+            "sampling": "adaptive",
+            "strategy": "speed",
+            "tolerance": 0.0,
+            "confidence": 0.999,
+            "onError": "skip",
+            "includeOutputResults": True,
+        }
+    )
+    # THEN it is accepted and ends well, every state within the budget the Initializer keeps
+    assert outcome.status == "SUCCEEDED", (outcome.error, (outcome.cause or "")[:500])
+    assert _largest_state(outcome.events) <= limits.MAX_STATE_BYTES * limits.MARGIN
+    stats = {row["value"]: row for row in outcome.output["stats"]}
+    # AND the tied sizes got their num, counted exactly although their samples were merged
+    capped = [m for m, row in stats.items() if row["invocations"] == 150]
+    assert len(capped) >= 10
+    # (128 and 192 MB ran out of memory on their first invocation and were skipped)
+    assert [s["value"] for s in outcome.output["skipped"]] == [128, 192]
+    assert sum(row["invocations"] for row in stats.values()) + 2 == invocations(runtime, before)
     assert clean(leftovers(target))

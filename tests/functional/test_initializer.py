@@ -278,8 +278,11 @@ def test_the_initializer_refuses_itself(make_function, lambda_context):
 @pytest.mark.parametrize(
     ("overrides", "hint"),
     [
-        # an adaptive race keeping 40 x 150 samples (within the input's own limit of 6,000)
-        ({"powerValues": list(range(128, 2688, 64)), "num": 150, "sampling": "adaptive"}, "lower num"),
+        # an adaptive race over 151 sizes: their results alone, twice, would fill the state
+        (
+            {"powerValues": list(range(128, 9729, 64)), "num": 150, "sampling": "adaptive"},
+            "fewer powerValues",
+        ),
         # a large inline payload, copied into every state
         ({"powerValues": [128, 256], "payload": {"blob": "x" * 230_000}}, "payloadS3"),
     ],

@@ -7,7 +7,6 @@ import pytest
 from powertuning.analysis import (
     LatencyTarget,
     Recommendation,
-    analyze_state,
     choose,
     choose_within_target,
     count_transitions,
@@ -15,9 +14,8 @@ from powertuning.analysis import (
     recommend,
     summarize,
 )
-from powertuning.errors import TargetFunctionError
 from powertuning.logs import Report
-from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
+from powertuning.models import SizeResult, TuningRequest
 from powertuning.pricing import lambda_price, step_functions_cost
 from powertuning.visualization import decode
 
@@ -251,62 +249,6 @@ def test_count_transitions_of_a_run():
     assert count_transitions(3, results) == 1 + 6 + 1 + (3 + 4 + 5) + 3
 
 
-# -- analyze_state ---------------------------------------------------------------------------------
-
-
-def state(stats, refused=(), **request):
-    """The state the Analyzer reads: `$.request`, `$.run`, `$.publish` and the Map's `$.results`."""
-    powers = tuple(s["value"] for s in stats)
-    config = RunState(
-        function_arn=ARN,
-        power_values=powers,
-        run_id="0123456789ab",
-        original_memory=1024,
-        original_description="",
-        architecture="x86_64",
-    )
-    return {
-        "request": TuningRequest.from_dict({"lambdaARN": ARN, **request}).to_dict(),
-        "run": config.to_dict(),
-        "publish": PublishState(power_values=powers, index=len(powers), refused=tuple(refused)).to_dict(),
-        "results": stats,
-    }
-
-
-def test_analyze_state_reads_the_strategy_from_the_input():
-    stats = [s.to_dict() for s in CURVE]
-    assert analyze_state(state(stats)).power == 512
-    assert analyze_state(state(stats, strategy="speed")).power == 3008
-    assert analyze_state(state(stats, strategy="balanced", balancedWeight=0.2)).power == 1024
-
-
-def test_analyze_state_prices_transitions_in_the_function_region():
-    stats = [s.to_dict() for s in CURVE]
-    out = analyze_state(state(stats))
-    assert out.execution_cost == pytest.approx(
-        step_functions_cost(count_transitions(5, CURVE), "us-east-1"), abs=1e-8
-    )
-
-
-def test_every_publisher_call_is_priced_refused_sizes_too():
-    stats = [s.to_dict() for s in CURVE]
-    plain = analyze_state(state(stats)).execution_cost
-    refused = analyze_state(state(stats, refused=[4096])).execution_cost
-    assert refused == pytest.approx(
-        step_functions_cost(count_transitions(len(CURVE) + 1, CURVE), "us-east-1"), abs=1e-8
-    )
-    assert refused > plain
-
-
-def test_analyze_state_fails_when_every_size_was_skipped():
-    stats = [
-        SizeResult(value=128, skipped=True, reason="Runtime.OutOfMemory: killed").to_dict(),
-        SizeResult(value=256, skipped=True, reason="Sandbox.Timedout: Task timed out").to_dict(),
-    ]
-    with pytest.raises(TargetFunctionError, match=r"128 MB: Runtime.OutOfMemory.*256 MB: Sandbox.Timedout"):
-        analyze_state(state(stats, onError="skip"))
-
-
 # -- cold starts, as aws-lambda-power-tuning v4.4.0 measures them -----------------------------------
 
 
@@ -480,11 +422,3 @@ def test_no_constraint_key_without_a_target():
     ).to_dict()
     assert "constraint" not in out
     assert out["power"] == 128
-
-
-def test_analyze_state_reads_the_target_from_the_input():
-    stats = [s.to_dict() for s in TAILS]
-    met = analyze_state(state(stats, num=40, maxDurationMs=500, durationStatistic="p95")).to_dict()
-    assert (met["power"], met["constraint"]["met"]) == (1024, True)
-    unmet = analyze_state(state(stats, num=200, maxDurationMs=200, durationStatistic="p99")).to_dict()
-    assert (unmet["power"], unmet["constraint"]["met"], unmet["constraint"]["value"]) == (3008, False, 250.0)

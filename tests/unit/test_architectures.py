@@ -15,8 +15,8 @@ from powertuning.models import (
     RUN_VERSION_MARKER,
     OriginalCode,
     PublishState,
+    RunState,
     SizeResult,
-    TuningConfig,
     TuningRequest,
 )
 from powertuning.pricing import lambda_price
@@ -30,7 +30,7 @@ def request(**extra: object) -> TuningRequest:
     return TuningRequest.from_dict({"lambdaARN": ARN, **extra})
 
 
-def config(**overrides: object) -> TuningConfig:
+def config(**overrides: object) -> RunState:
     settings: dict[str, object] = {
         "function_arn": ARN,
         "power_values": (128, 512),
@@ -41,7 +41,7 @@ def config(**overrides: object) -> TuningConfig:
         "architectures": ("x86_64", "arm64"),
         "original_code": OriginalCode("abc=", f"s3://staging-bucket/{RUN}/f.zip"),
     }
-    return TuningConfig(**{**settings, **overrides})  # type: ignore[arg-type]
+    return RunState(**{**settings, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_the_run_config_round_trips_with_what_restores_the_code() -> None:
         ("arm64", 128),
         ("arm64", 512),
     ]
-    assert TuningConfig.from_dict(wire) == run
+    assert RunState.from_dict(wire) == run
 
 
 @pytest.mark.parametrize("staged", ["https://example.com/code.zip", "s3://x/", ""])
@@ -112,7 +112,7 @@ def test_a_recorded_code_location_must_be_an_s3_uri(staged: str) -> None:
     wire = config().to_dict()
     wire["original"]["code"]["staged"] = staged
     with pytest.raises(ValueError, match="not an s3:// location"):
-        TuningConfig.from_dict(wire)
+        RunState.from_dict(wire)
 
 
 def test_the_publisher_goes_through_every_size_on_each_architecture() -> None:

@@ -248,3 +248,22 @@ def test_invocations_reported_by_the_runtime_move_the_bar_between_sizes(monkeypa
 
     # THEN the bar shows them
     assert "4/15 invocations" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
+
+
+def test_sizes_the_model_skips_are_told_and_merged_samples_count_as_their_invocations():
+    # GIVEN a decision that skipped 3008 MB by the model, with 1024 MB's samples merged (weight 20)
+    h = History()
+    h.add("ExecutionStarted", 0)
+    h.exited(INIT, state(60, sampling="adaptive"))
+    decided = race(2, [512, 1024], [], {512: 3}, skippedByModel=[3008], reserve=[])
+    decided["sizes"].append({"value": 1024, "samples": [[100.0, 100.0, 0.0], [100.0, 100.0, 0.0, 20]]})
+    h.exited(DECIDE, {**state(60, 3, sampling="adaptive"), "adaptive": decided})
+    stream = io.StringIO()
+    progress = Progress(stream, interactive=False, quiet=False)
+    # WHEN each event is handled
+    for event in h.events:
+        progress(event)
+    # THEN the skip is told, and 1024 MB counts 21 invocations, not 2 entries
+    told = " ".join(lines(stream))
+    assert "not measuring 3008 MB (the model of the measured sizes shows them clearly worse)" in told
+    assert progress.invocations == 3 + 21

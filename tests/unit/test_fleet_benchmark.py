@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import fleet as bench
-from benchmarks.exploration import DATA
+from benchmarks.exploration_curves import DATA
 
 
 def test_the_parent_history_does_not_grow_with_the_fleet() -> None:

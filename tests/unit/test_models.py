@@ -25,6 +25,8 @@ from powertuning.models import (
 )
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
+ADAPTIVE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
+
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
 PRE = "arn:aws:lambda:us-east-1:123456789012:function:pre"
 
@@ -483,3 +485,33 @@ def test_sleep_with_parallel_invocation_is_accepted_and_has_no_effect_as_in_the_
         {"lambdaARN": ARN, "parallelInvocation": True, "sleepBetweenRunsMs": 100}
     )
     assert (request.parallel_invocation, request.sleep_between_runs_ms) == (True, 100)
+
+
+def test_adaptive_keys_have_documented_defaults_and_round_trip():
+    request = TuningRequest.from_dict({"lambdaARN": ADAPTIVE_ARN, "sampling": "adaptive"})
+    assert (request.confidence, request.tolerance, request.auto_power_values) == (0.9, 0.05, False)
+    auto = TuningRequest.from_dict({"lambdaARN": ADAPTIVE_ARN, "sampling": "adaptive", "powerValues": "auto"})
+    assert auto.auto_power_values
+    assert auto.power_values is None
+    assert TuningRequest.from_dict(auto.to_dict()) == auto
+    # A fixed run's input does not grow the adaptive keys
+    assert "confidence" not in TuningRequest.from_dict({"lambdaARN": ADAPTIVE_ARN}).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("data", "fragments"),
+    [
+        ({"confidence": 0.95}, ["confidence", 'sampling: "adaptive"']),
+        ({"tolerance": 0.01}, ["tolerance", 'sampling: "adaptive"']),
+        ({"powerValues": "auto"}, ['powerValues "auto"', 'sampling: "adaptive"']),
+        ({"sampling": "adaptive", "confidence": 1.0}, ["confidence", "from 0.5 to 0.999", "1.0"]),
+        ({"sampling": "adaptive", "confidence": "high"}, ["confidence", "number"]),
+        ({"sampling": "adaptive", "tolerance": -0.1}, ["tolerance", "from 0.0 to 0.5"]),
+        ({"sampling": "adaptive", "powerValues": "Auto"}, ["powerValues", '"auto" or "ALL"']),
+    ],
+)
+def test_invalid_adaptive_input_names_the_field(data, fragments):
+    with pytest.raises(InvalidInputError) as caught:
+        TuningRequest.from_dict({"lambdaARN": ADAPTIVE_ARN, **data})
+    for fragment in fragments:
+        assert fragment in str(caught.value)

@@ -206,7 +206,7 @@ def test_other_regions_are_in_usd():
 
 def test_every_cost_is_computed_by_invocation_cost(monkeypatch):
     # GIVEN invocation_cost replaced by a flat 1.0 per invocation
-    from powertuning import adaptive
+    from powertuning.adaptive.estimates import cost
     from powertuning.analysis import summarize
     from powertuning.logs import Report
 
@@ -216,4 +216,4 @@ def test_every_cost_is_computed_by_invocation_cost(monkeypatch):
     # THEN the Analyzer's summary and the adaptive race's objective see exactly that
     result = summarize(512, reports, price, 0.0)
     assert (result.average_price, result.total_cost) == (1.0, 3.0)
-    assert adaptive._cost((10.0, 10.0, 0.0), 512, price) == 1.0
+    assert cost((10.0, 10.0, 0.0), 512, price) == 1.0

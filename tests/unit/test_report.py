@@ -425,3 +425,26 @@ def test_why_says_what_the_latency_target_left(limit, expected):
     result = TuningResult.from_output(document, metadata=RunMetadata(strategy="cost"))
     # THEN the page says why the pick won under the target
     assert expected in render_html([result])
+
+
+def test_the_report_states_how_sure_an_adaptive_race_is_of_its_pick():
+    # GIVEN an adaptive race that skipped sizes by the model, and its confidence statement in the output
+    from powertuning.adaptive.outcome import confidence_statement
+    from tests.adaptive_sim import noisy, race, settings
+
+    sizes = [128, 256, 384, 512, 768, 1024, 1536, 1769, 2048, 3008]
+    means = {m: 400 + 400 * 1769 / min(m, 1769) for m in sizes}
+    cost = settings(strategy="cost")
+    statement = confidence_statement(race(noisy(means, spread=0.03), sizes, cost), cost)
+    assert statement["skippedByModel"]
+    document = {**output(), "confidence": statement}
+    # WHEN the report is rendered
+    result = TuningResult.from_output(document)
+    why = render_html([result]).split('<section class="why">', 1)[1].split("</section>", 1)[0]
+    # THEN the why section says it in the race's own words, with what the model skipped
+    assert f"How sure: {statement['text']}." in why
+    assert ", ".join(str(v) for v in statement["skippedByModel"]) + " MB" in why
+    assert f"Cold starts spent: {statement['coldStarts']}" in why
+    # AND a malformed statement is refused, not rendered
+    with pytest.raises(ResultFormatError, match="confidence must be an object with a text"):
+        TuningResult.from_output({**output(), "confidence": {"pick": 1}})

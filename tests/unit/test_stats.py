@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import statistics
+
 import pytest
 
-from powertuning.stats import mean, percentile, trimmed, trimmed_mean
+from powertuning.stats import mean, percentile, t_quantile, trim_count, trimmed, trimmed_mean, yuen
 
 TEN = [10.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0, 6.0, 5.0]
 
@@ -83,3 +86,27 @@ def test_percentile_small_samples():
     assert percentile([4.0], 99) == 4.0
     assert percentile([1.0, 3.0], 50) == 2.0
     assert percentile([3.0, 1.0], 99) == pytest.approx(2.98)
+
+
+def test_student_t_quantiles():
+    assert t_quantile(0.975, 1) == pytest.approx(12.706, abs=1e-3)
+    assert t_quantile(0.975, 10) == pytest.approx(2.228, abs=1e-3)
+    assert t_quantile(0.95, 1000) == pytest.approx(1.646, abs=1e-3)
+    assert t_quantile(0.5, 3) == pytest.approx(0.0, abs=1e-6)
+    assert t_quantile(0.95, 0) == math.inf
+
+
+def test_trimming_keeps_one_value_and_yuen_keeps_two():
+    assert trim_count(5, 0.4) == 2
+    assert trim_count(5, 0.4, keep=2) == 1
+    assert trim_count(2, 0.4, keep=2) == 0
+
+
+def test_yuen_is_the_trimmed_mean_with_the_winsorized_variance():
+    # GIVEN ten values with one stall; 20% trimmed: two from each end
+    values = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 1000.0]
+    e = yuen(values, 0.2)
+    assert e.mean == pytest.approx(statistics.fmean(values[2:8]))
+    winsorized = [12.0] * 2 + values[2:8] + [17.0] * 2
+    assert e.variance == pytest.approx(9 * statistics.variance(winsorized) / (6 * 5))
+    assert (e.df, e.count, e.kept) == (5.0, 10, 6)

@@ -1,0 +1,220 @@
+"""One model of duration against memory, fitted over every size measured (Lambda's CPU share).
+
+Lambda gives a function CPU in proportion to its memory: 1,769 MB is one vCPU, and the share keeps
+growing linearly up to about 6 vCPU at 10,240 MB. A function's steady-state duration is then one
+part that scales with the CPU share (its own computation, `cpu / memory`) plus one that does not
+(waiting on I/O, the network, other services: `steady`), and once it is no longer CPU-bound (single
+threaded past one vCPU, or I/O-bound earlier) more memory buys nothing: a plateau. So
+
+    duration(m) = steady + cpu / min(m, plateau)        (steady, cpu >= 0)
+
+Fitted by weighted least squares on every measured size's trimmed mean, each weighted by its
+squared standard error plus MODEL_SLACK of its mean squared (the model is an approximation: the
+CPU quota is enforced in 20 ms slices, memory bandwidth, caches). For a given plateau the model is
+linear in `steady` and `cpu`; the plateau is searched over the measured sizes and "none".
+
+The fit is checked, never trusted: with fewer than MIN_POINTS sizes, or a size further from the
+curve than FIT_Z standard errors (a stepped curve from short CPU bursts, a heavy tail, a size that
+ran out of memory), `fits` is false and the race measures instead of predicting. Decisions are
+always taken on measured sizes: the model only chooses which sizes to measure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+from powertuning.adaptive.estimates import Estimate, estimates, norms
+from powertuning.adaptive.state import AdaptiveState, Settings
+
+# Three parameters, and at least one size to check them on.
+MIN_POINTS: Final = 4
+# The model's own relative error, added to each size's standard error.
+MODEL_SLACK: Final = 0.03
+# A size further than this many standard errors from the curve means the model does not fit.
+FIT_Z: Final = 3.0
+# A listed size is skipped only when the model puts it this many times its spread (at least
+# MODEL_SLACK) beyond the tolerance behind the leader: "clearly worse", not "probably worse".
+SKIP_SPREADS: Final = 3.0
+
+
+@dataclass(frozen=True)
+class Point:
+    """One measured size: its trimmed mean duration (ms) and that mean's squared standard error."""
+
+    memory: int
+    duration: float
+    variance: float
+
+
+@dataclass(frozen=True)
+class DurationModel:
+    """duration(m) = steady + cpu / min(m, plateau): ms, ms x MB, MB (inf: no plateau seen)."""
+
+    steady: float
+    cpu: float
+    plateau: float
+
+    def duration(self, memory: float) -> float:
+        """The modelled steady-state duration (ms) at `memory` MB."""
+        return self.steady + self.cpu / min(memory, self.plateau)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A fitted model, whether it fits the points, and the largest standardized residual."""
+
+    model: DurationModel | None
+    fits: bool
+    worst: float
+    reason: str
+    # Root mean square of the relative residuals: how far the measured sizes are from the curve.
+    spread: float = 0.0
+    # Enough sizes to check the fit (MIN_POINTS): three determine the model without a check.
+    checked: bool = True
+
+
+def fit(points: Sequence[Point]) -> Fit:
+    """The least-squares model over `points`, checked against them."""
+    usable = [p for p in points if p.duration > 0 and math.isfinite(p.variance)]
+    if len(usable) < 3:
+        return Fit(None, False, math.inf, f"{len(usable)} sizes measured: too few to fit", checked=False)
+    weights = [1 / (p.variance + (MODEL_SLACK * p.duration) ** 2) for p in usable]
+    best: tuple[float, DurationModel] | None = None
+    for plateau in [*sorted({p.memory for p in usable}), math.inf]:
+        model = _solve(usable, weights, plateau)
+        chi2 = sum(w * r**2 for w, r in zip(weights, _residuals(usable, model), strict=True))
+        if best is None or chi2 < best[0] - 1e-12:
+            best = (chi2, model)
+    assert best is not None
+    model = best[1]
+    worst = max(abs(r) * math.sqrt(w) for w, r in zip(weights, _residuals(usable, model), strict=True))
+    spread = math.sqrt(sum((p.duration / model.duration(p.memory) - 1) ** 2 for p in usable) / len(usable))
+    if len(usable) < MIN_POINTS:
+        reason = f"{len(usable)} sizes measured: too few to check a fit"
+        return Fit(model, False, worst, reason, spread, checked=False)
+    if worst > FIT_Z:
+        reason = f"a size is {worst:.1f} standard errors off the CPU-share model"
+        return Fit(model, False, worst, reason, spread)
+    return Fit(model, True, worst, "fits", spread)
+
+
+def _residuals(points: Sequence[Point], model: DurationModel) -> list[float]:
+    return [p.duration - model.duration(p.memory) for p in points]
+
+
+def _solve(points: Sequence[Point], weights: Sequence[float], plateau: float) -> DurationModel:
+    # Weighted least squares of duration on x = 1 / min(m, plateau), with steady, cpu >= 0.
+    xs = [1 / min(p.memory, plateau) for p in points]
+    ys = [p.duration for p in points]
+    total = sum(weights)
+    mx = sum(w * x for w, x in zip(weights, xs, strict=True)) / total
+    my = sum(w * y for w, y in zip(weights, ys, strict=True)) / total
+    sxx = sum(w * (x - mx) ** 2 for w, x in zip(weights, xs, strict=True))
+    sxy = sum(w * (x - mx) * (y - my) for w, x, y in zip(weights, xs, ys, strict=True))
+    cpu = sxy / sxx if sxx > 0 else 0.0
+    steady = my - cpu * mx
+    if cpu < 0:
+        # Slower with more memory is not Lambda's CPU model: a flat line is the closest it allows.
+        return DurationModel(my, 0.0, plateau)
+    if steady < 0:
+        # All CPU: through the origin.
+        sxx0 = sum(w * x * x for w, x in zip(weights, xs, strict=True))
+        cpu = sum(w * x * y for w, x, y in zip(weights, xs, ys, strict=True)) / sxx0
+        return DurationModel(0.0, cpu, plateau)
+    return DurationModel(steady, cpu, plateau)
+
+
+# -- using the model in the race -----------------------------------------------------------------
+
+
+def probes(sizes: Sequence[int]) -> tuple[int, ...]:
+    """The listed sizes measured first: MIN_POINTS of them, evenly spread on a log scale (ends included).
+
+    Fewer than MIN_POINTS + 2 listed sizes are all measured: the model could skip none of them.
+    """
+    ordered = sorted(set(sizes))
+    if len(ordered) < MIN_POINTS + 2:
+        return tuple(ordered)
+    low, high = math.log(ordered[0]), math.log(ordered[-1])
+    chosen: list[int] = []
+    for i in range(MIN_POINTS):
+        target = low + (high - low) * i / (MIN_POINTS - 1)
+        left = [m for m in ordered if m not in chosen]
+        chosen.append(min(left, key=lambda m: (abs(math.log(m) - target), m)))
+    return tuple(sorted(chosen))
+
+
+def measured_fit(state: AdaptiveState, settings: Settings) -> Fit:
+    """The model over every size measured so far (trimmed mean durations, the pooled spread)."""
+    measured = tuple(s.value for s in state.sizes if s.count and not s.skipped)
+    durations = estimates(replace(state, candidates=measured), replace(settings, strategy="speed"))
+    return fit([Point(e.value, e.mean, e.variance) for e in durations.values()])
+
+
+def predicted(model: DurationModel, memory: int, settings: Settings, scale: tuple[float, float]) -> float:
+    """The strategy's objective of a steady-state invocation at `memory`, as the model predicts it."""
+    duration = model.duration(memory)
+    cost = settings.price.invocation_cost(math.ceil(duration), memory)
+    if settings.strategy == "cost":
+        return cost
+    if settings.strategy == "speed":
+        return duration
+    max_cost, max_duration = scale
+    weight = settings.balanced_weight
+    return weight * (cost / max_cost if max_cost else 0.0) + (1 - weight) * (
+        duration / max_duration if max_duration else 0.0
+    )
+
+
+def promote(state: AdaptiveState, settings: Settings) -> AdaptiveState:
+    """Enter the held-back listed sizes into the race, but for those the model shows clearly worse.
+
+    Without a model that fits the sizes measured, every held-back size is measured: the race decides.
+    """
+    if not state.reserve:
+        return state
+    current = fitted_leader(state, settings)
+    keep = list(state.reserve)
+    skipped: list[int] = []
+    if current is not None:
+        result, leader = current
+        assert result.model is not None
+        scale = norms(state, settings)
+        margin = settings.tolerance + SKIP_SPREADS * max(result.spread, MODEL_SLACK)
+        best = min(leader.mean, predicted(result.model, leader.value, settings, scale))
+        skipped = [m for m in keep if predicted(result.model, m, settings, scale) > best * (1 + margin)]
+        keep = [m for m in keep if m not in skipped]
+    return replace(
+        state,
+        candidates=tuple(sorted(set(state.candidates) | set(keep))),
+        reserve=(),
+        skipped_by_model=state.skipped_by_model + tuple(skipped),
+    )
+
+
+def fitted_leader(state: AdaptiveState, settings: Settings) -> tuple[Fit, Estimate] | None:
+    """A model that fits every size measured, and the leader of the race; None without either."""
+    result = measured_fit(state, settings)
+    est = estimates(state, settings)
+    if not result.fits or result.model is None or not est:
+        return None
+    return result, min(est.values(), key=lambda e: (e.mean, e.value))
+
+
+def jump(state: AdaptiveState, settings: Settings, grid: Sequence[int]) -> int | None:
+    """The grid size the model predicts best, if not measured yet (`powerValues: "auto"`).
+
+    Three sizes determine the model without checking it: measuring its optimum is the check, and
+    the race decides on what was measured. A model that does not fit more sizes proposes nothing.
+    """
+    result = measured_fit(state, settings)
+    if result.model is None or (result.checked and not result.fits):
+        return None
+    scale = norms(state, settings)
+    model = result.model
+    best = min(grid, key=lambda m: (predicted(model, m, settings, scale), m), default=None)
+    measured = {s.value for s in state.sizes if s.count or s.skipped}
+    return best if best is not None and best not in measured else None

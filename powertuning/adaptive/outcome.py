@@ -1,0 +1,111 @@
+"""What a finished race reports: each size's results, and how sure the race is of its pick."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from powertuning import samples as sample_store
+from powertuning.adaptive.estimates import estimates, kept_samples, lower_bound
+from powertuning.adaptive.state import AdaptiveState, Settings
+from powertuning.analysis import choose, summarize
+from powertuning.logs import Report
+from powertuning.models import SizeResult
+from powertuning.samples import Sample
+
+
+def size_results(state: AdaptiveState, settings: Settings) -> list[SizeResult]:
+    """Per-size results of an adaptive run (the output's `stats`): totals from every invocation,
+    averages from the kept ones."""
+    out = []
+    for size in state.sizes:
+        if size.skipped:
+            out.append(
+                SizeResult(
+                    value=size.value, skipped=True, reason=size.reason, transitions=size.transitions or 1
+                )
+            )
+            continue
+        if not size.samples:
+            continue
+        every = summarize(
+            size.value,
+            _reports(size.value, size.samples),
+            settings.price,
+            settings.discard_top_bottom,
+            errors=size.errors,
+            transitions=size.transitions,
+        )
+        kept = summarize(
+            size.value,
+            _reports(size.value, kept_samples(size.samples)),
+            settings.price,
+            settings.discard_top_bottom,
+        )
+        out.append(replace(every, average_price=kept.average_price, average_duration=kept.average_duration))
+    return out
+
+
+def _reports(value: int, samples: tuple[Sample, ...] | list[Sample]) -> list[Report]:
+    return [
+        Report(duration_ms=duration, billed_duration_ms=billed, memory_size_mb=value, init_duration_ms=init)
+        for duration, billed, init in sample_store.expand(samples)
+    ]
+
+
+def confidence_statement(state: AdaptiveState, settings: Settings) -> dict[str, Any]:
+    """How sure a finished race is of its pick: the sizes it could not separate from it, and by how much.
+
+    `pick` is what the Analyzer recommends: `choose` over the sizes left in the race. Every other
+    size left in the race is `notSeparated`, with `withinPct`: how much better than the pick it could
+    still be, the one-sided Student-t bound of the race's own comparison (the same estimates, pooled
+    spread and Welch degrees of freedom) at `confidence`, Bonferroni over those sizes; `null` when
+    it has too few samples to compare. The sizes the race dropped could not beat the leader by more
+    than `tolerance` at `confidence` when they were dropped; `skippedByModel` lists the listed sizes
+    never measured because the model of the measured ones showed them clearly worse; `coldStarts`
+    counts the cold starts spent. JSON-able; `text` says it in one line.
+    """
+    confidence, tolerance = settings.confidence, settings.tolerance
+    results = size_results(state, settings)
+    base: dict[str, Any] = {
+        "strategy": settings.strategy,
+        "confidence": confidence,
+        "tolerancePct": _pct(tolerance),
+        "reason": state.reason,
+        # Every size measured starts on a fresh version: one cold start each, billed, left out of
+        # its estimate. Sizes the model skipped cost none.
+        "coldStarts": sum(r.cold_starts for r in results if not r.skipped),
+        "skippedByModel": list(state.skipped_by_model),
+    }
+    survivors = [r for r in results if r.value in state.candidates and not r.skipped]
+    if not survivors:
+        return {**base, "pick": None, "notSeparated": [], "text": "no size could be measured"}
+    pick = choose(survivors, settings.strategy, settings.balanced_weight).value
+    others = [r.value for r in survivors if r.value != pick]
+    est = estimates(replace(state, candidates=tuple(r.value for r in survivors)), settings)
+    alpha = (1 - confidence) / max(1, len(others))
+    not_separated: list[dict[str, Any]] = []
+    for value in others:
+        within = None
+        if value in est and pick in est and est[pick].mean > 0:
+            lower = lower_bound(est[value], est[pick], 1 - alpha)
+            if lower is not None:
+                within = _pct(max(0.0, -lower / est[pick].mean))
+        not_separated.append({"value": value, "withinPct": within})
+    level = f"{_pct(confidence):g}%"
+    if not not_separated:
+        better = f"more than {_pct(tolerance):g}% " if tolerance > 0 else ""
+        text = f"{pick} MB; no other size measured is {better}better at {level}"
+    else:
+        parts = [
+            f"{s['value']} MB is within {s['withinPct']:g}%"
+            if s["withinPct"] is not None
+            else f"{s['value']} MB has too few samples to compare"
+            for s in not_separated
+        ]
+        text = f"{pick} MB; {', '.join(parts)} at {level}"
+    return {**base, "pick": pick, "notSeparated": not_separated, "text": text}
+
+
+def _pct(fraction: float) -> float:
+    return round(fraction * 100, 1)

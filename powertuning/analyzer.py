@@ -1,0 +1,71 @@
+"""The Analyzer step: the execution state in, the execution output out.
+
+Above both `analysis` (strategies, prices, the output) and `adaptive` (the race), which it reads when
+the run sampled adaptively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from powertuning.adaptive.outcome import confidence_statement, size_results
+from powertuning.adaptive.state import AdaptiveState, Settings
+from powertuning.analysis import (
+    LatencyTarget,
+    Recommendation,
+    count_adaptive_transitions,
+    count_transitions,
+    recommend,
+)
+from powertuning.errors import TargetFunctionError
+from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
+from powertuning.visualization import DEFAULT_VISUALIZATION_URL
+
+
+def analyze_state(
+    state: Mapping[str, Any], *, visualization_url: str = DEFAULT_VISUALIZATION_URL
+) -> Recommendation:
+    """The Analyzer's work on the execution state: `$.request`, `$.run`, `$.publish` and the
+    results (`$.results`, or the race in `$.adaptive`)."""
+    request = TuningRequest.from_dict(state["request"])
+    config = RunState.from_dict(state["run"])
+    publish = PublishState.from_dict(state["publish"])
+    publisher_calls = len(publish.slots) + len(publish.refused)
+    candidates: list[int] | None = None
+    confidence = None
+    if config.sampling == "adaptive":
+        current = AdaptiveState.from_dict(state["adaptive"])
+        settings = Settings.from_execution(request, config)
+        results = size_results(current, settings)
+        transitions = count_adaptive_transitions(publisher_calls, current.decisions, current.rounds, results)
+        candidates = list(current.candidates)
+        if any(not r.skipped and r.invocations for r in results):
+            confidence = confidence_statement(current, settings)
+    else:
+        results = [SizeResult.from_dict(item) for item in state["results"]]
+        transitions = count_transitions(publisher_calls, results)
+    if not any(not r.skipped and r.invocations for r in results):
+        reasons = "; ".join(
+            f"{r.value} MB{'' if r.architecture is None else ' on ' + r.architecture}: {r.reason}"
+            for r in results
+            if r.skipped
+        )
+        raise TargetFunctionError(f"no memory size could be measured ({reasons or 'no results'})")
+    recommendation = recommend(
+        results,
+        strategy=request.strategy,
+        balanced_weight=request.balanced_weight,
+        region=request.function.region,
+        transitions=transitions,
+        include_stats=request.include_output_results,
+        visualization_url=visualization_url,
+        candidates=candidates,
+        target=(
+            None
+            if request.max_duration_ms is None
+            else LatencyTarget(request.max_duration_ms, request.duration_statistic)
+        ),
+    )
+    return replace(recommendation, dry_run=request.dry_run, confidence=confidence)

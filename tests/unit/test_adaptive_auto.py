@@ -1,0 +1,42 @@
+"""powerValues "auto": the first ladder and which sizes to try next."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from powertuning.adaptive.auto import propose
+from powertuning.models import AUTO_GRID, auto_grid, auto_initial_sizes
+from tests.adaptive_sim import measured_state, settings
+
+
+def test_auto_starts_with_a_coarse_ladder_up_to_one_vcpu():
+    assert auto_initial_sizes() == (128, 512, 1769)
+    assert auto_initial_sizes(1024) == (128, 512, 1024)
+    assert auto_grid(3008)[-1] == 3008
+    assert set(auto_grid()) == set(AUTO_GRID)
+
+
+def test_auto_speed_never_looks_below_the_leader_and_climbs_while_it_improves():
+    # GIVEN 1,769 MB is much faster than 512 MB and is the largest size measured
+    state = measured_state({128: 4000.0, 512: 1000.0, 1769: 300.0}, (1769,))
+    # THEN speed looks above it (not below: less memory is never faster)
+    assert propose(state, settings(auto=True)) == (3008,)
+    # AND once a plateau is reached (3,008 MB no faster), it only fills the gap
+    state = measured_state({128: 4000.0, 512: 1000.0, 1769: 300.0, 3008: 300.0}, (1769,))
+    assert propose(state, settings(auto=True)) == (2048,)
+    state = measured_state({512: 1000.0, 1769: 300.0, 2048: 301.0, 3008: 300.0}, (1769,))
+    assert propose(state, settings(auto=True)) == ()
+
+
+def test_auto_cost_looks_below_the_leader_and_above_only_after_a_super_linear_speedup():
+    # Cost falls from 128 to 512 MB (super-linear speed-up): both neighbours of 512 are worth a look
+    falling = measured_state({128: 4000.0, 512: 500.0, 1769: 200.0}, (512,))
+    assert propose(falling, settings(strategy="cost", auto=True)) == (256, 1024)
+    # Cheapest at the smallest size: nothing above is worth publishing
+    flat = measured_state({128: 400.0, 512: 100.0, 1769: 29.0}, (128,))
+    assert propose(flat, settings(strategy="cost", auto=True)) == ()
+
+
+def test_auto_never_asks_again_for_a_size_the_account_refused():
+    state = replace(measured_state({128: 4000.0, 512: 1000.0, 1769: 300.0}, (1769,)), unavailable=(3008,))
+    assert propose(state, settings(auto=True)) == (2048,)

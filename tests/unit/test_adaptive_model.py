@@ -1,0 +1,108 @@
+"""One model of duration against memory over the sizes measured: the fit, its check, skipping, jumping."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from powertuning.adaptive.auto import propose
+from powertuning.adaptive.model import DurationModel, Point, fit, probes
+from powertuning.adaptive.outcome import confidence_statement
+from powertuning.models import AUTO_GRID
+from tests.adaptive_sim import measured_state, noisy, race, settings
+
+SIZES = [128, 256, 384, 512, 768, 1024, 1536, 1769, 2048, 3008]
+
+
+def io_heavy(memory: int) -> float:
+    """400 ms of waiting and 400 ms of work at one vCPU: more memory soon costs more than it saves."""
+    return 400 + 400 * 1769 / min(memory, 1769)
+
+
+def cpu_bound(memory: int) -> float:
+    """50 ms of waiting and 400 ms of single-threaded work at one vCPU: a plateau from 1,769 MB."""
+    return 50 + 400 * 1769 / min(memory, 1769)
+
+
+def test_the_fit_is_exact_on_a_cpu_bound_curve():
+    # GIVEN the exact durations of the CPU-share model at six sizes, with a tiny standard error
+    points = [Point(m, cpu_bound(m), 1e-6) for m in (128, 512, 1024, 1769, 2048, 3008)]
+    # WHEN fitted
+    result = fit(points)
+    # THEN the parameters are the curve's, and it fits
+    assert result.fits
+    assert result.model == DurationModel(pytest.approx(50), pytest.approx(400 * 1769), 1769)
+    assert result.worst == pytest.approx(0, abs=1e-3)
+    assert result.model.duration(3008) == pytest.approx(cpu_bound(3008))
+
+
+def test_a_stepped_curve_does_not_fit_and_three_sizes_cannot_be_checked():
+    # GIVEN durations in steps (short CPU bursts: the quota is enforced per 20 ms slice), 1% standard error
+    stepped = {128: 400.0, 256: 400.0, 512: 100.0, 1024: 100.0, 1769: 25.0, 3008: 25.0}
+    result = fit([Point(m, d, (0.01 * d) ** 2) for m, d in stepped.items()])
+    # THEN the model notices it is off and says by how much
+    assert not result.fits
+    assert result.worst > 3
+    assert "standard errors off" in result.reason
+    # AND three sizes determine the model without a check: not trusted either
+    few = fit([Point(m, cpu_bound(m), 1.0) for m in (128, 512, 1769)])
+    assert (few.fits, few.checked) == (False, False)
+
+
+def test_probes_spread_over_the_list_on_a_log_scale():
+    assert probes(SIZES) == (128, 384, 1024, 3008)
+    # five sizes or fewer: all measured, the model could skip none
+    assert probes([128, 256, 512, 1024, 2048]) == (128, 256, 512, 1024, 2048)
+
+
+def test_listed_sizes_the_model_shows_clearly_worse_are_never_measured():
+    # GIVEN ten listed sizes of a function that waits half the time, cost strategy
+    model = noisy({m: io_heavy(m) for m in SIZES}, spread=0.03)
+    log: list = []
+    state = race(model, SIZES, settings(strategy="cost"), log=log)
+    # THEN the first round measured only the probes, and the sizes the fit put far behind were skipped
+    assert [item.value for item in log[0]] == [128, 384, 1024, 3008]
+    assert state.skipped_by_model
+    measured = {s.value for s in state.sizes if s.count}
+    assert not measured & set(state.skipped_by_model)
+    assert set(state.skipped_by_model) | measured == set(SIZES)
+    # AND the pick is the cheapest size, and the statement names what was skipped and the cold starts
+    statement = confidence_statement(state, settings(strategy="cost"))
+    assert statement["pick"] == 128
+    assert statement["skippedByModel"] == list(state.skipped_by_model)
+    assert statement["coldStarts"] == 0  # the simulated target has no cold starts
+    # WITHOUT the model every listed size is measured
+    plain = race(model, SIZES, settings(strategy="cost", model=False))
+    assert {s.value for s in plain.sizes if s.count} == set(SIZES)
+
+
+def test_a_stepped_curve_falls_back_to_measuring_every_listed_size():
+    stepped = {m: (400.0 if m < 512 else 100.0 if m < 1769 else 25.0) for m in SIZES}
+    state = race(noisy(stepped, spread=0.01), SIZES, settings(strategy="speed"))
+    assert state.skipped_by_model == ()
+    assert {s.value for s in state.sizes if s.count} == set(SIZES)
+
+
+def test_auto_jumps_to_the_predicted_optimum_instead_of_walking():
+    # GIVEN a function still CPU-bound at one vCPU, measured at the first ladder of "auto"
+    means = {m: 50 + 400 * 1769 / m for m in (128, 512, 1769)}
+    state = measured_state(means, (512,))
+    balanced = settings(strategy="balanced", auto=True)
+    # WHEN balanced asks where to look next
+    jumped = propose(state, balanced)
+    walked = propose(state, replace(balanced, model=False))
+    # THEN the model jumps to the grid size with the best balanced score on its curve (normalised by
+    # the measured sizes, as the race does), where the walk looks one grid step each side of the leader
+    price = balanced.price
+
+    def score(m: int, d: float) -> float:
+        return 0.5 * price.invocation_cost(math.ceil(d), m) / top_cost + 0.5 * d / top_duration
+
+    top_cost = max(price.invocation_cost(math.ceil(d), m) for m, d in means.items())
+    top_duration = max(means.values())
+    best = min(AUTO_GRID, key=lambda m: (score(m, 50 + 400 * 1769 / m), m))
+    assert best not in means
+    assert jumped == (best,)
+    assert walked == (256, 1024)

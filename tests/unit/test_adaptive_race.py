@@ -1,0 +1,118 @@
+"""The race: elimination, ties, the budget cap, heavy tails, skipped sizes."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+
+import pytest
+
+from powertuning.adaptive.outcome import size_results
+from powertuning.adaptive.race import decide, record, start
+from powertuning.measure import batch_result
+from tests.adaptive_sim import PRICE, noisy, race, report, settings
+
+
+def test_a_clear_loser_is_eliminated_after_the_first_round():
+    # GIVEN a size three times slower than the other, with 5% noise
+    model = noisy({512: 100.0, 128: 300.0})
+    # WHEN one round has been measured
+    state = start([128, 512], settings())
+    assert [b.to_dict() for b in state.batch] == [
+        {"value": 128, "count": 3, "offset": 0},
+        {"value": 512, "count": 3, "offset": 0},
+    ]
+    rng = random.Random(1)
+    results = [
+        batch_result(m, [report(m, *model(m, k, rng)) for k in range(3)], PRICE, 0.2) for m in (128, 512)
+    ]
+    state = decide(record(state, results, settings()), settings())
+    # THEN the slow size is out and the race is over after 6 invocations
+    assert state.done
+    assert state.reason == "separated"
+    assert state.candidates == (512,)
+    assert state.eliminated == (128,)
+    assert state.invocations == 6
+
+
+def best_by_brute_force(means: dict[int, float], strategy: str) -> int:
+    cost = {m: PRICE.invocation_cost(math.ceil(d), m) for m, d in means.items()}
+    if strategy == "cost":
+        return min(means, key=cost.__getitem__)
+    if strategy == "speed":
+        return min(means, key=means.__getitem__)
+    top_cost, top_duration = max(cost.values()), max(means.values())
+    return min(means, key=lambda m: 0.5 * cost[m] / top_cost + 0.5 * means[m] / top_duration)
+
+
+@pytest.mark.parametrize("strategy", ["cost", "speed", "balanced"])
+def test_every_strategy_finds_an_obvious_winner_early(strategy):
+    # GIVEN 50 ms of waiting plus 500 ms of CPU work at one vCPU, 2% noise
+    sizes = [256, 512, 1024, 1536, 3008]
+    means = {m: 50 + 500 * 1769 / min(m, 1769) for m in sizes}
+    # WHEN raced with num 50
+    state = race(noisy(means, 0.02), sizes, settings(strategy=strategy))
+    # THEN the best size wins, alone, for a quarter of fixed sampling's invocations at most
+    assert state.reason == "separated"
+    assert state.candidates == (best_by_brute_force(means, strategy),)
+    assert state.invocations < 50 * len(sizes) / 4
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_elimination_on_a_tie(seed):
+    # GIVEN two sizes with the same duration distribution (10% noise), no tolerance, a cap of 4 rounds
+    tie = settings(tolerance=0.0, confidence=0.99, max_per_size=12)
+    model = noisy({512: 100.0, 1024: 100.0}, spread=0.1)
+    # WHEN raced to the end
+    log: list = []
+    state = race(model, [512, 1024], tie, seed=seed, log=log)
+    # THEN every round measured both: nothing told them apart
+    assert len(log) == 4
+    assert all([item.value for item in batch] == [512, 1024] for batch in log)
+    assert state.candidates == (512, 1024)
+
+
+def test_budget_caps_every_size_at_num():
+    # GIVEN a tie that can never be separated (no tolerance, high confidence) and num 12
+    tie = settings(tolerance=0.0, confidence=0.999, max_per_size=12)
+    state = race(noisy({512: 100.0, 1024: 100.0}, spread=0.1), [512, 1024], tie)
+    # THEN it stops on the budget with exactly num invocations per size, never more
+    assert state.done
+    assert state.reason == "budget"
+    assert [s.count for s in state.sizes] == [12, 12]
+    assert set(state.candidates) == {512, 1024}
+
+
+def test_a_tie_within_tolerance_ends_before_the_budget():
+    state = race(noisy({512: 100.0, 1024: 100.5}, spread=0.02), [512, 1024], settings(tolerance=0.05))
+    assert state.done
+    assert len(state.candidates) == 1
+    assert state.invocations < 2 * 50 / 2
+
+
+def test_heavy_tail_outliers_do_not_eliminate_the_best_size():
+    # GIVEN the truly faster size (100 ms) stalls 30x now and then (1 in 8 after its first round,
+    # and once in its first round: the worst case for a 3-invocation round); the other is a steady 130 ms
+    def model(memory: int, i: int, rng: random.Random) -> tuple[float, float]:
+        if memory == 512:
+            stall = i == 1 or (i >= 3 and i % 8 == 0)
+            return (3000.0 if stall else 100 * (1 + rng.uniform(-0.05, 0.05)), 0.0)
+        return (130 * (1 + rng.uniform(-0.05, 0.05)), 0.0)
+
+    for seed in range(20):
+        state = race(model, [512, 1024], settings(), seed=seed)
+        # THEN the stalls are trimmed away, not mistaken for the size's speed
+        assert state.candidates == (512,), (seed, state.candidates)
+
+
+def test_skipped_sizes_leave_the_race():
+    state = start([128, 512], settings())
+    skipped = batch_result(512, [report(512, 10.0)] * 3, PRICE, 0.2)
+    oom = replace(skipped, value=128, skipped=True, reason="Runtime.OutOfMemory: killed", samples=())
+    state = decide(record(state, [oom, skipped], settings()), settings())
+    assert state.candidates == (512,)
+    assert state.done
+    results = {r.value: r for r in size_results(state, settings())}
+    assert results[128].skipped
+    assert (results[128].reason or "").startswith("Runtime.OutOfMemory")
