@@ -6,17 +6,16 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Aws, Duration, Fn, Names, RemovalPolicy, Stack
+from aws_cdk import Aws, Fn, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from powertuning import deployment
 from stacks.acknowledgements import acknowledge
-from stacks.tuner_functions import RUNTIME, retention
+from stacks.building_blocks import own_function, private_bucket, retention
 from statemachine import FLEET_INTEGRATIONS, TASK_TIMEOUT_MARGIN_S, fleet_definition_text, with_timeouts
 
 FLEET_FUNCTION_NAMES: Final = ("fleet_resolver", "fleet_summary")
@@ -55,67 +54,29 @@ class FleetTuner(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.bucket = s3.Bucket(
+        # Results are records a team may still want after the stack goes: kept, not deleted.
+        self.bucket = private_bucket(
             self,
             "Results",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=Duration.days(RESULTS_RETENTION_DAYS),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
-            # Results are records a team may still want after the stack goes: kept, not deleted.
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            self.bucket,
-            "AwsSolutions-S1",
-            "The results bucket holds only the fleet's own item lists, Map results and summaries, written by "
-            "the fleet state machine and its two functions (whose calls CloudTrail records); server access "
-            "logs would need a second bucket per stack for no extra audit value.",
+            expire_after_days=RESULTS_RETENTION_DAYS,
+            why_no_access_logs="The results bucket holds only the fleet's own item lists, Map results and "
+            "summaries, written by the fleet state machine and its two functions (whose calls CloudTrail "
+            "records); server access logs would need a second bucket per stack for no extra audit value.",
         )
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
         for name in FLEET_FUNCTION_NAMES:
-            construct_name = "".join(part.title() for part in name.split("_"))
-            log_group = logs.LogGroup(
+            own = own_function(
                 self,
-                f"{construct_name}Logs",
-                retention=retention(log_retention_days),
-                removal_policy=RemovalPolicy.DESTROY,
-            )
-            role = iam.Role(
-                self,
-                f"{construct_name}Role",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"Power tuner {name}: only the calls the {name} makes.",
-            )
-            function = lambda_.Function(
-                self,
-                construct_name,
+                name,
                 code=code,
-                handler=f"lambdas.{name}.handler",
-                runtime=RUNTIME,
-                architecture=lambda_.Architecture.ARM_64,
-                memory_size=FLEET_MEMORY_MB,
-                timeout=Duration.seconds(timeout_seconds),
-                tracing=lambda_.Tracing.ACTIVE,
-                role=role,
-                log_group=log_group,
+                memory_mb=FLEET_MEMORY_MB,
+                timeout_s=timeout_seconds,
+                log_retention_days=log_retention_days,
                 environment={deployment.FLEET_BUCKET_ENV: self.bucket.bucket_name},
-                description=f"Lambda power tuner: {name}",
             )
-            log_group.grant_write(role)
-            acknowledge(
-                role,
-                "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
-                "resource-level permissions, so AWS documents Resource '*' for them.",
-            )
+            function, role, log_group = own.function, own.role, own.log_group
             self.functions[name] = function
             self.roles[name] = role
             self.log_groups[name] = log_group

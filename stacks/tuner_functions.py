@@ -5,52 +5,20 @@ from __future__ import annotations
 import json
 from typing import Final, cast
 
-from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.acknowledgements import acknowledge
+from stacks.building_blocks import own_function
 from stacks.lambda_asset import stage_asset
 from stacks.options import TunerOptions
 
 FUNCTION_NAMES: Final = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
-# The latest Python runtime this aws-cdk-lib knows (cdk-nag AwsSolutions-L1 asks for the latest).
-RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 # The tuner's functions wait on the Lambda API and crunch a few hundred numbers: the smallest size does.
 MEMORY_MB: Final = 128
 VPC_ACCESS_POLICY: Final = "service-role/AWSLambdaVPCAccessExecutionRole"
-
-_RETENTION: Final = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
-
-
-def retention(days: int) -> logs.RetentionDays:
-    """The RetentionDays member for a validated logRetentionDays value."""
-    return _RETENTION[days]
 
 
 class TunerFunctions(Construct):
@@ -74,43 +42,16 @@ class TunerFunctions(Construct):
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
         for name in FUNCTION_NAMES:
-            construct_name = name.title()
-            log_group = logs.LogGroup(
+            own = own_function(
                 self,
-                f"{construct_name}Logs",
-                retention=retention(options.log_retention_days),
-                # The tuner's own logs are diagnostics, not records: they go with the stack.
-                removal_policy=RemovalPolicy.DESTROY,
-            )
-            # No AWS managed basic-execution policy: the role may write to this log group only.
-            role = iam.Role(
-                self,
-                f"{construct_name}Role",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"Power tuner {name}: only the calls the {name} makes.",
-            )
-            function = lambda_.Function(
-                self,
-                construct_name,
+                name,
                 code=code,
-                handler=f"lambdas.{name}.handler",
-                runtime=RUNTIME,
-                architecture=lambda_.Architecture.ARM_64,
-                memory_size=MEMORY_MB,
-                timeout=Duration.seconds(options.total_execution_timeout),
-                tracing=lambda_.Tracing.ACTIVE,
-                role=role,
-                log_group=log_group,
+                memory_mb=MEMORY_MB,
+                timeout_s=options.total_execution_timeout,
+                log_retention_days=options.log_retention_days,
                 environment=environment.get(name),
-                description=f"Lambda power tuner: {name}",
             )
-            log_group.grant_write(role)
-            acknowledge(
-                role,
-                "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
-                "resource-level permissions, so AWS documents Resource '*' for them.",
-            )
+            function, role, log_group = own.function, own.role, own.log_group
             if options.subnet_ids:
                 self._attach_to_vpc(function, role, options)
             self.functions[name] = function

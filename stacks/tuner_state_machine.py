@@ -10,7 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.acknowledgements import acknowledge
-from stacks.tuner_functions import retention
+from stacks.building_blocks import retention
 from statemachine import TASK_TIMEOUT_MARGIN_S, definition_text, with_timeouts
 
 

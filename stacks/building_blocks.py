@@ -1,0 +1,133 @@
+"""Resources the tuner's constructs build the same way: a function with its own role and log group,
+a private bucket, the logging of a state machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.acknowledgements import acknowledge
+
+# The latest Python runtime this aws-cdk-lib knows (cdk-nag AwsSolutions-L1 asks for the latest).
+RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
+
+_RETENTION: Final = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for a validated logRetentionDays value."""
+    return _RETENTION[days]
+
+
+@dataclass(frozen=True)
+class OwnFunction:
+    """A function, its role (log writing and X-Ray only; the stack grants the rest) and its log group."""
+
+    function: lambda_.Function
+    role: iam.Role
+    log_group: logs.LogGroup
+
+
+def own_function(
+    scope: Construct,
+    name: str,
+    *,
+    code: lambda_.Code,
+    memory_mb: int,
+    timeout_s: int,
+    log_retention_days: int,
+    environment: dict[str, str] | None = None,
+) -> OwnFunction:
+    """The tuner function `lambdas/<name>.py`, with a role and a log group of its own."""
+    construct_name = "".join(part.title() for part in name.split("_"))
+    log_group = logs.LogGroup(
+        scope,
+        f"{construct_name}Logs",
+        retention=retention(log_retention_days),
+        # The tuner's own logs are diagnostics, not records: they go with the stack.
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    # No AWS managed basic-execution policy: the role may write to this log group only.
+    role = iam.Role(
+        scope,
+        f"{construct_name}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"Power tuner {name}: only the calls the {name} makes.",
+    )
+    function = lambda_.Function(
+        scope,
+        construct_name,
+        code=code,
+        handler=f"lambdas.{name}.handler",
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        memory_size=memory_mb,
+        timeout=Duration.seconds(timeout_s),
+        tracing=lambda_.Tracing.ACTIVE,
+        role=role,
+        log_group=log_group,
+        environment=environment,
+        description=f"Lambda power tuner: {name}",
+    )
+    log_group.grant_write(role)
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
+        "resource-level permissions, so AWS documents Resource '*' for them.",
+    )
+    return OwnFunction(function, role, log_group)
+
+
+def private_bucket(
+    scope: Construct, construct_id: str, *, expire_after_days: int, why_no_access_logs: str
+) -> s3.Bucket:
+    """A bucket only the tuner's roles use: encrypted, no public access, TLS only, no ACLs, objects
+    expired after `expire_after_days`, kept when the stack is deleted (it may hold the only record)."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                expiration=Duration.days(expire_after_days),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            )
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(bucket, "AwsSolutions-S1", why_no_access_logs)
+    return bucket
