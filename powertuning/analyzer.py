@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from powertuning.adaptive.outcome import confidence_statement, size_results
-from powertuning.adaptive.state import AdaptiveState, Settings
+from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.analysis import (
     LatencyTarget,
     Recommendation,
@@ -37,7 +37,7 @@ def analyze_state(
     confidence = None
     if config.sampling == "adaptive":
         current = AdaptiveState.from_dict(state["adaptive"])
-        settings = Settings.from_execution(request, config)
+        settings = RaceSettings.from_execution(request, config)
         results = size_results(current, settings)
         transitions = count_adaptive_transitions(publisher_calls, current.decisions, current.rounds, results)
         candidates = list(current.candidates)
