@@ -5,37 +5,29 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from powertuning.adaptive.outcome import confidence_statement
-from powertuning.analysis import LatencyTarget, recommend
+from powertuning.analysis import LatencyTarget, recommend, summarize
 from powertuning.errors import ResultFormatError
+from powertuning.logs import Report
 from powertuning.models import SizeResult
 from powertuning.output import Confidence, SizeStats, TuningOutput
+from powertuning.pricing import lambda_price
 from tests.adaptive_sim import noisy, race, settings
 
 
-def size(value: int, duration: float, price: float, architecture: str | None = None) -> SizeResult:
-    return SizeResult(
-        value=value,
-        average_price=price,
-        average_duration=duration,
-        total_cost=price * 10,
-        p50=duration * 0.98,
-        p90=duration * 1.1,
-        p95=duration * 1.2,
-        p99=duration * 1.3,
-        invocations=10,
-        cold_starts=1,
-        gb_seconds=0.5,
-        transitions=3,
-        architecture=architecture,
-    )
+def size(value: int, duration: float, architecture: str | None = None) -> SizeResult:
+    """A size measured as the Executor summarises it: every figure known."""
+    price = lambda_price("us-east-1", architecture or "x86_64")
+    reports = [Report(duration * f, round(duration * f), value) for f in (0.9, 1, 1.2)]
+    return replace(summarize(value, reports, price, 0.2, transitions=3), architecture=architecture)
 
 
-CURVE = [size(128, 1400.0, 3.1e-6), size(512, 360.0, 3.2e-6), size(2048, 120.0, 4.1e-6)]
+CURVE = [size(128, 1400.0), size(512, 360.0), size(2048, 120.0)]
 OOM = SizeResult(value=64, skipped=True, reason="Runtime.OutOfMemory: killed")
 
 
@@ -49,7 +41,7 @@ def adaptive_output() -> TuningOutput:
     sizes = [128, 512, 1024, 2048]
     cost = settings(strategy="cost")
     statement = confidence_statement(race(noisy({m: 100 + 1e5 / m for m in sizes}), sizes, cost), cost)
-    return TuningOutput(**{**written(CURVE).__dict__, "confidence": Confidence.from_dict(statement)})
+    return replace(written(CURVE), confidence=Confidence.from_dict(statement))
 
 
 OUTPUTS = {
@@ -57,7 +49,7 @@ OUTPUTS = {
     "without stats": written(CURVE, include_stats=False),
     "latency target": written(CURVE, target=LatencyTarget(400.0, "p90")),
     "architectures": written(
-        [size(m, 100.0, 1e-6 * m, a) for a in ("arm64", "x86_64") for m in (512, 1024)]
+        [size(m, 1e5 / m, a) for a in ("arm64", "x86_64") for m in (512, 1024)]
         + [SizeResult(value=128, skipped=True, reason="Runtime.OutOfMemory", architecture="arm64")]
     ),
     "dry run": TuningOutput(execution_cost=1e-4, lambda_cost=2e-7, dry_run=True),
@@ -74,7 +66,7 @@ def test_what_the_analyzer_writes_reads_back_unchanged(name):
 
 
 def test_a_stats_item_is_the_measured_results_wire_form_without_its_state_keys():
-    result = size(512, 360.0, 3.2e-6)
+    result = size(512, 360.0)
     item = written([result]).to_dict()["stats"][0]
     assert item == {k: v for k, v in result.to_dict().items() if k not in ("skipped", "reason", "samples")}
     assert SizeStats.from_dict(item).to_dict() == item
@@ -98,8 +90,8 @@ def test_the_reference_tools_output_keeps_its_three_keys_and_leaves_the_rest_unk
 
 def test_without_stats_the_sizes_come_from_the_visualization_link():
     output = TuningOutput.from_dict(written(CURVE, include_stats=False).to_dict())
-    figures = [(s.value, s.average_duration) for s in output.sizes]
-    assert figures == [(128, 1400.0), (512, 360.0), (2048, 120.0)]
+    measured = [(r.value, round(r.average_duration, 2)) for r in CURVE]
+    assert [(s.value, s.average_duration) for s in output.sizes] == measured
     assert output.detailed is False
 
 
