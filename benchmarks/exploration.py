@@ -83,7 +83,7 @@ from powertuning.pricing import lambda_price
 
 STRATEGIES = ("cost", "speed", "balanced")
 FIXED_NUMS = (5, 10, 50, 100)
-# "-plain": the race without the model of duration against memory (Settings.model False), to compare.
+# "-plain": the race without the model of duration against memory (RaceSettings.model False), to compare.
 METHODS = (
     *(f"fixed-{n}" for n in FIXED_NUMS),
     "adaptive",

@@ -15,7 +15,7 @@ from random import Random
 
 from benchmarks.exploration_curves import Curve
 from powertuning.adaptive.outcome import size_results
-from powertuning.adaptive.state import BatchItem, Settings
+from powertuning.adaptive.state import BatchItem, RaceSettings
 from powertuning.adaptive.step import drive
 from powertuning.analysis import choose, count_adaptive_transitions, count_transitions, summarize
 from powertuning.logs import Report
@@ -205,7 +205,7 @@ def run_adaptive(
         publish = _publish(next_publish_state(config, publish, list(pending)), curve)
         return publish.published
 
-    settings = replace(Settings.from_execution(request, config), model=model)
+    settings = replace(RaceSettings.from_execution(request, config), model=model)
     race = drive(settings, publish.published, measure, publish_more)
     # What the Analyzer reads from the finished race.
     results = size_results(race, settings)

@@ -22,7 +22,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return optimize(
         request,
         config,
-        # A dry run recommends no power (powertuning.analysis.Recommendation); it still ends the run.
+        # A dry run recommends no power (powertuning.output.TuningOutput); it still ends the run.
         event["analysis"].get("power"),
         client,
         runs_client=lambda_api.client("dynamodb"),

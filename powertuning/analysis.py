@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from powertuning import stats
 from powertuning.logs import Report
-from powertuning.models import SizeResult, TuningRequest, finite_number, whole_number
+from powertuning.models import SizeResult, TuningRequest
+from powertuning.output import Constraint, SizeStats, TuningOutput
 from powertuning.pricing import LambdaPrice, currency, step_functions_cost
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
 
@@ -127,72 +127,6 @@ class LatencyTarget:
         return result.statistic(self.statistic) <= self.max_duration_ms
 
 
-@dataclass(frozen=True)
-class Constraint:
-    """Whether the recommendation meets the latency target (maxDurationMs): the output's `constraint`,
-    written by the Analyzer and read back by the report and the CLI."""
-
-    met: bool
-    statistic: str
-    max_duration_ms: float
-    # The recommended size's statistic.
-    value: float
-    # Every size that met the target; with input `architectures`, (architecture, size) pairs.
-    meeting: tuple[int | tuple[str, int], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """camelCase wire form: met, the statistic, the limit, the recommended size's figure."""
-        return {
-            "met": self.met,
-            "statistic": self.statistic,
-            "maxDurationMs": self.max_duration_ms,
-            "value": self.value,
-            # With input `architectures`: {"value", "architecture"} items.
-            "sizesMeetingTarget": [
-                m if isinstance(m, int) else {"value": m[1], "architecture": m[0]} for m in self.meeting
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Constraint:
-        """Parse the wire form (ValueError when it is not one: saved files may be edited by hand)."""
-        if not isinstance(data, Mapping) or not isinstance(data.get("met"), bool):
-            raise ValueError(f"constraint must be an object with met true or false, got {data!r}")
-        return cls(
-            met=data["met"],
-            statistic=str(data.get("statistic", "average")),
-            max_duration_ms=finite_number(data["maxDurationMs"]),
-            value=finite_number(data["value"]),
-            meeting=tuple(
-                (str(v["architecture"]), whole_number(v["value"]))
-                if isinstance(v, Mapping)
-                else whole_number(v)
-                for v in data.get("sizesMeetingTarget") or ()
-            ),
-        )
-
-    def describe(self, power: int) -> str:
-        """One line: the target and whether the recommended size meets it."""
-        if self.met:
-            verdict = "met"
-        elif self.meeting:
-            # Only `speed` recommends a size that misses a target other sizes meet.
-            verdict = (
-                f"NOT met by the recommended size (met by {', '.join(size_label(v) for v in self.meeting)})"
-            )
-        else:
-            verdict = "NOT met: no size meets it; the closest is recommended"
-        return (
-            f"latency target {self.statistic} <= {self.max_duration_ms:g} ms {verdict} "
-            f"({power} MB: {self.statistic} {self.value:.2f} ms)"
-        )
-
-
-def size_label(slot: int | tuple[str, int]) -> str:
-    """`512 MB`, or `512 MB arm64` for an (architecture, size) pair."""
-    return f"{slot} MB" if isinstance(slot, int) else f"{slot[1]} MB {slot[0]}"
-
-
 def _slot_order(key: int | tuple[str, int]) -> tuple[int, str]:
     return (key, "") if isinstance(key, int) else (key[1], key[0])
 
@@ -240,67 +174,6 @@ def count_adaptive_transitions(
     return 1 + 2 * publisher_calls + 2 * decisions + rounds + sum(r.transitions for r in results) + 3
 
 
-@dataclass(frozen=True)
-class Recommendation:
-    """The execution output: drop-in compatible with aws-lambda-power-tuning's."""
-
-    power: int
-    cost: float
-    duration: float
-    execution_cost: float
-    lambda_cost: float
-    visualization: str
-    stats: tuple[SizeResult, ...] = ()
-    # Input `architectures`: the recommended pair's architecture, and one reference link per architecture.
-    architecture: str | None = None
-    visualizations: dict[str, str] | None = None
-    include_stats: bool = False
-    dry_run: bool = False
-    constraint: Constraint | None = None
-    # sampling "adaptive": how sure the race is of its pick (adaptive.confidence_statement).
-    confidence: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """camelCase output; `stats` only when includeOutputResults, `skipped` when sizes were skipped.
-
-        A dry run recommends nothing, as in the reference tool (whose output is then `null`): no
-        power, cost, duration or visualization, only `dryRun: true` and what the check cost.
-        """
-        out: dict[str, Any] = {
-            "power": self.power,
-            "cost": self.cost,
-            "duration": self.duration,
-            "stateMachine": {
-                "executionCost": self.execution_cost,
-                "lambdaCost": self.lambda_cost,
-                "visualization": self.visualization,
-            },
-        }
-        if self.architecture is not None:
-            out["architecture"] = self.architecture
-            out["stateMachine"]["visualizations"] = self.visualizations
-        if self.constraint is not None:
-            out["constraint"] = self.constraint.to_dict()
-        if self.dry_run:
-            out = {
-                "dryRun": True,
-                "stateMachine": {"executionCost": self.execution_cost, "lambdaCost": self.lambda_cost},
-            }
-        if self.include_stats:
-            out["stats"] = [r.to_dict() for r in self.stats if not r.skipped]
-        skipped = [
-            {"value": r.value, "reason": r.reason}
-            | ({} if r.architecture is None else {"architecture": r.architecture})
-            for r in self.stats
-            if r.skipped
-        ]
-        if skipped:
-            out["skipped"] = skipped
-        if self.confidence is not None and not self.dry_run:
-            out["confidence"] = self.confidence
-        return out
-
-
 def recommend(
     results: Sequence[SizeResult],
     *,
@@ -312,7 +185,7 @@ def recommend(
     visualization_url: str = DEFAULT_VISUALIZATION_URL,
     candidates: Sequence[int] | None = None,
     target: LatencyTarget | None = None,
-) -> Recommendation:
+) -> TuningOutput:
     """Choose a size (among `candidates` if given: an adaptive race's survivors; meeting `target` if
     given) and price the run."""
     eligible = results if candidates is None else [r for r in results if r.value in candidates]
@@ -333,16 +206,21 @@ def recommend(
         )
 
     architectures = sorted({r.architecture for r in measured if r.architecture is not None})
-    return Recommendation(
+    ordered = sorted(results, key=lambda r: _slot_order(slot(r)))
+    skipped = [r for r in ordered if r.skipped]
+    return TuningOutput(
         power=best.value,
         cost=best.average_price,
         duration=best.average_duration,
         execution_cost=round(step_functions_cost(transitions, region), 8),
         lambda_cost=sum(r.total_cost for r in results),
         visualization=link(best.architecture),
-        stats=tuple(sorted(results, key=lambda r: _slot_order(slot(r)))),
+        # The output's stats item is the measured SizeResult's wire form (output.SizeStats).
+        sizes=tuple(SizeStats.from_dict(r.to_dict()) for r in ordered if not r.skipped),
         include_stats=include_stats,
+        skipped=tuple((r.value, r.reason or "") for r in skipped if r.architecture is None),
+        skipped_on=tuple((r.architecture, r.value, r.reason or "") for r in skipped if r.architecture),
         constraint=constraint,
         architecture=best.architecture,
-        visualizations={a: link(a) for a in architectures} if best.architecture is not None else None,
+        visualizations={a: link(a) for a in architectures} if best.architecture is not None else {},
     )

@@ -11,22 +11,17 @@ from dataclasses import replace
 from typing import Any
 
 from powertuning.adaptive.outcome import confidence_statement, size_results
-from powertuning.adaptive.state import AdaptiveState, Settings
-from powertuning.analysis import (
-    LatencyTarget,
-    Recommendation,
-    count_adaptive_transitions,
-    count_transitions,
-    recommend,
-)
+from powertuning.adaptive.state import AdaptiveState, RaceSettings
+from powertuning.analysis import LatencyTarget, count_adaptive_transitions, count_transitions, recommend
 from powertuning.errors import TargetFunctionError
 from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
+from powertuning.output import Confidence, TuningOutput
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 
 
 def analyze_state(
     state: Mapping[str, Any], *, visualization_url: str = DEFAULT_VISUALIZATION_URL
-) -> Recommendation:
+) -> TuningOutput:
     """The Analyzer's work on the execution state: `$.request`, `$.run`, `$.publish` and the
     results (`$.results`, or the race in `$.adaptive`)."""
     request = TuningRequest.from_dict(state["request"])
@@ -37,12 +32,12 @@ def analyze_state(
     confidence = None
     if config.sampling == "adaptive":
         current = AdaptiveState.from_dict(state["adaptive"])
-        settings = Settings.from_execution(request, config)
+        settings = RaceSettings.from_execution(request, config)
         results = size_results(current, settings)
         transitions = count_adaptive_transitions(publisher_calls, current.decisions, current.rounds, results)
         candidates = list(current.candidates)
         if any(not r.skipped and r.invocations for r in results):
-            confidence = confidence_statement(current, settings)
+            confidence = Confidence.from_dict(confidence_statement(current, settings))
     else:
         results = [SizeResult.from_dict(item) for item in state["results"]]
         transitions = count_transitions(publisher_calls, results)

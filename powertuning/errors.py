@@ -101,3 +101,7 @@ class ArchitectureError(PowerTuningError):
 
 class CodeRestoreError(PowerTuningError):
     """The function's original code and architecture could not be put back and verified."""
+
+
+class ResultFormatError(PowerTuningError):
+    """A document is not an execution output (nor a DescribeExecution answer holding one)."""

@@ -888,7 +888,8 @@ class SizeResult:
     """What the Executor measured at one memory size.
 
     The items of `$.results` (fixed sampling) and of `$.round` (an adaptive batch, with its samples);
-    the output's `stats` lists them too (`$.analysis.stats`: there is no `$.stats` path).
+    the output's `stats` items (`output.SizeStats`, `$.analysis.stats`: there is no `$.stats` path)
+    are their wire form without the state-only keys.
     """
 
     value: int

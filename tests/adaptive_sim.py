@@ -6,7 +6,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 
-from powertuning.adaptive.state import AdaptiveState, BatchItem, Settings, SizeSamples
+from powertuning.adaptive.state import AdaptiveState, BatchItem, RaceSettings, SizeSamples
 from powertuning.adaptive.step import drive
 from powertuning.logs import Report
 from powertuning.measure import batch_result
@@ -39,7 +39,7 @@ def noisy(means: dict[int, float], spread: float = 0.05, cold_ms: float = 0.0) -
     return model
 
 
-def measurer(model: Model, settings: Settings, seed: int, log: list[tuple[BatchItem, ...]] | None = None):
+def measurer(model: Model, settings: RaceSettings, seed: int, log: list[tuple[BatchItem, ...]] | None = None):
     """The AdaptiveRound Map over `model`; `log` collects every batch."""
     rng = random.Random(seed)
 
@@ -62,7 +62,7 @@ def measurer(model: Model, settings: Settings, seed: int, log: list[tuple[BatchI
 def race(
     model: Model,
     sizes: Sequence[int],
-    settings: Settings,
+    settings: RaceSettings,
     seed: int = 1,
     log: list[tuple[BatchItem, ...]] | None = None,
 ) -> AdaptiveState:
@@ -70,8 +70,8 @@ def race(
     return drive(settings, sizes, measurer(model, settings, seed, log))
 
 
-def settings(**kw) -> Settings:
-    return Settings(**{"strategy": "speed", "max_per_size": 50, **kw})
+def settings(**kw) -> RaceSettings:
+    return RaceSettings(**{"strategy": "speed", "max_per_size": 50, **kw})
 
 
 def measured_state(means: dict[int, float], candidates: tuple[int, ...]) -> AdaptiveState:

@@ -14,11 +14,11 @@ from dataclasses import replace
 
 from powertuning.adaptive import model
 from powertuning.adaptive.estimates import Estimate, estimates, lower_bound
-from powertuning.adaptive.state import AdaptiveState, Settings
+from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.models import AUTO_LADDER_STEP, auto_grid
 
 
-def propose(state: AdaptiveState, settings: Settings) -> tuple[int, ...]:
+def propose(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
     """Unmeasured grid sizes that could beat the leader; empty when the search is over."""
     measured = sorted(s.value for s in state.sizes if s.count or s.skipped)
     est = estimates(replace(state, candidates=tuple(measured)), settings)
@@ -53,7 +53,7 @@ def propose(state: AdaptiveState, settings: Settings) -> tuple[int, ...]:
     return tuple(sorted({m for m in out if m is not None and m not in measured}))
 
 
-def surely_worse(a: Estimate, b: Estimate, settings: Settings) -> bool:
+def surely_worse(a: Estimate, b: Estimate, settings: RaceSettings) -> bool:
     """a is worse than b by more than the tolerance, at the chosen confidence."""
     lower = lower_bound(a, b, settings.confidence)
     return lower is not None and lower > settings.tolerance * b.mean

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from powertuning import samples as sample_store
 from powertuning import stats
-from powertuning.adaptive.state import AdaptiveState, Settings
+from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.pricing import LambdaPrice
 from powertuning.samples import Sample
 
@@ -51,7 +51,7 @@ def duration(sample: Sample) -> float:
 
 
 def objective_values(
-    value: int, samples: Sequence[Sample], settings: Settings, norms: tuple[float, float]
+    value: int, samples: Sequence[Sample], settings: RaceSettings, norms: tuple[float, float]
 ) -> list[float]:
     """The strategy's objective of every invocation (weighted samples expanded)."""
     every = sample_store.expand(samples)
@@ -75,7 +75,7 @@ def trimmed_estimate(value: int, values: Sequence[float], gamma: float) -> Estim
     return Estimate(value, e.mean, e.variance, e.df, e.count, e.kept)
 
 
-def norms(state: AdaptiveState, settings: Settings) -> tuple[float, float]:
+def norms(state: AdaptiveState, settings: RaceSettings) -> tuple[float, float]:
     """Normalisers of the balanced score: the largest mean cost and duration measured (as `choose`)."""
     costs, durations = [], []
     for size in state.sizes:
@@ -87,7 +87,7 @@ def norms(state: AdaptiveState, settings: Settings) -> tuple[float, float]:
     return (max(costs, default=0.0), max(durations, default=0.0))
 
 
-def own_estimates(state: AdaptiveState, settings: Settings) -> dict[int, Estimate]:
+def own_estimates(state: AdaptiveState, settings: RaceSettings) -> dict[int, Estimate]:
     """Every measured size's estimate from its own samples alone."""
     scale = norms(state, settings)
     own: dict[int, Estimate] = {}
@@ -107,7 +107,7 @@ def pooled_relative_variance(own: dict[int, Estimate]) -> tuple[float, float]:
     return relative, pooled_df
 
 
-def estimates(state: AdaptiveState, settings: Settings) -> dict[int, Estimate]:
+def estimates(state: AdaptiveState, settings: RaceSettings) -> dict[int, Estimate]:
     """Estimated objective of every candidate with samples (lower is better).
 
     The spread is pooled: the relative variance of one invocation, averaged over every measured

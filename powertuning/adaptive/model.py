@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from powertuning.adaptive.estimates import Estimate, estimates, norms
-from powertuning.adaptive.state import AdaptiveState, Settings
+from powertuning.adaptive.state import AdaptiveState, RaceSettings
 
 # Three parameters, and at least one size to check them on.
 MIN_POINTS: Final = 4
@@ -147,14 +147,14 @@ def probes(sizes: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(chosen))
 
 
-def measured_fit(state: AdaptiveState, settings: Settings) -> Fit:
+def measured_fit(state: AdaptiveState, settings: RaceSettings) -> Fit:
     """The model over every size measured so far (trimmed mean durations, the pooled spread)."""
     measured = tuple(s.value for s in state.sizes if s.count and not s.skipped)
     durations = estimates(replace(state, candidates=measured), replace(settings, strategy="speed"))
     return fit([Point(e.value, e.mean, e.variance) for e in durations.values()])
 
 
-def predicted(model: DurationModel, memory: int, settings: Settings, scale: tuple[float, float]) -> float:
+def predicted(model: DurationModel, memory: int, settings: RaceSettings, scale: tuple[float, float]) -> float:
     """The strategy's objective of a steady-state invocation at `memory`, as the model predicts it."""
     duration = model.duration(memory)
     cost = settings.price.invocation_cost(math.ceil(duration), memory)
@@ -169,7 +169,7 @@ def predicted(model: DurationModel, memory: int, settings: Settings, scale: tupl
     )
 
 
-def promote(state: AdaptiveState, settings: Settings) -> AdaptiveState:
+def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
     """Enter the held-back listed sizes into the race, but for those the model shows clearly worse.
 
     Without a model that fits the sizes measured, every held-back size is measured: the race decides.
@@ -195,7 +195,7 @@ def promote(state: AdaptiveState, settings: Settings) -> AdaptiveState:
     )
 
 
-def fitted_leader(state: AdaptiveState, settings: Settings) -> tuple[Fit, Estimate] | None:
+def fitted_leader(state: AdaptiveState, settings: RaceSettings) -> tuple[Fit, Estimate] | None:
     """A model that fits every size measured, and the leader of the race; None without either."""
     result = measured_fit(state, settings)
     est = estimates(state, settings)
@@ -204,7 +204,7 @@ def fitted_leader(state: AdaptiveState, settings: Settings) -> tuple[Fit, Estima
     return result, min(est.values(), key=lambda e: (e.mean, e.value))
 
 
-def jump(state: AdaptiveState, settings: Settings, grid: Sequence[int]) -> int | None:
+def jump(state: AdaptiveState, settings: RaceSettings, grid: Sequence[int]) -> int | None:
     """The grid size the model predicts best, if not measured yet (`powerValues: "auto"`).
 
     Three sizes determine the model without checking it: measuring its optimum is the check, and

@@ -7,14 +7,14 @@ from typing import Any
 
 from powertuning import samples as sample_store
 from powertuning.adaptive.estimates import estimates, kept_samples, lower_bound
-from powertuning.adaptive.state import AdaptiveState, Settings
+from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.analysis import choose, summarize
 from powertuning.logs import Report
 from powertuning.models import SizeResult
 from powertuning.samples import Sample
 
 
-def size_results(state: AdaptiveState, settings: Settings) -> list[SizeResult]:
+def size_results(state: AdaptiveState, settings: RaceSettings) -> list[SizeResult]:
     """Per-size results of an adaptive run (the output's `stats`): totals from every invocation,
     averages from the kept ones."""
     out = []
@@ -53,7 +53,7 @@ def _reports(value: int, samples: tuple[Sample, ...] | list[Sample]) -> list[Rep
     ]
 
 
-def confidence_statement(state: AdaptiveState, settings: Settings) -> dict[str, Any]:
+def confidence_statement(state: AdaptiveState, settings: RaceSettings) -> dict[str, Any]:
     """How sure a finished race is of its pick: the sizes it could not separate from it, and by how much.
 
     `pick` is what the Analyzer recommends: `choose` over the sizes left in the race. Every other

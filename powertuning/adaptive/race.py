@@ -17,7 +17,7 @@ from typing import Final
 from powertuning import samples as sample_store
 from powertuning.adaptive import auto, model
 from powertuning.adaptive.estimates import estimates, kept_samples, lower_bound
-from powertuning.adaptive.state import AdaptiveState, BatchItem, Settings, SizeSamples
+from powertuning.adaptive.state import AdaptiveState, BatchItem, RaceSettings, SizeSamples
 from powertuning.models import SizeResult
 
 INITIAL_BATCH: Final = 3
@@ -26,7 +26,7 @@ MIN_BATCH: Final = 2
 GROWTH: Final = 0.5
 
 
-def start(sizes: Sequence[int], settings: Settings) -> AdaptiveState:
+def start(sizes: Sequence[int], settings: RaceSettings) -> AdaptiveState:
     """The first round: every size gets the initial batch.
 
     With the model (`settings.model`) and many listed sizes, only a few probes spread over the list
@@ -41,7 +41,7 @@ def start(sizes: Sequence[int], settings: Settings) -> AdaptiveState:
     return replace(state, batch=batch(state, settings))
 
 
-def record(state: AdaptiveState, results: Sequence[SizeResult], settings: Settings) -> AdaptiveState:
+def record(state: AdaptiveState, results: Sequence[SizeResult], settings: RaceSettings) -> AdaptiveState:
     """Add one round's results (the Executor's, with their samples) to the state."""
     by_value = {s.value: s for s in state.sizes}
     for result in results:
@@ -63,7 +63,7 @@ def record(state: AdaptiveState, results: Sequence[SizeResult], settings: Settin
     )
 
 
-def decide(state: AdaptiveState, settings: Settings) -> AdaptiveState:
+def decide(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
     """Drop the sizes that cannot win, then plan the next round, ask for new sizes, or stop."""
     state = replace(state, batch=())
     if state.reserve:
@@ -85,7 +85,7 @@ def decide(state: AdaptiveState, settings: Settings) -> AdaptiveState:
     return replace(state, done=True, reason=reason)
 
 
-def eliminate(state: AdaptiveState, settings: Settings) -> AdaptiveState:
+def eliminate(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
     """Drop every candidate that, at the chosen confidence, cannot beat the leader by more than tolerance."""
     est = estimates(state, settings)
     if len(est) < 2 or len(est) < len(state.candidates):
@@ -107,7 +107,7 @@ def eliminate(state: AdaptiveState, settings: Settings) -> AdaptiveState:
     )
 
 
-def batch(state: AdaptiveState, settings: Settings) -> tuple[BatchItem, ...]:
+def batch(state: AdaptiveState, settings: RaceSettings) -> tuple[BatchItem, ...]:
     """The next round's Map items: a batch for every candidate below its cap."""
     items = []
     for value in state.candidates:
@@ -125,7 +125,7 @@ def batch(state: AdaptiveState, settings: Settings) -> tuple[BatchItem, ...]:
     return tuple(items)
 
 
-def admit(state: AdaptiveState, published: Sequence[int], settings: Settings) -> AdaptiveState:
+def admit(state: AdaptiveState, published: Sequence[int], settings: RaceSettings) -> AdaptiveState:
     """Enter the pending sizes the Publisher published into the race; remember those it refused.
 
     The Publisher leaves out sizes above the account's memory limit, which are never asked again.

@@ -1,16 +1,16 @@
-"""The race's state (`$.adaptive` in the execution state) and the settings a decision depends on."""
+"""The race's state (`$.adaptive` in the execution state) and `RaceSettings`, what a decision depends on."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from powertuning import limits
 from powertuning import samples as sample_store
 from powertuning.analysis import discard_for
 from powertuning.models import DEFAULT_CONFIDENCE, DEFAULT_TOLERANCE, RunState, TuningRequest
-from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB, MAX_MEMORY_MB, LambdaPrice, lambda_price
+from powertuning.pricing import MAX_MEMORY_MB, LambdaPrice, lambda_price
 from powertuning.samples import COMPACT_ABOVE, Sample
 
 
@@ -140,8 +140,12 @@ class AdaptiveState:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What the decision depends on: strategy, robustness, confidence, budget and prices."""
+class RaceSettings:
+    """The race's settings: derived from the input (`TuningRequest`) and the run (`RunState`), never input.
+
+    Not a fourth configuration: the decision code reads these few figures rather than the whole input
+    and run, so the tests and the benchmark can race without an execution.
+    """
 
     strategy: str = "cost"
     balanced_weight: float = 0.5
@@ -159,18 +163,8 @@ class Settings:
     sample_cap: int = COMPACT_ABOVE
 
     @classmethod
-    def from_execution(cls, request: TuningRequest, config: RunState) -> Settings:
-        """Settings of an execution: its input and its run (region, architecture, storage, sizes)."""
-        return replace(
-            cls.from_request(request, config.architecture, config.ephemeral_storage_mb),
-            sample_cap=limits.sample_cap(request, config),
-        )
-
-    @classmethod
-    def from_request(
-        cls, request: TuningRequest, architecture: str, ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
-    ) -> Settings:
-        """Settings of an input, for the function's region, architecture and storage."""
+    def from_execution(cls, request: TuningRequest, run: RunState) -> RaceSettings:
+        """The race's settings of an execution: its input, and its run's region, architecture and storage."""
         return cls(
             strategy=request.strategy,
             balanced_weight=request.balanced_weight,
@@ -178,6 +172,7 @@ class Settings:
             confidence=request.confidence,
             tolerance=request.tolerance,
             max_per_size=request.invocations_per_size,
-            price=lambda_price(request.function.region, architecture, ephemeral_storage_mb),
+            price=lambda_price(request.function.region, run.architecture, run.ephemeral_storage_mb),
             auto=request.auto_power_values,
+            sample_cap=limits.sample_cap(request, run),
         )

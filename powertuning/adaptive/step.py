@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from powertuning.adaptive.race import admit, decide, record, start
-from powertuning.adaptive.state import AdaptiveState, BatchItem, Settings
+from powertuning.adaptive.state import AdaptiveState, BatchItem, RaceSettings
 from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
 
 # A race ends long before this many decisions (every round adds half a size's samples).
@@ -23,7 +23,7 @@ MAX_DECISIONS: Final = 10_000
 
 def advance(
     current: AdaptiveState | None,
-    settings: Settings,
+    settings: RaceSettings,
     published: Sequence[int],
     round_results: Sequence[SizeResult],
 ) -> AdaptiveState:
@@ -50,7 +50,7 @@ def advance_execution(state: Mapping[str, Any]) -> dict[str, Any]:
     request = TuningRequest.from_dict(state["request"])
     config = RunState.from_dict(state["run"])
     published = PublishState.from_dict(state["publish"]).published
-    settings = Settings.from_execution(request, config)
+    settings = RaceSettings.from_execution(request, config)
     current = AdaptiveState.from_dict(state["adaptive"]) if state.get("adaptive") is not None else None
     results = [SizeResult.from_dict(item) for item in state.get("round") or []]
     return advance(current, settings, published, results).to_dict()
@@ -63,7 +63,7 @@ Publish = Callable[[Sequence[int]], Sequence[int]]
 
 
 def drive(
-    settings: Settings, sizes: Sequence[int], measure: Measure, publish: Publish | None = None
+    settings: RaceSettings, sizes: Sequence[int], measure: Measure, publish: Publish | None = None
 ) -> AdaptiveState:
     """Run the adaptive loop to its end as the state machine does, with the rounds measured by `measure`.
 

@@ -255,7 +255,7 @@ def _tune(
         print(f"Measured locally: CPU mode {runtime.mode}, {runtime.cold_starts} cold starts")
     code = _write_reports(args, outcome.output, request, arn, runtime.mode)
     if code == EXIT_OK and not outcome.output.get("dryRun"):
-        unmet = constraint_failure(TuningResult.from_output(outcome.output))
+        unmet = constraint_failure(TuningResult.from_dict(outcome.output))
         if unmet is not None:
             print(f"powertune: gate failed: {unmet}", file=err)
             return EXIT_GATE_FAILED
@@ -320,7 +320,7 @@ def _write_reports(
         measured_on="local",
         cpu_mode=mode,
     )
-    result = TuningResult.from_output(output, metadata=metadata)
+    result = TuningResult.from_dict(output, metadata=metadata)
     try:
         if args.report:
             size = write_html(args.report, [result])

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
-from powertuning.analysis import size_label
 from powertuning.cli import console
+from powertuning.output import TuningOutput, size_label
 from powertuning.report.result import TuningResult
 from powertuning.report.units import ms, usd, usd_per_invocation, usd_per_million
 
@@ -80,17 +80,16 @@ def dry_run_summary(output: Any) -> str | None:
     """The line a dry run prints instead of a table (a dry run recommends nothing); None otherwise."""
     if not (isinstance(output, Mapping) and output.get("dryRun")):
         return None
-    machine = output.get("stateMachine") or {}
-    lambda_cost, execution_cost = machine.get("lambdaCost", 0), machine.get("executionCost", 0)
+    dry = TuningOutput.from_dict(output)
     return (
         "dry run passed: the function was published and invoked once; no recommendation "
-        f"(Lambda cost {lambda_cost:.9f}, Step Functions {execution_cost:.6f})"
+        f"(Lambda cost {dry.lambda_cost:.9f}, Step Functions {dry.execution_cost:.6f})"
     )
 
 
 def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: int | None = None) -> str:
     """The results table of one execution output, the recommended size marked with `*`."""
-    result = output if isinstance(output, TuningResult) else TuningResult.from_output(output)
+    result = output if isinstance(output, TuningResult) else TuningResult.from_dict(output)
     if result.architecture is not None:
         return _architectures_table(result, current_memory)
     skipped = dict(result.skipped)

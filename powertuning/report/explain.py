@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from powertuning.report.result import SizeFigures, TuningResult
+from powertuning.output import SizeStats
+from powertuning.report.result import TuningResult
 from powertuning.report.units import ms, usd_per_invocation
 
 
@@ -19,12 +20,12 @@ from powertuning.report.units import ms, usd_per_invocation
 class Explanation:
     """The cheapest and the fastest measured sizes, and sentences saying why the pick won."""
 
-    cheapest: SizeFigures
-    fastest: SizeFigures
+    cheapest: SizeStats
+    fastest: SizeStats
     sentences: tuple[str, ...]
 
 
-def _figures(s: SizeFigures) -> str:
+def _figures(s: SizeStats) -> str:
     return f"{s.value} MB ({usd_per_invocation(s.average_price)} per invocation, {ms(s.average_duration)})"
 
 
@@ -34,7 +35,7 @@ def _more(value: float, reference: float) -> str:
     return f", {(value / reference - 1) * 100:+.1f}%"
 
 
-def balanced_score(size: SizeFigures, weight: float, sizes: Sequence[SizeFigures]) -> float:
+def balanced_score(size: SizeStats, weight: float, sizes: Sequence[SizeStats]) -> float:
     """The balanced strategy's score of a size among `sizes` (lower is better)."""
     max_price = max(s.average_price for s in sizes)
     max_duration = max(s.average_duration for s in sizes)

@@ -73,7 +73,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         include_stats=True,
     ).to_dict()
     path = tmp_path_factory.mktemp("report") / "report.html"
-    write_html(path, [TuningResult.from_output(output)])
+    write_html(path, [TuningResult.from_dict(output)])
     return path
 
 
@@ -210,7 +210,7 @@ def reference_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cpu_mode="cgroup-v1",
     )
     path = tmp_path_factory.mktemp("reference") / "report.html"
-    write_html(path, [TuningResult.from_output(REFERENCE_OUTPUT)], metadata=meta)
+    write_html(path, [TuningResult.from_dict(REFERENCE_OUTPUT)], metadata=meta)
     return path
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from powertuning.analysis import (
     LatencyTarget,
-    Recommendation,
     choose,
     choose_within_target,
     count_transitions,
@@ -16,6 +15,7 @@ from powertuning.analysis import (
 )
 from powertuning.logs import Report
 from powertuning.models import SizeResult, TuningRequest
+from powertuning.output import TuningOutput
 from powertuning.pricing import lambda_price, step_functions_cost
 from powertuning.visualization import decode
 
@@ -236,7 +236,7 @@ def test_stats_only_when_asked_and_skipped_sizes_listed_with_their_reason():
 
 
 def test_no_skipped_key_when_nothing_was_skipped():
-    out = Recommendation(
+    out = TuningOutput(
         power=128, cost=1.0, duration=1.0, execution_cost=0, lambda_cost=0, visualization=""
     ).to_dict()
     assert "skipped" not in out
@@ -310,7 +310,7 @@ def test_china_regions_link_the_visualization_in_cny():
 
 
 def test_a_dry_run_recommends_nothing():
-    out = Recommendation(
+    out = TuningOutput(
         power=128,
         cost=1e-6,
         duration=5.0,

@@ -36,7 +36,7 @@ def test_a_finished_race_leaves_the_results_for_the_analyzer():
     analysis = analyze_state(state)
     assert analysis.power == 512
     results = size_results(AdaptiveState.from_dict(out), settings(strategy="speed"))
-    assert [r.value for r in analysis.stats] == [128, 512] == [r.value for r in results]
+    assert [r.value for r in analysis.sizes] == [128, 512] == [r.value for r in results]
     # priced as 2 Publisher calls, 2 decisions, 1 round and each size's own transitions
     transitions = count_adaptive_transitions(2, 2, 1, results)
     assert analysis.execution_cost == pytest.approx(step_functions_cost(transitions, "us-east-1"), abs=1e-9)

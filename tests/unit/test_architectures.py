@@ -185,7 +185,7 @@ def test_the_report_draws_one_curve_per_architecture_and_marks_the_pick_once() -
     output = recommend(
         results, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=20, include_stats=True
     ).to_dict()
-    report = TuningResult.from_output(output)
+    report = TuningResult.from_dict(output)
     # one curve per architecture, only the pick's marked
     curves = report.by_architecture()
     assert [(c.label, c.recommended is not None) for c in curves] == [("arm64", True), ("x86_64", False)]

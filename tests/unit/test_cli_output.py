@@ -62,13 +62,13 @@ def test_costs_in_a_china_region_are_written_in_cny():
     china = recommend(
         SIZES, strategy="cost", balanced_weight=0.5, region="cn-north-1", transitions=20, include_stats=True
     ).to_dict()
-    result = TuningResult.from_output(china)
+    result = TuningResult.from_dict(china)
     # THEN the table and the report write ¥, never $
     assert result.currency == "CNY"
     text = format_table(result)
     assert "¥0.000001500" in text
     assert "$" not in text.replace(result.visualization, "")
-    assert TuningResult.from_output(output()).currency == "USD"
+    assert TuningResult.from_dict(output()).currency == "USD"
 
 
 def test_a_dry_run_prints_a_line_and_has_no_table_or_report():
@@ -76,7 +76,7 @@ def test_a_dry_run_prints_a_line_and_has_no_table_or_report():
     assert "no recommendation" in (dry_run_summary(dry) or "")
     assert dry_run_summary(output()) is None
     with pytest.raises(ResultFormatError, match="a dry run recommends nothing"):
-        TuningResult.from_output(dry)
+        TuningResult.from_dict(dry)
 
 
 def test_table_shows_skipped_sizes_and_unknown_percentiles():
@@ -94,12 +94,12 @@ def test_render_rows_pads_and_aligns():
 
 
 def test_comparison_says_which_is_cheaper():
-    a = TuningResult.from_output(output(), label="x86_64")
+    a = TuningResult.from_dict(output(), label="x86_64")
     cheaper = [measured(s.value, s.average_duration, s.average_price * 0.8) for s in SIZES]
     b_output = recommend(
         cheaper, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=20, include_stats=True
     ).to_dict()
-    b = TuningResult.from_output(b_output, label="arm64")
+    b = TuningResult.from_dict(b_output, label="arm64")
     text = format_comparison([a, b])
     assert text.splitlines()[0].split()[:5] == ["Memory", "x86_64", "avg", "x86_64", "cost/1M"]
     assert "150.00 ms *" in text
@@ -118,7 +118,7 @@ def test_comparison_says_which_is_cheaper():
     ],
 )
 def test_gate_failures(gates, expected):
-    failures = gate_failures(TuningResult.from_output(output()), **gates)
+    failures = gate_failures(TuningResult.from_dict(output()), **gates)
     assert len(failures) == len(expected)
     for failure, start in zip(failures, expected, strict=True):
         assert failure.startswith(start)
@@ -232,10 +232,10 @@ def test_table_shows_the_latency_targets_percentile_and_whether_it_was_met():
     assert "p99 duration" in text.splitlines()[0]
     assert "* recommended: 1024 MB" in text
     assert "latency target p99 <= 200 ms met (1024 MB: p99 180.00 ms)" in text
-    result = TuningResult.from_output(document)
+    result = TuningResult.from_dict(document)
     assert gate_failures(result) == []
     # AND an unmet target is a gate failure with the closest size
-    unmet = TuningResult.from_output(
+    unmet = TuningResult.from_dict(
         {**document, "constraint": {**document["constraint"], "met": False, "sizesMeetingTarget": []}}
     )
     assert gate_failures(unmet) == [
@@ -251,7 +251,7 @@ def test_speed_missing_a_target_other_sizes_meet_says_which_do():
         sizes, strategy="speed", balanced_weight=0.5, region="us-east-1", transitions=20,
         include_stats=True, target=LatencyTarget(150.0, "p99"),
     ).to_dict()  # fmt: skip
-    result = TuningResult.from_output(document)
+    result = TuningResult.from_dict(document)
     # THEN the table and the gate say the recommendation misses it and which sizes meet it
     assert "latency target p99 <= 150 ms NOT met by the recommended size (met by 512 MB)" in format_table(
         result

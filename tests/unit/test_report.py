@@ -67,7 +67,7 @@ OOM = SizeResult(value=64, skipped=True, reason="Runtime.OutOfMemory: <killed> &
 
 # -- reading outputs ---------------------------------------------------------------------------
 def test_result_reads_stats_and_skipped_sizes():
-    result = TuningResult.from_output(output(skipped=(OOM,)))
+    result = TuningResult.from_dict(output(skipped=(OOM,)))
     assert (result.power, result.detailed) == (256, True)
     assert [s.value for s in result.sizes] == [128, 256, 512, 1024, 2048]
     assert result.skipped == ((64, "Runtime.OutOfMemory: <killed> & gone"),)
@@ -77,7 +77,7 @@ def test_result_reads_stats_and_skipped_sizes():
 
 
 def test_result_without_stats_decodes_the_visualization_link():
-    result = TuningResult.from_output(output(include_stats=False))
+    result = TuningResult.from_dict(output(include_stats=False))
     assert result.detailed is False
     assert [(s.value, s.average_duration) for s in result.sizes] == [
         (s.value, s.average_duration) for s in RESULTS
@@ -153,7 +153,7 @@ REFERENCE_OUTPUT = {
 
 
 def test_reference_tool_output_leaves_what_it_lacks_unknown():
-    result = TuningResult.from_output(REFERENCE_OUTPUT)
+    result = TuningResult.from_dict(REFERENCE_OUTPUT)
     s = result.sizes[0]
     assert (s.value, s.average_duration, s.average_price) == (128, 1400.0, 3.1e-6)
     assert (s.p50, s.p90, s.p99, s.invocations, s.cold_starts, s.errors) == (None,) * 6
@@ -206,7 +206,7 @@ def test_decimals_linear_and_label_thinning():
 
 # -- chart and page ----------------------------------------------------------------------------
 def test_chart_has_a_point_per_size_the_recommendation_and_skipped_sizes():
-    svg = render_chart([TuningResult.from_output(output(skipped=(OOM,)))])
+    svg = render_chart([TuningResult.from_dict(output(skipped=(OOM,)))])
     assert svg.startswith('<svg class="chart" xmlns="http://www.w3.org/2000/svg"')
     assert svg.count('class="point-duration"') == 5
     assert svg.count('class="point-cost"') == 5
@@ -220,7 +220,7 @@ def test_chart_has_a_point_per_size_the_recommendation_and_skipped_sizes():
 
 
 def test_chart_without_any_measurement_says_so():
-    result = TuningResult.from_output({**output(include_stats=False), "stateMachine": {"visualization": ""}})
+    result = TuningResult.from_dict({**output(include_stats=False), "stateMachine": {"visualization": ""}})
     assert "No memory size was measured" in render_chart([result])
 
 
@@ -235,8 +235,8 @@ class _Tags(HTMLParser):
 
 def test_page_is_self_contained_and_escapes_what_it_is_given():
     # GIVEN labels and reasons that look like markup
-    hostile = TuningResult.from_output(output(skipped=(OOM,)), label='<script>alert("x")</script>')
-    page = render_html([hostile, TuningResult.from_output(output(), label="arm64")])
+    hostile = TuningResult.from_dict(output(skipped=(OOM,)), label='<script>alert("x")</script>')
+    page = render_html([hostile, TuningResult.from_dict(output(), label="arm64")])
 
     parser = _Tags()
     parser.feed(page)
@@ -254,7 +254,7 @@ def test_page_is_self_contained_and_escapes_what_it_is_given():
 
 
 def test_page_links_the_same_data_as_the_reference_visualization(tmp_path):
-    result = TuningResult.from_output(output())
+    result = TuningResult.from_dict(output())
     path = tmp_path / "r.html"
     assert write_html(path, [result]) == path.stat().st_size
     href = re.search(r'<a href="([^"]+)"', path.read_text())
@@ -270,7 +270,7 @@ def _cells(page: str, table: str) -> list[list[str]]:
 
 
 def test_page_shows_a_dash_never_a_zero_for_what_the_reference_output_lacks():
-    page = render_html([TuningResult.from_output(REFERENCE_OUTPUT)])
+    page = render_html([TuningResult.from_dict(REFERENCE_OUTPUT)])
     rows = _cells(page, "sizes")
     # Memory, Average, p50, p90, p99, Cost/invocation, Cost/1M, Invocations, Cold starts, Errors
     assert rows[0] == ["128 MB", "1,400.00 ms", "—", "—", "—", "$0.000003100", "$3.10", "—", "—", "—"]
@@ -281,7 +281,7 @@ def test_page_shows_a_dash_never_a_zero_for_what_the_reference_output_lacks():
 
 
 def test_page_shows_invocations_and_errors_of_a_detailed_result():
-    rows = _cells(render_html([TuningResult.from_output(output())]), "sizes")
+    rows = _cells(render_html([TuningResult.from_dict(output())]), "sizes")
     assert rows[1][7:] == ["10", "1", "0"]
 
 
@@ -296,7 +296,7 @@ def test_page_header_says_what_when_and_how_it_was_measured():
         sampling="fixed",
         num=20,
     )
-    result = TuningResult.from_output(output(), metadata=meta)
+    result = TuningResult.from_dict(output(), metadata=meta)
     # WHEN it is rendered with the local runtime's keyword
     page = render_html([result], metadata=RunMetadata(measured_on="local", cpu_mode="cpu-time-model"))
     # THEN every item is in the header
@@ -318,9 +318,7 @@ def test_why_balanced_names_the_cheapest_and_the_fastest_with_their_figures():
         RESULTS, strategy="balanced", balanced_weight=0.5, region="us-east-1", transitions=30,
         include_stats=True,
     ).to_dict()  # fmt: skip
-    result = TuningResult.from_output(
-        balanced, metadata=RunMetadata(strategy="balanced", balanced_weight=0.5)
-    )
+    result = TuningResult.from_dict(balanced, metadata=RunMetadata(strategy="balanced", balanced_weight=0.5))
     # WHEN it is rendered
     why = render_html([result]).split('<section class="why">', 1)[1].split("</section>", 1)[0]
     # THEN it names the pick's score, and the cheapest and the fastest beside it with their figures
@@ -339,7 +337,7 @@ def test_why_balanced_names_the_cheapest_and_the_fastest_with_their_figures():
     ],
 )
 def test_why_says_what_the_strategy_compared(strategy, expected):
-    result = TuningResult.from_output(output(), metadata=RunMetadata(strategy=strategy))
+    result = TuningResult.from_dict(output(), metadata=RunMetadata(strategy=strategy))
     assert expected in render_html([result])
 
 
@@ -352,7 +350,7 @@ def test_png_is_a_valid_image(tmp_path):
     from matplotlib import image
 
     path = tmp_path / "chart.png"
-    written = write_png(path, [TuningResult.from_output(output(), label="x86_64")], title="t")
+    written = write_png(path, [TuningResult.from_dict(output(), label="x86_64")], title="t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert written == path.stat().st_size
     height, width, _ = image.imread(path).shape
@@ -361,7 +359,7 @@ def test_png_is_a_valid_image(tmp_path):
 
 def test_chart_cost_axis_starts_at_zero():
     # GIVEN costs between $3.00 and $4.10 per 1M, which a tight axis would stretch over the whole plot
-    svg = render_chart([TuningResult.from_output(output())])
+    svg = render_chart([TuningResult.from_dict(output())])
     # THEN the cost axis's first tick is 0, at the bottom of the plot like the duration axis's 0
     cost_ticks = re.findall(
         r'<text x="\d+" y="([\d.]+)">([\d.,]+)</text>', svg.split('class="axis y-cost"')[1]
@@ -375,7 +373,7 @@ def test_chart_cost_axis_starts_at_zero():
 
 def test_png_of_the_reference_output(tmp_path):
     path = tmp_path / "reference.png"
-    assert write_png(path, [TuningResult.from_output(REFERENCE_OUTPUT)]) > 0
+    assert write_png(path, [TuningResult.from_dict(REFERENCE_OUTPUT)]) > 0
 
 
 def test_an_inputs_latency_target_and_the_outputs_constraint_are_read():
@@ -399,7 +397,7 @@ def test_an_inputs_latency_target_and_the_outputs_constraint_are_read():
 
 def test_a_malformed_constraint_is_refused():
     with pytest.raises(ResultFormatError, match="constraint"):
-        TuningResult.from_output({**output(), "constraint": {"met": "no"}})
+        TuningResult.from_dict({**output(), "constraint": {"met": "no"}})
 
 
 @pytest.mark.parametrize(
@@ -422,7 +420,7 @@ def test_why_says_what_the_latency_target_left(limit, expected):
         RESULTS, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=30,
         include_stats=True, target=LatencyTarget(limit, "p90"),
     ).to_dict()  # fmt: skip
-    result = TuningResult.from_output(document, metadata=RunMetadata(strategy="cost"))
+    result = TuningResult.from_dict(document, metadata=RunMetadata(strategy="cost"))
     # THEN the page says why the pick won under the target
     assert expected in render_html([result])
 
@@ -439,7 +437,7 @@ def test_the_report_states_how_sure_an_adaptive_race_is_of_its_pick():
     assert statement["skippedByModel"]
     document = {**output(), "confidence": statement}
     # WHEN the report is rendered
-    result = TuningResult.from_output(document)
+    result = TuningResult.from_dict(document)
     why = render_html([result]).split('<section class="why">', 1)[1].split("</section>", 1)[0]
     # THEN the why section says it in the race's own words, with what the model skipped
     assert f"How sure: {statement['text']}." in why
@@ -447,4 +445,4 @@ def test_the_report_states_how_sure_an_adaptive_race_is_of_its_pick():
     assert f"Cold starts spent: {statement['coldStarts']}" in why
     # AND a malformed statement is refused, not rendered
     with pytest.raises(ResultFormatError, match="confidence must be an object with a text"):
-        TuningResult.from_output({**output(), "confidence": {"pick": 1}})
+        TuningResult.from_dict({**output(), "confidence": {"pick": 1}})
