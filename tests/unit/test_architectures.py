@@ -115,6 +115,40 @@ def test_a_recorded_code_location_must_be_an_s3_uri(staged: str) -> None:
         RunState.from_dict(wire)
 
 
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "a" * 64
+
+
+def test_an_image_is_recorded_by_its_uri_and_round_trips_without_a_staged_copy() -> None:
+    run = config(original_code=OriginalCode("a" * 64, image_uri=IMAGE))
+    wire = run.to_dict()
+    assert wire["original"]["code"] == {"codeSha256": "a" * 64, "imageUri": IMAGE}
+    assert RunState.from_dict(wire) == run
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        {"codeSha256": "x"},
+        {"codeSha256": "x", "imageUri": IMAGE, "staged": "s3://staging-bucket/k.zip"},
+        {"codeSha256": "x", "imageUri": "docker.io/library/python:3.13"},
+    ],
+    ids=["neither", "both", "not-ecr"],
+)
+def test_a_recorded_original_is_one_staged_copy_or_one_ecr_image(code: dict[str, str]) -> None:
+    wire = config().to_dict()
+    wire["original"]["code"] = code
+    with pytest.raises(ValueError, match=r"original code needs one of|not an ECR image URI"):
+        RunState.from_dict(wire)
+
+
+def test_imageuris_round_trips_and_is_left_out_when_not_given() -> None:
+    given = request(architectures=["x86_64", "arm64"], imageUris={"arm64": IMAGE})
+    assert given.image_uris == {"arm64": IMAGE}
+    assert given.to_dict()["imageUris"] == {"arm64": IMAGE}
+    assert TuningRequest.from_dict(given.to_dict()) == given
+    assert "imageUris" not in request(architectures=["x86_64", "arm64"]).to_dict()
+
+
 def test_the_publisher_goes_through_every_size_on_each_architecture() -> None:
     state = PublishState(power_values=(128, 512), architectures=("x86_64", "arm64"))
     assert state.slots == [("x86_64", 128), ("x86_64", 512), ("arm64", 128), ("arm64", 512)]
