@@ -154,20 +154,23 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
 
 def _architectures_table(result: TuningResult, current_memory: int | None) -> str:
     """One table of every (architecture, size) pair (input `architectures`), the pick marked with `*`."""
-    rows: list[tuple[tuple[int, str], list[str]]] = []
-    for s in result.sizes:
-        mark = "*" if (s.value, s.architecture) == (result.power, result.architecture) else ""
-        figures = [
-            ms(s.average_duration),
-            ms(s.p90) if s.p90 is not None else "-",
-            usd_per_invocation(s.average_price, result.currency),
-            usd_per_million(s.average_price, result.currency),
-        ]
+    rows: list[list[str]] = []
+    for row in result.pair_rows():
+        if row.figures is None:
+            rows.append(["", f"{row.value} MB", row.architecture, "skipped", "-", "-", "-"])
+            continue
+        s = row.figures
         rows.append(
-            ((s.value, s.architecture or ""), [mark, f"{s.value} MB", s.architecture or "", *figures])
+            [
+                "*" if row.recommended else "",
+                f"{row.value} MB",
+                row.architecture,
+                ms(s.average_duration),
+                ms(s.p90) if s.p90 is not None else "-",
+                usd_per_invocation(s.average_price, result.currency),
+                usd_per_million(s.average_price, result.currency),
+            ]
         )
-    for arch, value, _ in result.skipped_on:
-        rows.append(((value, arch), ["", f"{value} MB", arch, "skipped", "-", "-", "-"]))
     table = render_rows(
         [
             "",
@@ -178,7 +181,7 @@ def _architectures_table(result: TuningResult, current_memory: int | None) -> st
             "Cost/invocation",
             "Cost/1M invocations",
         ],
-        [cells for _, cells in sorted(rows)],
+        rows,
         [False, True, False, True, True, True, True],
     )
     lines = [

@@ -159,6 +159,22 @@ class TuningResult:
     # sampling "adaptive": how sure the race is of its pick (the output's `confidence`).
     confidence: Confidence | None = None
 
+    def pair_rows(self) -> list[PairRow]:
+        """Every (architecture, size) pair of a run on several architectures, by size then
+        architecture: the one table of `powertune run` and of the report."""
+        rows = [
+            PairRow(
+                s.value,
+                s.architecture or "",
+                s,
+                None,
+                s.value == self.power and s.architecture == self.architecture,
+            )
+            for s in self.sizes
+        ]
+        rows += [PairRow(value, arch, None, reason, False) for arch, value, reason in self.skipped_on]
+        return sorted(rows, key=lambda r: (r.value, r.architecture))
+
     @classmethod
     def from_output(
         cls, output: Any, *, label: str = "", metadata: RunMetadata | None = None
@@ -265,6 +281,17 @@ class TuningResult:
     def total_cost(self) -> float:
         """What the tuning run itself cost: Step Functions plus the invocations it made."""
         return self.execution_cost + self.lambda_cost
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One row of the table of a run on several architectures: measured (`figures`) or skipped."""
+
+    value: int
+    architecture: str
+    figures: SizeFigures | None
+    skipped: str | None
+    recommended: bool
 
 
 def _sizes_from_visualization(url: str) -> tuple[SizeFigures, ...]:

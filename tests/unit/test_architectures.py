@@ -233,3 +233,47 @@ def test_the_report_draws_one_curve_per_architecture_and_marks_the_pick_once() -
     assert len(marked) == 1
     assert "512 MB  arm64" in marked[0]
     assert sum(" MB  " in line for line in table.splitlines()) == 4
+
+
+def test_the_html_report_has_one_table_of_every_pair_in_the_clis_order_with_the_pick_marked() -> None:
+    import re
+
+    from powertuning.cli.output import format_table
+    from powertuning.report.html import render_html
+    from powertuning.report.result import TuningResult
+
+    # GIVEN a run on both architectures, with arm64 1,024 MB skipped
+    results = [
+        result(a, m, 100.0 if a == "x86_64" else 90.0) for a in ("x86_64", "arm64") for m in (512, 1024)
+    ]
+    output = recommend(
+        results[:3],
+        strategy="cost",
+        balanced_weight=0.5,
+        region="us-east-1",
+        transitions=20,
+        include_stats=True,
+    ).to_dict()
+    output["skipped"] = [{"value": 1024, "architecture": "arm64", "reason": "at 1024 MB on arm64: boom"}]
+    report = TuningResult.from_output(output)
+    # WHEN the page is rendered
+    html = render_html([report])
+    # THEN there is one table under the chart, with an Architecture column
+    assert html.count("<table") == 1
+    assert "<h3>" not in html
+    assert "<th>Memory</th><th>Architecture</th>" in html
+    # AND its rows are the CLI table's pairs, in the CLI's order
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    rows = re.findall(r"<tr[^>]*><td>(\d+) MB(?: ★)?</td><td>(\w+)</td>", body)
+    cli = [
+        tuple(line.lstrip("* ").split()[0:3:2])
+        for line in format_table(output).splitlines()
+        if " MB  " in line
+    ]
+    assert rows == [("512", "arm64"), ("512", "x86_64"), ("1024", "arm64"), ("1024", "x86_64")]
+    assert rows == cli
+    # AND the pick, and only the pick, is marked; the skipped pair says why
+    marked = re.findall(r'<tr class="recommended"><td>(\d+) MB ★</td><td>(\w+)</td>', body)
+    assert marked == [(str(report.power), str(report.architecture))]
+    assert body.count("★") == 1
+    assert "skipped: at 1024 MB on arm64: boom" in body
