@@ -207,14 +207,16 @@ def _architectures_table(result: TuningResult, current_memory: int | None) -> st
 
 def format_comparison(results: Sequence[TuningResult]) -> str:
     """A table of two or more results side by side, each recommendation marked with `*`."""
-    values = sorted({s.value for r in results for s in r.sizes})
+    # Input `architectures`: a column pair per (result, architecture), only the pick marked.
+    columns = [part for r in results for part in r.by_architecture()]
+    values = sorted({s.value for r in columns for s in r.sizes})
     headers = ["Memory"]
-    for r in results:
+    for r in columns:
         headers += [f"{r.label} avg", f"{r.label} cost/1M"]
     rows = []
     for value in values:
         row = [f"{value} MB"]
-        for r in results:
+        for r in columns:
             s = next((s for s in r.sizes if s.value == value), None)
             mark = " *" if value == r.power else "  "
             if s is None:
@@ -225,7 +227,7 @@ def format_comparison(results: Sequence[TuningResult]) -> str:
     lines = [render_rows(headers, rows, [True] * len(headers)), ""]
     for r in results:
         lines.append(
-            f"* {r.label}: {r.power} MB ({ms(r.duration)} average, "
+            f"* {r.label}: {r.pick} ({ms(r.duration)} average, "
             f"{usd_per_invocation(r.cost, r.currency)} per invocation, "
             f"{usd_per_million(r.cost, r.currency)} per 1M)"
         )
@@ -234,7 +236,7 @@ def format_comparison(results: Sequence[TuningResult]) -> str:
         cheaper, dearer = (a, b) if a.cost <= b.cost else (b, a)
         saving = (1 - cheaper.cost / dearer.cost) * 100
         lines.append(
-            f"{cheaper.label} at {cheaper.power} MB costs {saving:.1f}% less per invocation than "
-            f"{dearer.label} at {dearer.power} MB"
+            f"{cheaper.label} at {cheaper.pick} costs {saving:.1f}% less per invocation than "
+            f"{dearer.label} at {dearer.pick}"
         )
     return "\n".join(lines)

@@ -166,7 +166,8 @@ def _why(result: TuningResult, *, heading: bool) -> str:
     explanation = explain(result)
     if explanation is None:
         return ""
-    title = f"<h2>Why {result.power} MB</h2>" if heading else ""
+    on = f" on {escape(result.architecture)}" if result.architecture else ""
+    title = f"<h2>Why {result.power} MB{on}</h2>" if heading else ""
     sentences = "".join(f"<p>{escape(s)}</p>" for s in explanation.sentences)
     return f'<section class="why">{title}{sentences}</section>'
 
@@ -257,6 +258,8 @@ def _size_table(result: TuningResult) -> str:
 
 
 def _comparison(results: Sequence[TuningResult]) -> str:
+    # Input `architectures`: a column pair per (result, architecture), as in the chart.
+    results = [part for r in results for part in r.by_architecture()]
     head = "<tr><th>Memory</th>" + "".join(
         f"<th>{escape(r.label)} average</th><th>{escape(r.label)} cost / 1M</th>" for r in results
     )

@@ -145,7 +145,7 @@ class TuningResult:
         return [
             replace(
                 self,
-                label=name,
+                label=f"{self.label} {name}" if self.label else name,
                 power=self.power if name == self.architecture else 0,
                 sizes=tuple(s for s in self.sizes if s.architecture == name),
                 skipped=tuple((v, r) for a, v, r in self.skipped_on if a == name),
@@ -252,6 +252,11 @@ class TuningResult:
             except (TypeError, json.JSONDecodeError) as exc:
                 raise ResultFormatError(f"the execution's output is not JSON: {exc}") from exc
         return cls.from_output(document, label=label, metadata=known.merged(metadata))
+
+    @property
+    def pick(self) -> str:
+        """The recommendation in words: "512 MB", or "512 MB on arm64" (input `architectures`)."""
+        return f"{self.power} MB on {self.architecture}" if self.architecture else f"{self.power} MB"
 
     @property
     def detailed(self) -> bool:
