@@ -7,6 +7,13 @@ CodeSha256. The original package is copied to the stack's staging bucket before 
 and the copy's location is recorded in the run table: GetFunction's download link expires after 10
 minutes, and a recovery after a crash must still find the original to put back. The copy is always
 staged (not only past the 50 MB an inline UpdateFunctionCode takes), so there is one way to restore.
+
+A container image is not copied: the run records the image's URI by digest (ResolvedImageUri), which
+names exactly the image the function runs, and puts $LATEST on the other architecture with the
+image input `imageUris` gives for it. Lambda runs only images built for one architecture (it refuses
+a multi-architecture index), so the function's own image can never serve the other architecture:
+an image function without an image for it is refused up front. For images, CodeSha256 is the
+image's digest, so the restore is verified the same way.
 """
 
 from __future__ import annotations
@@ -14,14 +21,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import tempfile
+from collections.abc import Mapping
 from typing import Any, Final
 
+from botocore.exceptions import ClientError
+
 from powertuning import lambda_api
+from powertuning.aws import error_code
 from powertuning.errors import ArchitectureError, CodeRestoreError
 from powertuning.models import S3_URI, OriginalCode, RunState, TuningRequest
 
 # Lambda's largest deployment package (unzipped, so the zip is smaller).
 MAX_PACKAGE_BYTES: Final = 250 * 1024 * 1024
+IMAGE_EXAMPLE: Final = "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>"
 
 
 def ordered(request: TuningRequest, own: str) -> tuple[str, ...]:
@@ -48,11 +60,36 @@ def check(
     if not others:
         return architectures
     name = request.function.name
+    images = dict(request.image_uris or {})
     if latest.get("PackageType") == "Image":
+        if own in images:
+            raise ArchitectureError(
+                f"{name} runs its own image on {own}, which is what is measured there: leave {own} out "
+                "of imageUris (give an image only for the other architecture)"
+            )
+        missing = [a for a in others if a not in images]
+        if missing:
+            # Its own image is built for its own architecture: on another, Lambda would accept it
+            # and every invocation would fail to start (exec format error).
+            raise ArchitectureError(
+                f"{name} is a container image, and Lambda runs an image only on the architecture it "
+                f"was built for (not multi-architecture images): build and push the image for "
+                f"{', '.join(missing)} and give it in imageUris, e.g. "
+                f'{{"imageUris": {{"{missing[0]}": "{IMAGE_EXAMPLE}"}}}}'
+            )
+        elsewhere = {a: u for a, u in images.items() if _image_region(u) != request.function.region}
+        if elsewhere:
+            arch, uri = next(iter(elsewhere.items()))
+            raise ArchitectureError(
+                f"the image imageUris gives for {arch}, {uri}, is not in {request.function.region}: Lambda "
+                "runs only images from a repository in the function's region; push it there"
+            )
+        # No staging: the image stays in ECR, and its digest is what the restore puts back.
+        return architectures
+    if images:
         raise ArchitectureError(
-            f"{name} is a container image: measuring it on {', '.join(others)} needs an image built for "
-            "that architecture, which this version of the tuner cannot deploy. Deploy the image for "
-            f"{others[0]}, tune it in its own run, and compare the two runs (powertune compare)"
+            f"{name} is a zip package, not a container image: leave imageUris out (the tuner moves the "
+            "same package to the other architecture itself)"
         )
     for layer in latest.get("Layers") or []:
         declared = lambda_api.layer_architectures(client, str(layer["Arn"]))
@@ -74,6 +111,11 @@ def check(
             "reads code only from a bucket in the function's region: deploy the tuner there"
         )
     return architectures
+
+
+def _image_region(uri: str) -> str:
+    # <account>.dkr.ecr.<region>.amazonaws.com/...: IMAGE_URI checked the shape.
+    return uri.split(".")[3]
 
 
 def staged_location(bucket: str, config: RunState) -> str:
@@ -99,10 +141,16 @@ class HashingFile:
         return base64.b64encode(self._sha256.digest()).decode()
 
 
-def stage(config: RunState, client: Any, storage: Any, bucket: str) -> OriginalCode:
-    """Copy the function's package to the staging bucket, checked against its CodeSha256."""
+def stage(config: RunState, client: Any, storage: Any, bucket: str | None) -> OriginalCode:
+    """Record the original code: a zip is copied to the staging bucket, checked against its
+    CodeSha256; an image is recorded by its URI (by digest when Lambda resolved one)."""
     found = lambda_api.get_function(client, config.function_arn)
     expected = str(found["Configuration"]["CodeSha256"])
+    if found["Configuration"].get("PackageType") == "Image":
+        code = found.get("Code") or {}
+        image = str(code.get("ResolvedImageUri") or code["ImageUri"])
+        return OriginalCode(code_sha256=expected, image_uri=image)
+    assert bucket is not None, "check() refuses a zip function without a staging bucket"
     with tempfile.TemporaryFile() as package:
         sink = HashingFile(package)
         lambda_api.download_code(str(found["Code"]["Location"]), sink, MAX_PACKAGE_BYTES)
@@ -120,15 +168,33 @@ def stage(config: RunState, client: Any, storage: Any, bucket: str) -> OriginalC
     return OriginalCode(code_sha256=expected, staged=location)
 
 
-def switch(config: RunState, client: Any, architecture: str) -> None:
-    """Put the same package on `architecture` in $LATEST, unless it is there already."""
+def switch(
+    config: RunState, client: Any, architecture: str, image_uris: Mapping[str, str] | None = None
+) -> None:
+    """Put the same code on `architecture` in $LATEST, unless it is there already (an image: the
+    one `image_uris` names for it, which check() made sure of)."""
     code = _code(config)
     latest = lambda_api.get_configuration(client, config.function_arn)
     if list(latest.get("Architectures") or ["x86_64"]) == [architecture]:
         return
-    match = S3_URI.match(code.staged)
-    assert match is not None
-    lambda_api.update_code(client, config.function_arn, match["bucket"], match["key"], architecture)
+    if code.image_uri is None:
+        match = S3_URI.match(str(code.staged))
+        assert match is not None
+        lambda_api.update_code(client, config.function_arn, match["bucket"], match["key"], architecture)
+        return
+    image = (image_uris or {})[architecture]
+    try:
+        lambda_api.update_image(client, config.function_arn, image, architecture)
+    except ClientError as exc:
+        if error_code(exc) != "InvalidParameterValueException":
+            raise
+        # Lambda reads the image before it takes the update: nothing has changed.
+        raise ArchitectureError(
+            f"Lambda refused the image imageUris gives for {architecture}, {image}: "
+            f"{exc.response.get('Error', {}).get('Message', exc)} Give the URI of an image built for "
+            f"{architecture} only, in the function's region (Lambda does not run multi-architecture "
+            f"images: for an image index, give the digest of its {architecture} manifest)"
+        ) from exc
 
 
 def restore(config: RunState, client: Any) -> bool:
@@ -145,17 +211,13 @@ def restore(config: RunState, client: Any) -> bool:
         list(latest.get("Architectures") or ["x86_64"]) != [config.architecture]
         or latest.get("CodeSha256") != config.original_code.code_sha256
     ):
-        match = S3_URI.match(config.original_code.staged)
-        assert match is not None
-        lambda_api.update_code(
-            client, config.function_arn, match["bucket"], match["key"], config.architecture
-        )
+        _put_back(config, client, config.original_code)
         latest = lambda_api.get_configuration(client, config.function_arn)
         changed = True
         if latest.get("CodeSha256") != config.original_code.code_sha256:
             raise CodeRestoreError(
                 f"{config.function_arn} was set back to {config.architecture} from "
-                f"{config.original_code.staged}, but its CodeSha256 is {latest.get('CodeSha256')}, not the "
+                f"{config.original_code.location}, but its CodeSha256 is {latest.get('CodeSha256')}, not the "
                 f"original {config.original_code.code_sha256}: deploy your code again"
             )
     if list(latest.get("Architectures") or ["x86_64"]) != [config.architecture]:
@@ -165,9 +227,18 @@ def restore(config: RunState, client: Any) -> bool:
     return changed
 
 
+def _put_back(config: RunState, client: Any, code: OriginalCode) -> None:
+    if code.image_uri is not None:
+        lambda_api.update_image(client, config.function_arn, code.image_uri, config.architecture)
+        return
+    match = S3_URI.match(str(code.staged))
+    assert match is not None
+    lambda_api.update_code(client, config.function_arn, match["bucket"], match["key"], config.architecture)
+
+
 def discard(config: RunState, storage: Any) -> None:
-    """Delete the staged copy (once the original is back and verified)."""
-    if config.original_code is None or storage is None:
+    """Delete the staged copy (once the original is back and verified); an image has none."""
+    if config.original_code is None or config.original_code.staged is None or storage is None:
         return
     match = S3_URI.match(config.original_code.staged)
     assert match is not None

@@ -323,6 +323,20 @@ def update_code(client: Any, function_name: str, bucket: str, key: str, architec
     wait_until_updated(client, function_name)
 
 
+def update_image(client: Any, function_name: str, image_uri: str, architecture: str) -> None:
+    """UpdateFunctionCode of a container image function to an image on one architecture, then wait
+    until Lambda applied it (Lambda pulls the image from ECR itself, with the function's access)."""
+    wait_until_updated(client, function_name)
+    call(
+        client,
+        "update_function_code",
+        FunctionName=function_name,
+        ImageUri=image_uri,
+        Architectures=[architecture],
+    )
+    wait_until_updated(client, function_name)
+
+
 # -- the run registry: one item per function being tuned (a DynamoDB table of the stack) ----------
 
 

@@ -81,6 +81,11 @@ def partition_of(region: str) -> str:
 
 
 S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})\Z")
+# A container image in Amazon ECR, by tag or by digest: the only images Lambda runs.
+IMAGE_URI = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]{0,255}"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})\Z"
+)
 ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}\Z")
 # The names of the aliases a run creates: RAM<size>, RAM<size>-<i> in cold-start mode; on an
 # architecture other than the function's own (input `architectures`), RAM<size>-<arch>[-<i>].
@@ -219,6 +224,8 @@ class TuningRequest:
     duration_statistic: str = "average"
     # None: the function's own architecture only.
     architectures: tuple[str, ...] | None = None
+    # Container images: the image per architecture (None: the function's own, multi-architecture).
+    image_uris: Mapping[str, str] | None = None
 
     @property
     def function(self) -> FunctionRef:
@@ -261,7 +268,19 @@ class TuningRequest:
 
 
 Kind = Literal[
-    "arn", "sizes", "int", "number", "ms", "bool", "choice", "choices", "json", "s3", "alias", "names"
+    "arn",
+    "sizes",
+    "int",
+    "number",
+    "ms",
+    "bool",
+    "choice",
+    "choices",
+    "json",
+    "s3",
+    "alias",
+    "names",
+    "images",
 ]
 
 
@@ -321,6 +340,8 @@ class InputKey:
             return _milliseconds(data, name)
         if kind == "s3":
             return _s3_uri(data, name)
+        if kind == "images":
+            return _image_uris(data, name)
         if kind == "alias":
             return _alias(data, name)
         return _sendable(data, name)
@@ -334,6 +355,8 @@ class InputKey:
         if self.kind == "json" and request.weighted_payloads:
             return [{"payload": w.payload, "weight": w.weight} for w in request.weighted_payloads]
         value = getattr(request, self.field)
+        if isinstance(value, Mapping):
+            return dict(value)
         return list(value) if isinstance(value, tuple) else value
 
 
@@ -486,6 +509,14 @@ INPUTS: Final[tuple[InputKey, ...]] = (
         default_text="the function's own architecture only",
         metavar="ARCH,...",
     ),
+    InputKey(
+        "imageUris",
+        "images",
+        "for a container image (needed): the ECR image URI to measure on each architecture listed "
+        "in architectures other than the function's own, as ARCH=URI,...",
+        reference=False,
+        metavar="ARCH=URI,...",
+    ),
 )
 INPUT_KEYS: Final = tuple(key.name for key in INPUTS)
 REFERENCE_KEYS: Final = tuple(key.name for key in INPUTS if key.reference)
@@ -634,6 +665,31 @@ def check_memory_sizes(value: Any) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _image_uris(data: Mapping[str, Any], key: str) -> dict[str, str] | None:
+    if key not in data:
+        return None
+    value = data[key]
+    shape = (
+        "an object of architecture to ECR image URI, e.g. "
+        '{"arm64": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:arm64"}'
+    )
+    if not isinstance(value, dict) or not value:
+        raise InvalidInputError(f"{key} must be {shape}, got {json.dumps(value)}")
+    for arch, uri in value.items():
+        if arch not in ARCHITECTURES:
+            raise InvalidInputError(
+                f"{key} keys must be {' or '.join(json.dumps(a) for a in ARCHITECTURES)}; "
+                f"unknown: {json.dumps(arch)}"
+            )
+        if not isinstance(uri, str) or not IMAGE_URI.match(uri):
+            raise InvalidInputError(
+                f"{key}.{arch} must be an Amazon ECR image URI "
+                "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or @sha256:<digest>), "
+                f"got {json.dumps(uri)}"
+            )
+    return {str(a): str(u) for a, u in value.items()}
+
+
 def _choice_list(data: Mapping[str, Any], key: str, choices: Sequence[str]) -> tuple[str, ...] | None:
     if key not in data:
         return None
@@ -652,6 +708,19 @@ def _choice_list(data: Mapping[str, Any], key: str, choices: Sequence[str]) -> t
 
 def _check_architectures(values: Mapping[str, Any]) -> None:
     # architectures: measure every size on each (powertuning/architectures.py switches the code).
+    images = values["image_uris"]
+    if images is not None:
+        listed = values["architectures"] or ()
+        if not listed:
+            raise InvalidInputError(
+                "imageUris needs architectures (it says which image to measure on each architecture)"
+            )
+        unlisted = [a for a in images if a not in listed]
+        if unlisted:
+            raise InvalidInputError(
+                f"imageUris names {', '.join(unlisted)}, which architectures does not list "
+                f"({', '.join(listed)}): give an image only for an architecture measured"
+            )
     if values["architectures"] is None:
         return
     if values["sampling"] == "adaptive":
@@ -728,20 +797,40 @@ class OriginalCode:
     """
 
     code_sha256: str
-    # s3://<staging bucket>/<key>: a copy of the zip, checked against code_sha256 when it was made.
-    staged: str
+    # A zip: s3://<staging bucket>/<key>, a copy of the zip, checked against code_sha256 when made.
+    staged: str | None = None
+    # A container image: its URI, by digest when Lambda resolved one (the very same image).
+    image_uri: str | None = None
+
+    @property
+    def location(self) -> str:
+        """Where the original is restored from: the staged copy or the image."""
+        return str(self.staged or self.image_uri)
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase wire form."""
-        return {"codeSha256": self.code_sha256, "staged": self.staged}
+        out: dict[str, Any] = {"codeSha256": self.code_sha256}
+        if self.staged is not None:
+            out["staged"] = self.staged
+        if self.image_uri is not None:
+            out["imageUri"] = self.image_uri
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OriginalCode:
-        """Parse the wire form (the tuner's own)."""
-        staged = str(data["staged"])
-        if not S3_URI.match(staged):
+        """Parse the wire form (the tuner's own): exactly one of a staged copy and an image."""
+        staged, image = data.get("staged"), data.get("imageUri")
+        if (staged is None) == (image is None):
+            raise ValueError(f"original code needs one of staged and imageUri: {dict(data)!r}")
+        if staged is not None and not S3_URI.match(str(staged)):
             raise ValueError(f"not an s3:// location: {staged!r}")
-        return cls(code_sha256=str(data["codeSha256"]), staged=staged)
+        if image is not None and not IMAGE_URI.match(str(image)):
+            raise ValueError(f"not an ECR image URI: {image!r}")
+        return cls(
+            code_sha256=str(data["codeSha256"]),
+            staged=None if staged is None else str(staged),
+            image_uri=None if image is None else str(image),
+        )
 
 
 @dataclass(frozen=True)

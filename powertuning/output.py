@@ -344,6 +344,27 @@ class TuningOutput:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ResultFormatError(f"malformed execution output: {exc}") from exc
 
+    def pair_rows(self) -> list[PairRow]:
+        """Every (architecture, size) pair of a run on several architectures, by size then
+        architecture: the one table of `powertune run` and of the report."""
+        rows = [
+            PairRow(
+                s.value,
+                s.architecture or "",
+                s,
+                None,
+                s.value == self.power and s.architecture == self.architecture,
+            )
+            for s in self.sizes
+        ]
+        rows += [PairRow(value, arch, None, reason, False) for arch, value, reason in self.skipped_on]
+        return sorted(rows, key=lambda r: (r.value, r.architecture))
+
+    @property
+    def pick(self) -> str:
+        """The recommendation in words: "512 MB", or "512 MB on arm64" (input `architectures`)."""
+        return f"{self.power} MB on {self.architecture}" if self.architecture else f"{self.power} MB"
+
     @property
     def detailed(self) -> bool:
         """Whether the output has percentiles (an execution run with includeOutputResults)."""
@@ -367,6 +388,17 @@ class TuningOutput:
     def total_cost(self) -> float:
         """What the tuning run itself cost: Step Functions plus the invocations it made."""
         return self.execution_cost + self.lambda_cost
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """One row of the table of a run on several architectures: measured (`figures`) or skipped."""
+
+    value: int
+    architecture: str
+    figures: SizeStats | None
+    skipped: str | None
+    recommended: bool
 
 
 def _sizes_from_visualization(url: str) -> tuple[SizeStats, ...]:

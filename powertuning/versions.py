@@ -165,7 +165,6 @@ def initialize(
     limits.check_state_budget(request, config)
     if any(a != own for a in measured):
         # The original code is copied (and recorded below) before the first change to the function.
-        assert staging_bucket is not None
         config = replace(config, original_code=architectures.stage(config, client, storage, staging_bucket))
     record = {**config.to_dict(), "startedAt": int(time.time())}
     holder = lambda_api.acquire_run(runs_client, runs_table, ref.unqualified, record)
@@ -247,7 +246,7 @@ def publish_next(
             lambda_api.update_configuration(client, config.function_arn, MemorySize=power, Description=marker)
             if config.original_code is not None:
                 # Under the run's marker, so every cleanup path knows the code is the run's to restore.
-                architectures.switch(config, client, architecture)
+                architectures.switch(config, client, architecture, request.image_uris)
             version = lambda_api.publish_version(client, config.function_arn, marker)
             created.append(version)
             lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
@@ -433,7 +432,7 @@ def _what_is_left(client: Any, config: RunState) -> str:
     if config.original_code is not None and latest.get("Architectures") != [config.architecture]:
         memory += (
             f", on {latest.get('Architectures')} (originally {config.architecture}, code "
-            f"{config.original_code.code_sha256} kept at {config.original_code.staged})"
+            f"{config.original_code.code_sha256} kept at {config.original_code.location})"
         )
     return (
         f"left: aliases [{', '.join(a['Name'] for a in aliases)}], versions [{', '.join(versions)}], "
@@ -567,7 +566,8 @@ class CleanPlan:
                 if code and self.latest.get("Architectures") != [architecture]:
                     out.append(
                         f"restore $LATEST to {architecture} with its original code {code['codeSha256']} "
-                        f"from {code['staged']} (now {self.latest.get('Architectures')}), "
+                        f"from {code.get('staged') or code.get('imageUri')} "
+                        f"(now {self.latest.get('Architectures')}), "
                         "verified by CodeSha256"
                     )
             else:

@@ -45,9 +45,18 @@ def _names(text: str) -> list[str]:
     return [v for v in text.split(",") if v]
 
 
+def _image_uris(text: str) -> dict[str, str]:
+    # arm64=URI,x86_64=URI (an ECR URI holds no comma and no "="); checked as the input key.
+    pairs = [part.partition("=") for part in text.split(",") if part]
+    if not pairs or any(not sep for _, sep, _ in pairs):
+        raise argparse.ArgumentTypeError(f"expected ARCH=URI,..., got {text!r}")
+    return {arch: uri for arch, _, uri in pairs}
+
+
 # How a flag's text becomes the key's value, by the key's kind (strings stay strings).
 _TYPES: dict[str, Any] = {"int": int, "number": float, "ms": float, "sizes": _power_values, "json": _json}
 _TYPES["names"] = _TYPES["choices"] = _names
+_TYPES["images"] = _image_uris
 # Where the CLI's default differs from the input's: the table and the report need the per-size stats.
 _CLI_DEFAULTS: dict[str, str] = {"includeOutputResults": "on here, as the table needs them"}
 KEYS_WITH_FLAGS: tuple[InputKey, ...] = tuple(key for key in INPUTS if key.flag is not None)

@@ -153,20 +153,23 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
 
 def _architectures_table(result: TuningResult, current_memory: int | None) -> str:
     """One table of every (architecture, size) pair (input `architectures`), the pick marked with `*`."""
-    rows: list[tuple[tuple[int, str], list[str]]] = []
-    for s in result.sizes:
-        mark = "*" if (s.value, s.architecture) == (result.power, result.architecture) else ""
-        figures = [
-            ms(s.average_duration),
-            ms(s.p90) if s.p90 is not None else "-",
-            usd_per_invocation(s.average_price, result.currency),
-            usd_per_million(s.average_price, result.currency),
-        ]
+    rows: list[list[str]] = []
+    for row in result.pair_rows():
+        if row.figures is None:
+            rows.append(["", f"{row.value} MB", row.architecture, "skipped", "-", "-", "-"])
+            continue
+        s = row.figures
         rows.append(
-            ((s.value, s.architecture or ""), [mark, f"{s.value} MB", s.architecture or "", *figures])
+            [
+                "*" if row.recommended else "",
+                f"{row.value} MB",
+                row.architecture,
+                ms(s.average_duration),
+                ms(s.p90) if s.p90 is not None else "-",
+                usd_per_invocation(s.average_price, result.currency),
+                usd_per_million(s.average_price, result.currency),
+            ]
         )
-    for arch, value, _ in result.skipped_on:
-        rows.append(((value, arch), ["", f"{value} MB", arch, "skipped", "-", "-", "-"]))
     table = render_rows(
         [
             "",
@@ -177,7 +180,7 @@ def _architectures_table(result: TuningResult, current_memory: int | None) -> st
             "Cost/invocation",
             "Cost/1M invocations",
         ],
-        [cells for _, cells in sorted(rows)],
+        rows,
         [False, True, False, True, True, True, True],
     )
     lines = [
@@ -203,14 +206,16 @@ def _architectures_table(result: TuningResult, current_memory: int | None) -> st
 
 def format_comparison(results: Sequence[TuningResult]) -> str:
     """A table of two or more results side by side, each recommendation marked with `*`."""
-    values = sorted({s.value for r in results for s in r.sizes})
+    # Input `architectures`: a column pair per (result, architecture), only the pick marked.
+    columns = [part for r in results for part in r.by_architecture()]
+    values = sorted({s.value for r in columns for s in r.sizes})
     headers = ["Memory"]
-    for r in results:
+    for r in columns:
         headers += [f"{r.label} avg", f"{r.label} cost/1M"]
     rows = []
     for value in values:
         row = [f"{value} MB"]
-        for r in results:
+        for r in columns:
             s = next((s for s in r.sizes if s.value == value), None)
             mark = " *" if value == r.power else "  "
             if s is None:
@@ -221,7 +226,7 @@ def format_comparison(results: Sequence[TuningResult]) -> str:
     lines = [render_rows(headers, rows, [True] * len(headers)), ""]
     for r in results:
         lines.append(
-            f"* {r.label}: {r.power} MB ({ms(r.duration)} average, "
+            f"* {r.label}: {r.pick} ({ms(r.duration)} average, "
             f"{usd_per_invocation(r.cost, r.currency)} per invocation, "
             f"{usd_per_million(r.cost, r.currency)} per 1M)"
         )
@@ -230,7 +235,7 @@ def format_comparison(results: Sequence[TuningResult]) -> str:
         cheaper, dearer = (a, b) if a.cost <= b.cost else (b, a)
         saving = (1 - cheaper.cost / dearer.cost) * 100
         lines.append(
-            f"{cheaper.label} at {cheaper.power} MB costs {saving:.1f}% less per invocation than "
-            f"{dearer.label} at {dearer.power} MB"
+            f"{cheaper.label} at {cheaper.pick} costs {saving:.1f}% less per invocation than "
+            f"{dearer.label} at {dearer.pick}"
         )
     return "\n".join(lines)

@@ -11,6 +11,12 @@ tests run moto with these rules:
 - ListVersionsByFunction and ListAliases accept a function ARN as well as a name (moto reads
   only a name from the URL);
 - UpdateFunctionCode with Architectures changes the function's architecture (moto ignores it);
+- a container image's CodeSha256 is its digest, so an image deployed by digest (`repo@sha256:<hex>`)
+  has CodeSha256 `<hex>`, and ResolvedImageUri names that digest (moto hashes the URI string and
+  appends a digest to one already given by digest); moto's stand-in digest for an image by tag stays;
+- UpdateFunctionCode refuses a multi-architecture image (an image index): Lambda runs only images
+  built for one architecture. moto reads no manifest, so the tests declare an index with
+  `image_index`; every other image counts as a single-architecture one;
 - GetFunction's Code.Location is a link the function's package can be downloaded from, valid for
   10 minutes (moto's points at a bucket that does not exist): here a link that
   `powertuning.lambda_api.open_url` resolves to the package moto holds.
@@ -19,6 +25,7 @@ tests run moto with these rules:
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import threading
 import uuid
@@ -98,6 +105,30 @@ def _list_aliases(self: LambdaStorage, name: str) -> Any:
 
 
 _original_update_code = LambdaFunction.update_function_code
+_original_set_code = LambdaFunction._set_function_code
+# The digests (hex) of images declared multi-architecture indexes.
+_indexes: set[str] = set()
+
+
+def image_digest(uri: str) -> str:
+    """The digest moto gives an image: the one in a URI by digest, else its stand-in for a tag."""
+    if "@sha256:" in uri:
+        return uri.rpartition("@sha256:")[2]
+    return hashlib.sha256(uri.encode()).hexdigest()
+
+
+def image_index(uri: str) -> None:
+    """Declare an image (by tag or digest) a multi-architecture index, as its manifest would."""
+    _indexes.add(image_digest(uri))
+
+
+def _set_function_code(self: LambdaFunction, updated_spec: dict[str, Any]) -> None:
+    _original_set_code(self, updated_spec)
+    uri = str(updated_spec.get("ImageUri", ""))
+    if "@sha256:" in uri and not updated_spec.get("DryRun"):
+        self.code_sha_256 = image_digest(uri)
+
+
 _original_get_code = LambdaFunction.get_code
 # Code.Location token -> the package it downloads (real links expire; these last as long as moto).
 _packages: dict[str, bytes] = {}
@@ -105,6 +136,13 @@ _packages_lock = threading.Lock()
 
 
 def _update_function_code(self: LambdaFunction, updated_spec: dict[str, Any]) -> dict[str, Any]:
+    uri = updated_spec.get("ImageUri")
+    if uri and image_digest(str(uri)) in _indexes:
+        # Nothing changes: Lambda reads the manifest before it takes the update.
+        raise LambdaClientError(
+            "InvalidParameterValueException",
+            f"The image manifest or layer media type for the source image {uri} is not supported.",
+        )
     if "Architectures" in updated_spec:
         self.architectures = list(updated_spec["Architectures"])
     return dict(_original_update_code(self, updated_spec))
@@ -121,6 +159,10 @@ def _get_code(self: LambdaFunction) -> dict[str, Any]:
             "RepositoryType": "S3",
             "Location": f"https://{host}/snapshots/{self.account_id}/{self.function_name}?token={token}",
         }
+    elif response.get("Code", {}).get("RepositoryType") == "ECR":
+        # The repository without its tag or digest (a registry host holds no ":" in ECR).
+        host, _, path = str(self.code["ImageUri"]).partition("@")[0].partition("/")
+        response["Code"]["ResolvedImageUri"] = f"{host}/{path.partition(':')[0]}@sha256:{self.code_sha_256}"
     return response
 
 
@@ -174,6 +216,10 @@ def real_aws_rules() -> Iterator[None]:
         mock.patch.object(BaseExecutionWorkerCommunication, "_reflect_execution_status", _reflect),
         mock.patch.object(LambdaFunction, "update_function_code", _update_function_code),
         mock.patch.object(LambdaFunction, "get_code", _get_code),
+        mock.patch.object(LambdaFunction, "_set_function_code", _set_function_code),
         mock.patch.object(lambda_api, "open_url", _open_url),
     ):
-        yield
+        try:
+            yield
+        finally:
+            _indexes.clear()

@@ -4,6 +4,9 @@ The strategies are the Analyzer's (powertuning/analysis.py): `cost` takes the lo
 price, `speed` the shortest average duration, `balanced` the lowest score
 `weight * price / highest price + (1 - weight) * duration / longest duration`, the reference
 tool's formula.
+
+With input `architectures` each size is an (architecture, size) pair: every pair is named with its
+architecture, and the best pair on the other architecture is named when the runner-up is not on it.
 """
 
 from __future__ import annotations
@@ -25,8 +28,19 @@ class Explanation:
     sentences: tuple[str, ...]
 
 
-def _figures(s: SizeStats) -> str:
-    return f"{s.value} MB ({usd_per_invocation(s.average_price)} per invocation, {ms(s.average_duration)})"
+def _name(s: SizeStats) -> str:
+    """A size, or an (architecture, size) pair: "512 MB" or "512 MB on arm64"."""
+    return f"{s.value} MB on {s.architecture}" if s.architecture else f"{s.value} MB"
+
+
+def _key(s: SizeStats) -> tuple[int, str]:
+    return (s.value, s.architecture or "")
+
+
+def _figures(s: SizeStats, *, name: str | None = None) -> str:
+    return (
+        f"{name or _name(s)} ({usd_per_invocation(s.average_price)} per invocation, {ms(s.average_duration)})"
+    )
 
 
 def _more(value: float, reference: float) -> str:
@@ -46,14 +60,14 @@ def balanced_score(size: SizeStats, weight: float, sizes: Sequence[SizeStats]) -
 
 def explain(result: TuningResult) -> Explanation | None:
     """Why `result.power` was recommended; None when the result has no measured size."""
-    skipped = {v for v, _ in result.skipped}
-    sizes = [s for s in result.sizes if s.value not in skipped]
+    skipped = {(v, "") for v, _ in result.skipped} | {(v, a) for a, v, _ in result.skipped_on}
+    sizes = [s for s in result.sizes if _key(s) not in skipped]
     pick = result.recommended
     if not sizes or pick is None:
         return None
-    cheapest = min(sizes, key=lambda s: (s.average_price, s.average_duration, s.value))
-    fastest = min(sizes, key=lambda s: (s.average_duration, s.average_price, s.value))
-    others = [s for s in sizes if s.value != pick.value]
+    cheapest = min(sizes, key=lambda s: (s.average_price, s.average_duration, _key(s)))
+    fastest = min(sizes, key=lambda s: (s.average_duration, s.average_price, _key(s)))
+    others = [s for s in sizes if _key(s) != _key(pick)]
     strategy = result.metadata.strategy
     out: list[str] = []
     target = result.constraint
@@ -61,41 +75,51 @@ def explain(result: TuningResult) -> Explanation | None:
         limit = f"{target.statistic} at most {ms(target.max_duration_ms)}"
         if not target.met and strategy != "speed":
             out.append(
-                f"No size met the latency target ({limit}): {pick.value} MB came closest, "
+                f"No size met the latency target ({limit}): {_name(pick)} came closest, "
                 f"{target.statistic} {ms(target.value)}."
             )
             return Explanation(cheapest, fastest, tuple(out))
         if strategy == "cost":
             out.append(
-                f"Strategy cost with a latency target ({limit}): {pick.value} MB is the cheapest size "
+                f"Strategy cost with a latency target ({limit}): {_name(pick)} is the cheapest size "
                 f"that meets it ({target.statistic} {ms(target.value)})."
             )
-            if pick.value != cheapest.value:
+            if _key(pick) != _key(cheapest):
                 out.append(f"The cheapest size overall is {_figures(cheapest)}.")
             return Explanation(cheapest, fastest, tuple(out))
         verdict = "meets" if target.met else "does not meet"
         out.append(
-            f"Latency target {limit}: {pick.value} MB {verdict} it ({target.statistic} {ms(target.value)})."
+            f"Latency target {limit}: {_name(pick)} {verdict} it ({target.statistic} {ms(target.value)})."
         )
-    if strategy in ("cost", "speed") and pick.value != (cheapest if strategy == "cost" else fastest).value:
+    if strategy in ("cost", "speed") and _key(pick) != _key(cheapest if strategy == "cost" else fastest):
         # Adaptive sampling decides on trimmed per-invocation figures; the averages may disagree.
-        out.append(f"Strategy {strategy} recommended {pick.value} MB from its own estimates.")
+        out.append(f"Strategy {strategy} recommended {_name(pick)} from its own estimates.")
         strategy = None
     elif strategy == "cost":
-        out.append(f"Strategy cost: {pick.value} MB has the lowest average cost per invocation.")
+        out.append(f"Strategy cost: {_name(pick)} has the lowest average cost per invocation.")
         if others:
-            runner = min(others, key=lambda s: (s.average_price, s.value))
+            runner = min(others, key=lambda s: (s.average_price, _key(s)))
             out.append(
                 f"The next cheapest is {_figures(runner)}"
                 f"{_more(runner.average_price, pick.average_price)} in cost."
             )
+            out.extend(
+                _other_architecture(
+                    pick, runner, others, best="cheapest", figure="average_price", what="cost"
+                )
+            )
     elif strategy == "speed":
-        out.append(f"Strategy speed: {pick.value} MB has the shortest average duration.")
+        out.append(f"Strategy speed: {_name(pick)} has the shortest average duration.")
         if others:
-            runner = min(others, key=lambda s: (s.average_duration, s.value))
+            runner = min(others, key=lambda s: (s.average_duration, _key(s)))
             out.append(
                 f"The next fastest is {_figures(runner)}"
                 f"{_more(runner.average_duration, pick.average_duration)} in duration."
+            )
+            out.extend(
+                _other_architecture(
+                    pick, runner, others, best="fastest", figure="average_duration", what="duration"
+                )
             )
     elif strategy == "balanced":
         weight = result.metadata.balanced_weight
@@ -103,18 +127,18 @@ def explain(result: TuningResult) -> Explanation | None:
         out.append(
             f"Strategy balanced with balancedWeight {weight:g}: each size scores {weight:g} * its cost "
             f"/ the highest cost + {1 - weight:g} * its duration / the longest duration; the lowest "
-            f"score wins. {pick.value} MB scores {balanced_score(pick, weight, sizes):.3f}."
+            f"score wins. {_name(pick)} scores {balanced_score(pick, weight, sizes):.3f}."
         )
         for name, s in (("cheapest", cheapest), ("fastest", fastest)):
-            if s.value != pick.value:
+            if _key(s) != _key(pick):
                 out.append(f"The {name} size is {_figures(s)}, score {balanced_score(s, weight, sizes):.3f}.")
     elif result.metadata.strategy is None:
         out.append("The result does not say which strategy chose it.")
-    if pick.value == cheapest.value == fastest.value:
-        out.append(f"{pick.value} MB is both the cheapest and the fastest size measured.")
+    if _key(pick) == _key(cheapest) == _key(fastest):
+        out.append(f"{_name(pick)} is both the cheapest and the fastest size measured.")
     elif strategy in ("cost", "speed", None):
-        name, s = ("fastest", fastest) if pick.value == cheapest.value else ("cheapest", cheapest)
-        if pick.value not in (cheapest.value, fastest.value):
+        name, s = ("fastest", fastest) if _key(pick) == _key(cheapest) else ("cheapest", cheapest)
+        if _key(pick) not in (_key(cheapest), _key(fastest)):
             out.append(f"The cheapest size is {_figures(cheapest)}; the fastest is {_figures(fastest)}.")
         elif strategy is None:
             out.append(f"It is the {'cheapest' if name == 'fastest' else 'fastest'} size measured.")
@@ -123,6 +147,29 @@ def explain(result: TuningResult) -> Explanation | None:
             out.append(f"For comparison, the {name} size is {_figures(s)}.")
     out.extend(_confidence(result))
     return Explanation(cheapest, fastest, tuple(out))
+
+
+def _other_architecture(
+    pick: SizeStats,
+    runner: SizeStats,
+    others: Sequence[SizeStats],
+    *,
+    best: str,
+    figure: str,
+    what: str,
+) -> list[str]:
+    # Input `architectures`: when the runner-up is on the pick's architecture, the other
+    # architecture's best is what a reader weighs the choice against.
+    rivals = [
+        s for s in others if s.architecture and s.architecture not in (pick.architecture, runner.architecture)
+    ]
+    if not pick.architecture or not rivals:
+        return []
+    rival = min(rivals, key=lambda s: (getattr(s, figure), _key(s)))
+    return [
+        f"The {best} on {rival.architecture} is {_figures(rival, name=f'{rival.value} MB')}"
+        f"{_more(getattr(rival, figure), getattr(pick, figure))} in {what}."
+    ]
 
 
 def _confidence(result: TuningResult) -> list[str]:

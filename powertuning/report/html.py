@@ -13,6 +13,7 @@ from datetime import UTC
 from html import escape
 from pathlib import Path
 
+from powertuning.output import SizeStats
 from powertuning.report.explain import explain
 from powertuning.report.metadata import RunMetadata
 from powertuning.report.result import TuningResult
@@ -87,10 +88,8 @@ def render_html(
         if len(results) > 1:
             body.append(_meta(result))
             body.append(_why(result, heading=False))
-        for part in result.by_architecture():
-            if part is not result:
-                body.append(f"<h3>{escape(part.label)}</h3>")
-            body.append(_size_table(part))
+        # Input `architectures`: one table of every pair, as `powertune run` prints it.
+        body.append(_size_table(result) if result.architecture is None else _pairs_table(result))
     body.append(_footer(results))
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -168,7 +167,8 @@ def _why(result: TuningResult, *, heading: bool) -> str:
     explanation = explain(result)
     if explanation is None:
         return ""
-    title = f"<h2>Why {result.power} MB</h2>" if heading else ""
+    on = f" on {escape(result.architecture)}" if result.architecture else ""
+    title = f"<h2>Why {result.power} MB{on}</h2>" if heading else ""
     sentences = "".join(f"<p>{escape(s)}</p>" for s in explanation.sentences)
     return f'<section class="why">{title}{sentences}</section>'
 
@@ -190,12 +190,55 @@ def _card(index: int, result: TuningResult, labelled: bool) -> str:
     )
 
 
-def _size_table(result: TuningResult) -> str:
-    head = (
-        "<tr><th>Memory</th><th>Average</th><th>p50</th><th>p90</th><th>p99</th>"
-        "<th>Cost / invocation</th><th>Cost / 1M</th><th>Invocations</th><th>Cold starts</th>"
-        "<th>Errors</th></tr>"
+def _cell(text: str) -> str:
+    return '<td class="unknown">—</td>' if text == UNKNOWN else f"<td>{text}</td>"
+
+
+def _figures(s: SizeStats, currency: str) -> str:
+    """The measured cells of a row: average, p50, p90, p99, costs, invocations, cold starts, errors."""
+    return (
+        f"<td>{ms(s.average_duration)}</td>"
+        + _cell(maybe_ms(s.p50))
+        + _cell(maybe_ms(s.p90))
+        + _cell(maybe_ms(s.p99))
+        + f"<td>{usd_per_invocation(s.average_price, currency)}</td>"
+        + f"<td>{usd_per_million(s.average_price, currency)}</td>"
+        + _cell(count(s.invocations))
+        + _cell(count(s.cold_starts))
+        + _cell(count(s.errors))
     )
+
+
+_FIGURE_HEADS = (
+    "<th>Average</th><th>p50</th><th>p90</th><th>p99</th><th>Cost / invocation</th><th>Cost / 1M</th>"
+    "<th>Invocations</th><th>Cold starts</th><th>Errors</th>"
+)
+
+
+def _pairs_table(result: TuningResult) -> str:
+    """One table of every (architecture, size) pair, the pick marked (input `architectures`)."""
+    head = f"<tr><th>Memory</th><th>Architecture</th>{_FIGURE_HEADS}</tr>"
+    rows = []
+    for row in result.pair_rows():
+        name = f"<td>{row.value} MB</td><td>{escape(row.architecture)}</td>"
+        if row.figures is None:
+            rows.append(
+                f'<tr class="skipped">{name}<td class="skipped" colspan="9">skipped: '
+                f"{escape(row.skipped or '')}</td></tr>"
+            )
+            continue
+        if row.recommended:
+            name = f"<td>{row.value} MB ★</td><td>{escape(row.architecture)}</td>"
+        cls = ' class="recommended"' if row.recommended else ""
+        rows.append(f"<tr{cls}>{name}{_figures(row.figures, result.currency)}</tr>")
+    return (
+        f'<div class="table-box"><table class="sizes pairs"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _size_table(result: TuningResult) -> str:
+    head = f"<tr><th>Memory</th>{_FIGURE_HEADS}</tr>"
     rows = []
     skipped = dict(result.skipped)
     for value in sorted({s.value for s in result.sizes} | set(skipped)):
@@ -208,22 +251,7 @@ def _size_table(result: TuningResult) -> str:
         s = next(s for s in result.sizes if s.value == value)
         cls = ' class="recommended"' if value == result.power else ""
         mark = " ★" if value == result.power else ""
-
-        def cell(text: str) -> str:
-            return '<td class="unknown">—</td>' if text == UNKNOWN else f"<td>{text}</td>"
-
-        rows.append(
-            f"<tr{cls}><td>{value} MB{mark}</td><td>{ms(s.average_duration)}</td>"
-            + cell(maybe_ms(s.p50))
-            + cell(maybe_ms(s.p90))
-            + cell(maybe_ms(s.p99))
-            + f"<td>{usd_per_invocation(s.average_price, result.currency)}</td>"
-            + f"<td>{usd_per_million(s.average_price, result.currency)}</td>"
-            + cell(count(s.invocations))
-            + cell(count(s.cold_starts))
-            + cell(count(s.errors))
-            + "</tr>"
-        )
+        rows.append(f"<tr{cls}><td>{value} MB{mark}</td>{_figures(s, result.currency)}</tr>")
     return (
         f'<div class="table-box"><table class="sizes"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
@@ -231,6 +259,8 @@ def _size_table(result: TuningResult) -> str:
 
 
 def _comparison(results: Sequence[TuningResult]) -> str:
+    # Input `architectures`: a column pair per (result, architecture), as in the chart.
+    results = [part for r in results for part in r.by_architecture()]
     head = "<tr><th>Memory</th>" + "".join(
         f"<th>{escape(r.label)} average</th><th>{escape(r.label)} cost / 1M</th>" for r in results
     )

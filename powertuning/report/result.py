@@ -64,7 +64,7 @@ class TuningResult(TuningOutput):
         return [
             replace(
                 self,
-                label=name,
+                label=f"{self.label} {name}" if self.label else name,
                 power=self.power if name == self.architecture else 0,
                 sizes=tuple(s for s in self.sizes if s.architecture == name),
                 skipped=tuple((v, r) for a, v, r in self.skipped_on if a == name),

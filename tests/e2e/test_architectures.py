@@ -18,6 +18,7 @@ import pytest
 import lambdas.executor
 import lambdas.publisher
 from powertuning.cli import clean as clean_command
+from powertuning.local import aws_rules
 from powertuning.local.engine import RUNS_TABLE, STAGING_BUCKET, LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
 from powertuning.pricing import lambda_price
@@ -295,3 +296,141 @@ def test_a_restore_that_does_not_match_the_recorded_codesha256_is_reported_not_t
     assert "CodeSha256" in str(outcome.cause)
     assert "not the original" in str(outcome.cause)
     assert snapshot(engine, target)["registered"]
+
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"
+ARM64_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1-arm64"
+_images = iter(range(1_000_000))
+
+
+@pytest.fixture
+def image_target(engine: LocalEngine) -> str:
+    """A fresh x86_64 container image function (1,024 MB, described); returns its ARN."""
+    name = f"image-{next(_images)}"
+    created = engine.lambda_client.create_function(
+        FunctionName=name,
+        Role=engine._role(),
+        PackageType="Image",
+        Code={"ImageUri": IMAGE},
+        MemorySize=1024,
+        Timeout=30,
+        Description="the user's own",
+        Architectures=["x86_64"],
+    )
+    return str(created["FunctionArn"])
+
+
+def image_snapshot(engine: LocalEngine, arn: str) -> dict[str, Any]:
+    """snapshot() plus the image the function runs, by digest."""
+    code = engine.lambda_client.get_function(FunctionName=arn)["Code"]
+    return {**snapshot(engine, arn), "resolvedImageUri": code["ResolvedImageUri"]}
+
+
+@pytest.mark.parametrize("strategy", ["cost", "speed"])
+def test_an_image_with_imageuris_is_measured_on_both_and_its_image_restored(
+    engine: LocalEngine, image_target: str, strategy: str
+) -> None:
+    # GIVEN an x86_64 image function and an arm64 image of the same code
+    before = image_snapshot(engine, image_target)
+    # WHEN it is tuned on both architectures with that image for arm64
+    outcome = engine.run(
+        {
+            "lambdaARN": image_target,
+            **BOTH,
+            "strategy": strategy,
+            "imageUris": {"arm64": ARM64_IMAGE},
+            "includeOutputResults": True,
+        }
+    )
+    # THEN every (architecture, size) is measured with its own model and the right pair is picked
+    assert outcome.status == "SUCCEEDED", outcome.cause
+    assert outcome.output is not None
+    assert (outcome.output["architecture"], outcome.output["power"]) == expected_pair(strategy)
+    stats = {(s["architecture"], s["value"]): s["averageDuration"] for s in outcome.output["stats"]}
+    assert stats == {(a, m): pytest.approx(MODELS[a](m, 0), abs=0.01) for a in MODELS for m in POWERS}
+    # AND the function runs its original image (same digest, same CodeSha256) on x86_64, nothing left
+    assert image_snapshot(engine, image_target) == before
+
+
+def test_an_image_stopped_on_arm64_is_recovered_to_its_original_image(
+    engine: LocalEngine, image_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a run on [256, 512] x [x86_64, arm64], held in the Executor while $LATEST runs arm64
+    gate = Gate(3)
+    monkeypatch.setattr(lambdas.executor, "handler", gate.wrap(lambdas.executor.handler))
+    before = image_snapshot(engine, image_target)
+    execution = engine.start(
+        {"lambdaARN": image_target, **BOTH, "powerValues": [256, 512], "imageUris": {"arm64": ARM64_IMAGE}}
+    )
+    assert gate.reached.wait(60), "the execution never reached the held step"
+    # WHEN it is stopped, and the held step goes on late
+    engine.sfn_client.stop_execution(executionArn=execution, error="Stopped", cause="by the test")
+    gate.release.set()
+    outcome = engine.wait(execution)
+    assert gate.finished.wait(60)
+    # THEN the recovery rule put back the original image and architecture, verified, and left nothing
+    assert outcome.status in ("ABORTED", "FAILED"), (outcome.error, outcome.cause)
+    assert outcome.recovery is not None
+    assert "error" not in outcome.recovery, outcome.recovery
+    assert image_snapshot(engine, image_target) == before
+
+
+def test_an_image_without_an_arm64_image_is_refused_before_anything_changes(
+    engine: LocalEngine, image_target: str
+) -> None:
+    before = image_snapshot(engine, image_target)
+    outcome = engine.run({"lambdaARN": image_target, **BOTH, "powerValues": [256]})
+    assert outcome.status == "FAILED"
+    assert outcome.error == "ArchitectureError", outcome.cause
+    assert "give it in imageUris" in str(outcome.cause)
+    assert image_snapshot(engine, image_target) == before
+
+
+def test_an_arm64_image_lambda_refuses_fails_the_run_and_restores_the_function(
+    engine: LocalEngine, image_target: str
+) -> None:
+    # GIVEN imageUris naming a multi-architecture index for arm64 (Lambda refuses such an image)
+    index = ARM64_IMAGE.replace("v1-arm64", "v1-index")  # its own URI: the engine outlives the test
+    aws_rules.image_index(index)
+    before = image_snapshot(engine, image_target)
+    outcome = engine.run(
+        {"lambdaARN": image_target, **BOTH, "powerValues": [256], "imageUris": {"arm64": index}}
+    )
+    # THEN the run fails with an ArchitectureError that says what to give, and the function is as before
+    assert outcome.status == "FAILED"
+    assert outcome.error == "ArchitectureError", outcome.cause
+    assert "Lambda refused the image imageUris gives for arm64" in str(outcome.cause)
+    assert "is not supported" in str(outcome.cause)
+    assert image_snapshot(engine, image_target) == before
+
+
+def test_powertune_clean_restores_the_original_image_from_the_run_table(
+    engine: LocalEngine,
+    image_target: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a run that crashed while $LATEST ran the arm64 image, with no recovery
+    gate = Gate(4)
+    monkeypatch.setattr(lambdas.publisher, "handler", gate.wrap(lambdas.publisher.handler))
+    monkeypatch.setattr(engine, "recovery", False)
+    before = image_snapshot(engine, image_target)
+    execution = engine.start(
+        {"lambdaARN": image_target, **BOTH, "powerValues": [256, 512], "imageUris": {"arm64": ARM64_IMAGE}}
+    )
+    assert gate.reached.wait(60)
+    engine.sfn_client.stop_execution(executionArn=execution, error="Stopped", cause="by the test")
+    engine.wait(execution)
+    assert engine.lambda_client.get_function(FunctionName=image_target)["Code"]["ImageUri"] == ARM64_IMAGE
+    # WHEN `powertune clean` runs
+    parser = __import__("powertuning.cli", fromlist=["build_parser"]).build_parser()
+    args = parser.parse_args(
+        ["clean", "--function", image_target, "--runs-table", RUNS_TABLE, "--region", "us-east-1"]
+    )
+    assert clean_command.run(args) == 0
+    # THEN it said it would put back the recorded image, and did (same digest, x86_64)
+    assert before["resolvedImageUri"] in capsys.readouterr().out
+    assert image_snapshot(engine, image_target) == before
+    gate.release.set()
+    assert gate.finished.wait(60)
+    assert image_snapshot(engine, image_target) == before

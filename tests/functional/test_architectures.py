@@ -19,6 +19,7 @@ import pytest
 from lambdas import cleaner
 from powertuning import deployment, lambda_api
 from powertuning.errors import ArchitectureError, CodeRestoreError
+from powertuning.local import aws_rules
 from powertuning.local.engine import RUNS_TABLE
 
 BUCKET = "powertuning-staging"
@@ -89,20 +90,138 @@ def test_the_default_is_the_functions_own_architecture_and_stages_nothing(
         )
 
 
-def test_a_container_image_is_refused_saying_what_to_do(
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"
+ARM64_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1-arm64"
+
+
+@pytest.fixture
+def image_function(make_function: Callable[..., Any]) -> str:
+    """A container image function on x86_64 (1,024 MB); returns its ARN."""
+    ref = make_function("image", PackageType="Image", Code={"ImageUri": IMAGE}, MemorySize=1024)
+    return str(ref.arn)
+
+
+def code_of(lambda_client: Any, name: str = "image") -> dict[str, Any]:
+    found = lambda_client.get_function(FunctionName=name)
+    config = found["Configuration"]
+    return {
+        "imageUri": found["Code"]["ImageUri"],
+        "architectures": config["Architectures"],
+        "codeSha256": config["CodeSha256"],
+        "memory": config["MemorySize"],
+        "description": config["Description"],
+    }
+
+
+def test_an_image_with_imageuris_is_measured_on_that_image_and_restored_by_digest(
     start_run: Callable[..., dict[str, Any]],
+    publish: Callable[..., dict[str, Any]],
     staging: Any,
     lambda_client: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    image_function: str,
 ) -> None:
-    # moto creates zip functions here; an image's configuration differs only in PackageType.
-    read = lambda_api.get_configuration
-    monkeypatch.setattr(
-        lambda_api, "get_configuration", lambda *a, **k: {**read(*a, **k), "PackageType": "Image"}
-    )
-    with pytest.raises(ArchitectureError, match=r"container image.*powertune compare"):
-        start_run(**BOTH)
+    # GIVEN an x86_64 image function, and an arm64 image for it
+    before = code_of(lambda_client)
+    resolved = lambda_client.get_function(FunctionName="image")["Code"]["ResolvedImageUri"]
+    # WHEN a run on both architectures starts
+    state = start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": ARM64_IMAGE})
+    # THEN the original image is recorded by digest, and nothing is staged
+    assert state["run"]["original"]["code"] == {"codeSha256": before["codeSha256"], "imageUri": resolved}
     assert staged(staging) == []
+    # WHEN x86_64's sizes and arm64's first are published
+    state = publish(state, times=3)
+    # THEN $LATEST runs the arm64 image on arm64
+    now = code_of(lambda_client)
+    assert (now["imageUri"], now["architectures"]) == (ARM64_IMAGE, ["arm64"])
+    # WHEN the last size is published THEN the original image (by digest) and x86_64 are back
+    publish(state)
+    after = code_of(lambda_client)
+    assert after["imageUri"] == resolved
+    assert {k: v for k, v in after.items() if k != "imageUri"} == {
+        k: v for k, v in before.items() if k != "imageUri"
+    }
+    report = cleaner.handler(state, None)
+    assert sorted(report["deletedAliases"]) == ["RAM128", "RAM128-arm64", "RAM256", "RAM256-arm64"]
+
+
+def test_an_image_without_an_image_for_the_other_architecture_is_refused_up_front(
+    start_run: Callable[..., dict[str, Any]], staging: Any, lambda_client: Any, image_function: str
+) -> None:
+    # GIVEN an image function and no imageUris (its own image is built for x86_64 only: Lambda does
+    # not run multi-architecture images)
+    before = code_of(lambda_client)
+    # WHEN a run on both architectures starts THEN it is refused, saying what to give
+    with pytest.raises(ArchitectureError, match=r"container image.*give it in imageUris"):
+        start_run(lambdaARN=image_function, **BOTH)
+    assert code_of(lambda_client) == before
+
+
+def test_an_image_in_another_region_is_refused_up_front(
+    start_run: Callable[..., dict[str, Any]], staging: Any, image_function: str
+) -> None:
+    elsewhere = ARM64_IMAGE.replace("us-east-1", "eu-west-1")
+    with pytest.raises(ArchitectureError, match="is not in us-east-1"):
+        start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": elsewhere})
+
+
+def test_an_image_lambda_refuses_fails_saying_what_to_give_and_nothing_changes(
+    start_run: Callable[..., dict[str, Any]],
+    publish: Callable[..., dict[str, Any]],
+    staging: Any,
+    lambda_client: Any,
+    image_function: str,
+) -> None:
+    # GIVEN imageUris naming a multi-architecture index (Lambda refuses it)
+    aws_rules.image_index(ARM64_IMAGE)
+    before = code_of(lambda_client)
+    state = publish(start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": ARM64_IMAGE}), times=2)
+    # WHEN the Publisher switches to arm64 THEN Lambda's refusal is an ArchitectureError saying what to do
+    with pytest.raises(
+        ArchitectureError, match=r"Lambda refused the image imageUris gives for arm64.*built for"
+    ):
+        publish(state)
+    # AND the Cleaner puts back the rest: the code never changed
+    cleaner.handler(state, None)
+    assert code_of(lambda_client) == before
+
+
+def test_the_recovery_event_restores_the_original_image(
+    start_run: Callable[..., dict[str, Any]],
+    publish: Callable[..., dict[str, Any]],
+    staging: Any,
+    lambda_client: Any,
+    image_function: str,
+) -> None:
+    before = code_of(lambda_client)
+    state = start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": ARM64_IMAGE})
+    publish(state, times=3)
+    assert code_of(lambda_client)["imageUri"] == ARM64_IMAGE
+    event = {
+        "source": "aws.states",
+        "detail": {"executionArn": state["run"]["executionArn"], "status": "ABORTED"},
+    }
+    (recovered,) = cleaner.handler(event, None)["recovered"]
+    assert recovered["restoredLatest"] is True
+    after = code_of(lambda_client)
+    assert (after["architectures"], after["codeSha256"]) == (before["architectures"], before["codeSha256"])
+    assert lambda_client.list_aliases(FunctionName="image")["Aliases"] == []
+
+
+def test_imageuris_for_a_zip_function_is_refused(
+    start_run: Callable[..., dict[str, Any]], staging: Any
+) -> None:
+    with pytest.raises(ArchitectureError, match=r"zip package.*leave imageUris out"):
+        start_run(**BOTH, imageUris={"arm64": ARM64_IMAGE})
+    assert staged(staging) == []
+
+
+def test_imageuris_for_the_functions_own_architecture_is_refused(
+    start_run: Callable[..., dict[str, Any]], staging: Any, lambda_client: Any, image_function: str
+) -> None:
+    before = code_of(lambda_client)
+    with pytest.raises(ArchitectureError, match="leave x86_64 out of imageUris"):
+        start_run(lambdaARN=image_function, **BOTH, imageUris={"x86_64": ARM64_IMAGE})
+    assert code_of(lambda_client) == before
 
 
 def test_without_a_staging_bucket_the_run_is_refused(

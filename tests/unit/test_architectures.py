@@ -20,6 +20,7 @@ from powertuning.models import (
     TuningRequest,
 )
 from powertuning.pricing import lambda_price
+from powertuning.report.result import TuningResult
 from powertuning.versions import alias_names
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
@@ -115,6 +116,40 @@ def test_a_recorded_code_location_must_be_an_s3_uri(staged: str) -> None:
         RunState.from_dict(wire)
 
 
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + "a" * 64
+
+
+def test_an_image_is_recorded_by_its_uri_and_round_trips_without_a_staged_copy() -> None:
+    run = config(original_code=OriginalCode("a" * 64, image_uri=IMAGE))
+    wire = run.to_dict()
+    assert wire["original"]["code"] == {"codeSha256": "a" * 64, "imageUri": IMAGE}
+    assert RunState.from_dict(wire) == run
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        {"codeSha256": "x"},
+        {"codeSha256": "x", "imageUri": IMAGE, "staged": "s3://staging-bucket/k.zip"},
+        {"codeSha256": "x", "imageUri": "docker.io/library/python:3.13"},
+    ],
+    ids=["neither", "both", "not-ecr"],
+)
+def test_a_recorded_original_is_one_staged_copy_or_one_ecr_image(code: dict[str, str]) -> None:
+    wire = config().to_dict()
+    wire["original"]["code"] = code
+    with pytest.raises(ValueError, match=r"original code needs one of|not an ECR image URI"):
+        RunState.from_dict(wire)
+
+
+def test_imageuris_round_trips_and_is_left_out_when_not_given() -> None:
+    given = request(architectures=["x86_64", "arm64"], imageUris={"arm64": IMAGE})
+    assert given.image_uris == {"arm64": IMAGE}
+    assert given.to_dict()["imageUris"] == {"arm64": IMAGE}
+    assert TuningRequest.from_dict(given.to_dict()) == given
+    assert "imageUris" not in request(architectures=["x86_64", "arm64"]).to_dict()
+
+
 def test_the_publisher_goes_through_every_size_on_each_architecture() -> None:
     state = PublishState(power_values=(128, 512), architectures=("x86_64", "arm64"))
     assert state.slots == [("x86_64", 128), ("x86_64", 512), ("arm64", 128), ("arm64", 512)]
@@ -177,7 +212,6 @@ def test_without_architectures_the_output_keeps_the_reference_shape() -> None:
 def test_the_report_draws_one_curve_per_architecture_and_marks_the_pick_once() -> None:
     from powertuning.cli.output import format_table
     from powertuning.report.html import render_html
-    from powertuning.report.result import TuningResult
 
     results = [
         result(a, m, 100.0 if a == "x86_64" else 90.0) for a in ("x86_64", "arm64") for m in (512, 1024)
@@ -199,3 +233,109 @@ def test_the_report_draws_one_curve_per_architecture_and_marks_the_pick_once() -
     assert len(marked) == 1
     assert "512 MB  arm64" in marked[0]
     assert sum(" MB  " in line for line in table.splitlines()) == 4
+
+
+def test_the_html_report_has_one_table_of_every_pair_in_the_clis_order_with_the_pick_marked() -> None:
+    import re
+
+    from powertuning.cli.output import format_table
+    from powertuning.report.html import render_html
+
+    # GIVEN a run on both architectures, with arm64 1,024 MB skipped
+    results = [
+        result(a, m, 100.0 if a == "x86_64" else 90.0) for a in ("x86_64", "arm64") for m in (512, 1024)
+    ]
+    output = recommend(
+        results[:3],
+        strategy="cost",
+        balanced_weight=0.5,
+        region="us-east-1",
+        transitions=20,
+        include_stats=True,
+    ).to_dict()
+    output["skipped"] = [{"value": 1024, "architecture": "arm64", "reason": "at 1024 MB on arm64: boom"}]
+    report = TuningResult.from_dict(output)
+    # WHEN the page is rendered
+    html = render_html([report])
+    # THEN there is one table under the chart, with an Architecture column
+    assert html.count("<table") == 1
+    assert "<h3>" not in html
+    assert "<th>Memory</th><th>Architecture</th>" in html
+    # AND its rows are the CLI table's pairs, in the CLI's order
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    rows = re.findall(r"<tr[^>]*><td>(\d+) MB(?: ★)?</td><td>(\w+)</td>", body)
+    cli = [
+        tuple(line.lstrip("* ").split()[0:3:2])
+        for line in format_table(output).splitlines()
+        if " MB  " in line
+    ]
+    assert rows == [("512", "arm64"), ("512", "x86_64"), ("1024", "arm64"), ("1024", "x86_64")]
+    assert rows == cli
+    # AND the pick, and only the pick, is marked; the skipped pair says why
+    marked = re.findall(r'<tr class="recommended"><td>(\d+) MB ★</td><td>(\w+)</td>', body)
+    assert marked == [(str(report.power), str(report.architecture))]
+    assert body.count("★") == 1
+    assert "skipped: at 1024 MB on arm64: boom" in body
+
+
+def _report(durations: dict[str, float], strategy: str, label: str = "") -> TuningResult:
+    from powertuning.report.metadata import RunMetadata
+
+    measured = [result(a, m, d) for a, d in durations.items() for m in (512, 1024)]
+    output = recommend(
+        measured,
+        strategy=strategy,
+        balanced_weight=0.5,
+        region="us-east-1",
+        transitions=20,
+        include_stats=True,
+    ).to_dict()
+    return TuningResult.from_dict(output, label=label, metadata=RunMetadata(strategy=strategy))
+
+
+def test_the_explanation_names_the_architecture_of_the_pick_and_of_the_other_architectures_best() -> None:
+    from powertuning.report.explain import explain
+
+    # GIVEN arm64 much faster than x86_64: arm64 512 MB is the cheapest, arm64 1,024 MB next
+    explanation = explain(_report({"x86_64": 300.0, "arm64": 90.0}, "cost"))
+    assert explanation is not None
+    text = " ".join(explanation.sentences)
+    # THEN the pick and the runner-up are named with their architecture, and x86_64's best is named
+    assert "Strategy cost: 512 MB on arm64 has the lowest average cost per invocation." in text
+    assert "The next cheapest is 1024 MB on arm64 (" in text
+    assert "The cheapest on x86_64 is 512 MB (" in text
+
+
+def test_a_runner_up_on_the_other_architecture_is_named_with_it() -> None:
+    from powertuning.report.explain import explain
+
+    # GIVEN x86_64 only slightly slower: arm64 512 MB is the cheapest, x86_64 512 MB next
+    explanation = explain(_report({"x86_64": 100.0, "arm64": 90.0}, "cost"))
+    assert explanation is not None
+    text = " ".join(explanation.sentences)
+    assert "512 MB on arm64 has the lowest average cost" in text
+    assert "The next cheapest is 512 MB on x86_64 (" in text
+    # (the runner-up already is the other architecture's best: not said twice)
+    assert "The cheapest on x86_64" not in text
+
+
+def test_compare_puts_each_architecture_of_each_result_in_its_own_columns() -> None:
+    from powertuning.cli.output import format_comparison
+    from powertuning.report.html import render_html
+
+    # GIVEN two runs on both architectures (before and after a change)
+    before = _report({"x86_64": 300.0, "arm64": 90.0}, "cost", label="before")
+    after = _report({"x86_64": 100.0, "arm64": 200.0}, "cost", label="after")
+    table = format_comparison([before, after])
+    header = table.splitlines()[0]
+    # THEN there is a column pair per (result, architecture), and each result's pick is marked once
+    for column in ("before arm64 avg", "before x86_64 avg", "after arm64 avg", "after x86_64 avg"):
+        assert column in header
+    assert table.count(" *") == 2
+    assert "* before: 512 MB on arm64 (" in table
+    assert "* after: 512 MB on x86_64 (" in table
+    assert "before at 512 MB on arm64 costs" in table
+    # AND the page says which architecture each pick is on
+    html = render_html([before, after])
+    assert "<th>before arm64 average</th>" in html
+    assert "Strategy cost: 512 MB on x86_64 has the lowest average cost per invocation." in html

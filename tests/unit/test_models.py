@@ -29,6 +29,7 @@ ADAPTIVE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
 PRE = "arn:aws:lambda:us-east-1:123456789012:function:pre"
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:arm64"
 
 
 def weighted(*weights):
@@ -45,6 +46,27 @@ INVALID = [
     ("unknown-key", {"colour": "blue"}, ["unknown input key 'colour'", "Valid keys: lambdaARN"]),
     ("architectures-unknown", {"architectures": ["aarch64"]}, ["architectures", "unknown", "aarch64"]),
     ("architectures-twice", {"architectures": ["arm64", "arm64"]}, ["architectures", "each once"]),
+    (
+        "image-uris-not-an-object",
+        {"architectures": ["x86_64", "arm64"], "imageUris": "x"},
+        ["imageUris", "object"],
+    ),
+    (
+        "image-uris-unknown-architecture",
+        {"architectures": ["x86_64", "arm64"], "imageUris": {"aarch64": ECR}},
+        ["imageUris", "unknown", "aarch64"],
+    ),
+    (
+        "image-uris-not-ecr",
+        {"architectures": ["x86_64", "arm64"], "imageUris": {"arm64": "public.ecr.aws/lambda/python:3.13"}},
+        ["imageUris.arm64", "Amazon ECR image URI"],
+    ),
+    ("image-uris-without-architectures", {"imageUris": {"arm64": ECR}}, ["imageUris needs architectures"]),
+    (
+        "image-uris-not-listed",
+        {"architectures": ["x86_64"], "imageUris": {"arm64": ECR}},
+        ["imageUris names arm64", "does not list"],
+    ),
     ("num-4", {"num": 4}, ["num", "integer from 5 to 1000", "got 4"]),
     ("num-string", {"num": "10"}, ["num", "integer from 5 to 1000", 'got "10"']),
     ("num-float", {"num": 10.5}, ["num", "integer from 5 to 1000", "10.5"]),
