@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Fn, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.acknowledgements import acknowledge
@@ -131,3 +132,65 @@ def private_bucket(
     )
     acknowledge(bucket, "AwsSolutions-S1", why_no_access_logs)
     return bucket
+
+
+@dataclass(frozen=True)
+class LoggedStateMachine:
+    """A standard state machine with tracing, its log group, and its name (known before it exists)."""
+
+    state_machine: sfn.StateMachine
+    log_group: logs.LogGroup
+    name: str
+
+
+def logged_state_machine(
+    scope: Construct,
+    *,
+    name_prefix: str,
+    definition: str,
+    substitutions: dict[str, str],
+    log_retention_days: int,
+    log_execution_data: bool,
+    what_events_carry: str,
+) -> LoggedStateMachine:
+    """A state machine named `<name_prefix>-<last 12 characters of the stack id>` (unique per stack,
+    stable across updates), traced, logging errors only unless `log_execution_data`."""
+    log_group = logs.LogGroup(
+        scope,
+        "Logs",
+        # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small (AWS advice).
+        log_group_name=f"/aws/vendedlogs/states/{Names.unique_id(scope)}",
+        retention=retention(log_retention_days),
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    stack_suffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", Stack.of(scope).stack_id))))
+    name = Fn.join("-", [name_prefix, stack_suffix])
+    state_machine = sfn.StateMachine(
+        scope,
+        "StateMachine",
+        state_machine_name=name,
+        definition_body=sfn.DefinitionBody.from_string(definition),
+        definition_substitutions=substitutions,
+        state_machine_type=sfn.StateMachineType.STANDARD,
+        tracing_enabled=True,
+        logs=sfn.LogOptions(
+            destination=log_group,
+            level=sfn.LogLevel.ALL if log_execution_data else sfn.LogLevel.ERROR,
+            include_execution_data=log_execution_data,
+        ),
+    )
+    if not log_execution_data:
+        acknowledge(
+            state_machine,
+            "AwsSolutions-SF1",
+            f"Errors only by default: {what_events_carry}, which users may keep private. The "
+            "logExecutionData deploy option logs ALL events with their data.",
+        )
+    acknowledge(
+        state_machine.role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Logging and tracing of the state machine: the CloudWatch Logs vended-log delivery actions "
+        "(logs:CreateLogDelivery, ...) and xray:PutTraceSegments/GetSamplingRules do not support "
+        "resource-level permissions; AWS documents Resource '*' for them.",
+    )
+    return LoggedStateMachine(state_machine, log_group, name)

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Aws, Fn, Names, RemovalPolicy, Stack
+from aws_cdk import Aws, Fn
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from powertuning import deployment
-from stacks.acknowledgements import acknowledge
-from stacks.building_blocks import own_function, private_bucket, retention
+from stacks.building_blocks import logged_state_machine, own_function, private_bucket
 from statemachine import FLEET_INTEGRATIONS, TASK_TIMEOUT_MARGIN_S, fleet_definition_text, with_timeouts
 
 FLEET_FUNCTION_NAMES: Final = ("fleet_resolver", "fleet_summary")
@@ -53,7 +51,6 @@ class FleetTuner(Construct):
         log_execution_data: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         # Results are records a team may still want after the stack goes: kept, not deleted.
         self.bucket = private_bucket(
             self,
@@ -80,23 +77,12 @@ class FleetTuner(Construct):
             self.functions[name] = function
             self.roles[name] = role
             self.log_groups[name] = log_group
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{Names.unique_id(self)}",
-            retention=retention(log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        stack_suffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", stack.stack_id))))
-        # Known before the state machine exists, so its role can name its own ARN without a cycle.
-        self.state_machine_name = Fn.join("-", [fleet_name_prefix(name_prefix), stack_suffix])
         definition = with_timeouts(fleet_definition_text(), timeout_seconds + TASK_TIMEOUT_MARGIN_S)
-        self.state_machine = sfn.StateMachine(
+        built = logged_state_machine(
             self,
-            "StateMachine",
-            state_machine_name=self.state_machine_name,
-            definition_body=sfn.DefinitionBody.from_string(definition),
-            definition_substitutions={
+            name_prefix=fleet_name_prefix(name_prefix),
+            definition=definition,
+            substitutions={
                 "FleetResolverFunctionArn": self.functions["fleet_resolver"].function_arn,
                 "FleetSummaryFunctionArn": self.functions["fleet_summary"].function_arn,
                 "TunerStateMachineArn": tuner_state_machine_arn,
@@ -109,26 +95,10 @@ class FleetTuner(Construct):
                     ",", [*tuner_function_arns, *(f.function_arn for f in self.functions.values())]
                 ),
             },
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ALL if log_execution_data else sfn.LogLevel.ERROR,
-                include_execution_data=log_execution_data,
-            ),
+            log_retention_days=log_retention_days,
+            log_execution_data=log_execution_data,
+            what_events_carry="a fleet's events carry every function's tuning input, payloads included",
         )
-        if not log_execution_data:
-            acknowledge(
-                self.state_machine,
-                "AwsSolutions-SF1",
-                "Errors only by default: a fleet's events carry every function's tuning input, payloads "
-                "included, which users may keep private. The logExecutionData deploy option logs ALL events "
-                "with their data.",
-            )
-        acknowledge(
-            self.state_machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Logging and tracing of the state machine: the CloudWatch Logs vended-log delivery actions "
-            "(logs:CreateLogDelivery, ...) and xray:PutTraceSegments/GetSamplingRules do not support "
-            "resource-level permissions; AWS documents Resource '*' for them.",
-        )
+        self.state_machine, self.log_group = built.state_machine, built.log_group
+        # Known before the state machine exists, so its role can name its own ARN without a cycle.
+        self.state_machine_name = built.name

@@ -248,18 +248,7 @@ class PowerTuner(Construct):
         targets and every tuner role is denied changing or invoking them."""
         self._refused = [*self._refused, *arns]
         self._set_refused()
-        iam.Policy(
-            self,
-            "DenyFleet",
-            roles=list(self.functions.roles.values()),
-            statements=[
-                iam.PolicyStatement(
-                    effect=iam.Effect.DENY,
-                    actions=list(SELF_DENIED_ACTIONS),
-                    resources=arns + [f"{arn}:*" for arn in arns],
-                )
-            ],
-        )
+        self._deny("DenyFleet", arns)
 
     def _grant_staging(self) -> None:
         bucket = self.staging.bucket
@@ -327,10 +316,13 @@ class PowerTuner(Construct):
         A separate policy (not the roles' default policies, which the functions depend on), so
         naming the functions' ARNs makes no dependency cycle.
         """
-        arns = [f.function_arn for f in self.functions.functions.values()]
+        self._deny("DenySelf", [f.function_arn for f in self.functions.functions.values()])
+
+    def _deny(self, construct_id: str, arns: list[str]) -> None:
+        # Every tuner role is denied SELF_DENIED_ACTIONS on these functions and their versions.
         iam.Policy(
             self,
-            "DenySelf",
+            construct_id,
             roles=list(self.functions.roles.values()),
             statements=[
                 iam.PolicyStatement(

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Fn, Names, RemovalPolicy, Stack
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.acknowledgements import acknowledge
-from stacks.building_blocks import retention
+from stacks.building_blocks import logged_state_machine
 from statemachine import TASK_TIMEOUT_MARGIN_S, definition_text, with_timeouts
 
 
@@ -39,49 +35,15 @@ class TunerStateMachine(Construct):
         log_execution_data: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        self.log_group = logs.LogGroup(
+        built = logged_state_machine(
             self,
-            "Logs",
-            # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small (AWS advice).
-            log_group_name=f"/aws/vendedlogs/states/{Names.unique_id(self)}",
-            retention=retention(log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
+            name_prefix=name_prefix,
+            definition=render_definition(definition_text(), timeout_seconds),
+            substitutions=dict(function_arns),
+            log_retention_days=log_retention_days,
+            log_execution_data=log_execution_data,
+            what_events_carry="events of a tuning carry the function's payloads (disablePayloadLogs)",
         )
-        # "<prefix>-<last 12 characters of the stack id>": unique per stack, stable across updates.
-        stack_suffix = Fn.select(4, Fn.split("-", Fn.select(2, Fn.split("/", stack.stack_id))))
+        self.state_machine, self.log_group = built.state_machine, built.log_group
         # Known before the state machine exists: the fleet's role names its executions by it.
-        self.state_machine_name = Fn.join("-", [name_prefix, stack_suffix])
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=self.state_machine_name,
-            definition_body=sfn.DefinitionBody.from_string(
-                render_definition(definition_text(), timeout_seconds)
-            ),
-            definition_substitutions=dict(function_arns),
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            tracing_enabled=True,
-            # Errors only, without execution data: inputs carry payloads (disablePayloadLogs). The
-            # logExecutionData deploy option logs every event with its data, for debugging.
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ALL if log_execution_data else sfn.LogLevel.ERROR,
-                include_execution_data=log_execution_data,
-            ),
-        )
-        if not log_execution_data:
-            acknowledge(
-                self.state_machine,
-                "AwsSolutions-SF1",
-                "Errors only by default: events of a tuning carry the function's payloads, which users may "
-                "keep private (disablePayloadLogs). The logExecutionData deploy option logs ALL events with "
-                "their data.",
-            )
-        acknowledge(
-            self.state_machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Logging and tracing of the state machine: the CloudWatch Logs vended-log delivery actions "
-            "(logs:CreateLogDelivery, ...) and xray:PutTraceSegments/GetSamplingRules do not support "
-            "resource-level permissions; AWS documents Resource '*' for them.",
-        )
+        self.state_machine_name = built.name
