@@ -225,8 +225,10 @@ def test_bad_fleet_input_fails_before_any_tuning_starts(
     before = len(engine.sfn_client.list_executions(stateMachineArn=engine.state_machine_arn)["executions"])
     described = _run(engine, fleet_arn, fleet_input)
     assert described["status"] == "FAILED"
-    # The resolver's error, as Lambda reports it: {"errorType", "errorMessage", ...}
-    assert message in json.loads(described["cause"])["errorMessage"]
+    # The resolver's refusal: its own error name, and its message alone as the Cause
+    assert described["error"] in {"FleetInputError", "SelfTargetError", "FunctionNotFoundError"}
+    assert message in described["cause"]
+    assert not described["cause"].lstrip().startswith("{")
     assert (
         len(engine.sfn_client.list_executions(stateMachineArn=engine.state_machine_arn)["executions"])
         == before
