@@ -34,7 +34,7 @@ from powertuning.cli.output import (
     usage_error,
 )
 from powertuning.errors import PowerTuningError
-from powertuning.fleet import FleetRequest, estimated_tuning_cost, monthly_cost
+from powertuning.fleet import FleetRequest, Selector, estimated_tuning_cost, monthly_cost
 from powertuning.models import FunctionRef
 from powertuning.report.fleet import write_fleet_html
 
@@ -127,13 +127,9 @@ def register(subparsers: Any) -> None:
 
 def build_fleet_input(args: argparse.Namespace) -> dict[str, Any]:
     """The fleet input from the flags and --input-file, validated like the FleetResolver validates it."""
-    selector: dict[str, Any] = {}
-    if args.tag:
-        selector["tags"] = dict(args.tag)
-    if args.prefix:
-        selector["namePrefix"] = args.prefix
-    if args.runtime:
-        selector["runtime"] = args.runtime
+    selector = Selector(
+        tags=tuple(args.tag or ()), name_prefix=args.prefix or None, runtime=args.runtime or None
+    ).to_dict()
     if bool(args.function) == bool(selector):
         raise PowerTuningError(
             "give --function ARN ..., or a selector (--tag, --prefix, --runtime), not both"

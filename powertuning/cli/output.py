@@ -128,27 +128,33 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
         rows,
         [False, True, True, True, True, True, False],
     )
-    lines = [
-        table,
-        "",
-        f"* recommended: {result.power} MB ({ms(result.duration)} average, "
-        f"{usd_per_invocation(result.cost, result.currency)} per invocation, "
-        f"{usd_per_million(result.cost, result.currency)} per 1M)",
-    ]
+    lines = [table, "", _recommended(result)]
     if result.constraint is not None:
         lines.append(f"  {result.constraint.describe(result.power)}")
     lines += [f"  {value} MB skipped: {reason}" for value, reason in sorted(skipped.items())]
     if current_memory is not None:
         verdict = "same as recommended" if current_memory == result.power else "differs from recommended"
         lines.append(f"  current memory: {current_memory} MB ({verdict})")
-    lines.append(
+    lines.append(_tuning_cost(result))
+    if result.visualization:
+        lines.append(f"Visualization: {result.visualization}")
+    return "\n".join(lines)
+
+
+def _recommended(result: TuningResult) -> str:
+    return (
+        f"* recommended: {result.pick} ({ms(result.duration)} average, "
+        f"{usd_per_invocation(result.cost, result.currency)} per invocation, "
+        f"{usd_per_million(result.cost, result.currency)} per 1M)"
+    )
+
+
+def _tuning_cost(result: TuningResult) -> str:
+    return (
         f"Tuning cost: {usd(result.total_cost, result.currency)} "
         f"({usd(result.execution_cost, result.currency)} Step Functions + "
         f"{usd(result.lambda_cost, result.currency)} Lambda)"
     )
-    if result.visualization:
-        lines.append(f"Visualization: {result.visualization}")
-    return "\n".join(lines)
 
 
 def _architectures_table(result: TuningResult, current_memory: int | None) -> str:
@@ -183,23 +189,13 @@ def _architectures_table(result: TuningResult, current_memory: int | None) -> st
         rows,
         [False, True, False, True, True, True, True],
     )
-    lines = [
-        table,
-        "",
-        f"* recommended: {result.power} MB on {result.architecture} ({ms(result.duration)} average, "
-        f"{usd_per_invocation(result.cost, result.currency)} per invocation, "
-        f"{usd_per_million(result.cost, result.currency)} per 1M)",
-    ]
+    lines = [table, "", _recommended(result)]
     if result.constraint is not None:
         lines.append(f"  {result.constraint.describe(result.power)}")
     lines += [f"  {value} MB on {arch} skipped: {reason}" for arch, value, reason in result.skipped_on]
     if current_memory is not None:
         lines.append(f"  current memory: {current_memory} MB")
-    lines.append(
-        f"Tuning cost: {usd(result.total_cost, result.currency)} "
-        f"({usd(result.execution_cost, result.currency)} Step Functions + "
-        f"{usd(result.lambda_cost, result.currency)} Lambda)"
-    )
+    lines.append(_tuning_cost(result))
     lines += [f"Visualization ({arch}): {link}" for arch, link in sorted(result.visualizations.items())]
     return "\n".join(lines)
 

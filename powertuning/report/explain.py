@@ -43,6 +43,13 @@ def _figures(s: SizeStats, *, name: str | None = None) -> str:
     )
 
 
+# cost and speed each rank on one figure: (the figure, its name, the best's word, the pick's claim).
+_SINGLE_FIGURE: dict[str, tuple[str, str, str, str]] = {
+    "cost": ("average_price", "cost", "cheapest", "lowest average cost per invocation"),
+    "speed": ("average_duration", "duration", "fastest", "shortest average duration"),
+}
+
+
 def _more(value: float, reference: float) -> str:
     if reference <= 0:
         return ""
@@ -95,32 +102,16 @@ def explain(result: TuningResult) -> Explanation | None:
         # Adaptive sampling decides on trimmed per-invocation figures; the averages may disagree.
         out.append(f"Strategy {strategy} recommended {_name(pick)} from its own estimates.")
         strategy = None
-    elif strategy == "cost":
-        out.append(f"Strategy cost: {_name(pick)} has the lowest average cost per invocation.")
+    elif strategy in _SINGLE_FIGURE:
+        figure, what, best, lowest = _SINGLE_FIGURE[strategy]
+        out.append(f"Strategy {strategy}: {_name(pick)} has the {lowest}.")
         if others:
-            runner = min(others, key=lambda s: (s.average_price, _key(s)))
+            runner = min(others, key=lambda s: (getattr(s, figure), _key(s)))
             out.append(
-                f"The next cheapest is {_figures(runner)}"
-                f"{_more(runner.average_price, pick.average_price)} in cost."
+                f"The next {best} is {_figures(runner)}"
+                f"{_more(getattr(runner, figure), getattr(pick, figure))} in {what}."
             )
-            out.extend(
-                _other_architecture(
-                    pick, runner, others, best="cheapest", figure="average_price", what="cost"
-                )
-            )
-    elif strategy == "speed":
-        out.append(f"Strategy speed: {_name(pick)} has the shortest average duration.")
-        if others:
-            runner = min(others, key=lambda s: (s.average_duration, _key(s)))
-            out.append(
-                f"The next fastest is {_figures(runner)}"
-                f"{_more(runner.average_duration, pick.average_duration)} in duration."
-            )
-            out.extend(
-                _other_architecture(
-                    pick, runner, others, best="fastest", figure="average_duration", what="duration"
-                )
-            )
+            out.extend(_other_architecture(pick, runner, others, best=best, figure=figure, what=what))
     elif strategy == "balanced":
         weight = result.metadata.balanced_weight
         weight = 0.5 if weight is None else weight
