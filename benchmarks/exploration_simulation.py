@@ -176,7 +176,7 @@ def run_adaptive(
 ) -> Run:
     """An adaptive execution: `drive` (the state machine's loop), the Executor and Publisher simulated."""
     target = Target(curve, rng, cold=cold)
-    sizes = auto_initial_sizes() if auto else tuple(curve.sizes)
+    sizes = auto_initial_sizes(strategy=strategy) if auto else tuple(curve.sizes)
     request = TuningRequest.from_dict(
         {
             "lambdaARN": ARN,

@@ -1068,10 +1068,19 @@ def auto_grid(max_memory: int = MAX_MEMORY_MB) -> tuple[int, ...]:
     return tuple(m for m in AUTO_GRID if MIN_MEMORY_MB <= m <= max_memory)
 
 
-def auto_initial_sizes(max_memory: int = MAX_MEMORY_MB) -> tuple[int, ...]:
-    """First probes of "auto": a coarse ladder up to 1 vCPU; larger sizes only when the data asks."""
+def auto_initial_sizes(max_memory: int = MAX_MEMORY_MB, strategy: str = "balanced") -> tuple[int, ...]:
+    """First probes of "auto": a coarse ladder up to 1 vCPU; larger sizes only when the data asks.
+
+    With CPU at most proportional to memory, a bigger size is never cheaper without a super-linear
+    speed-up and a smaller one never faster: `cost` starts on the ladder's two lowest rungs and
+    `speed` on its two highest (the walk climbs or descends from there when the data asks).
+    """
     grid = auto_grid(max_memory)
     ladder = [m for i, m in enumerate(grid) if i % AUTO_LADDER_STEP == 0 and m <= MB_PER_VCPU]
     if grid and max_memory < MB_PER_VCPU and grid[-1] not in ladder:
         ladder.append(grid[-1])
+    if strategy == "cost":
+        return tuple(ladder[:2])
+    if strategy == "speed":
+        return tuple(ladder[-2:])
     return tuple(ladder)

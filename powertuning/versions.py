@@ -134,7 +134,10 @@ def initialize(
         request, latest, client, staging_bucket=staging_bucket, stack_region=stack_region
     )
     own = str((latest.get("Architectures") or ["x86_64"])[0])
-    default = auto_initial_sizes() if request.auto_power_values else tuple(default_power_values)
+    if request.auto_power_values:
+        default = auto_initial_sizes(strategy=request.strategy)
+    else:
+        default = tuple(default_power_values)
     power_values = request.resolved_power_values(default)
     reserved = auto_grid() if request.auto_power_values else power_values
     suffixes = {"" if a == own else f"-{a}" for a in measured or (own,)}

@@ -35,6 +35,10 @@ MIN_POINTS: Final = 4
 MODEL_SLACK: Final = 0.03
 # A size further than this many standard errors from the curve means the model does not fit.
 FIT_Z: Final = 3.0
+# `cost` and `speed` probe one end of the list over at least this factor of memory: enough CPU
+# share between the probes to tell the part that scales from the part that does not (a narrow
+# cluster of probes would extrapolate its noise).
+PROBE_SPAN: Final = 4
 # A listed size is skipped only when the model puts it this many times its spread (at least
 # MODEL_SLACK) beyond the tolerance behind the leader: "clearly worse", not "probably worse".
 SKIP_SPREADS: Final = 3.0
@@ -130,19 +134,33 @@ def _solve(points: Sequence[Point], weights: Sequence[float], plateau: float) ->
 # -- using the model in the race -----------------------------------------------------------------
 
 
-def probes(sizes: Sequence[int]) -> tuple[int, ...]:
-    """The listed sizes measured first: MIN_POINTS of them, evenly spread on a log scale (ends included).
+def probes(sizes: Sequence[int], strategy: str = "balanced") -> tuple[int, ...]:
+    """The listed sizes measured first: MIN_POINTS of them, where the strategy's answer can lie.
 
-    Fewer than MIN_POINTS + 2 listed sizes are all measured: the model could skip none of them.
+    Lambda's CPU share grows at most in proportion to memory, so a bigger size is never cheaper
+    unless the speed-up is super-linear, and more memory never makes a function slower: `cost`
+    probes the smallest sizes and `speed` the largest, spread on a log scale over at least a factor
+    of PROBE_SPAN of memory from that end; `balanced`, whose optimum is inside, spreads them over
+    the whole list (ends included). Where the guess is wrong (a super-linear speed-up: a function
+    short of memory at the small sizes), the durations do not fit the model, and `promote`
+    measures every other size. Fewer than MIN_POINTS + 2 listed sizes are all measured: the model
+    could skip none.
     """
     ordered = sorted(set(sizes))
     if len(ordered) < MIN_POINTS + 2:
         return tuple(ordered)
-    low, high = math.log(ordered[0]), math.log(ordered[-1])
+    span = ordered
+    if strategy == "cost":
+        span = [m for m in ordered if m <= ordered[0] * PROBE_SPAN] or ordered
+        span = span if len(span) >= MIN_POINTS else ordered[:MIN_POINTS]
+    elif strategy == "speed":
+        span = [m for m in ordered if m >= ordered[-1] / PROBE_SPAN] or ordered
+        span = span if len(span) >= MIN_POINTS else ordered[-MIN_POINTS:]
+    low, high = math.log(span[0]), math.log(span[-1])
     chosen: list[int] = []
     for i in range(MIN_POINTS):
         target = low + (high - low) * i / (MIN_POINTS - 1)
-        left = [m for m in ordered if m not in chosen]
+        left = [m for m in span if m not in chosen]
         chosen.append(min(left, key=lambda m: (abs(math.log(m) - target), m)))
     return tuple(sorted(chosen))
 

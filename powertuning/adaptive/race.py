@@ -32,7 +32,7 @@ def start(sizes: Sequence[int], settings: RaceSettings) -> AdaptiveState:
     With the model (`settings.model`) and many listed sizes, only a few probes spread over the list
     are measured first; the others wait in `reserve` until the model has seen the probes.
     """
-    first = model.probes(sizes) if settings.model and not settings.auto else tuple(sizes)
+    first = model.probes(sizes, settings.strategy) if settings.model and not settings.auto else tuple(sizes)
     state = AdaptiveState(
         candidates=tuple(v for v in sizes if v in first),
         reserve=tuple(v for v in sizes if v not in first),

@@ -51,10 +51,28 @@ def test_a_stepped_curve_does_not_fit_and_three_sizes_cannot_be_checked():
     assert (few.fits, few.checked) == (False, False)
 
 
-def test_probes_spread_over_the_list_on_a_log_scale():
-    assert probes(SIZES) == (128, 384, 1024, 3008)
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        # balanced: the optimum is inside, so the probes spread on a log scale, ends included
+        ("balanced", (128, 384, 1024, 3008)),
+        # cost: CPU at most proportional to memory makes a bigger size dearer, so the smallest
+        # first, over a factor of 4 of memory (enough leverage to fit the CPU part)
+        ("cost", (128, 256, 384, 512)),
+        # speed: more memory is never slower, so the largest first, down to a quarter of the largest
+        ("speed", (768, 1024, 2048, 3008)),
+    ],
+)
+def test_probes_go_where_the_strategy_can_win(strategy, expected):
+    assert probes(SIZES, strategy) == expected
+    # never a narrow cluster at one end of a long list: the fit would extrapolate its noise
+    every_64 = list(range(128, 3009, 64))
+    assert probes(every_64, "speed") == (768, 1216, 1920, 3008)
+    assert probes(every_64, "cost") == (128, 192, 320, 512)
+    # a short list whose end spans less than that: the MIN_POINTS sizes at that end
+    assert probes([128, 256, 512, 1024, 2048, 3008], "speed") == (512, 1024, 2048, 3008)
     # five sizes or fewer: all measured, the model could skip none
-    assert probes([128, 256, 512, 1024, 2048]) == (128, 256, 512, 1024, 2048)
+    assert probes([128, 256, 512, 1024, 2048], strategy) == (128, 256, 512, 1024, 2048)
 
 
 def test_listed_sizes_the_model_shows_clearly_worse_are_never_measured():
@@ -63,7 +81,7 @@ def test_listed_sizes_the_model_shows_clearly_worse_are_never_measured():
     log: list = []
     state = race(model, SIZES, settings(strategy="cost"), log=log)
     # THEN the first round measured only the probes, and the sizes the fit put far behind were skipped
-    assert [item.value for item in log[0]] == [128, 384, 1024, 3008]
+    assert [item.value for item in log[0]] == [128, 256, 384, 512]
     assert state.skipped_by_model
     measured = {s.value for s in state.sizes if s.count}
     assert not measured & set(state.skipped_by_model)
@@ -76,6 +94,24 @@ def test_listed_sizes_the_model_shows_clearly_worse_are_never_measured():
     # WITHOUT the model every listed size is measured
     plain = race(model, SIZES, settings(strategy="cost", model=False))
     assert {s.value for s in plain.sizes if s.count} == set(SIZES)
+
+
+def test_a_super_linear_speed_up_past_the_cost_probes_sends_every_listed_size_to_the_race():
+    # GIVEN cost falling with memory up to 1,024 MB: a super-linear speed-up (the function thrashes
+    # its memory below that), which Lambda's CPU model does not predict, then the usual rise
+    def starved(memory: int) -> float:
+        return 200 + 400 * 1769 / min(memory, 1769) * (4096 / memory if memory < 1024 else 1)
+
+    log: list = []
+    state = race(
+        noisy({m: starved(m) for m in SIZES}, spread=0.03), SIZES, settings(strategy="cost"), log=log
+    )
+    # THEN the probes were the smallest sizes; cost falling over them does not fit the model, so
+    # nothing was skipped on its word, and the race found the cheapest size above the probes
+    assert [item.value for item in log[0]] == [128, 256, 384, 512]
+    assert state.skipped_by_model == ()
+    assert {s.value for s in state.sizes if s.count} == set(SIZES)
+    assert confidence_statement(state, settings(strategy="cost"))["pick"] == 1024
 
 
 def test_a_stepped_curve_falls_back_to_measuring_every_listed_size():
