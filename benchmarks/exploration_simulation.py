@@ -17,7 +17,13 @@ from benchmarks.exploration_curves import Curve
 from powertuning.adaptive.outcome import size_results
 from powertuning.adaptive.state import BatchItem, RaceSettings
 from powertuning.adaptive.step import drive
-from powertuning.analysis import choose, count_adaptive_transitions, count_transitions, summarize
+from powertuning.analysis import (
+    choose,
+    choose_survivor,
+    count_adaptive_transitions,
+    count_transitions,
+    summarize,
+)
 from powertuning.logs import Report
 from powertuning.measure import batch_result
 from powertuning.models import PublishState, RunState, SizeResult, TuningRequest, auto_initial_sizes
@@ -209,12 +215,14 @@ def run_adaptive(
     race = drive(settings, publish.published, measure, publish_more)
     # What the Analyzer reads from the finished race.
     results = size_results(race, settings)
-    survivors = [r for r in results if r.value in race.candidates]
     transitions = count_adaptive_transitions(
         len(publish.published) + len(race.unavailable), race.decisions, race.rounds, results
     )
     return Run.of(
-        choose(survivors, strategy, 0.5).value, results, step_functions_cost(transitions, REGION), wall
+        choose_survivor(results, race.candidates, strategy, 0.5).value,
+        results,
+        step_functions_cost(transitions, REGION),
+        wall,
     )
 
 

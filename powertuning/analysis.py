@@ -115,6 +115,19 @@ def choose(
     raise ValueError(f"unknown strategy {strategy!r}")
 
 
+def choose_survivor(
+    results: Sequence[SizeResult], survivors: Collection[int], strategy: str, balanced_weight: float
+) -> SizeResult:
+    """The recommended size among an adaptive race's `survivors`, scored among every size measured.
+
+    Balanced normalises by the largest cost and duration of every size measured (as the race does),
+    not of the survivors alone, which would shift the weights of cost and speed with whichever
+    sizes the race happened to keep.
+    """
+    within = {slot(r) for r in results if r.value in survivors}
+    return choose(results, strategy, balanced_weight, within=within)
+
+
 @dataclass(frozen=True)
 class LatencyTarget:
     """`maxDurationMs` and `durationStatistic`: the recommendation's statistic must be at most the limit."""
@@ -191,7 +204,11 @@ def recommend(
     eligible = results if candidates is None else [r for r in results if r.value in candidates]
     constraint = None
     if target is None:
-        best = choose(eligible, strategy, balanced_weight)
+        best = (
+            choose(results, strategy, balanced_weight)
+            if candidates is None
+            else choose_survivor(results, candidates, strategy, balanced_weight)
+        )
     else:
         best, constraint = choose_within_target(eligible, strategy, balanced_weight, target)
     measured = [r for r in results if not r.skipped and r.invocations > 0]

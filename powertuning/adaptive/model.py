@@ -28,6 +28,7 @@ from typing import Final
 
 from powertuning.adaptive.estimates import Estimate, estimates, norms
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
+from powertuning.pricing import MB_PER_VCPU
 
 # Three parameters, and at least one size to check them on.
 MIN_POINTS: Final = 4
@@ -35,10 +36,13 @@ MIN_POINTS: Final = 4
 MODEL_SLACK: Final = 0.03
 # A size further than this many standard errors from the curve means the model does not fit.
 FIT_Z: Final = 3.0
-# `cost` and `speed` probe one end of the list over at least this factor of memory: enough CPU
-# share between the probes to tell the part that scales from the part that does not (a narrow
-# cluster of probes would extrapolate its noise).
+# `cost` probes the small end of the list over at least this factor of memory: enough CPU share
+# between the probes to tell the part that scales from the part that does not (a narrow cluster of
+# probes would extrapolate its noise).
 PROBE_SPAN: Final = 4
+# Lambda enforces the CPU share per slice of this length (not published; the local runtime's CFS
+# period): what a burst can save on the linear share.
+QUOTA_SLICE_MS: Final = 20.0
 # A listed size is skipped only when the model puts it this many times its spread (at least
 # MODEL_SLACK) beyond the tolerance behind the leader: "clearly worse", not "probably worse".
 SKIP_SPREADS: Final = 3.0
@@ -65,6 +69,16 @@ class DurationModel:
         """The modelled steady-state duration (ms) at `memory` MB."""
         return self.steady + self.cpu / min(memory, self.plateau)
 
+    def fastest(self, memory: float) -> float:
+        """The shortest duration Lambda's CPU quota allows at `memory`, on this model.
+
+        The share is enforced per slice: an invocation starts with a full slice of quota and runs
+        at full speed (one vCPU) until it is spent, so it can finish up to one slice's wait sooner
+        than the linear share says, never faster than at one vCPU. Short functions get stepped
+        curves from this (a burst that fits in one slice is as fast at 700 MB as at 1,769 MB).
+        """
+        return max(self.duration(memory) - QUOTA_SLICE_MS, self.duration(max(memory, MB_PER_VCPU)))
+
 
 @dataclass(frozen=True)
 class Fit:
@@ -87,7 +101,9 @@ def fit(points: Sequence[Point]) -> Fit:
         return Fit(None, False, math.inf, f"{len(usable)} sizes measured: too few to fit", checked=False)
     weights = [1 / (p.variance + (MODEL_SLACK * p.duration) ** 2) for p in usable]
     best: tuple[float, DurationModel] | None = None
-    for plateau in [*sorted({p.memory for p in usable}), math.inf]:
+    # A plateau at the largest size measured fits exactly as "none" does, with nothing above it to
+    # show it: it is not a candidate (claiming it would predict every larger size no faster).
+    for plateau in [*sorted({p.memory for p in usable})[:-1], math.inf]:
         model = _solve(usable, weights, plateau)
         chi2 = sum(w * r**2 for w, r in zip(weights, _residuals(usable, model), strict=True))
         if best is None or chi2 < best[0] - 1e-12:
@@ -135,27 +151,25 @@ def _solve(points: Sequence[Point], weights: Sequence[float], plateau: float) ->
 
 
 def probes(sizes: Sequence[int], strategy: str = "balanced") -> tuple[int, ...]:
-    """The listed sizes measured first: MIN_POINTS of them, where the strategy's answer can lie.
+    """The listed sizes measured first, where the strategy's answer can lie.
 
     Lambda's CPU share grows at most in proportion to memory, so a bigger size is never cheaper
-    unless the speed-up is super-linear, and more memory never makes a function slower: `cost`
-    probes the smallest sizes and `speed` the largest, spread on a log scale over at least a factor
-    of PROBE_SPAN of memory from that end; `balanced`, whose optimum is inside, spreads them over
-    the whole list (ends included). Where the guess is wrong (a super-linear speed-up: a function
-    short of memory at the small sizes), the durations do not fit the model, and `promote`
-    measures every other size. Fewer than MIN_POINTS + 2 listed sizes are all measured: the model
-    could skip none.
+    unless the speed-up is super-linear: `cost` probes MIN_POINTS of the smallest sizes, spread on
+    a log scale over at least a factor of PROBE_SPAN of memory. Where that guess is wrong (a
+    function short of memory at the small sizes), cost falling over the probes does not fit the
+    model, and `promote` measures every other size. `speed` and `balanced` spread MIN_POINTS
+    probes over the whole list on a log scale, ends included: `balanced` has its optimum inside,
+    and a speed plateau must be seen from below, or a flat fit of the largest sizes would predict
+    the smallest as fast. Fewer than MIN_POINTS + 2 listed sizes are all measured: the model could
+    skip none.
     """
     ordered = sorted(set(sizes))
     if len(ordered) < MIN_POINTS + 2:
         return tuple(ordered)
     span = ordered
     if strategy == "cost":
-        span = [m for m in ordered if m <= ordered[0] * PROBE_SPAN] or ordered
+        span = [m for m in ordered if m <= ordered[0] * PROBE_SPAN]
         span = span if len(span) >= MIN_POINTS else ordered[:MIN_POINTS]
-    elif strategy == "speed":
-        span = [m for m in ordered if m >= ordered[-1] / PROBE_SPAN] or ordered
-        span = span if len(span) >= MIN_POINTS else ordered[-MIN_POINTS:]
     low, high = math.log(span[0]), math.log(span[-1])
     chosen: list[int] = []
     for i in range(MIN_POINTS):
@@ -167,14 +181,26 @@ def probes(sizes: Sequence[int], strategy: str = "balanced") -> tuple[int, ...]:
 
 def measured_fit(state: AdaptiveState, settings: RaceSettings) -> Fit:
     """The model over every size measured so far (trimmed mean durations, the pooled spread)."""
-    measured = tuple(s.value for s in state.sizes if s.count and not s.skipped)
-    durations = estimates(replace(state, candidates=measured), replace(settings, strategy="speed"))
+    durations = estimates(
+        replace(state, candidates=measured_sizes(state)), replace(settings, strategy="speed")
+    )
     return fit([Point(e.value, e.mean, e.variance) for e in durations.values()])
 
 
-def predicted(model: DurationModel, memory: int, settings: RaceSettings, scale: tuple[float, float]) -> float:
-    """The strategy's objective of a steady-state invocation at `memory`, as the model predicts it."""
-    duration = model.duration(memory)
+def predicted(
+    model: DurationModel,
+    memory: int,
+    settings: RaceSettings,
+    scale: tuple[float, float],
+    *,
+    fastest: bool = False,
+) -> float:
+    """The strategy's objective of a steady-state invocation at `memory`, as the model predicts it.
+
+    `fastest`: with the shortest duration the CPU quota allows there (`DurationModel.fastest`), the
+    best the size could do: what a size must be clearly worse than the leader with, to be skipped.
+    """
+    duration = model.fastest(memory) if fastest else model.duration(memory)
     cost = settings.price.invocation_cost(math.ceil(duration), memory)
     if settings.strategy == "cost":
         return cost
@@ -203,7 +229,9 @@ def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
         scale = norms(state, settings)
         margin = settings.tolerance + SKIP_SPREADS * max(result.spread, MODEL_SLACK)
         best = min(leader.mean, predicted(result.model, leader.value, settings, scale))
-        skipped = [m for m in keep if predicted(result.model, m, settings, scale) > best * (1 + margin)]
+        skipped = [
+            m for m in keep if predicted(result.model, m, settings, scale, fastest=True) > best * (1 + margin)
+        ]
         keep = [m for m in keep if m not in skipped]
     return replace(
         state,
@@ -211,6 +239,11 @@ def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
         reserve=(),
         skipped_by_model=state.skipped_by_model + tuple(skipped),
     )
+
+
+def measured_sizes(state: AdaptiveState) -> tuple[int, ...]:
+    """The sizes with measurements (not skipped for errors)."""
+    return tuple(s.value for s in state.sizes if s.count and not s.skipped)
 
 
 def fitted_leader(state: AdaptiveState, settings: RaceSettings) -> tuple[Fit, Estimate] | None:
@@ -226,13 +259,17 @@ def jump(state: AdaptiveState, settings: RaceSettings, grid: Sequence[int]) -> i
     """The grid size the model predicts best, if not measured yet (`powerValues: "auto"`).
 
     Three sizes determine the model without checking it: measuring its optimum is the check, and
-    the race decides on what was measured. A model that does not fit more sizes proposes nothing.
+    the race decides on what was measured. A model that does not fit more sizes proposes nothing,
+    and neither does a speed model with no plateau seen: its optimum is merely "the largest size",
+    which the walk climbs towards a step at a time, stopping where more memory stops paying.
     """
     result = measured_fit(state, settings)
     if result.model is None or (result.checked and not result.fits):
         return None
-    scale = norms(state, settings)
     model = result.model
+    if settings.strategy == "speed" and math.isinf(model.plateau):
+        return None
+    scale = norms(state, settings)
     best = min(grid, key=lambda m: (predicted(model, m, settings, scale), m), default=None)
     measured = {s.value for s in state.sizes if s.count or s.skipped}
     return best if best is not None and best not in measured else None

@@ -8,7 +8,7 @@ from typing import Any
 from powertuning import samples as sample_store
 from powertuning.adaptive.estimates import estimates, kept_samples, lower_bound
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
-from powertuning.analysis import choose, summarize
+from powertuning.analysis import choose_survivor, summarize
 from powertuning.logs import Report
 from powertuning.models import SizeResult
 from powertuning.samples import Sample
@@ -56,7 +56,7 @@ def _reports(value: int, samples: tuple[Sample, ...] | list[Sample]) -> list[Rep
 def confidence_statement(state: AdaptiveState, settings: RaceSettings) -> dict[str, Any]:
     """How sure a finished race is of its pick: the sizes it could not separate from it, and by how much.
 
-    `pick` is what the Analyzer recommends: `choose` over the sizes left in the race. Every other
+    `pick` is what the Analyzer recommends: `choose_survivor` over the sizes left in the race. Every other
     size left in the race is `notSeparated`, with `withinPct`: how much better than the pick it could
     still be, the one-sided Student-t bound of the race's own comparison (the same estimates, pooled
     spread and Welch degrees of freedom) at `confidence`, Bonferroni over those sizes; `null` when
@@ -80,7 +80,7 @@ def confidence_statement(state: AdaptiveState, settings: RaceSettings) -> dict[s
     survivors = [r for r in results if r.value in state.candidates and not r.skipped]
     if not survivors:
         return {**base, "pick": None, "notSeparated": [], "text": "no size could be measured"}
-    pick = choose(survivors, settings.strategy, settings.balanced_weight).value
+    pick = choose_survivor(results, state.candidates, settings.strategy, settings.balanced_weight).value
     others = [r.value for r in survivors if r.value != pick]
     est = estimates(replace(state, candidates=tuple(r.value for r in survivors)), settings)
     alpha = (1 - confidence) / max(1, len(others))

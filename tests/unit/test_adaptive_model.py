@@ -10,8 +10,9 @@ import pytest
 from powertuning.adaptive.auto import propose
 from powertuning.adaptive.model import DurationModel, Point, fit, probes
 from powertuning.adaptive.outcome import confidence_statement
+from powertuning.local.cpu_model import cpu_duration_ms
 from powertuning.models import AUTO_GRID
-from tests.adaptive_sim import measured_state, noisy, race, settings
+from tests.adaptive_sim import PRICE, measured_state, noisy, race, settings
 
 SIZES = [128, 256, 384, 512, 768, 1024, 1536, 1769, 2048, 3008]
 
@@ -38,6 +39,41 @@ def test_the_fit_is_exact_on_a_cpu_bound_curve():
     assert result.model.duration(3008) == pytest.approx(cpu_bound(3008))
 
 
+def test_no_plateau_is_claimed_at_the_largest_size_measured():
+    # GIVEN a function still CPU-bound at the largest size measured
+    points = [Point(m, cpu_bound(m), 1e-6) for m in (128, 256, 384, 512)]
+    # THEN nothing above 512 MB shows a plateau: the fit predicts larger sizes faster still
+    result = fit(points)
+    assert result.fits
+    assert result.model.plateau == math.inf
+    assert result.model.duration(1024) < result.model.duration(512)
+
+
+def test_the_fastest_a_size_can_be_allows_one_quota_slice_of_burst():
+    # GIVEN 8 ms of CPU work at one vCPU and 5 ms of waiting (a short function)
+    model = DurationModel(steady=5.0, cpu=8.0 * 1769, plateau=math.inf)
+    # THEN below one vCPU a burst can save up to a slice's wait on the linear share, never running
+    # faster than at one vCPU; from one vCPU on, the share is never the limit
+    assert model.fastest(752) == pytest.approx(max(model.duration(752) - 20.0, model.duration(1769)))
+    assert model.fastest(752) == pytest.approx(13.0)
+    assert model.fastest(256) == pytest.approx(model.duration(256) - 20.0)
+    assert model.fastest(3008) == model.duration(3008)
+
+
+def test_a_stepped_cost_curve_keeps_the_step_edge_the_smooth_fit_would_skip():
+    # GIVEN a short function under Lambda's CPU quota (the local runtime's model): cost rises within
+    # each step and drops where the burst fits in one slice, so the cheapest size is a step's edge
+    sizes = [128 + 52 * k for k in range(20)]
+    durations = {m: 5.0 + cpu_duration_ms(8.0, m) for m in sizes}
+    cheapest = min(sizes, key=lambda m: PRICE.invocation_cost(math.ceil(durations[m]), m))
+    assert cheapest > 512  # above every cost probe
+    # WHEN raced for cost
+    state = race(noisy(durations, spread=0.03), sizes, settings(strategy="cost"))
+    # THEN the edge was not skipped on the smooth model's word, and it is the pick
+    assert cheapest not in state.skipped_by_model
+    assert confidence_statement(state, settings(strategy="cost"))["pick"] == cheapest
+
+
 def test_a_stepped_curve_does_not_fit_and_three_sizes_cannot_be_checked():
     # GIVEN durations in steps (short CPU bursts: the quota is enforced per 20 ms slice), 1% standard error
     stepped = {128: 400.0, 256: 400.0, 512: 100.0, 1024: 100.0, 1769: 25.0, 3008: 25.0}
@@ -59,20 +95,22 @@ def test_a_stepped_curve_does_not_fit_and_three_sizes_cannot_be_checked():
         # cost: CPU at most proportional to memory makes a bigger size dearer, so the smallest
         # first, over a factor of 4 of memory (enough leverage to fit the CPU part)
         ("cost", (128, 256, 384, 512)),
-        # speed: more memory is never slower, so the largest first, down to a quarter of the largest
-        ("speed", (768, 1024, 2048, 3008)),
+        # speed: spread like balanced, so that a plateau is seen from below (probes all on a plateau
+        # would fit flat and predict the smallest size as fast)
+        ("speed", (128, 384, 1024, 3008)),
     ],
 )
 def test_probes_go_where_the_strategy_can_win(strategy, expected):
     assert probes(SIZES, strategy) == expected
-    # never a narrow cluster at one end of a long list: the fit would extrapolate its noise
-    every_64 = list(range(128, 3009, 64))
-    assert probes(every_64, "speed") == (768, 1216, 1920, 3008)
-    assert probes(every_64, "cost") == (128, 192, 320, 512)
-    # a short list whose end spans less than that: the MIN_POINTS sizes at that end
-    assert probes([128, 256, 512, 1024, 2048, 3008], "speed") == (512, 1024, 2048, 3008)
     # five sizes or fewer: all measured, the model could skip none
     assert probes([128, 256, 512, 1024, 2048], strategy) == (128, 256, 512, 1024, 2048)
+
+
+def test_cost_probes_span_a_factor_of_four_of_memory():
+    # never a narrow cluster at the small end of a long list: the fit would extrapolate its noise
+    assert probes(list(range(128, 3009, 64)), "cost") == (128, 192, 320, 512)
+    # a short list with fewer than four sizes in that span: its four smallest
+    assert probes([128, 256, 1024, 1536, 2048, 3008], "cost") == (128, 256, 1024, 1536)
 
 
 def test_listed_sizes_the_model_shows_clearly_worse_are_never_measured():

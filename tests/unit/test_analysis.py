@@ -7,6 +7,7 @@ import pytest
 from powertuning.analysis import (
     LatencyTarget,
     choose,
+    choose_survivor,
     choose_within_target,
     count_transitions,
     discard_for,
@@ -151,6 +152,24 @@ def test_skipped_sizes_and_unmeasured_sizes_are_never_chosen():
     ]
     for strategy in ("cost", "speed", "balanced"):
         assert choose(results, strategy).value == 512
+
+
+def test_a_race_survivor_is_chosen_with_the_scores_of_every_size_measured():
+    # GIVEN a race that kept 512 and 1024 MB, and dropped 128 (slowest) and 3008 MB (dearest)
+    results = [
+        size(128, 1.0e-6, 1000.0),
+        size(512, 1.1e-6, 200.0),
+        size(1024, 2.0e-6, 100.0),
+        size(3008, 8.0e-6, 100.0),
+    ]
+    # THEN balanced normalises by the largest cost and duration of every size measured, as the race
+    # did: 512 MB (0.5 x 1.1/8 + 0.5 x 200/1000) beats 1024 MB (0.5 x 2/8 + 0.5 x 100/1000)
+    assert choose_survivor(results, (512, 1024), "balanced", 0.5).value == 512
+    # (normalised over the two survivors alone, the weights shift and the other would win)
+    assert choose([r for r in results if r.value in (512, 1024)], "balanced", 0.5).value == 1024
+    # AND the dropped sizes are never chosen, whatever their score
+    assert choose_survivor(results, (512, 1024), "speed", 0.5).value == 1024
+    assert choose_survivor(results, (512, 1024), "cost", 0.5).value == 512
 
 
 def test_nothing_to_choose_from_is_an_error():

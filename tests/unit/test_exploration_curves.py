@@ -141,3 +141,26 @@ def test_interpolation_is_exact_for_cpu_bound_time():
     )
     with pytest.raises(ValueError, match="outside the curve"):
         curve.at(1024)
+
+
+def test_the_synthetic_stepped_curve_is_a_plain_csv_with_steps(tmp_path):
+    from benchmarks import stepped_curve
+
+    path = tmp_path / "stepped.csv"
+    # 8 ms of CPU at one vCPU: it fits in one 20 ms slice's quota from 8 / 20 x 1769 = 708 MB on
+    stepped_curve.main(["--cpu-ms", "8", "--off-cpu-ms", "5", "--sigma", "0", "--out", str(path)])
+    (curve,) = load_curves(str(path))
+    assert curve.sizes == list(stepped_curve.SIZES)
+    assert len(curve.sizes) == 195
+
+    def duration(memory: int) -> float:
+        return statistics.fmean(o.report(memory).duration_ms for o in curve.at(memory).steady)
+
+    # a step down where the burst starts to fit (full speed: 13 ms), flat above it
+    assert duration(700) > duration(752) + 10
+    assert duration(752) == pytest.approx(13.0, abs=0.01)
+    assert duration(curve.sizes[-1]) == pytest.approx(13.0, abs=0.01)
+    # every size starts cold, with an Init Duration
+    assert all(o.report(752).init_duration_ms > 0 for o in curve.at(752).first)
+    with pytest.raises(SystemExit):
+        stepped_curve.main(["--cpu-ms", "0", "--out", str(path)])
