@@ -30,6 +30,8 @@ def propose(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
     if settings.model:
         # Jump straight to where the model of every size measured puts the optimum.
         target = model.jump(state, settings, grid)
+        if target is None:
+            target = model.burst_edge(state, settings, grid)
         if target is not None:
             return (target,)
     lower = [v for v in measured if v < leader.value and v in est]

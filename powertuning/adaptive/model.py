@@ -97,7 +97,7 @@ class Fit:
 def fit(points: Sequence[Point]) -> Fit:
     """The least-squares model over `points`, checked against them."""
     usable = [p for p in points if p.duration > 0 and math.isfinite(p.variance)]
-    if len(usable) < 3:
+    if len(usable) < 2:
         return Fit(None, False, math.inf, f"{len(usable)} sizes measured: too few to fit", checked=False)
     weights = [1 / (p.variance + (MODEL_SLACK * p.duration) ** 2) for p in usable]
     best: tuple[float, DurationModel] | None = None
@@ -255,21 +255,46 @@ def fitted_leader(state: AdaptiveState, settings: RaceSettings) -> tuple[Fit, Es
     return result, min(est.values(), key=lambda e: (e.mean, e.value))
 
 
+def burst_edge(state: AdaptiveState, settings: RaceSettings, grid: Sequence[int]) -> int | None:
+    """The grid size where the CPU work starts to fit in one quota slice, if it could win and is unmeasured.
+
+    From there on the function runs at full speed: for a short function the cost drops there by a
+    step, which a smooth curve does not show (cost or balanced). Proposed only when even the model's
+    fastest duration there (`DurationModel.fastest`) could beat the leader by more than the tolerance.
+    """
+    if settings.strategy == "speed":
+        return None
+    result = measured_fit(state, settings)
+    est = estimates(state, settings)
+    if result.model is None or (result.checked and not result.fits) or not est or result.model.cpu <= 0:
+        return None
+    model = result.model
+    edge = next((m for m in grid if m >= model.cpu / QUOTA_SLICE_MS), None)
+    measured = {s.value for s in state.sizes if s.count or s.skipped}
+    if edge is None or edge in measured:
+        return None
+    leader = min(est.values(), key=lambda e: (e.mean, e.value))
+    could = predicted(model, edge, settings, norms(state, settings), fastest=True)
+    return edge if could < leader.mean * (1 - settings.tolerance) else None
+
+
 def jump(state: AdaptiveState, settings: RaceSettings, grid: Sequence[int]) -> int | None:
     """The grid size the model predicts best, if not measured yet (`powerValues: "auto"`).
 
     Three sizes determine the model without checking it: measuring its optimum is the check, and
     the race decides on what was measured. A model that does not fit more sizes proposes nothing,
-    and neither does a speed model with no plateau seen: its optimum is merely "the largest size",
-    which the walk climbs towards a step at a time, stopping where more memory stops paying.
+    nor one whose optimum is no better than a size measured (a flat stretch). Speed never jumps:
+    its model's optimum is merely "the largest size" or "anywhere on the plateau", which the walk
+    climbs towards a step at a time, stopping where more memory stops paying.
     """
     result = measured_fit(state, settings)
-    if result.model is None or (result.checked and not result.fits):
+    if settings.strategy == "speed" or result.model is None or (result.checked and not result.fits):
         return None
     model = result.model
-    if settings.strategy == "speed" and math.isinf(model.plateau):
-        return None
     scale = norms(state, settings)
     best = min(grid, key=lambda m: (predicted(model, m, settings, scale), m), default=None)
-    measured = {s.value for s in state.sizes if s.count or s.skipped}
-    return best if best is not None and best not in measured else None
+    measured = measured_sizes(state)
+    if best is None or best in measured or any(s.value == best and s.skipped for s in state.sizes):
+        return None
+    ahead = min(predicted(model, m, settings, scale) for m in measured)
+    return best if predicted(model, best, settings, scale) < ahead else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from powertuning.adaptive.auto import propose
+from powertuning.local.cpu_model import cpu_duration_ms
 from powertuning.models import AUTO_GRID, auto_grid, auto_initial_sizes
 from tests.adaptive_sim import measured_state, settings
 
@@ -44,3 +45,16 @@ def test_auto_cost_looks_below_the_leader_and_above_only_after_a_super_linear_sp
 def test_auto_never_asks_again_for_a_size_the_account_refused():
     state = replace(measured_state({128: 4000.0, 512: 1000.0, 1769: 300.0}, (1769,)), unavailable=(3008,))
     assert propose(state, settings(auto=True)) == (2048,)
+
+
+def test_auto_cost_looks_where_a_short_function_starts_to_fit_in_one_quota_slice():
+    # GIVEN 8 ms of CPU work at one vCPU and 5 ms of waiting, under Lambda's quota (20 ms slices):
+    # at 128 and 512 MB it waits for slices, from 8 / 20 x 1769 = 708 MB it runs at full speed
+    state = measured_state({m: 5 + cpu_duration_ms(8.0, m) for m in (128, 512)}, (128, 512))
+    cost = settings(strategy="cost", auto=True)
+    # THEN cost looks at the first grid size past that edge, where the smooth walk sees nothing
+    assert propose(state, cost) == (768,)
+    assert propose(state, replace(cost, model=False)) == ()
+    # AND a long function (400 ms of CPU) has no edge worth a look below the account's limit
+    long = measured_state({m: 5 + cpu_duration_ms(400.0, m) for m in (128, 512)}, (128, 512))
+    assert propose(long, cost) == ()
