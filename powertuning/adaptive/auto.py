@@ -13,25 +13,23 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from powertuning.adaptive import model
-from powertuning.adaptive.estimates import Estimate, estimates, lower_bound
+from powertuning.adaptive.estimates import Estimate, best_estimate, estimates, lower_bound
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.models import AUTO_LADDER_STEP, auto_grid
 
 
 def propose(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
     """Unmeasured grid sizes that could beat the leader; empty when the search is over."""
-    measured = sorted(s.value for s in state.sizes if s.count or s.skipped)
+    measured = sorted(state.tried)
     est = estimates(replace(state, candidates=tuple(measured)), settings)
     if not est or not state.candidates:
         return ()
-    leader = min((est[v] for v in state.candidates if v in est), key=lambda e: (e.mean, e.value))
+    leader = best_estimate(est[v] for v in state.candidates if v in est)
     limit = min(state.unavailable, default=settings.max_memory + 1) - 1
     grid = auto_grid(min(settings.max_memory, limit))
     if settings.model:
-        # Jump straight to where the model of every size measured puts the optimum.
-        target = model.jump(state, settings, grid)
-        if target is None:
-            target = model.burst_edge(state, settings, grid)
+        # Jump straight to where the model of every size measured puts the optimum (or a step's edge).
+        target = model.target(state, settings, grid, leader)
         if target is not None:
             return (target,)
     lower = [v for v in measured if v < leader.value and v in est]

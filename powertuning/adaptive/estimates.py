@@ -8,7 +8,7 @@ error (`stats.yuen`), so heavy tails neither drag the estimate nor make it look 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from powertuning import samples as sample_store
@@ -126,6 +126,11 @@ def estimates(state: AdaptiveState, settings: RaceSettings) -> dict[int, Estimat
             pooled = relative * e.mean**2 / e.kept
             out[value] = replace(e, variance=pooled, df=pooled_df) if pooled >= e.variance else e
     return out
+
+
+def best_estimate(est: Iterable[Estimate]) -> Estimate:
+    """The best estimate (lower is better; ties to the smaller size)."""
+    return min(est, key=lambda e: (e.mean, e.value))
 
 
 def welch_df(a: Estimate, b: Estimate) -> float:

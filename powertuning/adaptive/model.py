@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
-from powertuning.adaptive.estimates import Estimate, estimates, norms
+from powertuning.adaptive.estimates import Estimate, best_estimate, estimates, norms
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.pricing import MB_PER_VCPU
 
@@ -252,49 +252,36 @@ def fitted_leader(state: AdaptiveState, settings: RaceSettings) -> tuple[Fit, Es
     est = estimates(state, settings)
     if not result.fits or result.model is None or not est:
         return None
-    return result, min(est.values(), key=lambda e: (e.mean, e.value))
+    return result, best_estimate(est.values())
 
 
-def burst_edge(state: AdaptiveState, settings: RaceSettings, grid: Sequence[int]) -> int | None:
-    """The grid size where the CPU work starts to fit in one quota slice, if it could win and is unmeasured.
+def target(state: AdaptiveState, settings: RaceSettings, grid: Sequence[int], best: Estimate) -> int | None:
+    """Where the model sends `powerValues: "auto"` next, `best` being the race's leader; None: walk on.
 
-    From there on the function runs at full speed: for a short function the cost drops there by a
-    step, which a smooth curve does not show (cost or balanced). Proposed only when even the model's
-    fastest duration there (`DurationModel.fastest`) could beat the leader by more than the tolerance.
-    """
-    if settings.strategy == "speed":
-        return None
-    result = measured_fit(state, settings)
-    est = estimates(state, settings)
-    if result.model is None or (result.checked and not result.fits) or not est or result.model.cpu <= 0:
-        return None
-    model = result.model
-    edge = next((m for m in grid if m >= model.cpu / QUOTA_SLICE_MS), None)
-    measured = {s.value for s in state.sizes if s.count or s.skipped}
-    if edge is None or edge in measured:
-        return None
-    leader = min(est.values(), key=lambda e: (e.mean, e.value))
-    could = predicted(model, edge, settings, norms(state, settings), fastest=True)
-    return edge if could < leader.mean * (1 - settings.tolerance) else None
-
-
-def jump(state: AdaptiveState, settings: RaceSettings, grid: Sequence[int]) -> int | None:
-    """The grid size the model predicts best, if not measured yet (`powerValues: "auto"`).
-
-    Three sizes determine the model without checking it: measuring its optimum is the check, and
-    the race decides on what was measured. A model that does not fit more sizes proposes nothing,
-    nor one whose optimum is no better than a size measured (a flat stretch). Speed never jumps:
-    its model's optimum is merely "the largest size" or "anywhere on the plateau", which the walk
-    climbs towards a step at a time, stopping where more memory stops paying.
+    First the grid size the model predicts best, if not tried yet and ahead of every size measured
+    (a flat stretch predicts no better). Two or three sizes determine the model without checking it:
+    measuring its optimum is the check, and the race decides on what was measured. Then the burst
+    edge: the grid size where the fitted CPU work starts to fit in one quota slice, from where a
+    short function runs at full speed and its cost drops by a step that a smooth curve does not
+    show; proposed only when even the model's fastest duration there (`DurationModel.fastest`)
+    could beat the leader by more than the tolerance. A model that does not fit four or more sizes
+    proposes nothing. Speed never jumps: its model's optimum is merely "the largest size" or
+    "anywhere on the plateau", which the walk climbs towards, stopping where more memory stops paying.
     """
     result = measured_fit(state, settings)
     if settings.strategy == "speed" or result.model is None or (result.checked and not result.fits):
         return None
     model = result.model
     scale = norms(state, settings)
-    best = min(grid, key=lambda m: (predicted(model, m, settings, scale), m), default=None)
-    measured = measured_sizes(state)
-    if best is None or best in measured or any(s.value == best and s.skipped for s in state.sizes):
+    optimum = min(grid, key=lambda m: (predicted(model, m, settings, scale), m), default=None)
+    if optimum is not None and optimum not in state.tried:
+        ahead = min(predicted(model, m, settings, scale) for m in measured_sizes(state))
+        if predicted(model, optimum, settings, scale) < ahead:
+            return optimum
+    if model.cpu <= 0:
         return None
-    ahead = min(predicted(model, m, settings, scale) for m in measured)
-    return best if predicted(model, best, settings, scale) < ahead else None
+    edge = next((m for m in grid if m >= model.cpu / QUOTA_SLICE_MS), None)
+    if edge is None or edge in state.tried:
+        return None
+    could = predicted(model, edge, settings, scale, fastest=True)
+    return edge if could < best.mean * (1 - settings.tolerance) else None

@@ -16,7 +16,7 @@ from typing import Final
 
 from powertuning import samples as sample_store
 from powertuning.adaptive import auto, model
-from powertuning.adaptive.estimates import estimates, kept_samples, lower_bound
+from powertuning.adaptive.estimates import best_estimate, estimates, kept_samples, lower_bound
 from powertuning.adaptive.state import AdaptiveState, BatchItem, RaceSettings, SizeSamples
 from powertuning.models import SizeResult
 
@@ -90,7 +90,7 @@ def eliminate(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
     est = estimates(state, settings)
     if len(est) < 2 or len(est) < len(state.candidates):
         return state
-    leader = min(est.values(), key=lambda e: (e.mean, e.value))
+    leader = best_estimate(est.values())
     # Bonferroni: the confidence holds for all comparisons of this round together.
     alpha = (1 - settings.confidence) / (len(est) - 1)
     dropped = []

@@ -97,6 +97,11 @@ class AdaptiveState:
         return next((s for s in self.sizes if s.value == value), SizeSamples(value))
 
     @property
+    def tried(self) -> frozenset[int]:
+        """Sizes measured or skipped (out of memory, refused): never to be asked for again."""
+        return frozenset(s.value for s in self.sizes if s.count or s.skipped)
+
+    @property
     def invocations(self) -> int:
         """Invocations made so far, every size."""
         return sum(s.count for s in self.sizes)
