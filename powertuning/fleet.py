@@ -58,11 +58,7 @@ class Selector:
     @classmethod
     def from_dict(cls, data: Any) -> Selector:
         """Validate `selector`: an object with at least one of tags, namePrefix, runtime."""
-        if not isinstance(data, Mapping):
-            raise _fail(f"selector must be a JSON object with {_keys(SELECTOR_KEYS)}, got {json.dumps(data)}")
-        unknown = sorted(set(data) - set(SELECTOR_KEYS))
-        if unknown:
-            raise _fail(f"selector has unknown key {unknown[0]!r}: allowed are {_keys(SELECTOR_KEYS)}")
+        data = _object(data, "selector", f"a JSON object with {_keys(SELECTOR_KEYS)}", SELECTOR_KEYS)
         tags = data.get("tags", {})
         if not isinstance(tags, Mapping) or not all(
             isinstance(k, str) and k and isinstance(v, str) for k, v in tags.items()
@@ -123,6 +119,16 @@ def _keys(keys: Sequence[str]) -> str:
     return ", ".join(keys)
 
 
+def _object(data: Any, subject: str, expected: str, keys: Sequence[str]) -> Mapping[str, Any]:
+    """`data` as an object of `keys` only, or the error naming `subject` and what is allowed."""
+    if not isinstance(data, Mapping):
+        raise _fail(f"{subject} must be {expected}, got {json.dumps(data)}")
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise _fail(f"{subject} has unknown key {unknown[0]!r}: allowed are {_keys(keys)}")
+    return data
+
+
 @dataclass(frozen=True)
 class FunctionInfo:
     """What the fleet needs to know of a function: from GetFunctionConfiguration or ListFunctions."""
@@ -166,11 +172,7 @@ class FleetRequest:
     @classmethod
     def from_dict(cls, data: Any) -> FleetRequest:
         """Validate a fleet input; the defaults with `TuningRequest.from_dict`, as the Initializer does."""
-        if not isinstance(data, Mapping):
-            raise _fail(f"the fleet input must be a JSON object, got {json.dumps(data)}")
-        unknown = sorted(set(data) - set(FLEET_KEYS))
-        if unknown:
-            raise _fail(f"the fleet input has unknown key {unknown[0]!r}: allowed are {_keys(FLEET_KEYS)}")
+        data = _object(data, "the fleet input", "a JSON object", FLEET_KEYS)
         if ("functions" in data) == ("selector" in data):
             raise _fail(
                 "give either functions (a list of function ARNs) or selector (tags, namePrefix, runtime)"

@@ -12,6 +12,7 @@ functions being tuned, so those grants are in one place to review.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from aws_cdk import ArnFormat, Fn, Stack, Token
@@ -252,16 +253,12 @@ class PowerTuner(Construct):
 
     def _grant_staging(self) -> None:
         bucket = self.staging.bucket
-        objects = bucket.arn_for_objects("*")
-        for name, actions in STAGING_ACTIONS.items():
-            role = self.functions.roles[name]
-            role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=[objects]))
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Resource::{nag_resource(self, objects)}]",
-                "Staged code copies are named per run (<runId>/<function>.zip), decided at run time; access "
-                "is limited to the tuner's own staging bucket.",
-            )
+        self._grant_wildcard(
+            STAGING_ACTIONS,
+            bucket.arn_for_objects("*"),
+            "Staged code copies are named per run (<runId>/<function>.zip), decided at run time; access "
+            "is limited to the tuner's own staging bucket.",
+        )
         self.functions.functions["initializer"].add_environment(
             deployment.STAGING_BUCKET_ENV, bucket.bucket_name
         )
@@ -275,15 +272,19 @@ class PowerTuner(Construct):
             resource_name="*:*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        for name, actions in LAYER_ACTIONS.items():
+        self._grant_wildcard(
+            LAYER_ACTIONS,
+            layers,
+            "The layers a function uses are known only at run time and may belong to any account "
+            "(public layers); only GetLayerVersion (read) on layer versions of this region.",
+        )
+
+    def _grant_wildcard(self, actions: Mapping[str, Sequence[str]], resource: str, reason: str) -> None:
+        """Grant each named role its actions on `resource`, a pattern cdk-nag flags: acknowledged with why."""
+        for name, granted in actions.items():
             role = self.functions.roles[name]
-            role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=[layers]))
-            acknowledge(
-                role,
-                f"AwsSolutions-IAM5[Resource::{nag_resource(self, layers)}]",
-                "The layers a function uses are known only at run time and may belong to any account "
-                "(public layers); only GetLayerVersion (read) on layer versions of this region.",
-            )
+            role.add_to_principal_policy(iam.PolicyStatement(actions=list(granted), resources=[resource]))
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::{nag_resource(self, resource)}]", reason)
 
     def _grant_execution_read(self) -> None:
         """The Optimizer applies nothing for an execution that was stopped meanwhile: it reads its

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any, Final
 
@@ -58,12 +58,7 @@ def fleet_definition_text() -> str:
 def render_fleet(arns: Mapping[str, str], *, function_timeout_s: int | None = None) -> str:
     """The fleet ASL with each placeholder replaced (keys: FLEET_PLACEHOLDERS) and, with
     `function_timeout_s`, its Lambda Tasks' timeouts set as the stack sets them."""
-    text = fleet_definition_text()
-    if function_timeout_s is not None:
-        text = with_timeouts(text, function_timeout_s + TASK_TIMEOUT_MARGIN_S)
-    for name in FLEET_PLACEHOLDERS:
-        text = text.replace("${" + name + "}", arns[name])
-    return text
+    return _render(fleet_definition_text(), FLEET_PLACEHOLDERS, arns, function_timeout_s)
 
 
 # A Task outlives its function's own timeout by this much: the function is stopped by Lambda first,
@@ -91,9 +86,14 @@ def _set_task_timeouts(states: Mapping[str, Any], timeout_s: int) -> None:
 def render(function_arns: dict[str, str], *, function_timeout_s: int | None = None) -> str:
     """The ASL text with each placeholder replaced by a function ARN (keys: placeholder names),
     and with `function_timeout_s`, every Task's timeout set past it as the stack sets it."""
-    text = definition_text()
+    return _render(definition_text(), PLACEHOLDERS, function_arns, function_timeout_s)
+
+
+def _render(
+    text: str, placeholders: Iterable[str], arns: Mapping[str, str], function_timeout_s: int | None
+) -> str:
     if function_timeout_s is not None:
         text = with_timeouts(text, function_timeout_s + TASK_TIMEOUT_MARGIN_S)
-    for name in PLACEHOLDERS:
-        text = text.replace("${" + name + "}", function_arns[name])
+    for name in placeholders:
+        text = text.replace("${" + name + "}", arns[name])
     return text
