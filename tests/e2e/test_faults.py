@@ -24,6 +24,7 @@ from powertuning.local.engine import RUNS_TABLE, LocalEngine
 from tests.e2e.faults import Fault, FaultPlan, Gate
 
 BASE = {"powerValues": [256, 512, 1024], "num": 5}
+EIGHT_SIZES = [256, 384, 512, 768, 1024, 1536, 2048, 3008]
 ALWAYS = 10_000
 
 
@@ -340,6 +341,12 @@ def _raise(exc: Exception) -> Callable[[Any, Any], Any]:
         ("publisher", 3, {"onlyColdStarts": True}),
         ("executor", 2, {}),  # measuring
         ("analyzer", 1, {"sampling": "adaptive", "num": 10}),  # the race's first decision
+        # after the probes: listed sizes published but held back, or skipped by the model unmeasured
+        (
+            "analyzer",
+            2,
+            {"sampling": "adaptive", "strategy": "cost", "num": 10, "powerValues": EIGHT_SIZES},
+        ),
         ("optimizer", 1, {"autoOptimize": True, "autoOptimizeAlias": "live"}),
     ],
     ids=[
@@ -348,6 +355,7 @@ def _raise(exc: Exception) -> Callable[[Any, Any], Any]:
         "publishing-cold-starts",
         "measuring",
         "adaptive-race",
+        "adaptive-race-after-probes",
         "optimizing",
     ],
 )
