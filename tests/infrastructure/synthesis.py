@@ -70,6 +70,15 @@ class Synthesized:
                 found[name] = (logical_id, resource["Properties"])
         return found
 
+    def bucket_policy_statements(self, bucket_logical_id: str) -> list[dict[str, Any]]:
+        """The statements of the one bucket policy on a bucket."""
+        (policy,) = [
+            p
+            for p in self.of_type("AWS::S3::BucketPolicy").values()
+            if p["Properties"]["Bucket"] == {"Ref": bucket_logical_id}
+        ]
+        return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
     def statements_of_role(self, role_logical_id: str) -> list[dict[str, Any]]:
         """Every Allow/Deny statement that applies to a role: inline and attached AWS::IAM::Policy."""
         statements: list[dict[str, Any]] = []

@@ -88,12 +88,7 @@ def test_the_results_bucket_is_encrypted_private_ssl_only_and_expires(default_st
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 90
     assert rule["Status"] == "Enabled"
-    (policy,) = [
-        p
-        for p in default_stack.of_type("AWS::S3::BucketPolicy").values()
-        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
-    ]
-    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    (deny,) = default_stack.bucket_policy_statements(bucket_id)
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 

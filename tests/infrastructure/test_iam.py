@@ -240,12 +240,7 @@ def test_the_staging_bucket_is_private_encrypted_tls_only_and_expires_objects(
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == 30
-    (policy,) = [
-        p
-        for p in default_stack.of_type("AWS::S3::BucketPolicy").values()
-        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
-    ]
-    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    (deny,) = default_stack.bucket_policy_statements(bucket_id)
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
