@@ -31,6 +31,7 @@ from typing import Any
 
 from benchmarks.exploration_curves import Curve, default_curve_specs, load_curves
 from benchmarks.exploration_simulation import REGION, run_fixed
+from powertuning.asl import fleet_definition_text
 from powertuning.fleet import (
     DEFAULT_MAX_CONCURRENCY,
     FleetRequest,
@@ -43,7 +44,6 @@ from powertuning.fleet import (
 )
 from powertuning.limits import MAX_STATE_BYTES
 from powertuning.pricing import lambda_price, transition_price
-from statemachine import fleet_definition_text
 
 ACCOUNT = "123456789012"
 # Step Functions' limit of events in one execution's history.

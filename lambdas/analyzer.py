@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from lambdas import adaptive_decision
 from powertuning.analyzer import analyze_state
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
+
+from . import adaptive_decision
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,7 +1,11 @@
-"""The CDK app's stack and constructs; `PowerTuner` is the reusable construct."""
+"""The CDK app's stack and constructs; `PowerTuner` is the reusable construct.
 
-from stacks.options import TunerOptions
-from stacks.power_tuner import PowerTuner
-from stacks.power_tuning_stack import PowerTuningStack
+Installed from the wheel this package is `powertuning.cdk` (pyproject.toml's package-dir), so its
+modules import each other relatively and the core by its absolute name.
+"""
+
+from .options import TunerOptions
+from .power_tuner import PowerTuner
+from .power_tuning_stack import PowerTuningStack
 
 __all__ = ["PowerTuner", "PowerTuningStack", "TunerOptions"]

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.acknowledgements import acknowledge
+from .acknowledgements import acknowledge
 
 # The latest Python runtime this aws-cdk-lib knows (cdk-nag AwsSolutions-L1 asks for the latest).
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_14

@@ -6,7 +6,7 @@ from typing import Final
 
 from constructs import Construct
 
-from stacks.building_blocks import private_bucket
+from .building_blocks import private_bucket
 
 # A run's copy is deleted by its own cleanup; this only catches what a lost run left. Long enough
 # for `powertune clean` after a crash nobody noticed for a while (the copy is what it restores).

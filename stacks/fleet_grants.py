@@ -10,9 +10,9 @@ from typing import Final
 from aws_cdk import ArnFormat, Fn, Stack
 from aws_cdk import aws_iam as iam
 
-from stacks.acknowledgements import acknowledge, nag_resource
-from stacks.fleet_tuner import RESULTS_PREFIX, FleetTuner
-from stacks.power_tuner import PowerTuner
+from .acknowledgements import acknowledge, nag_resource
+from .fleet_tuner import RESULTS_PREFIX, FleetTuner
+from .power_tuner import PowerTuner
 
 # What each fleet function's code calls (tests/infrastructure check them against the handlers).
 FLEET_FUNCTION_ACTIONS: Final[dict[str, tuple[str, ...]]] = {

@@ -13,8 +13,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from powertuning import deployment
-from stacks.building_blocks import logged_state_machine, own_function, private_bucket
-from statemachine import FLEET_INTEGRATIONS, TASK_TIMEOUT_MARGIN_S, fleet_definition_text, with_timeouts
+from powertuning.asl import FLEET_INTEGRATIONS, TASK_TIMEOUT_MARGIN_S, fleet_definition_text, with_timeouts
+
+from .building_blocks import logged_state_machine, own_function, private_bucket
 
 FLEET_FUNCTION_NAMES: Final = ("fleet_resolver", "fleet_summary")
 # The resolver may list thousands of functions and the summary reads every result: a little more room.

@@ -3,7 +3,8 @@
 Staged at synth time by copying files (no Docker, no pip): the handlers need only the standard
 library, boto3 (shipped by the Lambda runtime) and `powertuning` modules. The module list is the
 import closure of lambdas/*.py, so a new core module is picked up and the CLI or the local engine
-can never slip in.
+can never slip in. From a checkout or from the installed package (powertuning.layout), the asset
+holds the same files at the same paths: lambdas/ and powertuning/ at its root, as /var/task.
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+from powertuning import layout
+
+# The asset's folder of handlers: the functions' handler strings are `lambdas.<name>.handler`.
 HANDLERS_DIR: Final = "lambdas"
 CORE_PACKAGE: Final = "powertuning"
-# Parts of the core package that need dev dependencies or processes; never shipped to Lambda.
-EXCLUDED_MODULES: Final = ("powertuning.cli", "powertuning.local")
+# Parts of the core package that need dev dependencies or processes; never shipped to Lambda. Installed,
+# the constructs, the handlers and the ASL are subpackages of powertuning too: the handlers ship as
+# lambdas/, the other two never.
+EXCLUDED_MODULES: Final = (
+    "powertuning.cli",
+    "powertuning.local",
+    "powertuning.cdk",
+    "powertuning.lambdas",
+    "powertuning.statemachine",
+)
 
 
 def _module_file(root: Path, module: str) -> Path | None:
@@ -56,41 +67,52 @@ def _with_parents(module: str) -> Iterable[str]:
     return (".".join(parts[:end]) for end in range(1, len(parts) + 1))
 
 
-def asset_files(root: Path = REPO_ROOT) -> list[Path]:
-    """Repo-relative paths of every file the tuner functions need, sorted."""
-    handlers = sorted((root / HANDLERS_DIR).glob("*.py"))
-    if not handlers:
-        raise FileNotFoundError(f"no handlers in {root / HANDLERS_DIR}")
-    files = set(handlers)
-    pending = [(path, f"{HANDLERS_DIR}.{path.stem}") for path in handlers]
+def asset_sources(handlers: Path = layout.HANDLERS_DIR, core: Path = layout.PACKAGE_DIR) -> dict[Path, Path]:
+    """Every file the tuner functions need: its path in the asset -> the file it is copied from."""
+    handler_files = sorted(handlers.glob("*.py"))
+    if not handler_files:
+        raise FileNotFoundError(f"no handlers in {handlers}")
+    # Core modules are found under the folder that holds the core package (a checkout's root, or
+    # site-packages) and keep their paths from there: powertuning/<module>.py.
+    root = core.parent
+    sources = {Path(HANDLERS_DIR, path.name): path for path in handler_files}
+    pending = [(Path(HANDLERS_DIR, path.name), f"{HANDLERS_DIR}.{path.stem}") for path in handler_files]
     seen: set[str] = set()
     while pending:
-        path, module = pending.pop()
-        for name in _imported_modules(path, module):
+        relative, module = pending.pop()
+        for name in _imported_modules(sources[relative], module):
             for candidate in _with_parents(name):
                 if candidate in seen:
                     continue
                 if any(candidate == bad or candidate.startswith(f"{bad}.") for bad in EXCLUDED_MODULES):
-                    raise ValueError(
-                        f"{path.relative_to(root)} imports {candidate}, which must not ship to Lambda"
-                    )
+                    raise ValueError(f"{relative} imports {candidate}, which must not ship to Lambda")
                 found = _module_file(root, candidate)
                 if found is not None:  # `from powertuning.x import name`: name is not a module
                     seen.add(candidate)
-                    files.add(found)
-                    pending.append((found, candidate))
+                    sources[found.relative_to(root)] = found
+                    pending.append((found.relative_to(root), candidate))
     # Data files that sit beside the core modules (e.g. price tables) ship with them.
-    files.update((root / CORE_PACKAGE).glob("*.json"))
-    return sorted(path.relative_to(root) for path in files)
+    sources.update({path.relative_to(root): path for path in core.glob("*.json")})
+    return dict(sorted(sources.items()))
 
 
-def stage_asset(root: Path = REPO_ROOT) -> Path:
+def asset_files(root: Path | None = None) -> list[Path]:
+    """The asset's paths, sorted; from a checkout they are also the files' paths in the repository.
+
+    `root`: a folder with lambdas/ and powertuning/ side by side (default: where this code runs).
+    """
+    if root is None:
+        return list(asset_sources())
+    return list(asset_sources(root / HANDLERS_DIR, root / CORE_PACKAGE))
+
+
+def stage_asset() -> Path:
     """Copy the asset's files into a fresh directory (removed at exit) and return it."""
     staging = Path(tempfile.mkdtemp(prefix="powertuning-asset-"))
     atexit.register(shutil.rmtree, staging, ignore_errors=True)
-    for relative in asset_files(root):
+    for relative, source in asset_sources().items():
         target = staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         # Content only: the asset hash, and so the template, must not depend on file modes or times.
-        shutil.copyfile(root / relative, target)
+        shutil.copyfile(source, target)
     return staging

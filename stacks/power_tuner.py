@@ -1,8 +1,8 @@
 """PowerTuner: the whole tuner (six functions and the state machine) as one reusable construct.
 
-Drop it into any CDK app:
+Drop it into any CDK app (`pip install 'powertuning[cdk]'`; in this repository, `from stacks import`):
 
-    from stacks import PowerTuner, TunerOptions
+    from powertuning.cdk import PowerTuner, TunerOptions
     tuner = PowerTuner(self, "Tuner", options=TunerOptions(power_values=(128, 512, 1024)))
     tuner.state_machine.state_machine_arn
 
@@ -22,13 +22,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from powertuning import deployment
-from stacks.acknowledgements import acknowledge, nag_resource
-from stacks.code_staging import CodeStaging
-from stacks.options import TunerOptions
-from stacks.run_registry import RunRegistry
-from stacks.tuner_functions import FUNCTION_NAMES, TunerFunctions
-from stacks.tuner_state_machine import TunerStateMachine
-from statemachine import PLACEHOLDERS
+from powertuning.asl import PLACEHOLDERS
+
+from .acknowledgements import acknowledge, nag_resource
+from .code_staging import CodeStaging
+from .options import TunerOptions
+from .run_registry import RunRegistry
+from .tuner_functions import FUNCTION_NAMES, TunerFunctions
+from .tuner_state_machine import TunerStateMachine
 
 # The Lambda API actions each function's code can call on the functions being tuned, error paths
 # included (tests/infrastructure check this table against the handlers' code). lambda_api waits for

@@ -8,10 +8,10 @@ from aws_cdk import Aws, CfnMapping, CfnOutput, Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks.fleet_grants import grant_fleet
-from stacks.fleet_tuner import FleetTuner
-from stacks.options import TunerOptions
-from stacks.power_tuner import PowerTuner
+from .fleet_grants import grant_fleet
+from .fleet_tuner import FleetTuner
+from .options import TunerOptions
+from .power_tuner import PowerTuner
 
 # The console's host in each partition; the link opens the state machine, with "Start execution".
 CONSOLE_HOSTS: Final = {

@@ -10,10 +10,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.acknowledgements import acknowledge
-from stacks.building_blocks import own_function
-from stacks.lambda_asset import stage_asset
-from stacks.options import TunerOptions
+from .acknowledgements import acknowledge
+from .building_blocks import own_function
+from .lambda_asset import stage_asset
+from .options import TunerOptions
 
 FUNCTION_NAMES: Final = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
 # The tuner's functions wait on the Lambda API and crunch a few hundred numbers: the smallest size does.

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 from constructs import Construct
 
-from stacks.building_blocks import logged_state_machine
-from statemachine import TASK_TIMEOUT_MARGIN_S, definition_text, with_timeouts
+from powertuning.asl import TASK_TIMEOUT_MARGIN_S, definition_text, with_timeouts
+
+from .building_blocks import logged_state_machine
 
 
 def render_definition(asl_text: str, function_timeout_seconds: int) -> str:

@@ -28,8 +28,7 @@ from unittest import mock
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
-import statemachine
-from powertuning import aws, deployment
+from powertuning import asl, aws, deployment, layout
 from powertuning.aws import executions
 from powertuning.local.aws_rules import real_aws_rules
 from powertuning.local.target import FunctionSpec, TargetRuntime
@@ -201,7 +200,7 @@ class LocalEngine:
             arns[f"{name.capitalize()}FunctionArn"] = created["FunctionArn"]
         # As the stack does: the Initializer knows the tuner's functions, and refuses them as targets.
         os.environ[deployment.TUNER_FUNCTIONS_ENV] = json.dumps(sorted(arns.values()))
-        definition = statemachine.render(arns, function_timeout_s=self.function_timeout_s)
+        definition = asl.render(arns, function_timeout_s=self.function_timeout_s)
         self.state_machine_arn = self.sfn_client.create_state_machine(
             name="powertuning-local", definition=definition, roleArn=role
         )["stateMachineArn"]
@@ -392,7 +391,7 @@ def _make_dispatcher(engine: LocalEngine) -> Callable[[LambdaFunction, Any], tup
 
 
 def _run_tuner(name: str, payload: str, function_arn: str, timeout_s: float) -> tuple[str, bool, str]:
-    module = importlib.import_module(f"lambdas.{name}")
+    module = importlib.import_module(f"{layout.HANDLERS_PACKAGE}.{name}")
     deadline = time.monotonic() + timeout_s
     context = SimpleNamespace(
         function_name=f"powertuning-{name}",

@@ -33,8 +33,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sfn
 
-import statemachine
-from powertuning import deployment
+from powertuning import asl, deployment
 from powertuning.local.engine import LocalEngine, _run_tuner, _zip_placeholder
 
 FLEET_HANDLERS = ("fleet_resolver", "fleet_summary")
@@ -159,13 +158,13 @@ def fleet_deployed(engine: LocalEngine) -> Iterator[str]:
         deployment.TUNER_FUNCTIONS_ENV: json.dumps(tuner_functions),
         deployment.FLEET_BUCKET_ENV: FLEET_BUCKET,
     }
-    definition = statemachine.render_fleet(
+    definition = asl.render_fleet(
         {
             "FleetResolverFunctionArn": arns["FleetResolverFunctionArn"],
             "FleetSummaryFunctionArn": arns["FleetSummaryFunctionArn"],
             "TunerStateMachineArn": engine.state_machine_arn,
             "ResultsBucketName": FLEET_BUCKET,
-            **statemachine.fleet_integrations("aws"),
+            **asl.fleet_integrations("aws"),
             "TunerFunctionArns": ",".join(tuner_functions),
         },
         function_timeout_s=300,

@@ -3,7 +3,7 @@
 
 It checks what a JSON schema cannot: every Next names a state, every state is reachable, enum
 values (JitterStrategy, ...) are known. Both the file and the definition the stack deploys (and the
-local engine runs: the same `statemachine.render`) are checked.
+local engine runs: the same `powertuning.asl.render`) are checked.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from statemachine import (
+from powertuning.asl import (
     ASL_FILE,
     FLEET_ASL_FILE,
     FLEET_PLACEHOLDERS,

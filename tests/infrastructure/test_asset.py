@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stacks.lambda_asset import REPO_ROOT, asset_files
-from tests.infrastructure.synthesis import FUNCTION_NAMES, Synthesized
+from stacks.lambda_asset import asset_files
+from tests.infrastructure.synthesis import FUNCTION_NAMES, REPO_ROOT, Synthesized
 
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = {"boto3", "botocore"}

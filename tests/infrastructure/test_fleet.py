@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from powertuning.asl import FLEET_PLACEHOLDERS, fleet_definition_text
 from stacks.fleet_grants import SYNC_RULE
 from stacks.lambda_asset import asset_files
-from statemachine import FLEET_PLACEHOLDERS, fleet_definition_text
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import (
     FLEET_FUNCTION_NAMES,

@@ -8,10 +8,17 @@ from typing import Any
 import pytest
 
 from powertuning.deployment import STAGING_BUCKET_ENV
-from stacks.lambda_asset import REPO_ROOT, asset_files
+from stacks.lambda_asset import asset_files
 from stacks.power_tuner import SELF_DENIED_ACTIONS, STAGING_ACTIONS
 from tests.infrastructure.code_calls import actions_by_handler
-from tests.infrastructure.synthesis import FLEET_FUNCTION_NAMES, FUNCTION_NAMES, Synthesized, as_list, flatten
+from tests.infrastructure.synthesis import (
+    FLEET_FUNCTION_NAMES,
+    FUNCTION_NAMES,
+    REPO_ROOT,
+    Synthesized,
+    as_list,
+    flatten,
+)
 
 DEFAULT_LAMBDA_RESOURCE = "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"
 # APIs without resource-level permissions, where AWS documents Resource "*".

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aws_cdk import CfnParameter, Stack
 
+from powertuning.asl import TASK_TIMEOUT_MARGIN_S
 from powertuning.errors import InvalidOptionError
 from stacks import PowerTuningStack, TunerOptions
 from stacks.options import CONTEXT_KEYS
-from statemachine import TASK_TIMEOUT_MARGIN_S
 from tests.infrastructure.synthesis import (
     FUNCTION_NAMES,
     VARIANT_OPTIONS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from statemachine import PLACEHOLDERS, TASK_TIMEOUT_MARGIN_S, definition_text, render
+from powertuning.asl import PLACEHOLDERS, TASK_TIMEOUT_MARGIN_S, definition_text, render
 from tests.infrastructure.synthesis import Synthesized
 
 
