@@ -2,12 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Two workers: the suite is mostly waiting on subprocesses and moto, and CI has two cores.
-PYTEST_ARGS ?= -n 2
+# Two workers: the suite is mostly waiting on subprocesses and moto, and CI has two cores. loadgroup:
+# the tests of one xdist_group (tests/packaging's one virtual environment) run on one worker.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lint typecheck test unit demo synth bench clean
+.PHONY: install lint typecheck dist test unit demo synth bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,13 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy $(wildcard powertuning lambdas statemachine stacks app.py benchmarks examples)
 
-test: install lint typecheck
+# The release artefacts: the sdist and the wheel built from it, checked as PyPI would render them.
+dist: $(VENV)/.installed
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+test: install lint typecheck dist
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 unit: $(VENV)/.installed
@@ -48,4 +55,4 @@ synth: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out dist .pytest_cache .mypy_cache .ruff_cache

@@ -4,11 +4,12 @@ In the repository they sit beside `powertuning/` (its top level is the CDK app's
 lambdas/, statemachine/); the wheel installs them inside it, as `powertuning.lambdas` and
 `powertuning.statemachine`, with `stacks/` as `powertuning.cdk`, so that nothing but `powertuning`
 is installed at the top level (pyproject.toml's package-dir). The folder tree says which layout
-runs, decided here once: the stack, the Lambda asset and the local engine ask this module.
+runs, decided here once: the ASL, the Lambda asset and the local engine ask this module.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Final
 
@@ -19,6 +20,23 @@ INSTALLED: Final = (PACKAGE_DIR / "lambdas" / "__init__.py").is_file()
 SOURCE_ROOT: Final = PACKAGE_DIR if INSTALLED else PACKAGE_DIR.parent
 HANDLERS_DIR: Final = SOURCE_ROOT / "lambdas"
 ASL_DIR: Final = SOURCE_ROOT / "statemachine"
-# The handlers' package as this process imports it. In Lambda it is always `lambdas` (the asset
-# puts lambdas/ at its root in both layouts, so the functions' handler strings never change).
-HANDLERS_PACKAGE: Final = "powertuning.lambdas" if INSTALLED else "lambdas"
+
+
+def handlers_package() -> str:
+    """The name this process imports the handlers by (the local engine runs them in-process).
+
+    Installed: `powertuning.lambdas`. A checkout: `lambdas` when the repository is on `sys.path`
+    (pytest, PYTHONPATH, `python app.py`); else `powertuning.lambdas`, which an editable install maps
+    to the same folder (`powertune local` run as a console script, as `make demo` does). In Lambda it
+    is always `lambdas`: the asset has lambdas/ at its root in both layouts, so the functions'
+    handler strings never change.
+    """
+    if not INSTALLED:
+        spec = importlib.util.find_spec("lambdas")
+        if (
+            spec is not None
+            and spec.origin is not None
+            and Path(spec.origin).resolve() == HANDLERS_DIR / "__init__.py"
+        ):
+            return "lambdas"
+    return "powertuning.lambdas"

@@ -391,7 +391,7 @@ def _make_dispatcher(engine: LocalEngine) -> Callable[[LambdaFunction, Any], tup
 
 
 def _run_tuner(name: str, payload: str, function_arn: str, timeout_s: float) -> tuple[str, bool, str]:
-    module = importlib.import_module(f"{layout.HANDLERS_PACKAGE}.{name}")
+    module = importlib.import_module(f"{layout.handlers_package()}.{name}")
     deadline = time.monotonic() + timeout_s
     context = SimpleNamespace(
         function_name=f"powertuning-{name}",
