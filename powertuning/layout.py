@@ -40,3 +40,11 @@ def handlers_package() -> str:
         ):
             return "lambdas"
     return "powertuning.lambdas"
+
+
+def install_command(extra: str) -> str:
+    """How to add an optional extra here: from the registry when installed, editable from a checkout
+    (`pip install 'powertuning[X]'` would fetch another copy instead of extending the clone's)."""
+    if INSTALLED:
+        return f"pip install 'powertuning[{extra}]'"
+    return f"pip install -e '.[{extra}]' (in the repository's folder)"

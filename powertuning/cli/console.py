@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Final, Protocol, TextIO
 
+from powertuning import layout
+
 # Optional dependencies -> the extra that installs them (pyproject.toml [project.optional-dependencies]).
 EXTRA_OF: Final = {
     "rich": "cli",
@@ -25,9 +27,9 @@ EXTRA_OF: Final = {
 
 
 def install_hint(module: str) -> str | None:
-    """`pip install 'powertuning[EXTRA]'` for an optional dependency's module name, else None."""
+    """How to install the extra of an optional dependency's module (layout.install_command), else None."""
     extra = EXTRA_OF.get(module.split(".", maxsplit=1)[0])
-    return f"pip install 'powertuning[{extra}]'" if extra else None
+    return layout.install_command(extra) if extra else None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from powertuning import layout
 from powertuning.errors import PowerTuningError
 from powertuning.report.result import TuningResult
 from powertuning.report.svg import PALETTE
@@ -27,7 +28,7 @@ def write_png(
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise MissingDependencyError(
-            "a PNG chart needs matplotlib: pip install 'powertuning[report]'"
+            f"a PNG chart needs matplotlib: {layout.install_command('report')}"
         ) from exc
 
     # Input `architectures`: one curve per architecture.

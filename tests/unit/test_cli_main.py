@@ -86,7 +86,7 @@ def test_missing_dependency_at_run_time_names_the_extra(monkeypatch, tmp_path, c
     # WHEN powertune local runs THEN it says what to install and exits 2
     assert main(["local", "--handler", f"{handler}:handler", "--num", "5"]) == 2
     err = capsys.readouterr().err
-    assert "powertune local needs moto, which is not installed: pip install 'powertuning[local]'" in err
+    assert "powertune local needs moto, which is not installed: pip install -e '.[local]'" in err
     assert "Traceback" not in err
 
 
@@ -110,7 +110,7 @@ def test_subcommand_that_cannot_be_imported_is_listed_with_the_extra(monkeypatch
     assert "local     (unavailable: powertune local needs moto" in build_parser().format_help()
     # AND running it exits 2 with the same words
     assert main(["local"]) == 2
-    assert "pip install 'powertuning[local]'" in capsys.readouterr().err
+    assert "pip install -e '.[local]'" in capsys.readouterr().err
 
 
 def test_subcommand_whose_own_module_is_missing_is_listed_not_dropped(monkeypatch, capsys):

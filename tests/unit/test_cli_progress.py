@@ -228,7 +228,7 @@ def test_without_rich_a_terminal_gets_plain_lines_and_the_extra_to_install(monke
 
     # THEN the lines come plain, after one saying how to get the bar
     assert lines(stream) == [
-        "(plain progress lines: for a progress bar, pip install 'powertuning[cli]')",
+        "(plain progress lines: for a progress bar, pip install -e '.[cli]' (in the repository's folder))",
         "hello",
     ]
 
