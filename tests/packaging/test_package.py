@@ -5,9 +5,9 @@ missing from the sdist fails here too) and installed the way the README says, ou
 repository: first without extras (the AWS commands), then with `[local,cdk]`. Everything runs with
 the repository off `sys.path` and from a folder outside it, so only the installed copy can answer.
 
-One virtual environment serves the whole module (`xdist_group`: one worker builds it). Timings
-measured on two shared cores: build 4 s, venv 4 s, installs 3 s + 15 s (`--no-compile`), local run
-4 s, synth 6 s.
+One virtual environment serves the whole module (session-scoped; `xdist_group`: one worker builds
+it). Timings measured on two shared cores: build 4 s, venv 4 s, installs 3 s + 15 s
+(`--no-compile`), local run 4 s, synth 6 s.
 """
 
 from __future__ import annotations
@@ -115,17 +115,21 @@ def _importable(venv: Path, cwd: Path, *modules: str) -> list[str]:
     return list(json.loads(result.stdout))
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: a module fixture is set up again whenever another module's tests run in between
+# (random order, xdist), and this one takes half a minute.
+@pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     work = tmp_path_factory.mktemp("package")
     dist = work / "dist"
     # GIVEN the sdist and the wheel built from this checkout, as `make dist` builds them
-    subprocess.run(
+    built = subprocess.run(
         [sys.executable, "-m", "build", "--outdir", str(dist), str(REPO_ROOT)],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
         timeout=300,
     )
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-3000:]
     (wheel,) = dist.glob("powertuning-*.whl")
     # AND a fresh virtual environment (its own pip, nothing of this one's), and a folder outside the
     # repository holding a handler
