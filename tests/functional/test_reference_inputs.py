@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from lambdas import analyzer, cleaner, executor, initializer, optimizer, publisher
+from powertuning.errors import LogParseError
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
 from powertuning.local.target import InvokeResult
 
@@ -177,3 +178,59 @@ def test_cold_start_example_measures_init_untrimmed(run_example, target_runtime)
     for item in items:
         assert item["coldStarts"] == item["invocations"] == 5
         assert item["averageDuration"] > 150.0
+
+
+# -- the reference's own unit-test vectors (tests/events/reference_v4_log_vectors.json) ------------
+VECTORS = json.loads(
+    (Path(__file__).parents[1] / "events" / "reference_v4_log_vectors.json").read_text(encoding="utf-8")
+)
+
+
+class Tails:
+    """A target that answers with the given log tails, one per invocation, in order (then again)."""
+
+    mode = "scripted"
+
+    def __init__(self, tails: list[str]) -> None:
+        self.tails = tails
+        self.count = 0
+
+    def invoke(self, spec: Any, event: str) -> InvokeResult:
+        tail = self.tails[self.count % len(self.tails)]
+        self.count += 1
+        return InvokeResult("null", False, tail)
+
+
+@pytest.mark.parametrize("vector", VECTORS["executor"]["averageDuration"], ids=lambda v: v["id"])
+def test_reference_executor_vectors_give_its_trimmed_average(vector, run_example, target_runtime):
+    # GIVEN the reference Executor test's ten log tails (one of them on a single line, no line breaks)
+    target_runtime.use(Tails(VECTORS["executor"]["tails"]))
+    # WHEN one size is measured ten times with the vector's trimming (or onlyColdStarts)
+    execution_input = {"lambdaARN": "TARGET", "powerValues": [128], "num": 10, **vector["input"]}
+    items, output, _ = run_example(execution_input)
+    # THEN the average duration is the reference's, every tail counted
+    assert items[0]["invocations"] == 10
+    assert items[0]["averageDuration"] == pytest.approx(vector["averageDuration"], rel=1e-12)
+    assert output["duration"] == items[0]["averageDuration"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["json"], ids=lambda v: v["id"])
+def test_reference_json_log_vectors_are_read_wherever_the_report_is(vector, run_example, target_runtime):
+    # GIVEN a JSON-format tail of the reference's tests: JSON lines beside text, a pretty-printed
+    # Powertools record, a JSON array over many lines, an array with empty lines
+    target_runtime.use(Tails([vector["tail"]]))
+    # WHEN a size is measured on it
+    items, _, _ = run_example({"lambdaARN": "TARGET", "powerValues": [256], "num": 5})
+    # THEN its platform.report record is the one read: Duration + Init + Restore Duration
+    expected = vector["durationMs"] + vector.get("initDurationMs", 0) + vector.get("restoreDurationMs", 0)
+    assert items[0]["invocations"] == 5
+    assert items[0]["averageDuration"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("vector", VECTORS["jsonInvalid"], ids=lambda v: v["id"])
+def test_reference_json_tails_without_a_usable_report_fail_the_size(vector, run_example, target_runtime):
+    # GIVEN a tail the reference throws on: no platform.report, or one without durationMs
+    target_runtime.use(Tails([vector["tail"]]))
+    # WHEN a size is measured on it THEN the Executor refuses it rather than counting 0 ms
+    with pytest.raises(LogParseError, match="REPORT record"):
+        run_example({"lambdaARN": "TARGET", "powerValues": [256], "num": 5})
