@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from lambdas import analyzer, cleaner, executor, initializer, optimizer, publisher
-from powertuning.errors import LogParseError
+from powertuning.errors import LogParseError, RecommendationError
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
 from powertuning.local.target import InvokeResult
 
@@ -234,3 +234,50 @@ def test_reference_json_tails_without_a_usable_report_fail_the_size(vector, run_
     # WHEN a size is measured on it THEN the Executor refuses it rather than counting 0 ms
     with pytest.raises(LogParseError, match="REPORT record"):
         run_example({"lambdaARN": "TARGET", "powerValues": [256], "num": 5})
+
+
+# The reference Optimizer's invalid events with a lambdaARN (test-lambda.js, "optimizer"): no pick.
+NO_PICK = [
+    pytest.param({}, id="analysis-empty"),
+    pytest.param({"power": None}, id="power-null"),
+    pytest.param(None, id="analysis-null"),
+    pytest.param({"power": "512"}, id="power-string"),
+    pytest.param({"power": True}, id="power-true"),
+    pytest.param({"power": 640}, id="power-not-measured"),
+]
+
+
+@pytest.fixture
+def analysed(start_run, publish, lambda_context):
+    """`analysed(analysis, **input)` -> the Optimizer's state: Publisher loop, Cleaner, `$.analysis`."""
+
+    def run(analysis, **extra):
+        state = publish(start_run(**{"powerValues": [128, 512], "num": 5, **extra}))
+        state["cleanup"] = cleaner.handler(state, lambda_context)
+        return {**state, "analysis": analysis}
+
+    return run
+
+
+@pytest.mark.parametrize("auto_optimize", [True, False], ids=["autoOptimize", "no-autoOptimize"])
+@pytest.mark.parametrize("analysis", NO_PICK)
+def test_the_optimizer_refuses_a_missing_or_invalid_pick(analysis, auto_optimize, analysed, lambda_context):
+    # GIVEN a run that is not a dry run, whose state carries no valid recommended size
+    state = analysed(analysis, autoOptimize=auto_optimize)
+    # WHEN the Optimizer runs THEN it refuses, naming the field, whatever autoOptimize says
+    with pytest.raises(RecommendationError, match=r"analysis\.power must be the recommended memory size"):
+        optimizer.handler(state, lambda_context)
+    # and the function is as the user had it
+    config = boto3.client("lambda", region_name="us-east-1").get_function_configuration(FunctionName="target")
+    assert config["MemorySize"] == 1024
+
+
+def test_the_optimizer_of_a_dry_run_needs_no_pick(analysed, lambda_context):
+    # The reference: "should not do anything if dryRun without any analysis"
+    state = analysed({"dryRun": True, "stateMachine": {}}, autoOptimize=True, dryRun=True)
+    assert optimizer.handler(state, lambda_context) == {"applied": False}
+
+
+def test_the_optimizer_applies_a_valid_pick(analysed, lambda_context):
+    state = analysed({"power": 512}, autoOptimize=True)
+    assert optimizer.handler(state, lambda_context) == {"applied": True, "power": 512}
