@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from lambdas import analyzer, cleaner, executor, initializer, optimizer, publisher
-from powertuning.errors import LogParseError, RecommendationError
+from powertuning.errors import LogParseError, ProcessorError, RecommendationError
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
 from powertuning.local.target import InvokeResult
 
@@ -281,3 +281,43 @@ def test_the_optimizer_of_a_dry_run_needs_no_pick(analysed, lambda_context):
 def test_the_optimizer_applies_a_valid_pick(analysed, lambda_context):
     state = analysed({"power": 512}, autoOptimize=True)
     assert optimizer.handler(state, lambda_context) == {"applied": True, "power": 512}
+
+
+class FailingProcessor:
+    """A pre- or post-processor that fails with an unhandled error."""
+
+    mode = "scripted"
+
+    def invoke(self, spec: Any, event: str) -> InvokeResult:
+        body = {"errorType": "Error", "errorMessage": "processor broke", "stackTrace": ["at handler"]}
+        return InvokeResult(json.dumps(body), True, "")
+
+
+# test-lambda.js / test-utils.js: "should explode if processor fails and share payload in error when
+# disablePayloadLogs is undefined / false", "... not share payload ... when disablePayloadLogs is true"
+@pytest.mark.parametrize("privacy", [{}, {"disablePayloadLogs": False}, {"disablePayloadLogs": True}])
+@pytest.mark.parametrize("key", ["preProcessorARN", "postProcessorARN"])
+def test_a_failing_processor_error_carries_the_payload_unless_disabled(
+    key, privacy, run_example, target_runtime
+):
+    # GIVEN a processor that fails, and a payload
+    target_runtime.use(FailingProcessor(), key[:-12].lower())
+    execution_input = {"lambdaARN": "TARGET", "powerValues": [128], "num": 5, "payload": {"orderId": 42}}
+    execution_input[key] = key[:-12].upper()
+    # WHEN a size is measured THEN the processor error names the key, the processor and what it said
+    with pytest.raises(ProcessorError) as caught:
+        run_example({**execution_input, **privacy})
+    message = str(caught.value)
+    assert message.startswith(
+        f"{key} arn:aws:lambda:us-east-1:123456789012:function:{key[:-12].lower()} failed"
+    )
+    # and, as the reference, the payload the processor was given unless disablePayloadLogs is set
+    # (the post-processor gets the function's output: the simulated target answers {"echo": event})
+    sent = '{"orderId": 42}' if key == "preProcessorARN" else '{"echo": {"orderId": 42}}'
+    if privacy.get("disablePayloadLogs"):
+        assert "orderId" not in message
+        assert "processor broke" not in message
+        assert "details hidden: disablePayloadLogs" in message
+    else:
+        assert f"with payload {sent}: " in message
+        assert "processor broke" in message
