@@ -317,7 +317,8 @@ def encode_payload(payload: Any) -> bytes:
     """The invoke body, as aws-lambda-power-tuning sends it.
 
     A string holding JSON goes as it is (so `"{\"id\": 1}"` reaches the function as an object); any
-    other value is JSON-encoded; no payload sends `null`, as the reference tool does.
+    other value is JSON-encoded; None (an explicit `"payload": null`) sends `null`. No payload at all
+    is `{}` by then (powertuning.payloads.no_payload).
     """
     if payload is None:
         return b"null"

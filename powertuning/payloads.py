@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from powertuning.models import TuningRequest, WeightedPayload
 
 
+def no_payload() -> dict[str, Any]:
+    """The event sent when the input has no `payload` (nor `payloadS3`): `{}`.
+
+    What Lambda's console and `aws lambda invoke` send without a payload, and what a handler
+    reading its event's keys expects; an explicit `"payload": null` is sent as null.
+    """
+    return {}
+
+
 def js_truthy(value: Any) -> bool:
     """JavaScript truthiness of a decoded JSON value: null, false, 0, NaN and "" are falsy."""
     if value is None or value is False:

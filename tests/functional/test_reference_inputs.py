@@ -321,3 +321,18 @@ def test_a_failing_processor_error_carries_the_payload_unless_disabled(
     else:
         assert f"with payload {sent}: " in message
         assert "processor broke" in message
+
+
+def test_no_payload_reaches_the_function_and_its_pre_processor_as_an_empty_object(
+    run_example, target_runtime
+):
+    # GIVEN an input without payload (or payloadS3), with a pre-processor that keeps the payload
+    pre = target_runtime.routes["pre"]
+    run_example({"lambdaARN": "TARGET", "powerValues": [128], "num": 5, "preProcessorARN": "PRE"})
+    # THEN the pre-processor and the function get {} (not null)
+    assert pre.events == [{}] * 5
+    assert target_runtime.events() == [{}] * 5
+    # and an explicit null is sent as null, as the user wrote it
+    target_runtime.invocations.clear()
+    run_example({"lambdaARN": "TARGET", "powerValues": [128], "num": 5, "payload": None})
+    assert target_runtime.events() == [None] * 5
