@@ -767,6 +767,7 @@ def _power_values(value: Any) -> tuple[int, ...] | None:
 def _sendable(data: Mapping[str, Any], key: str) -> Any:
     # The reference tool's rule for a weighted list: see powertuning/payloads.py.
     payload = data[key] if key in data else payloads.no_payload()
+    payloads.check_finite(payload, key)
     try:
         # A lone surrogate passes json.loads but cannot be sent: Lambda payloads are UTF-8.
         json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")

@@ -11,6 +11,7 @@ reference Executor's keys `value, averagePrice, averageDuration, totalCost`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import boto3
 import pytest
 
 from lambdas import analyzer, cleaner, executor, initializer, optimizer, publisher
-from powertuning.errors import LogParseError, ProcessorError, RecommendationError
+from powertuning.errors import InvalidInputError, LogParseError, ProcessorError, RecommendationError
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
 from powertuning.local.target import InvokeResult
 
@@ -336,3 +337,27 @@ def test_no_payload_reaches_the_function_and_its_pre_processor_as_an_empty_objec
     target_runtime.invocations.clear()
     run_example({"lambdaARN": "TARGET", "powerValues": [128], "num": 5, "payload": None})
     assert target_runtime.events() == [None] * 5
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (
+            '[{"payload": {"items": 1}, "weight": 5}, {"payload": {"items": 10}, "weight": 1e999}]',
+            "payload[1].weight",
+        ),
+        ('[{"payload": {"items": 1}, "weight": 1e999}]', "payload[0].weight"),
+    ],
+    ids=["second-entry", "only-entry"],
+)
+def test_an_infinite_weight_is_refused_naming_the_weight_and_its_entry(
+    text, named, run_example, target_runtime
+):
+    # GIVEN the README-ADVANCED weighted example with a weight JSON reads as Infinity (1e999)
+    execution_input = {"lambdaARN": "TARGET", "powerValues": [128], "num": 50, "payload": json.loads(text)}
+    # WHEN it is started THEN the Initializer refuses it, naming the entry's weight, before any invocation
+    with pytest.raises(
+        InvalidInputError, match=re.escape(f"{named} must be a positive number, got Infinity")
+    ):
+        run_example(execution_input)
+    assert target_runtime.events() == []
