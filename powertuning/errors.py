@@ -105,3 +105,7 @@ class CodeRestoreError(PowerTuningError):
 
 class ResultFormatError(PowerTuningError):
     """A document is not an execution output (nor a DescribeExecution answer holding one)."""
+
+
+class RecommendationError(PowerTuningError):
+    """The Optimizer got no valid recommended size (`$.analysis.power`) for a run that is not a dry run."""

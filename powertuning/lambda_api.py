@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from botocore.exceptions import ClientError, WaiterError
 
-from powertuning import aws
+from powertuning import aws, limits
 from powertuning.aws import call, error_code, pages, wait_until_updated
 from powertuning.errors import (
     FunctionNotFoundError,
@@ -211,18 +211,29 @@ def invoke(client: LambdaClient, function_name: str, qualifier: str, payload: by
     return Invocation(body, response.get("FunctionError"), response.get("LogResult", ""))
 
 
-def invoke_processor(client: LambdaClient, function_arn: str, payload: Any, *, private: bool = False) -> Any:
+def invoke_processor(
+    client: LambdaClient,
+    function_arn: str,
+    payload: Any,
+    *,
+    private: bool = False,
+    role: str = "processor",
+) -> Any:
     """Invoke a pre- or post-processor and return its decoded JSON result.
 
-    `private` (disablePayloadLogs): a processor's error often echoes its event, so it is left out.
+    A failure names the processor (`role`: its input key) and, as aws-lambda-power-tuning's does,
+    the payload it was given and what it answered. `private` (disablePayloadLogs) leaves both out:
+    a processor's error often echoes its event.
     """
     response = call(client, "invoke", FunctionName=function_arn, Payload=json.dumps(payload).encode())
     body = response["Payload"].read().decode("utf-8", errors="replace")
     if response.get("FunctionError"):
-        detail = (
-            f"{response['FunctionError']} error (details hidden: disablePayloadLogs)" if private else body
-        )
-        raise ProcessorError(f"{function_arn} failed: {detail}")
+        if private:
+            detail = f": {response['FunctionError']} error (details hidden: disablePayloadLogs)"
+        else:
+            sent = limits.truncate(json.dumps(payload), 1000)
+            detail = f" with payload {sent}: {limits.truncate(body, 1500)}"
+        raise ProcessorError(f"{role} {function_arn} failed{detail}")
     return json.loads(body) if body else None
 
 

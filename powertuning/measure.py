@@ -283,7 +283,7 @@ def _invoker(
         """One invocation: its REPORT record and the allowed error type it failed with ("" if none)."""
         if request.pre_processor_arn:
             processed = lambda_api.invoke_processor(
-                client, request.pre_processor_arn, payload, private=private
+                client, request.pre_processor_arn, payload, private=private, role="preProcessorARN"
             )
             payload = payload if processed is None else processed
         if not request.disable_payload_logs:
@@ -302,7 +302,11 @@ def _invoker(
             errored = failure.error_type
         if request.post_processor_arn:
             lambda_api.invoke_processor(
-                client, request.post_processor_arn, _decode(response.payload), private=private
+                client,
+                request.post_processor_arn,
+                _decode(response.payload),
+                private=private,
+                role="postProcessorARN",
             )
         return parse_log_result(response.log_result), errored
 
@@ -313,7 +317,8 @@ def encode_payload(payload: Any) -> bytes:
     """The invoke body, as aws-lambda-power-tuning sends it.
 
     A string holding JSON goes as it is (so `"{\"id\": 1}"` reaches the function as an object); any
-    other value is JSON-encoded; no payload sends `null`, as the reference tool does.
+    other value is JSON-encoded; None (an explicit `"payload": null`) sends `null`. No payload at all
+    is `{}` by then (powertuning.payloads.no_payload).
     """
     if payload is None:
         return b"null"

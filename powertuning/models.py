@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Final, Literal
 
 from powertuning import payloads
@@ -197,7 +197,8 @@ class TuningRequest:
     lambda_arn: str
     power_values: tuple[int, ...] | None = None
     num: int = 10
-    payload: Any = None
+    # No payload sends {} (powertuning.payloads.no_payload); None is an explicit null, sent as null.
+    payload: Any = field(default_factory=dict)
     weighted_payloads: tuple[WeightedPayload, ...] = ()
     payload_s3: str | None = None
     parallel_invocation: bool = False
@@ -262,7 +263,7 @@ class TuningRequest:
         out: dict[str, Any] = {}
         for key in INPUTS:
             value = key.render(self)
-            if value is not None:
+            if value is not None or (key.kind == "json" and key.written(self)):
                 out[key.name] = value
         return out
 
@@ -286,6 +287,11 @@ Kind = Literal[
 
 def _always(_request: TuningRequest) -> bool:
     return True
+
+
+def _inline_payload(request: TuningRequest) -> bool:
+    # Written even when null (an explicit null is sent as null), never beside payloadS3.
+    return request.payload_s3 is None
 
 
 @dataclass(frozen=True)
@@ -387,8 +393,9 @@ INPUTS: Final[tuple[InputKey, ...]] = (
         "payload",
         "json",
         "event sent to the function, JSON or a plain string",
-        default_text="none, the function gets null",
+        {},
         metavar="JSON",
+        written=_inline_payload,
     ),
     InputKey("payloadS3", "s3", "read the payload from S3", metavar="s3://BUCKET/KEY"),
     InputKey("parallelInvocation", "bool", "invoke a size's invocations concurrently", False),
@@ -759,7 +766,8 @@ def _power_values(value: Any) -> tuple[int, ...] | None:
 
 def _sendable(data: Mapping[str, Any], key: str) -> Any:
     # The reference tool's rule for a weighted list: see powertuning/payloads.py.
-    payload = data.get(key)
+    payload = data[key] if key in data else payloads.no_payload()
+    payloads.check_finite(payload, key)
     try:
         # A lone surrogate passes json.loads but cannot be sent: Lambda payloads are UTF-8.
         json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
