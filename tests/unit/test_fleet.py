@@ -66,6 +66,7 @@ def test_bad_fleet_input_is_refused_with_a_message(data: Any, message: str) -> N
         {"balanceWeight": 0.3},
         {"powerValues": [64]},
         {"payload": 1, "payloadS3": "s3://b/k"},
+        {"strategy": "cost", "balancedWeight": 0.3},
     ],
 )
 def test_invalid_defaults_carry_the_single_function_tuners_own_message(defaults: dict[str, Any]) -> None:
