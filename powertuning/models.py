@@ -63,6 +63,8 @@ QUANTILES: Final = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 # stall or on the cold start every freshly published version begins with: "p99 of 10 invocations"
 # is the slowest invocation, not a p99. With two expected above it, the largest value never sets it.
 MIN_TAIL_INVOCATIONS: Final = 2
+# The reference tool's default balancedWeight; the only weight accepted with a strategy other than balanced.
+BALANCED_WEIGHT_DEFAULT: Final = 0.5
 
 # \Z, not $: `$` also matches before a trailing newline, which would let "arn...\n" through.
 FUNCTION_ARN = re.compile(
@@ -203,7 +205,7 @@ class TuningRequest:
     payload_s3: str | None = None
     parallel_invocation: bool = False
     strategy: str = "cost"
-    balanced_weight: float = 0.5
+    balanced_weight: float = BALANCED_WEIGHT_DEFAULT
     auto_optimize: bool = False
     auto_optimize_alias: str | None = None
     dry_run: bool = False
@@ -401,7 +403,13 @@ INPUTS: Final[tuple[InputKey, ...]] = (
     InputKey("parallelInvocation", "bool", "invoke a size's invocations concurrently", False),
     InputKey("strategy", "choice", "what to optimise", "cost", choices=STRATEGIES),
     InputKey(
-        "balancedWeight", "number", "balanced strategy: 0 = fastest, 1 = cheapest", 0.5, 0.0, 1.0, metavar="W"
+        "balancedWeight",
+        "number",
+        "balanced strategy: 0 = fastest, 1 = cheapest",
+        BALANCED_WEIGHT_DEFAULT,
+        0.0,
+        1.0,
+        metavar="W",
     ),
     InputKey("autoOptimize", "bool", "apply the recommended memory to $LATEST", False),
     InputKey(
@@ -549,6 +557,7 @@ def _check_combinations(data: Mapping[str, Any], values: Mapping[str, Any]) -> N
         raise InvalidInputError(
             "maxConcurrency needs parallelInvocation: true (it caps parallel invocations)"
         )
+    _check_balanced_weight(data, values)
     if values["auto_optimize_alias"] is not None:
         if not values["auto_optimize"]:
             raise InvalidInputError("autoOptimizeAlias needs autoOptimize: true")
@@ -558,6 +567,21 @@ def _check_combinations(data: Mapping[str, Any], values: Mapping[str, Any]) -> N
             )
     _check_latency_target(data, values)
     _check_architectures(values)
+
+
+def _check_balanced_weight(data: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    # Only "balanced" weighs cost against speed: any other weight with "cost" or "speed" is a mistake
+    # that would be ignored (as the reference tool ignores it). Exactly the default is accepted with
+    # any strategy: the reference documents every key with its default, inputs written from that
+    # table carry it, and to_dict writes it back for every request (docs/migrating.md).
+    if "balancedWeight" not in data or values["strategy"] == "balanced":
+        return
+    if values["balanced_weight"] != BALANCED_WEIGHT_DEFAULT:
+        raise InvalidInputError(
+            f'balancedWeight {json.dumps(data["balancedWeight"])} needs strategy: "balanced" '
+            f'(strategy "{values["strategy"]}" ignores the weight): set strategy "balanced" or remove '
+            f"balancedWeight; only its default {BALANCED_WEIGHT_DEFAULT} is accepted with another strategy"
+        )
 
 
 def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
