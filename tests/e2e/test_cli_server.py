@@ -252,8 +252,9 @@ def test_fleet_selects_by_prefix_across_pages_and_tunes_each(server, powertune, 
         assert _state(server, name) == {**CLEAN, "registered": False}
 
 
-def test_every_call_went_to_the_endpoint(server, powertune, tmp_path):
-    # A CLI that ignored --endpoint-url for one client would reach for AWS: the proxy refuses it.
+def test_without_endpoint_url_no_call_leaves_the_machine(server, tmp_path):
+    # What makes the tests above mean something: a client that ignored --endpoint-url would reach
+    # for AWS, and the proxy in the CLI's environment refuses that call (here: no --endpoint-url).
     _name, arn = _target(server)
     home = tmp_path / "home-direct"
     home.mkdir()
