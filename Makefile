@@ -7,7 +7,7 @@ PYTEST_ARGS ?= -n 2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lint typecheck test unit demo synth bench clean
+.PHONY: install lint typecheck test test-aws unit demo synth bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ typecheck: $(VENV)/.installed
 
 test: install lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The real-account tier (docs/deploy.md): a scratch stack in the account and region of your AWS
+# credentials, destroyed at the end. One process: the stack is deployed once for all its tests.
+test-aws: install
+	POWERTUNING_TEST_AWS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/aws -n 0 -k aws-account
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

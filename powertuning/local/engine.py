@@ -114,7 +114,7 @@ class LocalEngine:
             env["visualizationUrl"] = self.visualization_url
         patchers: list[Any] = [
             mock.patch.dict(os.environ, env),
-            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            self._services(),
             real_aws_rules(),
             mock.patch.object(LambdaFunction, "_invoke_lambda", _make_dispatcher(self)),
         ]
@@ -141,6 +141,11 @@ class LocalEngine:
         while self._stack:
             self._stack.pop().stop()
         self.runtime.close()
+
+    def _services(self) -> Any:
+        """Where the AWS services run: moto in this process, with the Step Functions interpreter
+        (a subclass may serve the same backends over HTTP instead: moto's server mode)."""
+        return mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
 
     # -- clients -----------------------------------------------------------------------------
     def _client(self, service: Literal["lambda", "stepfunctions", "dynamodb", "iam", "s3"]) -> Any:
