@@ -105,3 +105,11 @@ class CodeRestoreError(PowerTuningError):
 
 class ResultFormatError(PowerTuningError):
     """A document is not an execution output (nor a DescribeExecution answer holding one)."""
+
+
+class CodeChangeDisabledError(PowerTuningError):
+    """The input would change the function's code, which this deployment does not allow."""
+
+
+class ImageNotAllowedError(PowerTuningError):
+    """An `imageUris` image is not from a repository this deployment allows, or not by digest."""
