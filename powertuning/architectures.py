@@ -92,7 +92,7 @@ def check(
             "same package to the other architecture itself)"
         )
     for layer in latest.get("Layers") or []:
-        declared = lambda_api.layer_architectures(client, str(layer["Arn"]))
+        declared = _layer_architectures(client, str(layer["Arn"]), request.function.account)
         missing = [a for a in others if declared and a not in declared]
         if missing:
             raise ArchitectureError(
@@ -111,6 +111,21 @@ def check(
             "reads code only from a bucket in the function's region: deploy the tuner there"
         )
     return architectures
+
+
+def _layer_architectures(client: Any, layer_arn: str, account: str) -> tuple[str, ...]:
+    """What a layer of the function's own account declares; () (unchecked) for another account's
+    layer, which the tuner may not read (GetLayerVersion is granted on this account's layers only):
+    a layer that cannot run there fails the measurements on that architecture, and the run restores
+    the function as after any failure."""
+    if layer_arn.split(":")[4] != account:
+        return ()
+    try:
+        return lambda_api.layer_architectures(client, layer_arn)
+    except ClientError as exc:
+        if error_code(exc) != "AccessDeniedException":
+            raise
+        return ()
 
 
 def _image_region(uri: str) -> str:

@@ -109,3 +109,11 @@ class ResultFormatError(PowerTuningError):
 
 class RecommendationError(PowerTuningError):
     """The Optimizer got no valid recommended size (`$.analysis.power`) for a run that is not a dry run."""
+
+
+class CodeChangeDisabledError(PowerTuningError):
+    """The input would change the function's code, which this deployment does not allow."""
+
+
+class ImageNotAllowedError(PowerTuningError):
+    """An `imageUris` image is not from a repository this deployment allows, or not by digest."""

@@ -83,11 +83,21 @@ def partition_of(region: str) -> str:
 
 
 S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})\Z")
-# A container image in Amazon ECR, by tag or by digest: the only images Lambda runs.
-IMAGE_URI = re.compile(
-    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]{0,255}"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})\Z"
+# A container image in Amazon ECR, by tag or by digest: the only images Lambda runs. ASCII only,
+# no whitespace: the registry host (account, region), a repository name as ECR allows it
+# (lowercase components joined by `.`, `_`, `-`, separated by `/`), then a tag or a digest.
+ECR_REGISTRY = (
+    r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.amazonaws\.com(?:\.cn)?"
 )
+ECR_REPOSITORY = r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/){0,16}[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+IMAGE_URI = re.compile(
+    rf"^{ECR_REGISTRY}/{ECR_REPOSITORY}"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))\Z"
+)
+# A repository (registry host and name), as the deploy option imageRepositories names one.
+REPOSITORY_URI = re.compile(rf"^{ECR_REGISTRY}/{ECR_REPOSITORY}\Z")
+# ECR's longest repository name.
+MAX_REPOSITORY_LENGTH = 256
 ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}\Z")
 # The names of the aliases a run creates: RAM<size>, RAM<size>-<i> in cold-start mode; on an
 # architecture other than the function's own (input `architectures`), RAM<size>-<arch>[-<i>].
@@ -712,10 +722,11 @@ def _image_uris(data: Mapping[str, Any], key: str) -> dict[str, str] | None:
                 f"{key} keys must be {' or '.join(json.dumps(a) for a in ARCHITECTURES)}; "
                 f"unknown: {json.dumps(arch)}"
             )
-        if not isinstance(uri, str) or not IMAGE_URI.match(uri):
+        match = IMAGE_URI.match(uri) if isinstance(uri, str) else None
+        if match is None or len(match["repository"]) > MAX_REPOSITORY_LENGTH:
             raise InvalidInputError(
-                f"{key}.{arch} must be an Amazon ECR image URI "
-                "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or @sha256:<digest>), "
+                f"{key}.{arch} must be an Amazon ECR image URI by digest "
+                "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>), "
                 f"got {json.dumps(uri)}"
             )
     return {str(a): str(u) for a, u in value.items()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import Duration, Fn, Names, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, Names, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from powertuning.deployment import TUNER_TAG
 from stacks.acknowledgements import acknowledge
 
 # The latest Python runtime this aws-cdk-lib knows (cdk-nag AwsSolutions-L1 asks for the latest).
@@ -101,6 +102,8 @@ def own_function(
         description=f"Lambda power tuner: {name}",
     )
     log_group.grant_write(role)
+    # Every tuner (and fleet) function says whose it is: every tuner refuses and is denied acting on it.
+    Tags.of(function).add(TUNER_TAG, Stack.of(scope).stack_name)
     acknowledge(
         role,
         "AwsSolutions-IAM5[Resource::*]",

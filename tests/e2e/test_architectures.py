@@ -299,7 +299,8 @@ def test_a_restore_that_does_not_match_the_recorded_codesha256_is_reported_not_t
 
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"
-ARM64_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1-arm64"
+# imageUris names an image by digest, from the function's own repository (guards.check_images).
+ARM64_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{'a1' * 32}"
 _images = iter(range(1_000_000))
 
 
@@ -390,7 +391,7 @@ def test_an_arm64_image_lambda_refuses_fails_the_run_and_restores_the_function(
     engine: LocalEngine, image_target: str
 ) -> None:
     # GIVEN imageUris naming a multi-architecture index for arm64 (Lambda refuses such an image)
-    index = ARM64_IMAGE.replace("v1-arm64", "v1-index")  # its own URI: the engine outlives the test
+    index = ARM64_IMAGE.replace("a1" * 32, "1d" * 32)  # its own URI: the engine outlives the test
     aws_rules.image_index(index)
     before = image_snapshot(engine, image_target)
     outcome = engine.run(

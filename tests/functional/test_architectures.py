@@ -26,6 +26,13 @@ BUCKET = "powertuning-staging"
 BOTH = {"powerValues": [128, 256], "num": 5, "architectures": ["x86_64", "arm64"]}
 
 
+@pytest.fixture(autouse=True)
+def code_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment with the option `architectures` (`cdk deploy -c architectures=true`)."""
+    for name, value in deployment.CodeChanges(enabled=True).to_env().items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture
 def staging(aws: Any, s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The stack's staging bucket, named to the functions as the stack names it."""
@@ -91,7 +98,8 @@ def test_the_default_is_the_functions_own_architecture_and_stages_nothing(
 
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"
-ARM64_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1-arm64"
+# imageUris names an image by digest, in the function's own repository.
+ARM64_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{'a1' * 32}"
 
 
 @pytest.fixture
@@ -156,10 +164,17 @@ def test_an_image_without_an_image_for_the_other_architecture_is_refused_up_fron
     assert code_of(lambda_client) == before
 
 
-def test_an_image_in_another_region_is_refused_up_front(
-    start_run: Callable[..., dict[str, Any]], staging: Any, image_function: str
+def test_an_image_in_another_region_is_refused_up_front_even_from_a_listed_repository(
+    start_run: Callable[..., dict[str, Any]],
+    staging: Any,
+    image_function: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # GIVEN a deploy that allows a repository in another region (imageRepositories)
     elsewhere = ARM64_IMAGE.replace("us-east-1", "eu-west-1")
+    listed = deployment.CodeChanges(enabled=True, image_repositories=(elsewhere.split("@")[0],))
+    monkeypatch.setenv(deployment.IMAGE_REPOSITORIES_ENV, listed.to_env()[deployment.IMAGE_REPOSITORIES_ENV])
+    # THEN Lambda's own rule still refuses it: images only from the function's region
     with pytest.raises(ArchitectureError, match="is not in us-east-1"):
         start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": elsewhere})
 
