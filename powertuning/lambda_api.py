@@ -141,6 +141,27 @@ def create_or_update_alias(client: LambdaClient, function_name: str, alias: str,
         call(client, "update_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
 
 
+def create_alias(client: LambdaClient, function_name: str, alias: str, version: str) -> bool:
+    """Create an alias; False when one of that name exists already (never overwritten here)."""
+    try:
+        call(client, "create_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
+    except ClientError as exc:
+        # ResourceConflictException on AWS; moto 5.2 answers ConflictException.
+        if error_code(exc) in ("ResourceConflictException", "ConflictException"):
+            return False
+        raise
+    return True
+
+
+def update_alias(
+    client: LambdaClient, function_name: str, alias: str, version: str, revision_id: str | None
+) -> None:
+    """Repoint an alias, only while it is still at `revision_id` (the revision its owner check read:
+    Lambda refuses the update with PreconditionFailedException if it changed since)."""
+    extra = {"RevisionId": revision_id} if revision_id else {}
+    call(client, "update_alias", FunctionName=function_name, Name=alias, FunctionVersion=version, **extra)
+
+
 def delete_alias(client: LambdaClient, function_name: str, alias: str) -> bool:
     """Delete an alias; False if it was already gone (cleanup is safe to run twice)."""
     try:

@@ -26,6 +26,7 @@ from powertuning.errors import (
     AliasConflictError,
     CleanupError,
     CodeMismatchError,
+    FunctionNotFoundError,
     LeftoversError,
     RunEndedError,
     RunInProgressError,
@@ -252,7 +253,7 @@ def publish_next(
                 architectures.switch(config, client, architecture, request.image_uris)
             version = lambda_api.publish_version(client, config.function_arn, marker)
             created.append(version)
-            lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
+            point_run_alias(client, config, alias, version)
         wait_until_active(client, config.function_arn, created)
     except Exception as exc:
         if not still_owned(config, runs_client, runs_table):
@@ -277,6 +278,36 @@ def publish_next(
     if advanced.done:
         restore_latest(config, client)
     return advanced
+
+
+def point_run_alias(client: Any, config: RunState, alias: str, version: str) -> None:
+    """Point a RAM alias at a version this run published, if the alias is free or already the run's.
+
+    Ownership is checked before anything is created or moved: an alias pointing to a version without
+    this run's marker is another run's (a late step of a stopped run meeting the next run) or the
+    user's, and is never touched. The update names the revision the check read, so an alias moved
+    in between is refused by Lambda too.
+    """
+    if lambda_api.create_alias(client, config.function_arn, alias, version):
+        return
+    existing = lambda_api.get_alias(client, config.function_arn, alias)
+    target = str((existing or {}).get("FunctionVersion", ""))
+    if existing is not None and target == version:
+        return  # a retried call: the first attempt created it
+    owner = ""
+    if existing is not None and target.isdigit():
+        try:
+            found = lambda_api.get_configuration(client, config.function_arn, target)
+            owner = str(found.get("Description", ""))
+        except FunctionNotFoundError:
+            owner = ""
+    if existing is None or not owner.startswith(config.marker_prefix):
+        raise AliasConflictError(
+            f"alias {alias} of {config.function_arn} points to version {target or '?'} "
+            f"({owner!r}), which run {config.run_id} did not publish: it was left alone (a run never "
+            "creates over or moves an alias it does not own)"
+        )
+    lambda_api.update_alias(client, config.function_arn, alias, version, existing.get("RevisionId"))
 
 
 def wait_until_active(client: Any, function_arn: str, versions: Sequence[str]) -> None:
