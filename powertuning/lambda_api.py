@@ -322,6 +322,17 @@ def put_object(client: Any, bucket: str, key: str, body: Any) -> None:
     call(client, "put_object", Bucket=bucket, Key=key, Body=body)
 
 
+def read_object(client: Any, bucket: str, key: str, sink: Any, max_bytes: int) -> None:
+    """Copy an object (the staged copy of a function's code) into `sink`, 1 MB at a time."""
+    body = call(client, "get_object", Bucket=bucket, Key=key)["Body"]
+    copied = 0
+    while chunk := body.read(1 << 20):
+        copied += len(chunk)
+        if copied > max_bytes:
+            raise ValueError(f"s3://{bucket}/{key} is larger than {max_bytes} bytes")
+        sink.write(chunk)
+
+
 def delete_object(client: Any, bucket: str, key: str) -> None:
     """Delete an object; deleting one already gone succeeds (S3 answers 204 either way)."""
     call(client, "delete_object", Bucket=bucket, Key=key)
