@@ -149,7 +149,9 @@ class PowerTuner(Construct):
         self.registry = RunRegistry(self, "Runs")
         self.staging = CodeStaging(self, "CodeStaging")
         self.recovery_rule = self.registry.recover_with(
-            self.state_machine, self.functions.functions["cleaner"]
+            self.state_machine,
+            self.tuner_state_machine.state_machine_name,
+            self.functions.functions["cleaner"],
         )
         self.lambda_resources = self._lambda_resources()
         self.version_resources = self._version_resources()
