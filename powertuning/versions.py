@@ -245,7 +245,10 @@ def publish_next(
     if state.done:
         return state
     if not still_owned(config, runs_client, runs_table):
-        raise RunEndedError(f"run {config.run_id} on {config.function_arn} has ended; nothing was published")
+        raise RunEndedError(
+            f"run {config.run_id} on {config.function_arn} has ended; nothing was published (its "
+            "registration is gone or being recovered: the recovery rule, or powertune clean --force)"
+        )
     slot, power = state.slots[state.index]
     architecture = slot or config.architecture
     created: list[str] = []

@@ -433,6 +433,33 @@ def test_a_late_publisher_of_a_stopped_run_never_moves_the_next_runs_alias(
     assert snapshot(engine, target) == before
 
 
+def test_clean_force_on_a_live_run_ends_it_with_an_error_that_says_so(
+    engine: LocalEngine, target: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a run held while it measures
+    gate = Gate(1)
+    monkeypatch.setattr(lambdas.executor, "handler", gate.wrap(lambdas.executor.handler))
+    before = snapshot(engine, target)
+    execution = engine.start({"lambdaARN": target, **BASE})
+    assert gate.reached.wait(60)
+    # WHEN `powertune clean --force` cleans it while it runs
+    parser = __import__("powertuning.cli", fromlist=["build_parser"]).build_parser()
+    args = parser.parse_args(
+        ["clean", "--function", target, "--runs-table", RUNS_TABLE, "--region", "us-east-1", "--force"]
+    )
+    assert clean_command.run(args) == 0
+    capsys.readouterr()
+    assert snapshot(engine, target) == before
+    gate.release.set()
+    outcome = engine.wait(execution)
+    # THEN the run ends with RunEndedError saying its aliases were removed under it, not a raw
+    # ResourceNotFoundException, and the function is as it was
+    assert outcome.status == "FAILED"
+    assert outcome.error == "RunEndedError", (outcome.error, outcome.cause)
+    assert "powertune clean --force" in str(outcome.cause)
+    assert snapshot(engine, target) == before
+
+
 def test_a_second_run_on_the_same_function_is_refused_up_front(
     engine: LocalEngine, target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
