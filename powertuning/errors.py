@@ -117,3 +117,15 @@ class CodeChangeDisabledError(PowerTuningError):
 
 class ImageNotAllowedError(PowerTuningError):
     """An `imageUris` image is not from a repository this deployment allows, or not by digest."""
+
+
+class ForeignCodeError(PowerTuningError):
+    """$LATEST runs code neither original nor the run's own (a deploy made during the run): kept as it is."""
+
+
+class StagedCodeError(PowerTuningError):
+    """The staged copy of the function's code is not the code recorded at the start; it is never deployed."""
+
+
+class ExecutionRunningError(PowerTuningError):
+    """Recovery was asked for an execution that is still running; nothing was changed."""

@@ -141,6 +141,27 @@ def create_or_update_alias(client: LambdaClient, function_name: str, alias: str,
         call(client, "update_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
 
 
+def create_alias(client: LambdaClient, function_name: str, alias: str, version: str) -> bool:
+    """Create an alias; False when one of that name exists already (never overwritten here)."""
+    try:
+        call(client, "create_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
+    except ClientError as exc:
+        # ResourceConflictException on AWS; moto 5.2 answers ConflictException.
+        if error_code(exc) in ("ResourceConflictException", "ConflictException"):
+            return False
+        raise
+    return True
+
+
+def update_alias(
+    client: LambdaClient, function_name: str, alias: str, version: str, revision_id: str | None
+) -> None:
+    """Repoint an alias, only while it is still at `revision_id` (the revision its owner check read:
+    Lambda refuses the update with PreconditionFailedException if it changed since)."""
+    extra = {"RevisionId": revision_id} if revision_id else {}
+    call(client, "update_alias", FunctionName=function_name, Name=alias, FunctionVersion=version, **extra)
+
+
 def delete_alias(client: LambdaClient, function_name: str, alias: str) -> bool:
     """Delete an alias; False if it was already gone (cleanup is safe to run twice)."""
     try:
@@ -310,6 +331,17 @@ def download_code(url: str, sink: Any, max_bytes: int) -> None:
 def put_object(client: Any, bucket: str, key: str, body: Any) -> None:
     """Store an object (the staged copy of a function's code), encrypted by the bucket's default."""
     call(client, "put_object", Bucket=bucket, Key=key, Body=body)
+
+
+def read_object(client: Any, bucket: str, key: str, sink: Any, max_bytes: int) -> None:
+    """Copy an object (the staged copy of a function's code) into `sink`, 1 MB at a time."""
+    body = call(client, "get_object", Bucket=bucket, Key=key)["Body"]
+    copied = 0
+    while chunk := body.read(1 << 20):
+        copied += len(chunk)
+        if copied > max_bytes:
+            raise ValueError(f"s3://{bucket}/{key} is larger than {max_bytes} bytes")
+        sink.write(chunk)
 
 
 def delete_object(client: Any, bucket: str, key: str) -> None:

@@ -844,6 +844,11 @@ class OriginalCode:
     staged: str | None = None
     # A container image: its URI, by digest when Lambda resolved one (the very same image).
     image_uri: str | None = None
+    # The CodeSha256 of the code the run's own switches deploy on the other architectures, besides
+    # code_sha256 (a zip moves the same package, so none; an image, the imageUris digests); None when
+    # it cannot be known in advance (an image by tag, a run recorded before this was), so any code
+    # then counts as the run's own.
+    switched: tuple[str, ...] | None = None
 
     @property
     def location(self) -> str:
@@ -857,6 +862,8 @@ class OriginalCode:
             out["staged"] = self.staged
         if self.image_uri is not None:
             out["imageUri"] = self.image_uri
+        if self.switched is not None:
+            out["switchedCodeSha256"] = list(self.switched)
         return out
 
     @classmethod
@@ -869,10 +876,12 @@ class OriginalCode:
             raise ValueError(f"not an s3:// location: {staged!r}")
         if image is not None and not IMAGE_URI.match(str(image)):
             raise ValueError(f"not an ECR image URI: {image!r}")
+        switched = data.get("switchedCodeSha256")
         return cls(
             code_sha256=str(data["codeSha256"]),
             staged=None if staged is None else str(staged),
             image_uri=None if image is None else str(image),
+            switched=None if switched is None else tuple(str(s) for s in switched),
         )
 
 

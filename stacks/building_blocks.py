@@ -114,10 +114,11 @@ def own_function(
 
 
 def private_bucket(
-    scope: Construct, construct_id: str, *, expire_after_days: int, why_no_access_logs: str
+    scope: Construct, construct_id: str, *, expire_after_days: int | None, why_no_access_logs: str
 ) -> s3.Bucket:
     """A bucket only the tuner's roles use: encrypted, no public access, TLS only, no ACLs, objects
-    expired after `expire_after_days`, kept when the stack is deleted (it may hold the only record)."""
+    expired after `expire_after_days` (None: kept until deleted; incomplete uploads are always
+    aborted after a day), kept when the stack is deleted (it may hold the only record)."""
     bucket = s3.Bucket(
         scope,
         construct_id,
@@ -127,7 +128,7 @@ def private_bucket(
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         lifecycle_rules=[
             s3.LifecycleRule(
-                expiration=Duration.days(expire_after_days),
+                expiration=None if expire_after_days is None else Duration.days(expire_after_days),
                 abort_incomplete_multipart_upload_after=Duration.days(1),
             )
         ],

@@ -158,7 +158,9 @@ class PowerTuner(Construct):
         # Only with the deploy option `architectures`: nothing else stages or changes code.
         self.staging = CodeStaging(self, "CodeStaging") if self.options.architectures else None
         self.recovery_rule = self.registry.recover_with(
-            self.state_machine, self.functions.functions["cleaner"]
+            self.state_machine,
+            self.tuner_state_machine.state_machine_name,
+            self.functions.functions["cleaner"],
         )
         self.lambda_resources = self._lambda_resources()
         self.version_resources = self._version_resources()

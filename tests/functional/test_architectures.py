@@ -18,7 +18,7 @@ import pytest
 
 from lambdas import cleaner
 from powertuning import deployment, lambda_api
-from powertuning.errors import ArchitectureError, CodeRestoreError
+from powertuning.errors import ArchitectureError, StagedCodeError
 from powertuning.local import aws_rules
 from powertuning.local.engine import RUNS_TABLE
 
@@ -206,11 +206,14 @@ def test_the_recovery_event_restores_the_original_image(
     staging: Any,
     lambda_client: Any,
     image_function: str,
+    *,
+    stop: Callable[[str], None],
 ) -> None:
     before = code_of(lambda_client)
     state = start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": ARM64_IMAGE})
     publish(state, times=3)
     assert code_of(lambda_client)["imageUri"] == ARM64_IMAGE
+    stop(state["run"]["executionArn"])
     event = {
         "source": "aws.states",
         "detail": {"executionArn": state["run"]["executionArn"], "status": "ABORTED"},
@@ -291,20 +294,49 @@ def test_the_publisher_switches_under_the_marker_and_restores_the_code_after_the
     assert staged(staging) == []
 
 
-def test_a_restore_from_a_copy_that_does_not_match_is_refused_and_the_copy_kept(
+def test_a_restore_from_a_copy_that_does_not_match_is_refused_before_it_is_deployed(
     start_run: Callable[..., dict[str, Any]],
     publish: Callable[..., dict[str, Any]],
     staging: Any,
     code_zip: Any,
+    lambda_client: Any,
 ) -> None:
+    # GIVEN a run on arm64 whose staged copy is then replaced
+    before = latest(lambda_client)
     state = start_run(**BOTH)
     state = publish(state, times=3)
     key = staged(staging)[0]
     staging.put_object(Bucket=BUCKET, Key=key, Body=code_zip("def handler(e, c):\n    return 'other'\n"))
-    # WHEN the Publisher puts the original back from the (replaced) copy
-    with pytest.raises(CodeRestoreError, match="not the original"):
+    # WHEN the Publisher would put the original back from it THEN the copy is hashed first and refused
+    with pytest.raises(StagedCodeError, match=r"not the original .* replaced .* never deployed"):
         publish(state)
+    # AND it never ran on $LATEST, which still runs the original package (on arm64), while memory
+    # and description are back regardless; the copy is kept for the record
+    after = latest(lambda_client)
+    assert after["CodeSha256"] == before["CodeSha256"]
+    assert after["Architectures"] == ["arm64"]
+    assert (after["MemorySize"], after["Description"]) == (before["MemorySize"], before["Description"])
     assert staged(staging) == [key]
+
+
+def test_a_switch_from_a_copy_that_does_not_match_is_refused_before_it_is_deployed(
+    start_run: Callable[..., dict[str, Any]],
+    publish: Callable[..., dict[str, Any]],
+    staging: Any,
+    code_zip: Any,
+    lambda_client: Any,
+) -> None:
+    # GIVEN a staged copy replaced before the run switches to arm64
+    before = latest(lambda_client)
+    state = start_run(**BOTH)
+    state = publish(state, times=2)
+    key = staged(staging)[0]
+    staging.put_object(Bucket=BUCKET, Key=key, Body=code_zip("def handler(e, c):\n    return 'other'\n"))
+    # WHEN the Publisher switches THEN the copy is refused and $LATEST keeps its original code
+    with pytest.raises(StagedCodeError, match="never deployed"):
+        publish(state)
+    after = latest(lambda_client)
+    assert (after["CodeSha256"], after["Architectures"]) == (before["CodeSha256"], before["Architectures"])
 
 
 def test_the_recovery_event_restores_architecture_and_code_from_the_run_table(
@@ -312,11 +344,13 @@ def test_the_recovery_event_restores_architecture_and_code_from_the_run_table(
     publish: Callable[..., dict[str, Any]],
     staging: Any,
     lambda_client: Any,
+    stop: Callable[[str], None],
 ) -> None:
     before = latest(lambda_client)
     state = start_run(**BOTH)
     publish(state, times=3)
     assert latest(lambda_client)["Architectures"] == ["arm64"]
+    stop(state["run"]["executionArn"])
     # WHEN the execution ends badly and EventBridge sends it to the Cleaner
     event = {
         "source": "aws.states",

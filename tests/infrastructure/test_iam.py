@@ -280,7 +280,7 @@ def test_without_payload_bucket_s3_reaches_only_the_staging_bucket(
         assert writes == {a for a in granted if a != "s3:GetObject"}, name
 
 
-def test_the_staging_bucket_is_private_encrypted_tls_only_and_expires_objects(
+def test_the_staging_bucket_is_private_encrypted_tls_only_and_keeps_copies(
     architectures_stack: Synthesized,
 ) -> None:
     bucket_id = _staging_bucket(architectures_stack)
@@ -296,7 +296,10 @@ def test_the_staging_bucket_is_private_encrypted_tls_only_and_expires_objects(
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
-    assert rule["ExpirationInDays"] == 30
+    # A copy is kept while its run is registered (each run's cleanup deletes its own): no expiry,
+    # only incomplete uploads aborted.
+    assert "ExpirationInDays" not in rule
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     (deny,) = architectures_stack.bucket_policy_statements(bucket_id)
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
