@@ -28,6 +28,7 @@ import contextvars
 import json
 import os
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -158,7 +159,11 @@ def iam_requests(
     if service == "lambda" and operation in _LAMBDA_ON_FUNCTION:
         qualifier = None if operation in _ALIAS_APIS else params.get("Qualifier")
         resource = _lambda_function(str(params["FunctionName"]), qualifier, region, account)
-        return [(f"lambda:{_LAMBDA_ON_FUNCTION[operation]}", resource)]
+        found = [(f"lambda:{_LAMBDA_ON_FUNCTION[operation]}", resource)]
+        if operation == "UpdateFunctionCode" and "S3Bucket" in params:
+            # Lambda reads the code object with the permissions of whoever calls UpdateFunctionCode.
+            found.append(("s3:GetObject", f"arn:aws:s3:::{params['S3Bucket']}/{params['S3Key']}"))
+        return found
     if service == "lambda" and operation == "ListTags":
         return [("lambda:ListTags", str(params["Resource"]))]
     if service == "lambda" and operation == "GetLayerVersion":
@@ -203,7 +208,9 @@ class Recorder:
         with self._lock:
             self.calls[call] += 1
 
-    def api_call(self, principal: str, service: str, operation: str, params: dict[str, Any], region: str) -> None:
+    def api_call(
+        self, principal: str, service: str, operation: str, params: dict[str, Any], region: str
+    ) -> None:
         try:
             requests = iam_requests(service, operation, params, region)
         except (UnmappedOperationError, KeyError):
@@ -267,10 +274,12 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     from powertuning.local import engine
 
     make_api_call = BaseClient._make_api_call
+    # The engine's own clients are the test's (set-up, gates, the user's view), never a role's.
+    users_clients: weakref.WeakSet[BaseClient] = weakref.WeakSet()
 
     def _make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
         principal = PRINCIPAL.get()
-        if principal is not None:
+        if principal is not None and client not in users_clients:
             service = client.meta.service_model.service_name
             recorder.api_call(principal, service, operation, params, client.meta.region_name or REGION)
         return make_api_call(client, operation, params)
@@ -285,6 +294,30 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
             recorder.add(Call(principal, action, stream, "runtime"))
         with _as(principal):
             return run_tuner(name, payload, function_arn, timeout_s)
+
+    engine_client = engine.LocalEngine._client
+
+    def _client(local: Any, service: Any) -> Any:
+        client = engine_client(local, service)
+        users_clients.add(client)
+        return client
+
+    make_dispatcher = engine._make_dispatcher
+
+    def _make_dispatcher(local: Any) -> Callable[..., tuple[str, bool, str]]:
+        dispatch = make_dispatcher(local)
+
+        def invoke(fn: Any, event: Any = None) -> tuple[str, bool, str]:
+            # A target function's code runs with the target's own role, not the Executor's.
+            if fn.function_name.startswith("powertuning-"):
+                return dispatch(fn, event)
+            token = PRINCIPAL.set(None)
+            try:
+                return dispatch(fn, event)
+            finally:
+                PRINCIPAL.reset(token)
+
+        return invoke
 
     execution_logic = execution_worker.ExecutionWorker._execution_logic
 
@@ -329,6 +362,8 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         for target, attribute, replacement in (
             (BaseClient, "_make_api_call", _make_api_call),
             (engine, "_run_tuner", _run_tuner),
+            (engine, "_make_dispatcher", _make_dispatcher),
+            (engine.LocalEngine, "_client", _client),
             (tests.e2e.fleet_world, "_run_tuner", _run_tuner),
             (execution_worker.ExecutionWorker, "_execution_logic", _execution_logic),
             (sfn_service.StateTaskServiceSfn, "_build_sync2_resolver", _build_sync2_resolver),

@@ -28,8 +28,8 @@ def io_plus_cpu(memory_mb: int, _n: int) -> float:
 
 @pytest.fixture(scope="session", autouse=True)
 def iam_calls() -> Iterator[Recorder | None]:
-    """With POWERTUNING_IAM_CALLS=<folder>, every call a role makes is recorded (tests/iam_recording.py)
-    and written to the folder when the session ends; tests/infrastructure/test_iam_simulated.py judges them."""
+    """With POWERTUNING_IAM_CALLS=<folder>, every call a role makes is recorded (tests/iam_recording.py),
+    written to the folder when the session ends; tests/infrastructure/test_iam_simulated.py judges them."""
     folder = os.environ.get(RECORD_ENV)
     if not folder:
         yield None

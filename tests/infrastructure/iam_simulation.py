@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from powertuning.deployment import FLEET_BUCKET_ENV, RUNS_TABLE_ENV, STAGING_BUCKET_ENV
-from tests.iam_recording import ACCOUNT, REGION, Call, function_principal, log_group_of, state_machine_principal
+from tests.iam_recording import (
+    ACCOUNT,
+    REGION,
+    Call,
+    function_principal,
+    log_group_of,
+    state_machine_principal,
+)
 from tests.infrastructure.synthesis import Synthesized, as_list
 
 SIMULATOR = Path(__file__).with_name("simulate_iam.js")
@@ -50,7 +57,11 @@ class Role:
         for policy in self.policies:
             for index, statement in enumerate(policy["policy"]["Statement"]):
                 if statement["Effect"] == "Allow":
-                    found += [(a, r, index) for a in as_list(statement["Action"]) for r in as_list(statement["Resource"])]
+                    found += [
+                        (a, r, index)
+                        for a in as_list(statement["Action"])
+                        for r in as_list(statement["Resource"])
+                    ]
         return found
 
 
@@ -62,7 +73,7 @@ class Deployment:
         self._names = self._physical_names()
         self.roles = {lid: self._role(lid) for lid in stack.of_type("AWS::IAM::Role")}
         self.principals: dict[str, str] = {}
-        for lid, resource in stack.of_type("AWS::Lambda::Function").items():
+        for _lid, resource in stack.of_type("AWS::Lambda::Function").items():
             handler = resource["Properties"]["Handler"].split(".")[1]
             self.principals[function_principal(handler)] = resource["Properties"]["Role"]["Fn::GetAtt"][0]
         self.machine_names: dict[str, str] = {}
@@ -75,7 +86,11 @@ class Deployment:
     # -- names --------------------------------------------------------------------------------
     def _physical_names(self) -> dict[str, str]:
         names: dict[str, str] = {}
-        env_names = {RUNS_TABLE_ENV: RUNS_TABLE, STAGING_BUCKET_ENV: STAGING_BUCKET, FLEET_BUCKET_ENV: FLEET_BUCKET}
+        env_names = {
+            RUNS_TABLE_ENV: RUNS_TABLE,
+            STAGING_BUCKET_ENV: STAGING_BUCKET,
+            FLEET_BUCKET_ENV: FLEET_BUCKET,
+        }
         for lid, resource in self.stack.of_type("AWS::Lambda::Function").items():
             props = resource["Properties"]
             function = f"powertuning-{props['Handler'].split('.')[1]}"
@@ -168,10 +183,15 @@ class Deployment:
 
     def _role(self, lid: str) -> Role:
         role = self.stack.resources[lid]["Properties"]
-        policies = [{"name": p["PolicyName"], "policy": self.resolve(p["PolicyDocument"])} for p in role.get("Policies", [])]
+        policies = [
+            {"name": p["PolicyName"], "policy": self.resolve(p["PolicyDocument"])}
+            for p in role.get("Policies", [])
+        ]
         for policy_id, policy in self.stack.of_type("AWS::IAM::Policy").items():
             if {"Ref": lid} in policy["Properties"].get("Roles", []):
-                policies.append({"name": policy_id, "policy": self.resolve(policy["Properties"]["PolicyDocument"])})
+                policies.append(
+                    {"name": policy_id, "policy": self.resolve(policy["Properties"]["PolicyDocument"])}
+                )
         if role.get("ManagedPolicyArns"):
             raise KeyError(f"{lid}: managed policies are not resolved here")
         return Role(lid, self._arn(lid), policies)
@@ -180,7 +200,11 @@ class Deployment:
     def translate(self, resource: str) -> str:
         """A recorded ARN with the engine's state machine names replaced by the template's."""
         for engine_name, name in self.machine_names.items():
-            resource = re.sub(rf":(stateMachine|execution|mapRun):{re.escape(engine_name)}(?=$|[:/])", rf":\1:{name}", resource)
+            resource = re.sub(
+                rf":(stateMachine|execution|mapRun):{re.escape(engine_name)}(?=$|[:/])",
+                rf":\1:{name}",
+                resource,
+            )
         return resource
 
     def role_of(self, principal: str) -> str:
@@ -206,7 +230,9 @@ def simulate(deployment: Deployment, requests: Iterable[Request]) -> list[str]:
     requests = list(requests)
     payload = {
         "accountId": ACCOUNT,
-        "roles": {lid: {"arn": role.arn, "policies": role.policies} for lid, role in deployment.roles.items()},
+        "roles": {
+            lid: {"arn": role.arn, "policies": role.policies} for lid, role in deployment.roles.items()
+        },
         "requests": [{"role": r.role, "action": r.action, "resource": r.resource} for r in requests],
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as file:
