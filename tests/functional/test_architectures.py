@@ -133,8 +133,13 @@ def test_an_image_with_imageuris_is_measured_on_that_image_and_restored_by_diges
     resolved = lambda_client.get_function(FunctionName="image")["Code"]["ResolvedImageUri"]
     # WHEN a run on both architectures starts
     state = start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": ARM64_IMAGE})
-    # THEN the original image is recorded by digest, and nothing is staged
-    assert state["run"]["original"]["code"] == {"codeSha256": before["codeSha256"], "imageUri": resolved}
+    # THEN the original image is recorded by digest, with the digest the run itself deploys on
+    # arm64 (its own code, not somebody's deploy), and nothing is staged
+    assert state["run"]["original"]["code"] == {
+        "codeSha256": before["codeSha256"],
+        "imageUri": resolved,
+        "switchedCodeSha256": ["a1" * 32],
+    }
     assert staged(staging) == []
     # WHEN x86_64's sizes and arm64's first are published
     state = publish(state, times=3)
