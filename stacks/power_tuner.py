@@ -22,7 +22,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from powertuning import deployment
-from stacks.acknowledgements import acknowledge, nag_resource
+from stacks.acknowledgements import acknowledge, acknowledge_scanner_findings, nag_resource
 from stacks.code_staging import CodeStaging
 from stacks.options import TunerOptions
 from stacks.run_registry import RunRegistry
@@ -141,6 +141,7 @@ class PowerTuner(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, options: TunerOptions | None = None) -> None:
         super().__init__(scope, construct_id)
+        acknowledge_scanner_findings(self)
         self.options = options or TunerOptions()
         self.functions = TunerFunctions(self, "Functions", options=self.options)
         self.tuner_state_machine = TunerStateMachine(

@@ -1,4 +1,5 @@
-"""cdk-nag AwsSolutions and cfn-lint on the synthesized templates: zero findings left unexplained."""
+"""cdk-nag AwsSolutions, cfn-lint, checkov and cfn-lint's serverless rules on the synthesized templates:
+zero findings left unexplained."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 import pytest
 from cfnlint.api import lint
 
+from stacks.acknowledgements import SCANNER_ACKNOWLEDGEMENTS, ScannerAcknowledgement
+from tests.infrastructure.scanners import Finding, Scan, scan
 from tests.infrastructure.synthesis import Synthesized
 
 # Every acknowledgement the default app makes; a new one has to be added here, and reviewed.
@@ -93,3 +96,66 @@ def test_cfn_lint_finds_no_errors(stack_name: str, request: pytest.FixtureReques
         if m.rule.id.startswith("E")
     ]
     assert errors == []
+
+
+# The templates checkov and cfn-lint's serverless rules scan, by fixture name (another deploy
+# variant joins by its fixture). All are scanned in one checkov run (its start-up is most of its time).
+SCANNED_STACKS = ("default_stack", "variant_stack")
+
+
+@pytest.fixture(scope="module")
+def scans(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scan]:
+    templates = {name: request.getfixturevalue(name).json for name in SCANNED_STACKS}
+    return scan(templates, tmp_path_factory.mktemp("scans"))
+
+
+def _acknowledgement(finding: Finding) -> ScannerAcknowledgement | None:
+    return next(
+        (
+            a
+            for a in SCANNER_ACKNOWLEDGEMENTS
+            if (a.tool, a.rule, a.resource_type) == (finding.tool, finding.rule, finding.resource_type)
+        ),
+        None,
+    )
+
+
+@pytest.mark.parametrize("stack_name", SCANNED_STACKS)
+def test_every_scanner_finding_is_acknowledged_in_one_place(stack_name: str, scans: dict[str, Scan]) -> None:
+    # GIVEN what checkov and the serverless rules find on the template without its acknowledgements
+    found = scans[stack_name].raw
+    assert found, "the scanners found nothing at all: are they running?"
+    # THEN each is in stacks/acknowledgements.SCANNER_ACKNOWLEDGEMENTS, or is a finding to fix
+    unacknowledged = sorted(str(f) for f in found if _acknowledgement(f) is None)
+    assert unacknowledged == []
+
+
+@pytest.mark.parametrize("stack_name", SCANNED_STACKS)
+def test_a_users_own_scan_of_the_template_reports_no_failure_and_says_why(
+    stack_name: str, scans: dict[str, Scan]
+) -> None:
+    # GIVEN the template as synthesized: the acknowledgements are in its resources' Metadata
+    result = scans[stack_name]
+    # THEN neither scanner reports a failure, and each checkov skip carries the table's reason
+    assert sorted(str(f) for f in result.left) == []
+    reasons = {(a.rule, a.resource_type): a.reason for a in SCANNER_ACKNOWLEDGEMENTS}
+    assert result.skipped
+    for skipped in result.skipped:
+        key = (skipped["check_id"], str(skipped["resource"]).rsplit(".", 1)[0])
+        assert skipped["check_result"]["suppress_comment"] == reasons[key], key
+
+
+def test_every_scanner_acknowledgement_still_matches_a_finding(scans: dict[str, Scan]) -> None:
+    # GIVEN every finding on every scanned template
+    found = {f for result in scans.values() for f in result.raw}
+    # THEN no acknowledgement is left over from a finding that was fixed (remove it from the table)
+    stale = [
+        f"{a.tool} {a.rule} on {a.resource_type}"
+        for a in SCANNER_ACKNOWLEDGEMENTS
+        if not any(_acknowledgement(f) == a for f in found)
+    ]
+    assert stale == []
+    # AND each one gives a reason a reviewer can check, once
+    assert all(len(a.reason) >= 80 for a in SCANNER_ACKNOWLEDGEMENTS)
+    keys = [(a.tool, a.rule, a.resource_type) for a in SCANNER_ACKNOWLEDGEMENTS]
+    assert len(set(keys)) == len(keys)
