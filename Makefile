@@ -8,7 +8,7 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lint typecheck dist test unit demo synth bench clean
+.PHONY: install lint typecheck dist test test-aws unit demo synth bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,22 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# checkov in an environment of its own: it pins boto3 and packaging below the dev extra's (pyproject's
+# scan extra). The infrastructure tests run it from here (tests/infrastructure/scanners.py).
+SCAN_VENV := .venv-scan
+export CHECKOV := $(CURDIR)/$(SCAN_VENV)/bin/checkov
+
+$(SCAN_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/pip install --quiet '.[scan]'
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed $(SCAN_VENV)/.installed node_modules/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -40,6 +51,11 @@ dist: $(VENV)/.installed
 test: install lint typecheck dist
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The real-account tier (docs/deploy.md): a scratch stack in the account and region of your AWS
+# credentials, destroyed at the end. One process: the stack is deployed once for all its tests.
+test-aws: install
+	POWERTUNING_TEST_AWS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/aws -n 0 -k aws-account
+
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
@@ -55,4 +71,4 @@ synth: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) node_modules cdk.out dist .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from constructs import Construct
 from powertuning import deployment
 from powertuning.asl import FLEET_INTEGRATIONS, TASK_TIMEOUT_MARGIN_S, fleet_definition_text, with_timeouts
 
+from .acknowledgements import acknowledge_scanner_findings
 from .building_blocks import logged_state_machine, own_function, private_bucket
 
 FLEET_FUNCTION_NAMES: Final = ("fleet_resolver", "fleet_summary")
@@ -52,6 +53,7 @@ class FleetTuner(Construct):
         log_execution_data: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        acknowledge_scanner_findings(self)
         # Results are records a team may still want after the stack goes: kept, not deleted.
         self.bucket = private_bucket(
             self,
