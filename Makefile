@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Two workers: the suite is mostly waiting on subprocesses and moto, and CI has two cores. loadgroup:
-# the tests of one xdist_group (tests/packaging's one virtual environment) run on one worker.
+# the tests of one xdist_group run on one worker (with pytest 9 and pytest-xdist 3.8 it does not:
+# tests/packaging shares its one virtual environment across workers by a lock instead).
 PYTEST_ARGS ?= -n 2 --dist loadgroup
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1

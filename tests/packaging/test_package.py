@@ -5,17 +5,19 @@ missing from the sdist fails here too) and installed the way the README says, ou
 repository: first without extras (the AWS commands), then with `[local,cdk]`. Everything runs with
 the repository off `sys.path` and from a folder outside it, so only the installed copy can answer.
 
-One virtual environment serves the whole module (session-scoped; `xdist_group`: one worker builds
-it). Timings measured on two shared cores: build 4 s, venv 4 s, installs 3 s + 15 s
-(`--no-compile`), local run 4 s, synth 6 s.
+One virtual environment serves the whole run (built once, by whichever xdist worker comes first).
+Timings measured on two shared cores: build 4 s, venv 4 s, installs 3 s + 15 s (`--no-compile`),
+local run 4 s, synth 6 s.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from email.parser import Parser
@@ -115,11 +117,7 @@ def _importable(venv: Path, cwd: Path, *modules: str) -> list[str]:
     return list(json.loads(result.stdout))
 
 
-# Session-scoped: a module fixture is set up again whenever another module's tests run in between
-# (random order, xdist), and this one takes half a minute.
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    work = tmp_path_factory.mktemp("package")
+def _build_and_install(work: Path) -> Installed:
     dist = work / "dist"
     # GIVEN the sdist and the wheel built from this checkout, as `make dist` builds them
     built = subprocess.run(
@@ -146,6 +144,55 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     # AND then with the local mode and the CDK constructs
     _run(venv, user_dir, "pip", "install", "--quiet", "--no-compile", f"{wheel}[local,cdk]")
     return Installed(wheel, venv, user_dir, base_help, base_local, base_importable)
+
+
+def _save(installed: Installed, path: Path) -> None:
+    local = installed.base_local
+    path.write_text(
+        json.dumps(
+            {
+                "wheel": str(installed.wheel),
+                "venv": str(installed.venv),
+                "user_dir": str(installed.user_dir),
+                "base_help": installed.base_help,
+                "base_local": [local.args, local.returncode, local.stdout, local.stderr],
+                "base_importable": installed.base_importable,
+            }
+        )
+    )
+
+
+def _load(path: Path) -> Installed:
+    saved = json.loads(path.read_text())
+    local = subprocess.CompletedProcess(*saved["base_local"])
+    return Installed(
+        Path(saved["wheel"]),
+        Path(saved["venv"]),
+        Path(saved["user_dir"]),
+        saved["base_help"],
+        local,
+        saved["base_importable"],
+    )
+
+
+# One environment for the whole run, whichever worker gets there first: a session fixture is set up
+# once per xdist worker, and `--dist loadgroup` cannot keep these tests on one (pytest-xdist 3.8
+# renames `item._nodeid`, which pytest 9 no longer reads). Two builds at once would also collide:
+# setuptools writes the sdist's tree and the egg-info into the source folder. So the first worker
+# builds under a lock in the run's shared temporary folder, and the others read what it recorded.
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # no xdist: this process is the only one
+        return _build_and_install(tmp_path_factory.mktemp("package"))
+    shared = tmp_path_factory.getbasetemp().parent
+    record = shared / "package.json"
+    with (shared / "package.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record.is_file():
+            return _load(record)
+        installed = _build_and_install(Path(tempfile.mkdtemp(prefix="package", dir=shared)))
+        _save(installed, record)
+        return installed
 
 
 def _repo_files() -> set[str]:
