@@ -55,6 +55,9 @@ REPRESENTATIVE = (
     f"{_FAULT}[cold starts: publish fails at the 4th alias]",
     f"{_ARCH}n_execution_stopped_on_arm64_is_recovered_to_its_original_architecture_and_code[switching-to-arm64]",
     f"{_ARCH}_layer_that_does_not_support_arm64_is_refused_before_anything_changes",
+    # The Cleaner putting the original code back, whatever the stopped run above left to it.
+    "tests/e2e/test_code_ownership.py::test_a_restore_whose_update_function_code_fails_stays_registered"
+    "_until_finished[recovery rule]",
 )
 
 # Grants no local scenario can use, each with the reason it is in the template.
@@ -320,11 +323,13 @@ def test_every_grant_is_used_or_listed_with_its_reason(
         else:
             unused.append(f"{lid} {action} {pattern}")
     assert not unused, "granted but never used by a recorded call:\n" + "\n".join(sorted(unused))
-    # Every reason given is for a grant that exists and is unused (a stale entry fails too).
-    assert (
-        listed | DEPENDS_ON_TIMING
-        == set(UNUSED_BY_DESIGN) | set(SERVICE_ONLY) | ERROR_PATHS_NOT_RUN | DEPENDS_ON_TIMING
-    )
+    # Every reason given is for a grant that exists (a stale entry fails too): unused, or used this
+    # time by a scenario whose interleaving varies (a stop lands where it lands).
+    names = handlers | machines
+    used = {r.action for r in allowed} | {(names.get(r.role), r.action) for r in allowed}
+    expected = set(UNUSED_BY_DESIGN) | set(SERVICE_ONLY) | ERROR_PATHS_NOT_RUN | DEPENDS_ON_TIMING
+    assert listed <= expected
+    assert not {entry for entry in expected - listed if entry not in used}, "listed but not granted"
     with capsys.disabled():
         print(f"IAM simulated: 0 unused grants ({len(listed)} listed with their reasons)")
 
