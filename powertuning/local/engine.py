@@ -8,6 +8,7 @@ every invocation of a target function goes to a `TargetRuntime`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -49,6 +50,8 @@ DEFAULT_FUNCTION_TIMEOUT_S = 300
 LOCAL_CODE_CHANGES = deployment.CodeChanges(enabled=True)
 # The tuner tags its functions with the stack's name, as a deployed stack does (deployment.TUNER_TAG).
 LOCAL_STACK_NAME = "powertuning-local"
+# How long the interpreter's threads get to wind down after their executions are stopped.
+_INTERPRETER_EXIT_S = 5.0
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -145,10 +148,40 @@ class LocalEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._clients.clear()
-        while self._stack:
-            self._stack.pop().stop()
-        self.runtime.close()
+        try:
+            with contextlib.suppress(Exception):  # a cleanup problem must not hide why it exits
+                self._end_executions()
+        finally:
+            self._clients.clear()
+            while self._stack:
+                self._stack.pop().stop()
+            self.runtime.close()
+
+    def _end_executions(self) -> None:
+        """Stop what still runs (an interrupt, a failed wait) while the services are still here.
+
+        The interpreter runs each execution in a daemon thread: one that outlived the mock would
+        send its next call to AWS itself, with whatever credentials the machine has, and log it.
+        """
+        if not self._stack:
+            return
+        stopped = False
+        client = self.sfn_client
+        for machine in client.list_state_machines().get("stateMachines", []):
+            arn = machine["stateMachineArn"]
+            listed = client.list_executions(stateMachineArn=arn, statusFilter="RUNNING")
+            for execution in listed.get("executions", []):
+                with contextlib.suppress(Exception):  # ended meanwhile
+                    client.stop_execution(executionArn=execution["executionArn"], cause="the local run ended")
+                    stopped = True
+        if not stopped:
+            return
+        self.runtime.close()  # an invocation under way ends now
+        deadline = time.monotonic() + _INTERPRETER_EXIT_S
+        for thread in threading.enumerate():
+            # The interpreter's threads run its components' eval (named "Thread-N (eval)").
+            if thread is not threading.current_thread() and thread.name.endswith("(eval)"):
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _services(self) -> Any:
         """Where the AWS services run: moto in this process, with the Step Functions interpreter

@@ -14,7 +14,9 @@ from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import (
     FLEET_FUNCTION_NAMES,
     FUNCTION_NAMES,
+    LOG_DELIVERY_ACTIONS,
     REPO_ROOT,
+    TRACING_ACTIONS,
     Synthesized,
     as_list,
     flatten,
@@ -26,18 +28,8 @@ RESOURCE_STAR_ACTIONS = {
     # The fleet: listing functions for a selector, reading their metrics (no resource-level permissions).
     "lambda:ListFunctions",
     "cloudwatch:GetMetricData",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
+    *TRACING_ACTIONS,
+    *LOG_DELIVERY_ACTIONS,
 }
 
 
