@@ -78,7 +78,7 @@ from benchmarks.exploration_simulation import (
     run_fixed,
     run_parrotfish,
 )
-from powertuning.models import DEFAULT_CONFIDENCE, DEFAULT_TOLERANCE, auto_grid
+from powertuning.input_kinds import DEFAULT_CONFIDENCE, DEFAULT_TOLERANCE, auto_grid
 from powertuning.pricing import lambda_price
 
 STRATEGIES = ("cost", "speed", "balanced")

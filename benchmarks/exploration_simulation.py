@@ -24,10 +24,13 @@ from powertuning.analysis import (
     count_transitions,
     summarize,
 )
+from powertuning.input_kinds import auto_initial_sizes
+from powertuning.inputs import TuningRequest
 from powertuning.logs import Report
 from powertuning.measure import batch_result
-from powertuning.models import PublishState, RunState, SizeResult, TuningRequest, auto_initial_sizes
 from powertuning.pricing import MAX_MEMORY_MB, LambdaPrice, step_functions_cost
+from powertuning.run_state import PublishState, RunState
+from powertuning.size_result import SizeResult
 from powertuning.versions import next_publish_state
 
 REGION = "us-east-1"

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from powertuning import deployment, lambda_api
+from powertuning.arns import FunctionRef
 from powertuning.aws import region_of
 from powertuning.errors import CleanupError, ForeignCodeError
 from powertuning.failures import describe_failure
-from powertuning.models import FunctionRef, RunState
 from powertuning.recovery import ensure_ended
+from powertuning.run_state import RunState
 from powertuning.versions import cleanup, finish, recover
 
 

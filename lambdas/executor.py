@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from powertuning import lambda_api, limits
+from powertuning.inputs import TuningRequest, with_s3_payload
 from powertuning.measure import Progress, measure
-from powertuning.models import RunState, TuningRequest
-from powertuning.payloads import decode_s3_payload, with_s3_payload
+from powertuning.payloads import decode_s3_payload
+from powertuning.run_state import RunState
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from powertuning import deployment, guards, lambda_api, limits
-from powertuning.models import TuningRequest
-from powertuning.payloads import decode_s3_payload, with_s3_payload
+from powertuning.inputs import TuningRequest, with_s3_payload
+from powertuning.payloads import decode_s3_payload
 from powertuning.pricing import DEFAULT_POWER_VALUES
 from powertuning.versions import initialize
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from powertuning import deployment, lambda_api
 from powertuning.analyzer import recommended_power
-from powertuning.models import RunState, TuningRequest
+from powertuning.inputs import TuningRequest
+from powertuning.run_state import RunState
 from powertuning.versions import optimize
 
 

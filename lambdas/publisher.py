@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from powertuning import deployment, lambda_api
-from powertuning.models import PublishState, RunState, TuningRequest
+from powertuning.inputs import TuningRequest
+from powertuning.run_state import PublishState, RunState
 from powertuning.versions import next_publish_state, publish_next
 
 

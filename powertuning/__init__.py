@@ -1,3 +1,3 @@
-"""Lambda power tuning core: models, pricing, logs, statistics, analysis and the Lambda API layer."""
+"""Lambda power tuning core: the input, the run state, pricing, logs, statistics, analysis, the AWS seam."""
 
 __version__ = "0.1.0"

@@ -6,10 +6,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from powertuning import stats
+from powertuning.inputs import TuningRequest
 from powertuning.logs import Report
-from powertuning.models import SizeResult, TuningRequest
 from powertuning.output import Constraint, SizeStats, TuningOutput
 from powertuning.pricing import LambdaPrice, currency, step_functions_cost
+from powertuning.size_result import SizeResult
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
 
 

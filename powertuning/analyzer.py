@@ -15,9 +15,11 @@ from powertuning.adaptive.outcome import confidence_statement, size_results
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.analysis import LatencyTarget, count_adaptive_transitions, count_transitions, recommend
 from powertuning.errors import RecommendationError, TargetFunctionError
-from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
+from powertuning.inputs import TuningRequest
 from powertuning.output import Confidence, TuningOutput
 from powertuning.pricing import MAX_MEMORY_MB, MIN_MEMORY_MB
+from powertuning.run_state import PublishState, RunState
+from powertuning.size_result import SizeResult
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 
 

@@ -27,10 +27,12 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from powertuning import code_ownership, lambda_api
+from powertuning.arns import S3_URI
 from powertuning.aws import error_code
 from powertuning.code_ownership import MAX_PACKAGE_BYTES
 from powertuning.errors import ArchitectureError, CodeRestoreError
-from powertuning.models import S3_URI, OriginalCode, RunState, TuningRequest
+from powertuning.inputs import TuningRequest
+from powertuning.run_state import OriginalCode, RunState
 
 IMAGE_EXAMPLE: Final = "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>"
 

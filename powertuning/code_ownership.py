@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from powertuning import lambda_api
+from powertuning.arns import S3_URI
 from powertuning.errors import ForeignCodeError, StagedCodeError
-from powertuning.models import S3_URI, OriginalCode, RunState
+from powertuning.run_state import OriginalCode, RunState
 
 # Lambda's largest deployment package (unzipped, so the zip is smaller).
 MAX_PACKAGE_BYTES: Final = 250 * 1024 * 1024

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Final
 
-from powertuning.models import FunctionRef
+from powertuning.arns import FunctionRef
 
 # The run table: one item per function being tuned (the lock, and the original configuration).
 RUNS_TABLE_ENV: Final = "POWERTUNING_RUNS_TABLE"

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from powertuning.arns import FUNCTION_ARN, FunctionRef
 from powertuning.errors import FleetInputError, SelfTargetError
-from powertuning.models import FUNCTION_ARN, FunctionRef, TuningRequest
+from powertuning.inputs import TuningRequest
 from powertuning.pricing import DEFAULT_POWER_VALUES, lambda_price, step_functions_cost
 
 FLEET_KEYS: Final = (

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from powertuning import lambda_api
+from powertuning.arns import FunctionRef
 from powertuning.fleet import METRICS_DAYS, FleetRequest, FunctionInfo, Selection, Usage, select
-from powertuning.models import FunctionRef
 
 SECONDS_PER_DAY: Final = 86_400
 

@@ -22,10 +22,11 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from powertuning import lambda_api
+from powertuning.arns import IMAGE_URI, REPOSITORY_URI, FunctionRef
 from powertuning.aws import error_code
 from powertuning.deployment import TUNER_TAG, CodeChanges
 from powertuning.errors import CodeChangeDisabledError, ImageNotAllowedError, SelfTargetError
-from powertuning.models import IMAGE_URI, REPOSITORY_URI, FunctionRef, TuningRequest
+from powertuning.inputs import TuningRequest
 from powertuning.versions import check_not_tuner
 
 DEPLOY_OPTION: Final = "cdk deploy -c architectures=true"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from botocore.exceptions import ClientError, WaiterError
 
 from powertuning import aws, limits
+from powertuning.arns import S3_URI
 from powertuning.aws import call, error_code, pages, wait_until_updated
 from powertuning.errors import (
     FunctionNotFoundError,
@@ -24,7 +25,6 @@ from powertuning.errors import (
     ProcessorError,
     VersionNotActiveError,
 )
-from powertuning.models import S3_URI
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

@@ -13,7 +13,9 @@ import math
 from typing import Final
 
 from powertuning.errors import StateLimitError
-from powertuning.models import AUTO_GRID, RunState, TuningRequest
+from powertuning.input_kinds import AUTO_GRID
+from powertuning.inputs import TuningRequest
+from powertuning.run_state import RunState
 from powertuning.samples import COMPACT_ABOVE
 
 MAX_STATE_BYTES: Final = 256 * 1024

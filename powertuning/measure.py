@@ -17,10 +17,12 @@ from powertuning import samples as sample_store
 from powertuning.analysis import discard_for, summarize
 from powertuning.aws import error_code
 from powertuning.errors import RunEndedError, TargetFunctionError
+from powertuning.inputs import TuningRequest
 from powertuning.logs import Report, parse_log_result
-from powertuning.models import RunState, SizeResult, TuningRequest
 from powertuning.payloads import weighted_counts
 from powertuning.pricing import LambdaPrice, lambda_price
+from powertuning.run_state import RunState
+from powertuning.size_result import SizeResult
 from powertuning.versions import alias_names
 
 logger = logging.getLogger(__name__)

@@ -10,14 +10,32 @@ output raises ResultFormatError naming what is wrong.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
 from urllib.parse import parse_qs, urlparse
 
 from powertuning.errors import ResultFormatError
-from powertuning.models import finite_number, whole_number
 from powertuning.visualization import decode
+
+
+def finite_number(value: Any) -> float:
+    """A finite number from a saved document (a string of one too: files get edited by hand)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def whole_number(value: Any) -> int:
+    """A whole number from a saved document (see finite_number)."""
+    number = finite_number(value)
+    if number != int(number):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(number)
 
 
 def size_label(slot: int | tuple[str, int]) -> str:
@@ -133,7 +151,7 @@ class SizeStats:
     """One item of the output's `stats`: what the output says of one measured size; None where it
     does not say.
 
-    The Analyzer writes the measured `SizeResult`s (models.py, the execution state's items) through
+    The Analyzer writes the measured `SizeResult`s (size_result.py, the execution state's items) through
     their wire form, so an item is a `SizeResult` without its state-only keys (`samples`, `skipped`).
     """
 

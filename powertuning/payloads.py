@@ -20,13 +20,18 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from powertuning.errors import InvalidInputError, PayloadError
 
-if TYPE_CHECKING:
-    from powertuning.models import TuningRequest, WeightedPayload
+
+@dataclass(frozen=True)
+class WeightedPayload:
+    """One payload of a weighted list, with its share of the invocations."""
+
+    payload: Any
+    weight: float
 
 
 def no_payload() -> dict[str, Any]:
@@ -94,8 +99,6 @@ def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
 
 def parse_weighted(payload: Any, num: int) -> tuple[WeightedPayload, ...]:
     """The items of a weighted list, checked against `num`; raises InvalidInputError naming the item."""
-    from powertuning.models import WeightedPayload  # models imports this module
-
     weighted = []
     for index, item in enumerate(payload):
         weight = item["weight"]
@@ -145,14 +148,3 @@ def decode_s3_payload(text: str, uri: str) -> Any:
     except (json.JSONDecodeError, ValueError) as exc:
         raise PayloadError(f"payloadS3 {uri} is not valid JSON: {exc}") from exc
     return document
-
-
-def with_s3_payload(request: TuningRequest, document: Any, uri: str) -> TuningRequest:
-    """The request with the payload read from `payloadS3`, a weighted list applied as an inline one."""
-    if not is_weighted(document):
-        return replace(request, payload=document, weighted_payloads=())
-    try:
-        weighted = parse_weighted(document, request.num)
-    except InvalidInputError as exc:
-        raise PayloadError(f"{uri}: {exc}") from exc
-    return replace(request, payload=None, weighted_payloads=weighted)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from powertuning import architectures, code_ownership, lambda_api, limits
+from powertuning.arns import FunctionRef
 from powertuning.errors import (
     AliasConflictError,
     CleanupError,
@@ -34,19 +35,11 @@ from powertuning.errors import (
     SelfTargetError,
     StagedCodeError,
 )
-from powertuning.models import (
-    MARKER_PREFIX,
-    RUN_ALIAS,
-    RUN_MARKER,
-    RUN_VERSION_MARKER,
-    FunctionRef,
-    PublishState,
-    RunState,
-    TuningRequest,
-    auto_grid,
-    auto_initial_sizes,
-)
+from powertuning.input_kinds import auto_grid, auto_initial_sizes
+from powertuning.inputs import TuningRequest
+from powertuning.markers import MARKER_PREFIX, RUN_ALIAS, RUN_MARKER, RUN_VERSION_MARKER
 from powertuning.pricing import FREE_EPHEMERAL_STORAGE_MB
+from powertuning.run_state import PublishState, RunState
 
 # How many times cleanup lists and deletes before it reports what is left.
 CLEANUP_PASSES: Final = 4

@@ -15,8 +15,9 @@ from urllib.parse import urlparse
 
 from aws_cdk import Token
 
+from powertuning.arns import REPOSITORY_URI
 from powertuning.errors import InvalidOptionError
-from powertuning.models import REPOSITORY_URI, MemorySizesError, check_memory_sizes
+from powertuning.input_kinds import MemorySizesError, check_memory_sizes
 from powertuning.pricing import DEFAULT_POWER_VALUES, MAX_MEMORY_MB, MIN_MEMORY_MB
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 

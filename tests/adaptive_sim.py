@@ -10,8 +10,8 @@ from powertuning.adaptive.state import AdaptiveState, BatchItem, RaceSettings, S
 from powertuning.adaptive.step import drive
 from powertuning.logs import Report
 from powertuning.measure import batch_result
-from powertuning.models import SizeResult
 from powertuning.pricing import lambda_price
+from powertuning.size_result import SizeResult
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
 PRICE = lambda_price("us-east-1")

@@ -1,7 +1,7 @@
 """`powerValues: "auto"`: which unmeasured sizes could beat the leader.
 
 The search runs on AUTO_GRID (geometric steps: CPU is proportional to memory, so equal ratios matter
-equally), from a coarse ladder (`models.auto_initial_sizes`), refining around the leader, guided by
+equally), from a coarse ladder (`input_kinds.auto_initial_sizes`), refining around the leader, guided by
 what holds on Lambda: more memory never makes a function slower (so `speed` never looks below the
 leader), and a bigger size is cheaper only if speed-up is super-linear (so `cost` looks above the
 leader only when cost was still falling towards it). Only measured sizes can be recommended.
@@ -15,7 +15,7 @@ from dataclasses import replace
 from powertuning.adaptive import model
 from powertuning.adaptive.estimates import Estimate, best_estimate, estimates, lower_bound
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
-from powertuning.models import AUTO_LADDER_STEP, auto_grid
+from powertuning.input_kinds import AUTO_LADDER_STEP, auto_grid
 
 
 def propose(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:

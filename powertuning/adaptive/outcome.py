@@ -10,8 +10,8 @@ from powertuning.adaptive.estimates import estimates, kept_samples, lower_bound
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.analysis import choose_survivor, summarize
 from powertuning.logs import Report
-from powertuning.models import SizeResult
 from powertuning.samples import Sample
+from powertuning.size_result import SizeResult
 
 
 def size_results(state: AdaptiveState, settings: RaceSettings) -> list[SizeResult]:

@@ -18,7 +18,7 @@ from powertuning import samples as sample_store
 from powertuning.adaptive import auto, model
 from powertuning.adaptive.estimates import best_estimate, estimates, kept_samples, lower_bound
 from powertuning.adaptive.state import AdaptiveState, BatchItem, RaceSettings, SizeSamples
-from powertuning.models import SizeResult
+from powertuning.size_result import SizeResult
 
 INITIAL_BATCH: Final = 3
 MIN_BATCH: Final = 2

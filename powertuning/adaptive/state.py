@@ -9,8 +9,10 @@ from typing import Any
 from powertuning import limits
 from powertuning import samples as sample_store
 from powertuning.analysis import discard_for
-from powertuning.models import DEFAULT_CONFIDENCE, DEFAULT_TOLERANCE, RunState, TuningRequest
+from powertuning.input_kinds import DEFAULT_CONFIDENCE, DEFAULT_TOLERANCE
+from powertuning.inputs import TuningRequest
 from powertuning.pricing import MAX_MEMORY_MB, LambdaPrice, lambda_price
+from powertuning.run_state import RunState
 from powertuning.samples import COMPACT_ABOVE, Sample
 
 

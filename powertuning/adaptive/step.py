@@ -15,7 +15,9 @@ from typing import Any, Final
 
 from powertuning.adaptive.race import admit, decide, record, start
 from powertuning.adaptive.state import AdaptiveState, BatchItem, RaceSettings
-from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
+from powertuning.inputs import TuningRequest
+from powertuning.run_state import PublishState, RunState
+from powertuning.size_result import SizeResult
 
 # A race ends long before this many decisions (every round adds half a size's samples).
 MAX_DECISIONS: Final = 10_000

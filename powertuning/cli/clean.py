@@ -15,11 +15,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from powertuning import aws, lambda_api
+from powertuning.arns import FunctionRef
 from powertuning.aws import executions
 from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options
 from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, usage_error
 from powertuning.errors import InvalidInputError, PowerTuningError
-from powertuning.models import FunctionRef
 from powertuning.versions import apply_clean, plan_clean
 
 RUNS_TABLE_OUTPUT = "RunsTableName"

@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from powertuning import aws, fleet_steps, lambda_api
+from powertuning.arns import FunctionRef
 from powertuning.aws import executions
 from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options
 from powertuning.cli.output import (
@@ -35,7 +36,6 @@ from powertuning.cli.output import (
 )
 from powertuning.errors import PowerTuningError
 from powertuning.fleet import FleetRequest, Selector, estimated_tuning_cost, monthly_cost
-from powertuning.models import FunctionRef
 from powertuning.report.fleet import write_fleet_html
 
 FLEET_OUTPUT = "FleetArn"

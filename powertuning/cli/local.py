@@ -40,12 +40,12 @@ from powertuning.cli.output import (
 )
 from powertuning.cli.progress import Progress
 from powertuning.errors import InvalidInputError, PowerTuningError
+from powertuning.inputs import TuningRequest
 from powertuning.local import deps
 from powertuning.local.cpu import MODEL
 from powertuning.local.preflight import check_init
 from powertuning.local.runtime import CPU_MODES, InvocationRecord, WorkerRuntime
 from powertuning.local.target import FunctionSpec
-from powertuning.models import TuningRequest
 from powertuning.report import TuningResult, write_html, write_png
 from powertuning.report.metadata import RunMetadata
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from powertuning.errors import InvalidInputError
-from powertuning.models import INPUTS, InputKey, TuningRequest
+from powertuning.inputs import INPUTS, InputKey, TuningRequest
 
 
 def _kebab(key: str) -> str:

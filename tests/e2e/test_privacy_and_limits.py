@@ -12,9 +12,10 @@ import pytest
 
 from powertuning import limits
 from powertuning.errors import StateLimitError
+from powertuning.inputs import TuningRequest
 from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
-from powertuning.models import RunState, TuningRequest
+from powertuning.run_state import RunState
 
 SECRET = "hunter2-do-not-log"
 _names = itertools.count()

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from powertuning.analysis import recommend
-from powertuning.models import SizeResult
 from powertuning.report import RunMetadata, TuningResult, write_html
 from powertuning.report.html import CSP
 from powertuning.report.svg import PALETTE
+from powertuning.size_result import SizeResult
 
 # Each test starts a browser process.
 pytestmark = pytest.mark.slow

@@ -10,8 +10,10 @@ import pytest
 from lambdas import analyzer
 from powertuning.analysis import count_transitions
 from powertuning.errors import TargetFunctionError
-from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
+from powertuning.inputs import TuningRequest
 from powertuning.pricing import step_functions_cost
+from powertuning.run_state import PublishState, RunState
+from powertuning.size_result import SizeResult
 from powertuning.visualization import decode
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"

@@ -18,9 +18,9 @@ import pytest
 from powertuning.cli import main
 from powertuning.deployment import ARCHITECTURES_TAG
 from powertuning.errors import InvalidInputError
+from powertuning.inputs import TuningRequest
 from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
-from powertuning.models import TuningRequest
 
 # Each test runs whole executions of the state machine.
 pytestmark = pytest.mark.slow

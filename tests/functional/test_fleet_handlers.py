@@ -12,8 +12,8 @@ import pytest
 
 from lambdas import fleet_resolver, fleet_summary
 from powertuning import deployment, fleet_steps, lambda_api
+from powertuning.arns import FunctionRef
 from powertuning.errors import FleetInputError
-from powertuning.models import FunctionRef
 
 BUCKET = "fleet-results"
 FLEET_SUMMARY = "arn:aws:lambda:us-east-1:123456789012:function:powertuning-fleet_summary"

@@ -18,13 +18,15 @@ import pytest
 
 from powertuning import lambda_api, measure
 from powertuning.errors import LogParseError, ProcessorError, TargetFunctionError
+from powertuning.inputs import TuningRequest
 from powertuning.local.engine import RUNS_TABLE
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound, report_line
 from powertuning.local.target import FunctionSpec, InvokeResult
 from powertuning.logs import Report
 from powertuning.measure import SAFETY_MS, FunctionFailure, Progress, payloads_for
-from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
 from powertuning.pricing import lambda_price
+from powertuning.run_state import PublishState, RunState
+from powertuning.size_result import SizeResult
 from powertuning.versions import initialize, publish_next
 
 SECRET = {"card": "4111-1111-1111-1111"}

@@ -23,8 +23,9 @@ from powertuning.errors import (
     SelfTargetError,
     VersionNotActiveError,
 )
+from powertuning.inputs import TuningRequest
 from powertuning.local.engine import RUNS_TABLE
-from powertuning.models import PublishState, RunState, TuningRequest
+from powertuning.run_state import PublishState, RunState
 from powertuning.versions import (
     alias_names,
     cleanup,

@@ -15,7 +15,7 @@ import yaml
 
 from powertuning.cli import build_parser
 from powertuning.cli.options import DEFAULT_STACK_NAME, build_input
-from powertuning.models import TuningRequest
+from powertuning.inputs import TuningRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "pipelines"

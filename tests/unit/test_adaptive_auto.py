@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from powertuning.adaptive.auto import propose
+from powertuning.input_kinds import AUTO_GRID, auto_grid, auto_initial_sizes
 from powertuning.local.cpu_model import cpu_duration_ms
-from powertuning.models import AUTO_GRID, auto_grid, auto_initial_sizes
 from tests.adaptive_sim import measured_state, settings
 
 

@@ -10,8 +10,8 @@ import pytest
 from powertuning.adaptive.auto import propose
 from powertuning.adaptive.model import DurationModel, Point, fit, probes
 from powertuning.adaptive.outcome import confidence_statement
+from powertuning.input_kinds import AUTO_GRID
 from powertuning.local.cpu_model import cpu_duration_ms
-from powertuning.models import AUTO_GRID
 from tests.adaptive_sim import PRICE, measured_state, noisy, race, settings
 
 SIZES = [128, 256, 384, 512, 768, 1024, 1536, 1769, 2048, 3008]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from powertuning.adaptive.state import AdaptiveState
 from powertuning.adaptive.step import advance_execution
-from powertuning.models import PublishState, RunState, TuningRequest
+from powertuning.inputs import TuningRequest
+from powertuning.run_state import PublishState, RunState
 from tests.adaptive_sim import ARN, measured_state
 
 

@@ -14,10 +14,11 @@ from powertuning.analysis import (
     recommend,
     summarize,
 )
+from powertuning.inputs import TuningRequest
 from powertuning.logs import Report
-from powertuning.models import SizeResult, TuningRequest
 from powertuning.output import TuningOutput
 from powertuning.pricing import lambda_price, step_functions_cost
+from powertuning.size_result import SizeResult
 from powertuning.visualization import decode
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"

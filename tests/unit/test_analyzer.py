@@ -10,9 +10,11 @@ from powertuning.adaptive.step import advance_execution
 from powertuning.analysis import count_adaptive_transitions, count_transitions
 from powertuning.analyzer import analyze_state
 from powertuning.errors import TargetFunctionError
+from powertuning.inputs import TuningRequest
 from powertuning.measure import batch_result
-from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
 from powertuning.pricing import step_functions_cost
+from powertuning.run_state import PublishState, RunState
+from powertuning.size_result import SizeResult
 from tests.adaptive_sim import PRICE, report, settings
 from tests.unit.test_adaptive_step import execution_state
 from tests.unit.test_analysis import ARN, CURVE, TAILS

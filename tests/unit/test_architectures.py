@@ -11,17 +11,12 @@ import pytest
 from powertuning.analysis import choose, recommend
 from powertuning.architectures import HashingFile, check, ordered
 from powertuning.errors import ArchitectureError
-from powertuning.models import (
-    RUN_ALIAS,
-    RUN_VERSION_MARKER,
-    OriginalCode,
-    PublishState,
-    RunState,
-    SizeResult,
-    TuningRequest,
-)
+from powertuning.inputs import TuningRequest
+from powertuning.markers import RUN_ALIAS, RUN_VERSION_MARKER
 from powertuning.pricing import lambda_price
 from powertuning.report.result import TuningResult
+from powertuning.run_state import OriginalCode, PublishState, RunState
+from powertuning.size_result import SizeResult
 from powertuning.versions import alias_names
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"

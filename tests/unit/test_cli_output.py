@@ -16,9 +16,9 @@ from powertuning.cli.output import dry_run_summary, format_comparison, format_ta
 from powertuning.cli.progress import Progress
 from powertuning.cli.run import gate_failures
 from powertuning.errors import StateMachineNotFoundError
-from powertuning.models import SizeResult
 from powertuning.report import TuningResult
 from powertuning.report.result import ResultFormatError
+from powertuning.size_result import SizeResult
 
 
 def measured(value: int, duration: float, price: float) -> SizeResult:

@@ -20,7 +20,7 @@ from powertuning.fleet import (
     select,
     summarize,
 )
-from powertuning.models import TuningRequest
+from powertuning.inputs import TuningRequest
 from powertuning.pricing import lambda_price
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
@@ -133,7 +133,7 @@ def test_selector_overrides_must_name_a_selected_function() -> None:
 
 
 # Every form a fleet entry (a `functions` item, an `overrides` key) can take, and the function it
-# names. Fleet and single run accept the same ARNs (models.FUNCTION_ARN); Lambda's other forms of a
+# names. Fleet and single run accept the same ARNs (arns.FUNCTION_ARN); Lambda's other forms of a
 # FunctionName (a bare name, a partial ARN) are refused by both, so an entry is never ambiguous.
 ENTRY_FORMS = {
     "unqualified": A,

@@ -14,7 +14,7 @@ from powertuning.errors import (
     InvalidInputError,
     SelfTargetError,
 )
-from powertuning.models import TuningRequest
+from powertuning.inputs import TuningRequest
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
 HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from powertuning.errors import StateLimitError
+from powertuning.input_kinds import auto_initial_sizes
+from powertuning.inputs import TuningRequest
 from powertuning.limits import (
     COMPACT_ABOVE,
     MARGIN,
@@ -16,7 +18,7 @@ from powertuning.limits import (
     sample_cap,
     state_bytes,
 )
-from powertuning.models import RunState, TuningRequest, auto_initial_sizes
+from powertuning.run_state import RunState
 from tests.adaptive_sim import ARN
 
 

@@ -6,24 +6,16 @@ import itertools
 
 import pytest
 
+from powertuning.arns import FunctionRef
 from powertuning.errors import InvalidInputError
-from powertuning.models import (
-    ALL_POWER_VALUES,
-    INPUT_KEYS,
-    INPUTS,
-    NEW_KEYS,
-    REFERENCE_KEYS,
-    RUN_ALIAS,
-    RUN_VERSION_MARKER,
-    FunctionRef,
-    PublishState,
-    RunState,
-    SizeResult,
-    TuningRequest,
-    WeightedPayload,
-    min_num_for,
-)
+from powertuning.input_kinds import ALL_POWER_VALUES
+from powertuning.input_rules import min_num_for
+from powertuning.inputs import INPUT_KEYS, INPUTS, NEW_KEYS, REFERENCE_KEYS, TuningRequest
+from powertuning.markers import RUN_ALIAS, RUN_VERSION_MARKER
+from powertuning.payloads import WeightedPayload
 from powertuning.pricing import DEFAULT_POWER_VALUES
+from powertuning.run_state import PublishState, RunState
+from powertuning.size_result import SizeResult
 
 ADAPTIVE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"
 

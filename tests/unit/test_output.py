@@ -14,9 +14,9 @@ from powertuning.adaptive.outcome import confidence_statement
 from powertuning.analysis import LatencyTarget, recommend, summarize
 from powertuning.errors import ResultFormatError
 from powertuning.logs import Report
-from powertuning.models import SizeResult
 from powertuning.output import Confidence, SizeStats, TuningOutput
 from powertuning.pricing import lambda_price
+from powertuning.size_result import SizeResult
 from tests.adaptive_sim import noisy, race, settings
 
 

@@ -7,15 +7,15 @@ import math
 import pytest
 
 from powertuning.errors import InvalidInputError, PayloadError
-from powertuning.models import TuningRequest, WeightedPayload
+from powertuning.inputs import TuningRequest, with_s3_payload
 from powertuning.payloads import (
+    WeightedPayload,
     check_finite,
     decode_s3_payload,
     is_weighted,
     js_truthy,
     parse_weighted,
     weighted_counts,
-    with_s3_payload,
 )
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:target"

@@ -1,4 +1,4 @@
-"""The README's input table says what the declarations in powertuning.models.INPUTS say."""
+"""The README's input table says what the declarations in powertuning.inputs.INPUTS say."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from powertuning.models import INPUTS, InputKey, TuningRequest
+from powertuning.inputs import INPUTS, InputKey, TuningRequest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

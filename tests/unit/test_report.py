@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from powertuning.analysis import LatencyTarget, recommend
-from powertuning.models import SizeResult
 from powertuning.report import (
     ResultFormatError,
     RunMetadata,
@@ -22,6 +21,7 @@ from powertuning.report import (
     write_png,
 )
 from powertuning.report.scale import Linear, decimals_for, label_every, nice_ticks
+from powertuning.size_result import SizeResult
 from powertuning.visualization import decode
 
 

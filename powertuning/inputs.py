@@ -1,0 +1,396 @@
+"""The execution input, declared once: `INPUTS`, one `InputKey` per key, and `TuningRequest`.
+
+The execution input is drop-in compatible with aws-lambda-power-tuning v4 (same camelCase keys and
+defaults) plus the keys in NEW_KEYS. `TuningRequest.from_dict` is the single validator: the
+Initializer, the CLI and the local engine all call it, so a bad input gets the same message everywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from powertuning import input_kinds as kinds
+from powertuning import payloads
+from powertuning.arns import FunctionRef
+from powertuning.errors import InvalidInputError, PayloadError
+from powertuning.input_kinds import (
+    AUTO,
+    BALANCED_WEIGHT_DEFAULT,
+    DEFAULT_CONFIDENCE,
+    DEFAULT_TOLERANCE,
+    DURATION_STATISTICS,
+    MAX_CONFIDENCE,
+    MAX_DISCARD,
+    MAX_NUM,
+    MAX_SLEEP_MS,
+    MAX_TOLERANCE,
+    MIN_CONFIDENCE,
+    MIN_NUM,
+    ON_ERROR,
+    SAMPLING,
+    STRATEGIES,
+    Kind,
+)
+from powertuning.input_rules import check_combinations
+from powertuning.payloads import WeightedPayload
+from powertuning.pricing import ARCHITECTURES, DEFAULT_POWER_VALUES, MAX_MEMORY_MB, MIN_MEMORY_MB
+
+
+@dataclass(frozen=True)
+class TuningRequest:
+    """The validated execution input, defaults applied. Each field is declared once in INPUTS."""
+
+    lambda_arn: str
+    power_values: tuple[int, ...] | None = None
+    num: int = 10
+    # No payload sends {} (powertuning.payloads.no_payload); None is an explicit null, sent as null.
+    payload: Any = field(default_factory=dict)
+    weighted_payloads: tuple[WeightedPayload, ...] = ()
+    payload_s3: str | None = None
+    parallel_invocation: bool = False
+    strategy: str = "cost"
+    balanced_weight: float = BALANCED_WEIGHT_DEFAULT
+    auto_optimize: bool = False
+    auto_optimize_alias: str | None = None
+    dry_run: bool = False
+    pre_processor_arn: str | None = None
+    post_processor_arn: str | None = None
+    discard_top_bottom: float = 0.2
+    sleep_between_runs_ms: int = 0
+    disable_payload_logs: bool = False
+    include_output_results: bool = False
+    only_cold_starts: bool = False
+    allowed_exceptions: tuple[str, ...] = ()
+    max_concurrency: int | None = None
+    on_error: str = "fail"
+    sampling: str = "fixed"
+    confidence: float = DEFAULT_CONFIDENCE
+    tolerance: float = DEFAULT_TOLERANCE
+    auto_power_values: bool = False
+    max_duration_ms: float | None = None
+    duration_statistic: str = "average"
+    # None: the function's own architecture only.
+    architectures: tuple[str, ...] | None = None
+    # Container images: the image per architecture (None: the function's own, multi-architecture).
+    image_uris: Mapping[str, str] | None = None
+
+    @property
+    def function(self) -> FunctionRef:
+        """The function to tune."""
+        return FunctionRef.parse(self.lambda_arn)
+
+    def resolved_power_values(self, default: tuple[int, ...] = DEFAULT_POWER_VALUES) -> tuple[int, ...]:
+        """Power values to test: the input's, else the deploy-time default; one for a dry run."""
+        values = self.power_values or default
+        return values[:1] if self.dry_run else values
+
+    @property
+    def invocations_per_size(self) -> int:
+        """How many times each memory size is invoked (one for a dry run)."""
+        return 1 if self.dry_run else self.num
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TuningRequest:
+        """Validate an execution input: only input keys, each checked, defaults applied."""
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(f"the execution input must be a JSON object, got {json.dumps(data)}")
+        _reject_unknown_keys(data)
+        values = {key.field: key.parse(data) for key in INPUTS}
+        check_combinations(data, values)
+        # What the keys mean together: "auto" sizes, a weighted payload list.
+        values["auto_power_values"] = data.get("powerValues") == AUTO
+        if payloads.is_weighted(values["payload"]):
+            values["weighted_payloads"] = payloads.parse_weighted(values["payload"], values["num"])
+            values["payload"] = None
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The camelCase execution input, with every default written out."""
+        out: dict[str, Any] = {}
+        for key in INPUTS:
+            value = key.render(self)
+            if value is not None or (key.kind == "json" and key.written(self)):
+                out[key.name] = value
+        return out
+
+
+def _always(_request: TuningRequest) -> bool:
+    return True
+
+
+def _inline_payload(request: TuningRequest) -> bool:
+    # Written even when null (an explicit null is sent as null), never beside payloadS3.
+    return request.payload_s3 is None
+
+
+@dataclass(frozen=True)
+class InputKey:
+    """One execution input key, declared once: how it is parsed, checked and written back, its
+    command-line flag, and what the README's input table says of it (tests/unit/test_readme.py)."""
+
+    name: str
+    kind: Kind
+    # What the key does, for the flag's help (its range and default are added from below).
+    help: str
+    default: Any = None
+    # The range of an "int", "number" or "sizes" key.
+    low: float = 0
+    high: float = 0
+    choices: tuple[str, ...] = ()
+    # A key of aws-lambda-power-tuning v4 (False: one of ours, marked **new** in the README).
+    reference: bool = True
+    # How the help says the default when it is not the value itself (None: "none").
+    default_text: str | None = None
+    metavar: str | None = None
+    # The flag when it is not the key in kebab-case; None for lambdaARN, which each command names.
+    flag: str | None = ""
+    # Written back by to_dict only when this holds (and the value is not None).
+    written: Callable[[TuningRequest], bool] = _always
+
+    @property
+    def field(self) -> str:
+        """The TuningRequest field: the key in snake_case (lambdaARN -> lambda_arn)."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name.replace("ARN", "Arn")).lower()
+
+    def parse(self, data: Mapping[str, Any]) -> Any:
+        """The key's value in `data`, checked on its own (combinations: _check_combinations)."""
+        name, kind = self.name, self.kind
+        if kind == "arn":
+            return kinds.arn(data, name, required=self.default_text == "required")
+        if kind == "bool":
+            return kinds.boolean(data, name, self.default)
+        if kind == "int":
+            return kinds.integer(data, name, self.default, int(self.low), int(self.high))
+        if kind == "number":
+            return kinds.number(data, name, self.default, self.low, self.high)
+        if kind == "choice":
+            return kinds.choice(data, name, self.choices)
+        if kind == "names":
+            return kinds.string_list(data, name)
+        if kind == "choices":
+            return kinds.choice_list(data, name, self.choices)
+        if kind == "sizes":
+            return None if data.get(name) == AUTO else kinds.power_values(data.get(name))
+        if kind == "ms":
+            return kinds.milliseconds(data, name)
+        if kind == "s3":
+            return kinds.s3_uri(data, name)
+        if kind == "images":
+            return kinds.image_uris(data, name)
+        if kind == "alias":
+            return kinds.alias(data, name)
+        return kinds.sendable(data, name)
+
+    def render(self, request: TuningRequest) -> Any:
+        """The key's camelCase wire value in `request.to_dict()`; None leaves it out."""
+        if not self.written(request):
+            return None
+        if self.kind == "sizes" and request.auto_power_values:
+            return AUTO
+        if self.kind == "json" and request.weighted_payloads:
+            return [{"payload": w.payload, "weight": w.weight} for w in request.weighted_payloads]
+        value = getattr(request, self.field)
+        if isinstance(value, Mapping):
+            return dict(value)
+        return list(value) if isinstance(value, tuple) else value
+
+
+def _adaptive(request: TuningRequest) -> bool:
+    return request.sampling == "adaptive"
+
+
+def _has_target(request: TuningRequest) -> bool:
+    return request.max_duration_ms is not None
+
+
+# Every execution input key, in the README's order: aws-lambda-power-tuning v4's, then ours.
+INPUTS: Final[tuple[InputKey, ...]] = (
+    InputKey("lambdaARN", "arn", "the function to tune", default_text="required", flag=None),
+    InputKey(
+        "powerValues",
+        "sizes",
+        "memory sizes to test",
+        low=MIN_MEMORY_MB,
+        high=MAX_MEMORY_MB,
+        choices=("ALL", AUTO),
+        default_text="the deployment's, "
+        f"{','.join(str(v) for v in DEFAULT_POWER_VALUES)} unless changed at deploy",
+        metavar="MB,MB,...|ALL|auto",
+    ),
+    InputKey("num", "int", "invocations per memory size", 10, MIN_NUM, MAX_NUM, metavar="N"),
+    InputKey(
+        "payload",
+        "json",
+        "event sent to the function, JSON or a plain string",
+        {},
+        metavar="JSON",
+        written=_inline_payload,
+    ),
+    InputKey("payloadS3", "s3", "read the payload from S3", metavar="s3://BUCKET/KEY"),
+    InputKey("parallelInvocation", "bool", "invoke a size's invocations concurrently", False),
+    InputKey("strategy", "choice", "what to optimise", "cost", choices=STRATEGIES),
+    InputKey(
+        "balancedWeight",
+        "number",
+        "balanced strategy: 0 = fastest, 1 = cheapest",
+        BALANCED_WEIGHT_DEFAULT,
+        0.0,
+        1.0,
+        metavar="W",
+    ),
+    InputKey("autoOptimize", "bool", "apply the recommended memory to $LATEST", False),
+    InputKey(
+        "autoOptimizeAlias",
+        "alias",
+        "with --auto-optimize, point this alias at the recommended size",
+        metavar="ALIAS",
+    ),
+    InputKey(
+        "dryRun", "bool", "one invocation of the first size only, to check permissions and payload", False
+    ),
+    InputKey("preProcessorARN", "arn", "function invoked before each invocation", metavar="ARN"),
+    InputKey("postProcessorARN", "arn", "function invoked after each invocation", metavar="ARN"),
+    InputKey(
+        "discardTopBottom", "number", "fraction trimmed from each end", 0.2, 0.0, MAX_DISCARD, metavar="F"
+    ),
+    InputKey(
+        "sleepBetweenRunsMs",
+        "int",
+        "pause in ms after each sequential invocation",
+        0,
+        0,
+        MAX_SLEEP_MS,
+        metavar="MS",
+    ),
+    InputKey("disablePayloadLogs", "bool", "keep payloads out of logs and error messages", False),
+    InputKey("includeOutputResults", "bool", "per-size stats in the output", False),
+    InputKey("onlyColdStarts", "bool", "a fresh version per invocation, so every one is a cold start", False),
+    InputKey(
+        "allowedExceptions",
+        "names",
+        "error types that do not fail the tuning",
+        (),
+        default_text="none",
+        metavar="TYPE,...",
+    ),
+    InputKey(
+        "maxConcurrency",
+        "int",
+        "cap on parallel invocations per memory size",
+        None,
+        1,
+        MAX_NUM,
+        reference=False,
+        default_text="unlimited",
+        metavar="N",
+    ),
+    InputKey(
+        "onError",
+        "choice",
+        "fail the run, or skip sizes that run out of memory or time",
+        "fail",
+        choices=ON_ERROR,
+        reference=False,
+    ),
+    InputKey(
+        "sampling",
+        "choice",
+        "fixed num per size, or adaptive rounds",
+        "fixed",
+        choices=SAMPLING,
+        reference=False,
+    ),
+    InputKey(
+        "confidence",
+        "number",
+        "adaptive: confidence to drop a size",
+        DEFAULT_CONFIDENCE,
+        MIN_CONFIDENCE,
+        MAX_CONFIDENCE,
+        reference=False,
+        metavar="P",
+        written=_adaptive,
+    ),
+    InputKey(
+        "tolerance",
+        "number",
+        "adaptive: indifference zone, a fraction",
+        DEFAULT_TOLERANCE,
+        0.0,
+        MAX_TOLERANCE,
+        reference=False,
+        metavar="F",
+        written=_adaptive,
+    ),
+    InputKey(
+        "maxDurationMs",
+        "ms",
+        "latency target: cost and balanced choose only among sizes whose --duration-statistic is at most "
+        "this; the input key maxDurationMs",
+        reference=False,
+        metavar="MS",
+        # `powertune run --max-duration-ms` is a gate on the result.
+        flag="--latency-target-ms",
+    ),
+    InputKey(
+        "durationStatistic",
+        "choice",
+        "which duration the latency target limits",
+        "average",
+        choices=DURATION_STATISTICS,
+        reference=False,
+        written=_has_target,
+    ),
+    InputKey(
+        "architectures",
+        "choices",
+        "measure every size on each of x86_64,arm64 and recommend an (architecture, size) pair; "
+        "not in powertune local",
+        choices=ARCHITECTURES,
+        reference=False,
+        default_text="the function's own architecture only",
+        metavar="ARCH,...",
+    ),
+    InputKey(
+        "imageUris",
+        "images",
+        "for a container image (needed): the ECR image URI to measure on each architecture listed "
+        "in architectures other than the function's own, as ARCH=URI,...",
+        reference=False,
+        metavar="ARCH=URI,...",
+    ),
+)
+INPUT_KEYS: Final = tuple(key.name for key in INPUTS)
+REFERENCE_KEYS: Final = tuple(key.name for key in INPUTS if key.reference)
+NEW_KEYS: Final = tuple(key.name for key in INPUTS if not key.reference)
+
+
+def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
+    # Only input keys: the execution state is the tuner's own, so a caller can never set its keys.
+    for key in data:
+        if key in INPUT_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), INPUT_KEYS, n=1, cutoff=0.6) or difflib.get_close_matches(
+            str(key).lower(), [k.lower() for k in INPUT_KEYS], n=1, cutoff=0.6
+        )
+        hint = ""
+        if close:
+            match = next(k for k in INPUT_KEYS if k.lower() == close[0].lower())
+            hint = f"; did you mean {match}?"
+        raise InvalidInputError(f"unknown input key {key!r}{hint} Valid keys: {', '.join(INPUT_KEYS)}")
+
+
+def with_s3_payload(request: TuningRequest, document: Any, uri: str) -> TuningRequest:
+    """The request with the payload read from `payloadS3`, a weighted list applied as an inline one."""
+    if not payloads.is_weighted(document):
+        return replace(request, payload=document, weighted_payloads=())
+    try:
+        weighted = payloads.parse_weighted(document, request.num)
+    except InvalidInputError as exc:
+        raise PayloadError(f"{uri}: {exc}") from exc
+    return replace(request, payload=None, weighted_payloads=weighted)

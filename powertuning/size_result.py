@@ -1,0 +1,84 @@
+"""What the Executor measured at one memory size: `SizeResult`, the items of `$.results` and `$.round`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from powertuning import samples as sample_store
+from powertuning.samples import Sample
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    """What the Executor measured at one memory size.
+
+    The items of `$.results` (fixed sampling) and of `$.round` (an adaptive batch, with its samples);
+    the output's `stats` items (`output.SizeStats`, `$.analysis.stats`: there is no `$.stats` path)
+    are their wire form without the state-only keys.
+    """
+
+    value: int
+    average_price: float = 0.0
+    average_duration: float = 0.0
+    total_cost: float = 0.0
+    p50: float = 0.0
+    p90: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    invocations: int = 0
+    cold_starts: int = 0
+    errors: int = 0
+    gb_seconds: float = 0.0
+    transitions: int = 1
+    skipped: bool = False
+    reason: str | None = None
+    # Adaptive rounds only: (duration, billed, init[, weight]) ms of the invocations, for the
+    # decision step (powertuning/samples.py).
+    samples: tuple[Sample, ...] = ()
+    # Input `architectures`: which one this size was measured on (None: the function's own only).
+    architecture: str | None = None
+
+    def statistic(self, name: str) -> float:
+        """A duration statistic of DURATION_STATISTICS: "average" (trimmed) or a percentile."""
+        return self.average_duration if name == "average" else float(getattr(self, name))
+
+    def to_dict(self) -> dict[str, Any]:
+        """camelCase wire form; the first four keys are aws-lambda-power-tuning's."""
+        out: dict[str, Any] = {
+            "value": self.value,
+            "averagePrice": self.average_price,
+            "averageDuration": self.average_duration,
+            "totalCost": self.total_cost,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p95": self.p95,
+            "p99": self.p99,
+            "invocations": self.invocations,
+            "coldStarts": self.cold_starts,
+            "errors": self.errors,
+            "gbSeconds": self.gb_seconds,
+            "transitions": self.transitions,
+        }
+        if self.architecture is not None:
+            out["architecture"] = self.architecture
+        if self.skipped:
+            out.update(skipped=True, reason=self.reason)
+        if self.samples:
+            out["samples"] = [list(s) for s in self.samples]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SizeResult:
+        """Parse the wire form (unknown keys ignored)."""
+        names = {f.name: f for f in fields(cls)}
+        camel = {_snake(k): v for k, v in data.items()}
+        if "samples" in camel:
+            camel["samples"] = tuple(sample_store.parse(s) for s in camel["samples"])
+        return cls(**{k: v for k, v in camel.items() if k in names})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
