@@ -4,8 +4,8 @@
 speaks JSON lines over those two file descriptors; the process's stdout and stderr are the
 function's log. `-I -S` leave the tuner's virtualenv (site-packages, PYTHONPATH, the script's folder)
 off `sys.path`; the function then sees what Lambda gives it: its code, its dependencies, the standard
-library and the SDK (see `_function_path`). The worker itself imports only the standard library
-and the stdlib-only CPU model, by path.
+library and the SDK (see `_function_path`). The worker itself imports only the standard library,
+and by path its process control (`worker_process`: memory, clock, deadline) and the CPU model.
 
 Protocol (worker -> runtime unless marked):
     {"type": "started"}                      interpreter up; the runtime may now cap its CPU
@@ -17,25 +17,42 @@ Protocol (worker -> runtime unless marked):
 
 from __future__ import annotations
 
-import _thread
 import importlib
 import importlib.util
 import json
 import logging
 import os
-import resource
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _MIB = 1024 * 1024
 # importlib's own frames sit between the runtime and the function's module in import tracebacks.
 _IMPORTLIB_DIR = os.path.dirname(importlib.__file__)
-# Freed on MemoryError so the worker still has room to report the failure.
-_reserve: bytearray | None = bytearray(_MIB)
+
+
+def _load_sibling(filename: str, name: str) -> Any:
+    """A module of this folder (standard library only), loaded by path under a private name.
+
+    Loading by path keeps the tuner's package off `sys.path`, where the function could import it.
+    """
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), filename)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses looks the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from powertuning.local import worker_process as process
+else:
+    process = _load_sibling("worker_process.py", "_powertuning_worker_process")
 
 
 class LambdaContext:
@@ -151,40 +168,6 @@ def _error(exc: BaseException, error_type: str | None = None, message: str | Non
     return payload
 
 
-def _max_rss_kb() -> int:
-    # Linux keeps ru_maxrss across execve, so a worker spawned by a large process (the tuner with
-    # moto loaded) would report its parent's peak; VmHWM is this process image's own peak.
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss // 1024 if sys.platform == "darwin" else rss  # bytes on macOS, KiB on Linux
-
-
-def _unbacked_kb() -> int:
-    """Address space mapped but not resident (shared libraries, reservations), Linux only."""
-    try:
-        with open("/proc/self/status") as status:
-            fields = dict(line.split(":", 1) for line in status if ":" in line)
-        return max(0, int(fields["VmSize"].split()[0]) - int(fields["VmRSS"].split()[0]))
-    except (OSError, KeyError, ValueError):
-        return 0
-
-
-def _limit_memory(memory_mb: int) -> None:
-    """Cap the address space at the function's memory plus what the interpreter mapped but never touched.
-
-    RLIMIT_AS counts address space, not resident memory, so the unbacked part measured at start-up is
-    added back; past the cap allocations raise MemoryError.
-    """
-    limit = memory_mb * _MIB + _unbacked_kb() * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def _load_handler(handler: str) -> Callable[..., Any]:
     """Import `module.function` as Lambda's Python runtime does, with its error types."""
     module_name, _, function_name = handler.rpartition(".")
@@ -228,170 +211,6 @@ class _InitError(Exception):
         self.error_type = error_type
 
 
-def _load_cpu_model() -> Any:
-    """The tuner's CPU model (standard library only), loaded by path under a private name.
-
-    Loading by path keeps the tuner's package off `sys.path`, where the function could import it.
-    """
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpu_model.py")
-    spec = importlib.util.spec_from_file_location("_powertuning_cpu_model", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses looks the module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-_cpu_model = _load_cpu_model()
-
-
-def _thread_times() -> dict[int, tuple[float, float]]:
-    """Per thread: (CPU ms, run-queue wait ms) from Linux schedstat; elsewhere the process as one thread."""
-    times: dict[int, tuple[float, float]] = {}
-    try:
-        tids = os.listdir("/proc/self/task")
-    except OSError:
-        return {0: (time.process_time() * 1000, 0.0)}
-    for tid in tids:
-        try:
-            with open(f"/proc/self/task/{tid}/schedstat") as stats:
-                cpu_ns, wait_ns = stats.read().split()[:2]
-        except (OSError, ValueError):
-            continue  # the thread ended meanwhile: its last sample stands
-        times[int(tid)] = (int(cpu_ns) / 1e6, int(wait_ns) / 1e6)
-    return times or {0: (time.process_time() * 1000, 0.0)}
-
-
-# Final (CPU ms, wait ms) of Python threads that ended, by native id: recorded by each thread as it
-# exits, since an ended thread disappears from /proc before the invocation's end is measured.
-_exited: dict[int, tuple[float, float]] = {}
-
-
-def _own_thread_times() -> tuple[float, float] | None:
-    try:
-        with open("/proc/thread-self/schedstat") as stats:
-            cpu_ns, wait_ns = stats.read().split()[:2]
-    except (OSError, ValueError):
-        return None
-    return int(cpu_ns) / 1e6, int(wait_ns) / 1e6
-
-
-def _record_thread_exits() -> None:
-    """Make every `threading` thread record its CPU use as it ends (for the model)."""
-    bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
-
-    def bootstrap_and_record(thread: threading.Thread) -> None:
-        try:
-            bootstrap(thread)
-        finally:
-            times = _own_thread_times()
-            if times is not None:
-                _exited[threading.get_native_id()] = times
-
-    threading.Thread._bootstrap_inner = bootstrap_and_record  # type: ignore[attr-defined]
-
-
-class _Clock:
-    """Elapsed time of one phase: wall time ("cgroup" mode), or the model's Duration at the memory size.
-
-    In the model the phase's usage is read per thread from /proc; threads that ended during the phase
-    count with what they recorded as they ended, and the CPU time of threads that could not record
-    (started outside `threading`) comes from the process total. `exclude` is the deadline watcher.
-    """
-
-    def __init__(
-        self,
-        timeout_ms: float,
-        *,
-        model: bool = False,
-        memory_mb: int = 0,
-        period_ms: float = 20.0,
-        exclude: int = 0,
-    ) -> None:
-        self.model = model
-        self.memory_mb = memory_mb
-        self.period_ms = period_ms
-        self.timeout_ms = timeout_ms
-        self.exclude = exclude
-        self._lock = threading.Lock()  # the watcher reads the clock while the handler runs
-        _exited.clear()
-        self.wall0 = time.perf_counter()
-        self.cpu0 = time.process_time()
-        self._start = _thread_times() if model else {}
-
-    def cpu_ms(self) -> float:
-        return (time.process_time() - self.cpu0) * 1000
-
-    def wall_ms(self) -> float:
-        return (time.perf_counter() - self.wall0) * 1000
-
-    def usage(self) -> Any:
-        """The phase so far, as the model's `Usage`."""
-        with self._lock:
-            now = {**_exited, **_thread_times()}
-            process_cpu, wall = self.cpu_ms(), self.wall_ms()
-        cpu_known = busy = excluded = 0.0
-        for tid, (cpu, wait) in now.items():
-            cpu0, wait0 = self._start.get(tid, (0.0, 0.0))
-            if tid == self.exclude:
-                excluded = cpu - cpu0
-                continue
-            cpu_known += cpu - cpu0
-            busy += (cpu - cpu0) + (wait - wait0)
-        cpu_total = max(process_cpu - excluded, cpu_known)
-        return _cpu_model.Usage(wall, cpu_total, busy + cpu_total - cpu_known)
-
-    def elapsed_ms(self) -> float:
-        if not self.model:
-            return self.wall_ms()
-        return float(_cpu_model.duration_ms(self.usage(), self.memory_mb, self.period_ms))
-
-    def remaining_ms(self) -> int:
-        return max(0, int(self.timeout_ms - self.elapsed_ms()))
-
-
-class _Deadline:
-    """Model mode: ends an invocation once its modelled time passes the timeout.
-
-    A thread of its own (left out of the measurements) rather than a timer signal: a signal wakes the
-    handler's thread from a sleep, and the wait for a core after each wake-up would be taken out of
-    time the function spent sleeping. Started with `_thread` so that `threading.enumerate()` in the
-    function does not list it.
-    """
-
-    def __init__(self, channel: _Channel) -> None:
-        self.channel = channel
-        self.clock: _Clock | None = None
-        self.native_id = 0
-        self._armed = threading.Event()
-        self._started = threading.Event()
-        _thread.start_new_thread(self._watch, ())
-        self._started.wait()
-
-    def arm(self, clock: _Clock) -> None:
-        self.clock = clock
-        self._armed.set()
-
-    def disarm(self) -> None:
-        self._armed.clear()
-        self.clock = None
-
-    def _watch(self) -> None:
-        self.native_id = threading.get_native_id()
-        self._started.set()
-        while True:
-            self._armed.wait()
-            time.sleep(0.025)
-            clock = self.clock
-            if clock is not None and clock.elapsed_ms() >= clock.timeout_ms and self.clock is clock:
-                sys.stdout.flush()
-                self.channel.send(
-                    {"type": "timeout", "elapsed_ms": clock.elapsed_ms(), "max_rss_kb": _max_rss_kb()}
-                )
-                os._exit(0)
-
-
 class Worker:
     """The init phase, then one invocation per `invoke` message until stdin closes."""
 
@@ -400,7 +219,7 @@ class Worker:
         self.config: dict[str, Any] = {}
         self.handler: Callable[..., Any] | None = None
         self.request_filter: _RequestIdFilter | None = None
-        self.deadline: _Deadline | None = None
+        self.deadline: process.Deadline | None = None
 
     def init(self, config: dict[str, Any]) -> None:
         """Apply the limits, import the handler, report Init Duration."""
@@ -412,10 +231,10 @@ class Worker:
         threading.stack_size(config.get("thread_stack_bytes", 2 * _MIB))
         self.request_filter = _setup_logging(config["log_format"])
         if config["cpu_model"]:
-            _record_thread_exits()
-            self.deadline = _Deadline(self.channel)
+            process.record_thread_exits()
+            self.deadline = process.Deadline(self.channel.send)
         if config["memory_limit"]:
-            _limit_memory(config["memory_mb"])
+            process.limit_memory(config["memory_mb"])
         clock = self._clock(config["init_timeout_ms"])
         try:
             self.handler = _load_handler(config["handler"])
@@ -423,7 +242,7 @@ class Worker:
             self._init_failed(clock, _error(exc, exc.error_type))
             return
         except MemoryError as exc:
-            _release_reserve()
+            process.release_reserve()
             self._init_failed(clock, _error(exc, "Runtime.OutOfMemory"), fatal="Runtime.OutOfMemory")
             return
         except BaseException as exc:
@@ -434,17 +253,19 @@ class Worker:
                 "type": "ready",
                 "init_ms": clock.elapsed_ms(),
                 "init_cpu_ms": clock.cpu_ms(),
-                "max_rss_kb": _max_rss_kb(),
+                "max_rss_kb": process.max_rss_kb(),
             }
         )
 
-    def _clock(self, timeout_ms: float) -> _Clock:
+    def _clock(self, timeout_ms: float) -> process.Clock:
         config = self.config
         model, memory_mb, period_ms = config["cpu_model"], config["memory_mb"], config["period_ms"]
         watcher = self.deadline.native_id if self.deadline is not None else 0
-        return _Clock(timeout_ms, model=model, memory_mb=memory_mb, period_ms=period_ms, exclude=watcher)
+        return process.Clock(
+            timeout_ms, model=model, memory_mb=memory_mb, period_ms=period_ms, exclude=watcher
+        )
 
-    def _init_failed(self, clock: _Clock, error: dict[str, Any], fatal: str | None = None) -> None:
+    def _init_failed(self, clock: process.Clock, error: dict[str, Any], fatal: str | None = None) -> None:
         sys.stdout.flush()
         self.channel.send(
             {
@@ -452,7 +273,7 @@ class Worker:
                 "error": error,
                 "init_ms": clock.elapsed_ms(),
                 "init_cpu_ms": clock.cpu_ms(),
-                "max_rss_kb": _max_rss_kb(),
+                "max_rss_kb": process.max_rss_kb(),
                 "fatal": fatal,
             }
         )
@@ -477,7 +298,7 @@ class Worker:
             else:
                 payload = self._call(event, context)
         except MemoryError as exc:
-            _release_reserve()
+            process.release_reserve()
             payload = _error(exc, "Runtime.OutOfMemory")
             fatal = "Runtime.OutOfMemory"
         except SystemExit as exc:
@@ -498,7 +319,7 @@ class Worker:
                 "errored": errored,
                 "duration_ms": clock.elapsed_ms(),
                 "cpu_ms": clock.cpu_ms(),
-                "max_rss_kb": _max_rss_kb(),
+                "max_rss_kb": process.max_rss_kb(),
                 "fatal": fatal,
             }
         )
@@ -519,28 +340,9 @@ class Worker:
             return _error(exc, "Runtime.MarshalError", f"Unable to marshal response: {exc}")
 
 
-def _release_reserve() -> None:
-    global _reserve
-    _reserve = None
-
-
-def _adopt_orphans() -> None:
-    """Become the subreaper of what the function starts (Linux): a daemon that forks twice stays a
-    descendant of this process, so the runtime finds and kills it with the environment."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        pr_set_child_subreaper = 36
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
-    except (OSError, AttributeError, ImportError):
-        pass
-
-
 def main(argv: list[str]) -> int:
     """Serve one execution environment until the runtime closes the control pipe."""
-    _adopt_orphans()
+    process.adopt_orphans()
     channel = _Channel(int(argv[1]), int(argv[2]))
     worker = Worker(channel)
     channel.send({"type": "started"})

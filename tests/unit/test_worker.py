@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from powertuning.local import worker
+from powertuning.local import worker, worker_process
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_context_has_lambdas_fields():
 
 def test_clock_reports_the_models_duration_not_wall_time():
     # GIVEN a clock in the model at 128 MB (1.45 ms of CPU per 20 ms period)
-    clock = worker._Clock(10_000, model=True, memory_mb=128, period_ms=20.0)
+    clock = worker_process.Clock(10_000, model=True, memory_mb=128, period_ms=20.0)
     # WHEN the phase burns 15 ms of CPU at full speed
     while clock.cpu_ms() < 15:
         pass
@@ -65,7 +65,7 @@ def test_clock_reports_the_models_duration_not_wall_time():
     assert usage.cpu_ms >= 15
     assert clock.elapsed_ms() >= 10 * 20
     assert clock.remaining_ms() <= 10_000 - 200
-    assert worker._Clock(1000).elapsed_ms() < 5  # the cgroup mode: wall time
+    assert worker_process.Clock(1000).elapsed_ms() < 5  # the cgroup mode: wall time
 
 
 def test_function_path_has_the_code_first_and_the_sdk_last(monkeypatch):
