@@ -26,12 +26,12 @@ from powertuning.analysis import (
 )
 from powertuning.input_kinds import auto_initial_sizes
 from powertuning.inputs import TuningRequest
+from powertuning.lifecycle.publish import next_publish_state
 from powertuning.logs import Report
 from powertuning.measure import batch_result
 from powertuning.pricing import MAX_MEMORY_MB, LambdaPrice, step_functions_cost
 from powertuning.run_state import PublishState, RunState
 from powertuning.size_result import SizeResult
-from powertuning.versions import next_publish_state
 
 REGION = "us-east-1"
 ARN = f"arn:aws:lambda:{REGION}:123456789012:function:simulated"

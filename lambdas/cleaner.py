@@ -13,9 +13,10 @@ from powertuning.arns import FunctionRef
 from powertuning.aws import region_of
 from powertuning.errors import CleanupError, ForeignCodeError
 from powertuning.failures import describe_failure
-from powertuning.recovery import ensure_ended
+from powertuning.lifecycle.cleanup import cleanup
+from powertuning.lifecycle.recovery import ensure_ended, recover
+from powertuning.lifecycle.registration import finish
 from powertuning.run_state import RunState
-from powertuning.versions import cleanup, finish, recover
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from typing import Any
 
 from powertuning import deployment, guards, lambda_api, limits
 from powertuning.inputs import TuningRequest, with_s3_payload
+from powertuning.lifecycle.start import initialize
 from powertuning.payloads import decode_s3_payload
 from powertuning.pricing import DEFAULT_POWER_VALUES
-from powertuning.versions import initialize
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any
 from powertuning import deployment, lambda_api
 from powertuning.analyzer import recommended_power
 from powertuning.inputs import TuningRequest
+from powertuning.lifecycle.apply import optimize
 from powertuning.run_state import RunState
-from powertuning.versions import optimize
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from typing import Any
 
 from powertuning import deployment, lambda_api
 from powertuning.inputs import TuningRequest
+from powertuning.lifecycle.publish import next_publish_state, publish_next
 from powertuning.run_state import PublishState, RunState
-from powertuning.versions import next_publish_state, publish_next
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ worth. They run in the Initializer before anything changes (and `powertune run` 
 one before it starts anything):
 
 - no target, pre- or post-processor may be a power tuner's own function: the tuner's own ARNs
-  (versions.check_not_tuner), and every function tagged TUNER_TAG, which each tuner stack puts on
+  (check_not_tuner), and every function tagged TUNER_TAG, which each tuner stack puts on
   its functions, so a second tuner stack in the account is refused too;
 - input that changes a function's code (`architectures` naming another architecture than the
   function's own, `imageUris`) needs the deploy option `architectures` (CodeChanges.enabled);
@@ -27,7 +27,6 @@ from powertuning.aws import error_code
 from powertuning.deployment import TUNER_TAG, CodeChanges
 from powertuning.errors import CodeChangeDisabledError, ImageNotAllowedError, SelfTargetError
 from powertuning.inputs import TuningRequest
-from powertuning.versions import check_not_tuner
 
 DEPLOY_OPTION: Final = "cdk deploy -c architectures=true"
 REPOSITORY_EXAMPLE: Final = "<account>.dkr.ecr.<region>.amazonaws.com/<repository>"
@@ -155,3 +154,21 @@ def _tags(client: Any, function_arn: str) -> dict[str, str] | None:
         if error_code(exc) in ("ResourceNotFoundException", "AccessDeniedException"):
             return None
         raise
+
+
+def _same_function(a: FunctionRef, b: FunctionRef) -> bool:
+    return (a.partition, a.region, a.account, a.name) == (b.partition, b.region, b.account, b.name)
+
+
+def check_not_tuner(request: TuningRequest, tuner_functions: Sequence[str]) -> None:
+    """Refuse every input ARN that names one of the tuner's own functions."""
+    own = [FunctionRef.parse(arn) for arn in tuner_functions]
+    for key, arn in (
+        ("lambdaARN", request.lambda_arn),
+        ("preProcessorARN", request.pre_processor_arn),
+        ("postProcessorARN", request.post_processor_arn),
+    ):
+        if arn and any(_same_function(FunctionRef.parse(arn), mine) for mine in own):
+            raise SelfTargetError(
+                f"{key} names {arn}, one of this tuner's own functions, which it never acts on"
+            )

@@ -18,12 +18,12 @@ from powertuning.analysis import discard_for, summarize
 from powertuning.aws import error_code
 from powertuning.errors import RunEndedError, TargetFunctionError
 from powertuning.inputs import TuningRequest
+from powertuning.lifecycle.publish import alias_names
 from powertuning.logs import Report, parse_log_result
 from powertuning.payloads import weighted_counts
 from powertuning.pricing import LambdaPrice, lambda_price
 from powertuning.run_state import RunState
 from powertuning.size_result import SizeResult
-from powertuning.versions import alias_names
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from powertuning.aws import executions
 from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options
 from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, usage_error
 from powertuning.errors import InvalidInputError, PowerTuningError
-from powertuning.versions import apply_clean, plan_clean
+from powertuning.lifecycle.recovery import apply_clean, plan_clean
 
 RUNS_TABLE_OUTPUT = "RunsTableName"
 

@@ -19,6 +19,8 @@ import pytest
 from powertuning import lambda_api, measure
 from powertuning.errors import LogParseError, ProcessorError, TargetFunctionError
 from powertuning.inputs import TuningRequest
+from powertuning.lifecycle.publish import publish_next
+from powertuning.lifecycle.start import initialize
 from powertuning.local.engine import RUNS_TABLE
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound, report_line
 from powertuning.local.target import FunctionSpec, InvokeResult
@@ -27,7 +29,6 @@ from powertuning.measure import SAFETY_MS, FunctionFailure, Progress, payloads_f
 from powertuning.pricing import lambda_price
 from powertuning.run_state import PublishState, RunState
 from powertuning.size_result import SizeResult
-from powertuning.versions import initialize, publish_next
 
 SECRET = {"card": "4111-1111-1111-1111"}
 

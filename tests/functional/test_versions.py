@@ -24,20 +24,14 @@ from powertuning.errors import (
     VersionNotActiveError,
 )
 from powertuning.inputs import TuningRequest
+from powertuning.lifecycle.apply import optimize
+from powertuning.lifecycle.cleanup import cleanup, restore_latest
+from powertuning.lifecycle.publish import alias_names, next_publish_state, point_run_alias, publish_next
+from powertuning.lifecycle.recovery import recover
+from powertuning.lifecycle.registration import finish
+from powertuning.lifecycle.start import initialize
 from powertuning.local.engine import RUNS_TABLE
 from powertuning.run_state import PublishState, RunState
-from powertuning.versions import (
-    alias_names,
-    cleanup,
-    finish,
-    initialize,
-    next_publish_state,
-    optimize,
-    point_run_alias,
-    publish_next,
-    recover,
-    restore_latest,
-)
 
 DEFAULTS = (128, 256, 512)
 RUN = "0123456789ab"

@@ -12,12 +12,12 @@ from powertuning.analysis import choose, recommend
 from powertuning.architectures import HashingFile, check, ordered
 from powertuning.errors import ArchitectureError
 from powertuning.inputs import TuningRequest
+from powertuning.lifecycle.publish import alias_names
 from powertuning.markers import RUN_ALIAS, RUN_VERSION_MARKER
 from powertuning.pricing import lambda_price
 from powertuning.report.result import TuningResult
 from powertuning.run_state import OriginalCode, PublishState, RunState
 from powertuning.size_result import SizeResult
-from powertuning.versions import alias_names
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
 RUN = "0123456789ab"
