@@ -15,7 +15,7 @@ on its curve. The benchmark prints what it computes:
 - wall time of the whole fleet at each concurrency (each tuning's wall time from its curve plus a
   stated per-tuning overhead), and the peak of concurrent invocations and Lambda API calls;
 - per function: state transitions (fleet child workflow + tuning), Lambda GB-s and cost;
-- the fleet summary itself (powertuning.fleet.summarize over the simulated outcomes): the
+- the fleet summary itself (powertuning.fleet_summary.summarize over the simulated outcomes): the
   estimated monthly saving and how long ranking 1,000 functions takes.
 """
 
@@ -32,16 +32,9 @@ from typing import Any
 from benchmarks.exploration_curves import Curve, default_curve_specs, load_curves
 from benchmarks.exploration_simulation import REGION, run_fixed
 from powertuning.asl import fleet_definition_text
-from powertuning.fleet import (
-    DEFAULT_MAX_CONCURRENCY,
-    FleetRequest,
-    FunctionInfo,
-    FunctionOutcome,
-    Usage,
-    monthly_cost,
-    select,
-    summarize,
-)
+from powertuning.fleet_request import DEFAULT_MAX_CONCURRENCY, FleetRequest, FunctionInfo
+from powertuning.fleet_selection import select
+from powertuning.fleet_summary import FunctionOutcome, Usage, monthly_cost, summarize
 from powertuning.limits import MAX_STATE_BYTES
 from powertuning.pricing import lambda_price, transition_price
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from powertuning import deployment, lambda_api
-from powertuning.fleet import FleetRequest
+from powertuning.fleet_request import FleetRequest
 from powertuning.fleet_steps import resolve
 
 

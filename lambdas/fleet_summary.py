@@ -6,8 +6,8 @@ import os
 from typing import Any
 
 from powertuning import lambda_api
-from powertuning.fleet import FunctionOutcome, summarize, tolerance_cause
 from powertuning.fleet_steps import read_results, usage
+from powertuning.fleet_summary import FunctionOutcome, summarize, tolerance_cause
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from typing import Any, Final
 
 from powertuning import lambda_api
 from powertuning.arns import FunctionRef
-from powertuning.fleet import METRICS_DAYS, FleetRequest, FunctionInfo, Selection, Usage, select
+from powertuning.fleet_request import FleetRequest, FunctionInfo
+from powertuning.fleet_selection import Selection, select
+from powertuning.fleet_summary import METRICS_DAYS, Usage
 
 SECONDS_PER_DAY: Final = 86_400
 

@@ -35,7 +35,8 @@ from powertuning.cli.output import (
     usage_error,
 )
 from powertuning.errors import PowerTuningError
-from powertuning.fleet import FleetRequest, Selector, estimated_tuning_cost, monthly_cost
+from powertuning.fleet_request import FleetRequest, Selector
+from powertuning.fleet_summary import estimated_tuning_cost, monthly_cost
 from powertuning.report.fleet import write_fleet_html
 
 FLEET_OUTPUT = "FleetArn"

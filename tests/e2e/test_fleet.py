@@ -17,7 +17,7 @@ import pytest
 from powertuning import lambda_api
 from powertuning.aws import executions
 from powertuning.cli import main
-from powertuning.fleet import DAYS_PER_MONTH, METRICS_DAYS
+from powertuning.fleet_summary import DAYS_PER_MONTH, METRICS_DAYS
 from powertuning.local.engine import RUNS_TABLE, LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult

@@ -8,18 +8,9 @@ from typing import Any
 import pytest
 
 from powertuning.errors import FleetInputError, InvalidInputError, SelfTargetError
-from powertuning.fleet import (
-    DAYS_PER_MONTH,
-    DEFAULT_MAX_CONCURRENCY,
-    FleetRequest,
-    FunctionInfo,
-    FunctionOutcome,
-    Usage,
-    child_execution_name,
-    function_of,
-    select,
-    summarize,
-)
+from powertuning.fleet_request import DEFAULT_MAX_CONCURRENCY, FleetRequest, FunctionInfo, function_of
+from powertuning.fleet_selection import child_execution_name, select
+from powertuning.fleet_summary import DAYS_PER_MONTH, FunctionOutcome, Usage, summarize
 from powertuning.inputs import TuningRequest
 from powertuning.pricing import lambda_price
 
