@@ -32,6 +32,8 @@ from powertuning.pricing import MB_PER_VCPU
 
 # Three parameters, and at least one size to check them on.
 MIN_POINTS: Final = 4
+# Listed sizes measured first (`probes`): enough to check a fit (MIN_POINTS).
+PROBES: Final = 4
 # The model's own relative error, added to each size's standard error.
 MODEL_SLACK: Final = 0.03
 # A size further than this many standard errors from the curve means the model does not fit.
@@ -154,26 +156,27 @@ def probes(sizes: Sequence[int], strategy: str = "balanced") -> tuple[int, ...]:
     """The listed sizes measured first, where the strategy's answer can lie.
 
     Lambda's CPU share grows at most in proportion to memory, so a bigger size is never cheaper
-    unless the speed-up is super-linear: `cost` probes MIN_POINTS of the smallest sizes, spread on
+    unless the speed-up is super-linear: `cost` probes PROBES of the smallest sizes, spread on
     a log scale over at least a factor of PROBE_SPAN of memory. Where that guess is wrong (a
     function short of memory at the small sizes), cost falling over the probes does not fit the
-    model, and `promote` measures every other size. `speed` and `balanced` spread MIN_POINTS
+    model, and `promote` measures every other size. `speed` and `balanced` spread PROBES
     probes over the whole list on a log scale, ends included: `balanced` has its optimum inside,
     and a speed plateau must be seen from below, or a flat fit of the largest sizes would predict
-    the smallest as fast. Fewer than MIN_POINTS + 2 listed sizes are all measured: the model could
+    the smallest as fast. Fewer than PROBES + 2 listed sizes are all measured: the model could
     skip none.
     """
     ordered = sorted(set(sizes))
-    if len(ordered) < MIN_POINTS + 2:
+    count = max(PROBES, MIN_POINTS)
+    if len(ordered) < count + 2:
         return tuple(ordered)
     span = ordered
     if strategy == "cost":
         span = [m for m in ordered if m <= ordered[0] * PROBE_SPAN]
-        span = span if len(span) >= MIN_POINTS else ordered[:MIN_POINTS]
+        span = span if len(span) >= count else ordered[:count]
     low, high = math.log(span[0]), math.log(span[-1])
     chosen: list[int] = []
-    for i in range(MIN_POINTS):
-        target = low + (high - low) * i / (MIN_POINTS - 1)
+    for i in range(count):
+        target = low + (high - low) * i / (count - 1)
         left = [m for m in span if m not in chosen]
         chosen.append(min(left, key=lambda m: (abs(math.log(m) - target), m)))
     return tuple(sorted(chosen))
