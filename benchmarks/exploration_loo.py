@@ -33,7 +33,6 @@ METHODS = ("adaptive", "adaptive-auto")
 TUNED: Mapping[str, tuple[str, tuple[float, ...]]] = {
     "slack": ("MODEL_SLACK", (0.02, 0.05)),
     "fitZ": ("FIT_Z", (2.5, 4.0)),
-    "skipSpreads": ("SKIP_SPREADS", (2.0, 4.0)),
     "probes": ("PROBES", (5,)),
     "probeSpan": ("PROBE_SPAN", (3, 6)),
     "sliceMs": ("QUOTA_SLICE_MS", (10.0, 40.0)),

@@ -146,6 +146,13 @@ def run_generated(
         "confidence": confidence,
         "tolerance": tolerance,
         "methods": {m: _summary(c) for m, c in cells.items()},
+        "byStrategy": {
+            m: {
+                strategy: _summary([c for c in cells[m] if c["strategy"] == strategy])
+                for strategy in strategies
+            }
+            for m in METHODS
+        },
         "byShape": {
             m: {
                 kind: _summary([c for c in cells[m] if c["shape"] == kind])
@@ -197,13 +204,13 @@ def generated_table(result: Mapping[str, Any]) -> str:
     lines = [
         head,
         "",
-        "| method | shape | pairs | GB-s vs fixed-50: geomean / median / p90 / max "
+        "| method | strategy or shape | pairs | GB-s vs fixed-50: geomean / median / p90 / max "
         "| regret median / p90 / p99 / max | pairs over 1% / 3% | statement holds (coverage) "
         "| within tolerance of every size |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for method, figures in result["methods"].items():
-        rows = [("all", figures), *result["byShape"][method].items()]
+        rows = [("all", figures), *result["byStrategy"][method].items(), *result["byShape"][method].items()]
         for shape, f in rows:
             if not f:
                 continue

@@ -24,9 +24,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from statistics import NormalDist
 from typing import Final
 
-from powertuning.adaptive.estimates import Estimate, best_estimate, estimates, norms
+from powertuning.adaptive.estimates import Estimate, best_estimate, estimates, norms, surely_worse
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.pricing import MB_PER_VCPU
 
@@ -45,9 +46,6 @@ PROBE_SPAN: Final = 4
 # Lambda enforces the CPU share per slice of this length (not published; the local runtime's CFS
 # period): what a burst can save on the linear share.
 QUOTA_SLICE_MS: Final = 20.0
-# A listed size is skipped only when the model puts it this many times its spread (at least
-# MODEL_SLACK) beyond the tolerance behind the leader: "clearly worse", not "probably worse".
-SKIP_SPREADS: Final = 3.0
 
 
 @dataclass(frozen=True)
@@ -217,31 +215,74 @@ def predicted(
 
 
 def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
-    """Enter the held-back listed sizes into the race, but for those the model shows clearly worse.
+    """Enter the held-back listed sizes worth a cold start into the race; the others are never invoked.
 
-    Without a model that fits the sizes measured, every held-back size is measured: the race decides.
+    With a model that fits every size measured, a held-back size is skipped when, at the race's
+    confidence, even its best prediction (`DurationModel.fastest`, less the model's error) is worse
+    than the leader by more than the tolerance: the race's own test, on the model's prediction.
+    Without one, `cost` walks the list (`walk`): only the leader's neighbours can be worth a cold
+    start, and the rest stay held back until the race settles; the other strategies measure every
+    held-back size, and the race decides.
     """
     if not state.reserve:
         return state
     current = fitted_leader(state, settings)
     keep = list(state.reserve)
     skipped: list[int] = []
+    held: list[int] = []
     if current is not None:
         result, leader = current
         assert result.model is not None
         scale = norms(state, settings)
-        margin = settings.tolerance + SKIP_SPREADS * max(result.spread, MODEL_SLACK)
         best = min(leader.mean, predicted(result.model, leader.value, settings, scale))
+        # The model's error at a size it predicts, at the race's confidence (Bonferroni over the
+        # held-back sizes): the fit's relative spread, at least MODEL_SLACK.
+        z = NormalDist().inv_cdf(1 - (1 - settings.confidence) / len(keep))
+        error = z * max(result.spread, MODEL_SLACK)
         skipped = [
-            m for m in keep if predicted(result.model, m, settings, scale, fastest=True) > best * (1 + margin)
+            m
+            for m in keep
+            if predicted(result.model, m, settings, scale, fastest=True) * (1 - error)
+            > best * (1 + settings.tolerance)
         ]
         keep = [m for m in keep if m not in skipped]
+    elif settings.strategy == "cost":
+        chosen = walk(state, settings)
+        held = [m for m in keep if m not in chosen]
+        keep = list(chosen)
     return replace(
         state,
         candidates=tuple(sorted(set(state.candidates) | set(keep))),
-        reserve=(),
+        reserve=tuple(held),
         skipped_by_model=state.skipped_by_model + tuple(skipped),
     )
+
+
+def walk(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
+    """The held-back listed sizes next to the leader that could be cheaper, without a fitted model.
+
+    What holds on Lambda without fitting anything: with at most proportionally more CPU per MB, a
+    bigger size is cheaper only with a super-linear speed-up, so the held-back sizes above the
+    leader are worth a cold start only when cost was surely still falling into it (its smaller
+    measured neighbour worse by more than the tolerance, at the confidence), or when nothing
+    smaller was measured; below the leader, one size halfway to its smaller measured neighbour.
+    """
+    measured = measured_sizes(state)
+    est = estimates(replace(state, candidates=measured), settings)
+    alive = [est[v] for v in state.candidates if v in est]
+    if not alive:
+        return tuple(state.reserve)
+    leader = best_estimate(alive)
+    lower = [v for v in measured if v < leader.value and v in est]
+    upper = [v for v in measured if v > leader.value]
+    below = [m for m in state.reserve if m < leader.value and (not lower or m > lower[-1])]
+    above = [m for m in state.reserve if m > leader.value and (not upper or m < upper[0])]
+    out = []
+    if below:
+        out.append(below[len(below) // 2])
+    if above and (not lower or surely_worse(est[lower[-1]], leader, settings)):
+        out.append(above[0])
+    return tuple(out)
 
 
 def measured_sizes(state: AdaptiveState) -> tuple[int, ...]:

@@ -83,7 +83,8 @@ class AdaptiveState:
     batch: tuple[BatchItem, ...] = ()
     pending: tuple[int, ...] = ()
     unavailable: tuple[int, ...] = ()
-    # Listed sizes held back until the model has seen the first probes (published, not invoked yet).
+    # Listed sizes held back until the model has seen the first probes, or (cost, no fitted model)
+    # until the walk reaches them (published, not invoked yet).
     reserve: tuple[int, ...] = ()
     # Listed sizes the model showed clearly worse: never invoked (no cold start spent on them).
     skipped_by_model: tuple[int, ...] = ()

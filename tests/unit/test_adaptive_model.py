@@ -145,10 +145,13 @@ def test_a_super_linear_speed_up_past_the_cost_probes_sends_every_listed_size_to
         noisy({m: starved(m) for m in SIZES}, spread=0.03), SIZES, settings(strategy="cost"), log=log
     )
     # THEN the probes were the smallest sizes; cost falling over them does not fit the model, so
-    # nothing was skipped on its word, and the race found the cheapest size above the probes
+    # nothing was skipped on its word: the walk climbed the list while cost surely fell, found the
+    # cheapest size above the probes, and spent no cold start on the sizes above it
     assert [item.value for item in log[0]] == [128, 256, 384, 512]
-    assert state.skipped_by_model == ()
-    assert {s.value for s in state.sizes if s.count} == set(SIZES)
+    measured = {s.value for s in state.sizes if s.count}
+    assert {768, 1024} <= measured
+    assert set(state.skipped_by_model) == set(SIZES) - measured
+    assert all(m > 1024 for m in state.skipped_by_model)
     assert confidence_statement(state, settings(strategy="cost"))["pick"] == 1024
 
 

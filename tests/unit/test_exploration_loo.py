@@ -17,10 +17,10 @@ def test_the_grid_starts_with_the_shipped_constants_and_moves_one_at_a_time():
 
 
 def test_applied_sets_the_model_constants_and_restores_them_even_on_error():
-    before = model.SKIP_SPREADS
-    with loo.applied({**loo.shipped(), "skipSpreads": 7.0}):
-        assert model.SKIP_SPREADS == 7.0
-    assert before == model.SKIP_SPREADS
+    before = model.FIT_Z
+    with loo.applied({**loo.shipped(), "fitZ": 7.0}):
+        assert model.FIT_Z == 7.0
+    assert before == model.FIT_Z
 
     def fails() -> None:
         with loo.applied({"probes": 9}):
