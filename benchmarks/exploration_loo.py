@@ -4,8 +4,8 @@
     python -m benchmarks.exploration --loo --loo-by function --runs 30 --seed 11
 
 The model's constants that were chosen by looking at the benchmark's figures (`TUNED`: the fit's
-slack, the standard errors that reject a fit, the spreads a skipped size must be behind, the number
-of probes, the span of the cost probes, the quota slice) are searched on a small grid (`grid`: the
+slack, the standard errors that reject a fit, the number of probes, the span of the cost probes,
+the quota slice) are searched on a small grid (`grid`: the
 shipped values, and each constant moved one step down and up on its own). Every configuration runs
 on every curve and strategy with the same seeded draws; then, for each held-out curve, the
 configuration is chosen on the other curves alone (fewest pairs over the regret goal, then the
