@@ -7,7 +7,7 @@ PYTEST_ARGS ?= -n 2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install lint typecheck test unit demo synth bench clean
+.PHONY: install lint typecheck test test-aws unit demo synth bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,22 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# checkov in an environment of its own: it pins boto3 and packaging below the dev extra's (pyproject's
+# scan extra). The infrastructure tests run it from here (tests/infrastructure/scanners.py).
+SCAN_VENV := .venv-scan
+export CHECKOV := $(CURDIR)/$(SCAN_VENV)/bin/checkov
+
+$(SCAN_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/pip install --quiet '.[scan]'
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed $(SCAN_VENV)/.installed node_modules/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -32,6 +43,11 @@ typecheck: $(VENV)/.installed
 
 test: install lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The real-account tier (docs/deploy.md): a scratch stack in the account and region of your AWS
+# credentials, destroyed at the end. One process: the stack is deployed once for all its tests.
+test-aws: install
+	POWERTUNING_TEST_AWS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/aws -n 0 -k aws-account
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -48,4 +64,4 @@ synth: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

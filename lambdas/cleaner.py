@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from powertuning import deployment, lambda_api
-from powertuning.errors import CleanupError
+from powertuning.aws import region_of
+from powertuning.errors import CleanupError, ForeignCodeError
 from powertuning.failures import describe_failure
 from powertuning.models import FunctionRef, RunState
+from powertuning.recovery import ensure_ended
 from powertuning.versions import cleanup, finish, recover
 
 
@@ -21,9 +23,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     table = deployment.runs_table()
     if event.get("source") == "aws.states":
         # An EventBridge "Step Functions Execution Status Change" event: only the execution ARN is
-        # used, to find the runs the tuner itself registered for it.
+        # used, to find the runs the tuner itself registered for it, and its real status is read.
         execution = str(event["detail"]["executionArn"])
         records = lambda_api.runs_of_execution(runs, table, execution)
+        if records:
+            ensure_ended(lambda_api.client("stepfunctions", region_of(execution)), execution)
         return {
             "recovered": [
                 recover(
@@ -44,6 +48,20 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             storage = lambda_api.client("s3", FunctionRef.parse(config.function_arn).region)
             report = cleanup(config, client, record, storage=storage).to_dict()
+        except ForeignCodeError as exc:
+            if "error" not in event:
+                raise
+            # Somebody's deploy was kept and everything else is done: the run is over, and says why.
+            finish(config, runs, table)
+            failed = describe_failure(event["error"])
+            if failed["error"] == ForeignCodeError.__name__:
+                return failed
+            return describe_failure(
+                {
+                    "Error": ForeignCodeError.__name__,
+                    "Cause": f"{exc} (the run had failed with {failed['error']})",
+                }
+            )
         except CleanupError as exc:
             if "error" not in event:
                 raise

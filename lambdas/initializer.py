@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from powertuning import deployment, lambda_api, limits
+from powertuning import deployment, guards, lambda_api, limits
 from powertuning.models import TuningRequest
 from powertuning.payloads import decode_s3_payload, with_s3_payload
 from powertuning.pricing import DEFAULT_POWER_VALUES
@@ -21,6 +21,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     configured = json.loads(os.environ.get("defaultPowerValues", "null"))  # noqa: SIM112
     default = tuple(configured or DEFAULT_POWER_VALUES)
     region = request.function.region
+    tuner_functions = deployment.tuner_functions(context)
+    # No tuner's function as a target; code changes only as the deploy allows (docs/safety.md).
+    guards.check_request(
+        request,
+        lambda target_region: lambda_api.client("lambda", target_region),
+        tuner_functions=tuner_functions,
+        changes=deployment.code_changes(),
+    )
     if request.payload_s3:
         # Checked now (exists, size, JSON, weights), not after every size was published.
         s3 = lambda_api.client("s3", region)
@@ -32,7 +40,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         default,
         runs_client=lambda_api.client("dynamodb"),
         runs_table=deployment.runs_table(),
-        tuner_functions=deployment.tuner_functions(context),
+        tuner_functions=tuner_functions,
         execution_arn=str(event.get("execution", "")),
         # Input `architectures`: the original code is copied to the stack's staging bucket.
         storage=lambda_api.client("s3", region),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from powertuning import deployment, lambda_api
+from powertuning.analyzer import recommended_power
 from powertuning.models import RunState, TuningRequest
 from powertuning.versions import optimize
 
@@ -22,8 +23,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return optimize(
         request,
         config,
-        # A dry run recommends no power (powertuning.output.TuningOutput); it still ends the run.
-        event["analysis"].get("power"),
+        # A dry run recommends no power (None); any other run must carry a valid pick.
+        recommended_power(event.get("analysis"), request, config),
         client,
         runs_client=lambda_api.client("dynamodb"),
         runs_table=deployment.runs_table(),

@@ -19,6 +19,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     state = next_publish_state(config, current, pending)
     client = lambda_api.client("lambda", request.function.region)
     runs = lambda_api.client("dynamodb")
+    # Input `architectures`: the staged copy of the code is hashed before it is deployed.
+    storage = lambda_api.client("s3", request.function.region) if config.original_code else None
     return publish_next(
-        config, state, request, client, runs_client=runs, runs_table=deployment.runs_table()
+        config, state, request, client, runs_client=runs, runs_table=deployment.runs_table(), storage=storage
     ).to_dict()

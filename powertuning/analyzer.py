@@ -6,6 +6,7 @@ the run sampled adaptively.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -13,9 +14,10 @@ from typing import Any
 from powertuning.adaptive.outcome import confidence_statement, size_results
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.analysis import LatencyTarget, count_adaptive_transitions, count_transitions, recommend
-from powertuning.errors import TargetFunctionError
+from powertuning.errors import RecommendationError, TargetFunctionError
 from powertuning.models import PublishState, RunState, SizeResult, TuningRequest
 from powertuning.output import Confidence, TuningOutput
+from powertuning.pricing import MAX_MEMORY_MB, MIN_MEMORY_MB
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 
 
@@ -64,3 +66,35 @@ def analyze_state(
         ),
     )
     return replace(recommendation, dry_run=request.dry_run, confidence=confidence)
+
+
+def recommended_power(analysis: Any, request: TuningRequest, config: RunState) -> int | None:
+    """The size the Optimizer applies: `$.analysis.power`, checked; None for a dry run.
+
+    A dry run recommends nothing (its output has no `power`). Any other run must carry the
+    Analyzer's pick, whatever `autoOptimize` says, as the reference's Optimizer refuses a missing
+    one ("Missing or empty optimal value"): an output without a pick is a broken state, not a result.
+    The pick is one of the run's sizes (any size from 128 to 10,240 MB when it sampled adaptively).
+    """
+    if request.dry_run:
+        return None
+    power = analysis.get("power") if isinstance(analysis, Mapping) else None
+    adaptive = request.auto_power_values or config.sampling == "adaptive"
+    sizes = () if adaptive else config.power_values
+    valid = (
+        isinstance(power, int)
+        and not isinstance(power, bool)
+        and MIN_MEMORY_MB <= power <= MAX_MEMORY_MB
+        and (not sizes or power in sizes)
+    )
+    if not valid:
+        allowed = (
+            f"an integer from {MIN_MEMORY_MB} to {MAX_MEMORY_MB}"
+            if not sizes
+            else f"one of the sizes measured ({', '.join(map(str, sizes))})"
+        )
+        got = "no analysis" if not isinstance(analysis, Mapping) else f"got {json.dumps(power)}"
+        raise RecommendationError(
+            f"analysis.power must be the recommended memory size, {allowed}; {got}: nothing was applied"
+        )
+    return power

@@ -26,13 +26,12 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from powertuning import lambda_api
+from powertuning import code_ownership, lambda_api
 from powertuning.aws import error_code
+from powertuning.code_ownership import MAX_PACKAGE_BYTES
 from powertuning.errors import ArchitectureError, CodeRestoreError
 from powertuning.models import S3_URI, OriginalCode, RunState, TuningRequest
 
-# Lambda's largest deployment package (unzipped, so the zip is smaller).
-MAX_PACKAGE_BYTES: Final = 250 * 1024 * 1024
 IMAGE_EXAMPLE: Final = "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>"
 
 
@@ -92,7 +91,7 @@ def check(
             "same package to the other architecture itself)"
         )
     for layer in latest.get("Layers") or []:
-        declared = lambda_api.layer_architectures(client, str(layer["Arn"]))
+        declared = _layer_architectures(client, str(layer["Arn"]), request.function.account)
         missing = [a for a in others if declared and a not in declared]
         if missing:
             raise ArchitectureError(
@@ -111,6 +110,21 @@ def check(
             "reads code only from a bucket in the function's region: deploy the tuner there"
         )
     return architectures
+
+
+def _layer_architectures(client: Any, layer_arn: str, account: str) -> tuple[str, ...]:
+    """What a layer of the function's own account declares; () (unchecked) for another account's
+    layer, which the tuner may not read (GetLayerVersion is granted on this account's layers only):
+    a layer that cannot run there fails the measurements on that architecture, and the run restores
+    the function as after any failure."""
+    if layer_arn.split(":")[4] != account:
+        return ()
+    try:
+        return lambda_api.layer_architectures(client, layer_arn)
+    except ClientError as exc:
+        if error_code(exc) != "AccessDeniedException":
+            raise
+        return ()
 
 
 def _image_region(uri: str) -> str:
@@ -169,15 +183,25 @@ def stage(config: RunState, client: Any, storage: Any, bucket: str | None) -> Or
 
 
 def switch(
-    config: RunState, client: Any, architecture: str, image_uris: Mapping[str, str] | None = None
+    config: RunState,
+    client: Any,
+    architecture: str,
+    image_uris: Mapping[str, str] | None = None,
+    storage: Any = None,
 ) -> None:
     """Put the same code on `architecture` in $LATEST, unless it is there already (an image: the
-    one `image_uris` names for it, which check() made sure of)."""
+    one `image_uris` names for it, which check() made sure of).
+
+    First, whatever the architecture: $LATEST must run the original code or the run's own (else
+    ForeignCodeError, a deploy made during the run), and a staged copy must hash to the original's.
+    """
     code = _code(config)
     latest = lambda_api.get_configuration(client, config.function_arn)
+    code_ownership.check_not_foreign(config, latest)
     if list(latest.get("Architectures") or ["x86_64"]) == [architecture]:
         return
     if code.image_uri is None:
+        code_ownership.verify_staged(config, storage)
         match = S3_URI.match(str(code.staged))
         assert match is not None
         lambda_api.update_code(client, config.function_arn, match["bucket"], match["key"], architecture)
@@ -197,11 +221,13 @@ def switch(
         ) from exc
 
 
-def restore(config: RunState, client: Any) -> bool:
+def restore(config: RunState, client: Any, storage: Any = None) -> bool:
     """Put back the original architecture and code if they are not there; verify by CodeSha256.
 
-    Returns whether the code was changed. Called only while the run's marker is on $LATEST (the run
-    still owns it), so any other code there is the run's doing, including a restore that failed.
+    Returns whether the code was changed. Called only while the run owns $LATEST (its marker is on
+    it, or the run is still registered). Code that is neither the original nor the run's own is a
+    deploy made during the run and is kept (ForeignCodeError); a staged copy is hashed before it is
+    deployed (StagedCodeError).
     """
     if config.original_code is None:
         return False
@@ -211,14 +237,22 @@ def restore(config: RunState, client: Any) -> bool:
         list(latest.get("Architectures") or ["x86_64"]) != [config.architecture]
         or latest.get("CodeSha256") != config.original_code.code_sha256
     ):
+        code_ownership.check_not_foreign(config, latest)
+        code_ownership.verify_staged(config, storage, restoring=True)
         _put_back(config, client, config.original_code)
         latest = lambda_api.get_configuration(client, config.function_arn)
         changed = True
         if latest.get("CodeSha256") != config.original_code.code_sha256:
+            # The run deployed it: say so on $LATEST, so a later cleanup takes it for the run's own
+            # (to put the original back over it) rather than for somebody's deploy.
+            lambda_api.update_configuration(
+                client, config.function_arn, Description=code_ownership.restoring_marker(config, latest)
+            )
             raise CodeRestoreError(
                 f"{config.function_arn} was set back to {config.architecture} from "
                 f"{config.original_code.location}, but its CodeSha256 is {latest.get('CodeSha256')}, not the "
-                f"original {config.original_code.code_sha256}: deploy your code again"
+                f"original {config.original_code.code_sha256}: the run stays registered, and its recovery "
+                "or powertune clean puts the original back"
             )
     if list(latest.get("Architectures") or ["x86_64"]) != [config.architecture]:
         raise CodeRestoreError(

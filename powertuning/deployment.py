@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any, Final
 
 from powertuning.models import FunctionRef
@@ -44,3 +45,42 @@ STAGING_BUCKET_ENV: Final = "POWERTUNING_STAGING_BUCKET"
 def staging_bucket() -> str | None:
     """The staging bucket's name, if the stack has one (input `architectures` needs it)."""
     return os.environ.get(STAGING_BUCKET_ENV) or None
+
+
+# Every tuner stack tags its functions (the tuner's and the fleet's) with this key, the stack's name
+# as value: the Initializer refuses them as targets, and every tuner role is denied changing or
+# invoking a function that carries it (a second tuner stack in the account included).
+TUNER_TAG: Final = "powertuning:tuner"
+# The tuner's state machine says with this tag ("true"/"false") whether its deploy allows code
+# changes (`powertune run` reads it before starting an execution that would need them).
+ARCHITECTURES_TAG: Final = "powertuning:architectures"
+
+# Deploy option `architectures`: whether an execution may change a function's code (measure another
+# architecture, run an image of `imageUris`); and the repositories `imageRepositories` adds.
+ARCHITECTURES_ENV: Final = "POWERTUNING_ARCHITECTURES"
+IMAGE_REPOSITORIES_ENV: Final = "POWERTUNING_IMAGE_REPOSITORIES"
+
+
+@dataclass(frozen=True)
+class CodeChanges:
+    """What the deployment lets an execution do to a function's code (deploy option `architectures`)."""
+
+    enabled: bool = False
+    # More repositories `imageUris` may name, besides the function's own (`imageRepositories`).
+    image_repositories: tuple[str, ...] = ()
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that tells the Initializer (code_changes() reads it back)."""
+        return {
+            ARCHITECTURES_ENV: json.dumps(self.enabled),
+            IMAGE_REPOSITORIES_ENV: json.dumps(list(self.image_repositories)),
+        }
+
+
+def code_changes() -> CodeChanges:
+    """The deployment's CodeChanges; off when the variables are absent (a deploy without the option)."""
+    repositories = json.loads(os.environ.get(IMAGE_REPOSITORIES_ENV) or "[]")
+    return CodeChanges(
+        enabled=os.environ.get(ARCHITECTURES_ENV) == "true",
+        image_repositories=tuple(str(r) for r in repositories),
+    )

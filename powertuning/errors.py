@@ -105,3 +105,27 @@ class CodeRestoreError(PowerTuningError):
 
 class ResultFormatError(PowerTuningError):
     """A document is not an execution output (nor a DescribeExecution answer holding one)."""
+
+
+class RecommendationError(PowerTuningError):
+    """The Optimizer got no valid recommended size (`$.analysis.power`) for a run that is not a dry run."""
+
+
+class CodeChangeDisabledError(PowerTuningError):
+    """The input would change the function's code, which this deployment does not allow."""
+
+
+class ImageNotAllowedError(PowerTuningError):
+    """An `imageUris` image is not from a repository this deployment allows, or not by digest."""
+
+
+class ForeignCodeError(PowerTuningError):
+    """$LATEST runs code neither original nor the run's own (a deploy made during the run): kept as it is."""
+
+
+class StagedCodeError(PowerTuningError):
+    """The staged copy of the function's code is not the code recorded at the start; it is never deployed."""
+
+
+class ExecutionRunningError(PowerTuningError):
+    """Recovery was asked for an execution that is still running; nothing was changed."""

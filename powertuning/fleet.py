@@ -200,8 +200,10 @@ class FleetRequest:
             if "lambdaARN" in override:
                 raise _fail(f"overrides for {arn} must not hold lambdaARN: the key names the function")
             _validate_tuning(f"overrides for {arn}", {**defaults, **override, "lambdaARN": arn})
+        _once("overrides", list(overrides), "name")
         if selector is None:
-            stray = [arn for arn in overrides if arn not in functions]
+            listed = {function_of(arn) for arn in functions}
+            stray = [arn for arn in overrides if function_of(arn) not in listed]
             if stray:
                 raise _fail(f"overrides name a function that is not in the fleet: {stray[0]}")
         concurrency = data.get("maxConcurrency", DEFAULT_MAX_CONCURRENCY)
@@ -243,9 +245,14 @@ class FleetRequest:
         out["toleratedFailurePercentage"] = self.tolerated_failure_percentage
         return out
 
+    def override(self, function_arn: str) -> Mapping[str, Any]:
+        """The override of this ARN's function, whichever ARN of the function keys it (`{}` if none)."""
+        function = function_of(function_arn)
+        return next((v for k, v in self.overrides.items() if function_of(k) == function), {})
+
     def tuning_input(self, function_arn: str) -> dict[str, Any]:
         """One function's tuning input: the fleet's defaults, then `defaults`, then its override."""
-        merged = {**FLEET_CHILD_DEFAULTS, **self.defaults, **self.overrides.get(function_arn, {})}
+        merged = {**FLEET_CHILD_DEFAULTS, **self.defaults, **self.override(function_arn)}
         merged["lambdaARN"] = function_arn
         _validate_tuning(f"input for {function_arn}", merged)
         return merged
@@ -272,10 +279,34 @@ def _function_list(value: Any) -> tuple[str, ...]:
                 "functions must hold Lambda function ARNs such as "
                 f"arn:aws:lambda:us-east-1:123456789012:function:name, got {json.dumps(arn)}"
             )
-    if len(set(value)) != len(value):
-        duplicate = next(arn for arn in value if value.count(arn) > 1)
-        raise _fail(f"functions lists {duplicate} twice")
+    _once("functions", value, "lists")
     return tuple(value)
+
+
+def function_of(arn: str) -> str:
+    """The function an entry names: its unqualified ARN, whatever alias or version qualifies it.
+
+    The tuner tunes a function (one run per function, versions published from `$LATEST`), so
+    `f`, `f:$LATEST`, `f:prod` and `f:3` are one fleet entry: compared, de-duplicated and matched
+    to overrides as `f`.
+    """
+    return FunctionRef.parse(arn).unqualified
+
+
+def _once(where: str, arns: Sequence[str], verb: str) -> None:
+    """Refuse two entries of `where` that name one function (as the same ARN or two of its ARNs)."""
+    seen: dict[str, str] = {}
+    for arn in arns:
+        function = function_of(arn)
+        if function not in seen:
+            seen[function] = arn
+            continue
+        first = seen[function]
+        same = "twice" if first == arn else f"twice, as {first} and {arn}"
+        raise _fail(
+            f"{where} {verb} {function} {same}: a fleet tunes each function once, "
+            "whichever alias or version names it; list it once"
+        )
 
 
 # -- the selection --------------------------------------------------------------------------------
@@ -313,8 +344,9 @@ class Selection:
 
 
 def child_execution_name(fleet_execution: str, function_arn: str) -> str:
-    """A name unique per fleet execution and function, readable in the console: fleet-<hash>-<name>."""
-    digest = hashlib.sha256(f"{fleet_execution}\n{function_arn}".encode()).hexdigest()[:12]
+    """A name unique per fleet execution and function (not per ARN of it), readable in the console:
+    fleet-<hash>-<name>."""
+    digest = hashlib.sha256(f"{fleet_execution}\n{function_of(function_arn)}".encode()).hexdigest()[:12]
     name = FunctionRef.parse(function_arn).name
     return f"fleet-{digest}-{name}"[:MAX_EXECUTION_NAME]
 
@@ -345,8 +377,8 @@ def select(
     if not chosen:
         what = json.dumps(request.selector.to_dict()) if request.selector else "the list"
         raise _fail(f"the selector {what} matched no function that can be tuned")
-    arns = {info.arn for info in chosen}
-    stray = [arn for arn in request.overrides if arn not in arns]
+    functions = {info.unqualified for info in chosen}
+    stray = [arn for arn in request.overrides if function_of(arn) not in functions]
     if stray:
         raise _fail(f"overrides name a function that is not in the fleet: {stray[0]}")
     items = tuple(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from botocore.exceptions import ClientError, WaiterError
 
-from powertuning import aws
+from powertuning import aws, limits
 from powertuning.aws import call, error_code, pages, wait_until_updated
 from powertuning.errors import (
     FunctionNotFoundError,
@@ -141,6 +141,27 @@ def create_or_update_alias(client: LambdaClient, function_name: str, alias: str,
         call(client, "update_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
 
 
+def create_alias(client: LambdaClient, function_name: str, alias: str, version: str) -> bool:
+    """Create an alias; False when one of that name exists already (never overwritten here)."""
+    try:
+        call(client, "create_alias", FunctionName=function_name, Name=alias, FunctionVersion=version)
+    except ClientError as exc:
+        # ResourceConflictException on AWS; moto 5.2 answers ConflictException.
+        if error_code(exc) in ("ResourceConflictException", "ConflictException"):
+            return False
+        raise
+    return True
+
+
+def update_alias(
+    client: LambdaClient, function_name: str, alias: str, version: str, revision_id: str | None
+) -> None:
+    """Repoint an alias, only while it is still at `revision_id` (the revision its owner check read:
+    Lambda refuses the update with PreconditionFailedException if it changed since)."""
+    extra = {"RevisionId": revision_id} if revision_id else {}
+    call(client, "update_alias", FunctionName=function_name, Name=alias, FunctionVersion=version, **extra)
+
+
 def delete_alias(client: LambdaClient, function_name: str, alias: str) -> bool:
     """Delete an alias; False if it was already gone (cleanup is safe to run twice)."""
     try:
@@ -211,18 +232,29 @@ def invoke(client: LambdaClient, function_name: str, qualifier: str, payload: by
     return Invocation(body, response.get("FunctionError"), response.get("LogResult", ""))
 
 
-def invoke_processor(client: LambdaClient, function_arn: str, payload: Any, *, private: bool = False) -> Any:
+def invoke_processor(
+    client: LambdaClient,
+    function_arn: str,
+    payload: Any,
+    *,
+    private: bool = False,
+    role: str = "processor",
+) -> Any:
     """Invoke a pre- or post-processor and return its decoded JSON result.
 
-    `private` (disablePayloadLogs): a processor's error often echoes its event, so it is left out.
+    A failure names the processor (`role`: its input key) and, as aws-lambda-power-tuning's does,
+    the payload it was given and what it answered. `private` (disablePayloadLogs) leaves both out:
+    a processor's error often echoes its event.
     """
     response = call(client, "invoke", FunctionName=function_arn, Payload=json.dumps(payload).encode())
     body = response["Payload"].read().decode("utf-8", errors="replace")
     if response.get("FunctionError"):
-        detail = (
-            f"{response['FunctionError']} error (details hidden: disablePayloadLogs)" if private else body
-        )
-        raise ProcessorError(f"{function_arn} failed: {detail}")
+        if private:
+            detail = f": {response['FunctionError']} error (details hidden: disablePayloadLogs)"
+        else:
+            sent = limits.truncate(json.dumps(payload), 1000)
+            detail = f" with payload {sent}: {limits.truncate(body, 1500)}"
+        raise ProcessorError(f"{role} {function_arn} failed{detail}")
     return json.loads(body) if body else None
 
 
@@ -299,6 +331,17 @@ def download_code(url: str, sink: Any, max_bytes: int) -> None:
 def put_object(client: Any, bucket: str, key: str, body: Any) -> None:
     """Store an object (the staged copy of a function's code), encrypted by the bucket's default."""
     call(client, "put_object", Bucket=bucket, Key=key, Body=body)
+
+
+def read_object(client: Any, bucket: str, key: str, sink: Any, max_bytes: int) -> None:
+    """Copy an object (the staged copy of a function's code) into `sink`, 1 MB at a time."""
+    body = call(client, "get_object", Bucket=bucket, Key=key)["Body"]
+    copied = 0
+    while chunk := body.read(1 << 20):
+        copied += len(chunk)
+        if copied > max_bytes:
+            raise ValueError(f"s3://{bucket}/{key} is larger than {max_bytes} bytes")
+        sink.write(chunk)
 
 
 def delete_object(client: Any, bucket: str, key: str) -> None:

@@ -10,10 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from powertuning import lambda_api, limits
 from powertuning import samples as sample_store
 from powertuning.analysis import discard_for, summarize
-from powertuning.errors import TargetFunctionError
+from powertuning.aws import error_code
+from powertuning.errors import RunEndedError, TargetFunctionError
 from powertuning.logs import Report, parse_log_result
 from powertuning.models import RunState, SizeResult, TuningRequest
 from powertuning.payloads import weighted_counts
@@ -181,7 +184,7 @@ def measure(
     payloads = payloads_for(request, base, count=count, offset=offset)
     aliases = alias_names(power, request, config.arch_suffix(arch))
     targets = [aliases[(offset + i) % len(aliases)] for i in range(total)]
-    invoke = _invoker(request, config.function_arn, lambda_client, power, arch if per_arch else None)
+    invoke = _invoker(request, config, lambda_client, power, arch if per_arch else None)
     reports = list(progress.reports)
     errors, error_type = progress.errors, progress.error_type
     done = progress.completed
@@ -275,20 +278,31 @@ class _SkipSizeError(Exception):
 
 
 def _invoker(
-    request: TuningRequest, function_arn: str, client: Any, power: int, architecture: str | None = None
+    request: TuningRequest, config: RunState, client: Any, power: int, architecture: str | None = None
 ) -> Callable[[str, Any], tuple[Report, str]]:
     private = request.disable_payload_logs
+    function_arn = config.function_arn
 
     def invoke(alias: str, payload: Any) -> tuple[Report, str]:
         """One invocation: its REPORT record and the allowed error type it failed with ("" if none)."""
         if request.pre_processor_arn:
             processed = lambda_api.invoke_processor(
-                client, request.pre_processor_arn, payload, private=private
+                client, request.pre_processor_arn, payload, private=private, role="preProcessorARN"
             )
             payload = payload if processed is None else processed
         if not request.disable_payload_logs:
             logger.info("invoking %s:%s with %s", function_arn, alias, json.dumps(payload)[:1000])
-        response = lambda_api.invoke(client, function_arn, alias, encode_payload(payload))
+        try:
+            response = lambda_api.invoke(client, function_arn, alias, encode_payload(payload))
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            # The run's alias is gone: its run was cleaned up under it (or the function deleted).
+            raise RunEndedError(
+                f"{function_arn}:{alias} no longer exists: run {config.run_id} was cleaned up while it "
+                "measured (by powertune clean --force, or the recovery of its execution), or the function "
+                "was deleted; the run ended"
+            ) from exc
         errored = ""
         if response.function_error:
             failure = FunctionFailure.from_payload(response.function_error, response.payload)
@@ -302,7 +316,11 @@ def _invoker(
             errored = failure.error_type
         if request.post_processor_arn:
             lambda_api.invoke_processor(
-                client, request.post_processor_arn, _decode(response.payload), private=private
+                client,
+                request.post_processor_arn,
+                _decode(response.payload),
+                private=private,
+                role="postProcessorARN",
             )
         return parse_log_result(response.log_result), errored
 
@@ -313,7 +331,8 @@ def encode_payload(payload: Any) -> bytes:
     """The invoke body, as aws-lambda-power-tuning sends it.
 
     A string holding JSON goes as it is (so `"{\"id\": 1}"` reaches the function as an object); any
-    other value is JSON-encoded; no payload sends `null`, as the reference tool does.
+    other value is JSON-encoded; None (an explicit `"payload": null`) sends `null`. No payload at all
+    is `{}` by then (powertuning.payloads.no_payload).
     """
     if payload is None:
         return b"null"

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Final, Literal
 
 from powertuning import payloads
@@ -63,6 +63,8 @@ QUANTILES: Final = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 # stall or on the cold start every freshly published version begins with: "p99 of 10 invocations"
 # is the slowest invocation, not a p99. With two expected above it, the largest value never sets it.
 MIN_TAIL_INVOCATIONS: Final = 2
+# The reference tool's default balancedWeight; the only weight accepted with a strategy other than balanced.
+BALANCED_WEIGHT_DEFAULT: Final = 0.5
 
 # \Z, not $: `$` also matches before a trailing newline, which would let "arn...\n" through.
 FUNCTION_ARN = re.compile(
@@ -81,11 +83,21 @@ def partition_of(region: str) -> str:
 
 
 S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})\Z")
-# A container image in Amazon ECR, by tag or by digest: the only images Lambda runs.
-IMAGE_URI = re.compile(
-    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]{0,255}"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})\Z"
+# A container image in Amazon ECR, by tag or by digest: the only images Lambda runs. ASCII only,
+# no whitespace: the registry host (account, region), a repository name as ECR allows it
+# (lowercase components joined by `.`, `_`, `-`, separated by `/`), then a tag or a digest.
+ECR_REGISTRY = (
+    r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2})\.amazonaws\.com(?:\.cn)?"
 )
+ECR_REPOSITORY = r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/){0,16}[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+IMAGE_URI = re.compile(
+    rf"^{ECR_REGISTRY}/{ECR_REPOSITORY}"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))\Z"
+)
+# A repository (registry host and name), as the deploy option imageRepositories names one.
+REPOSITORY_URI = re.compile(rf"^{ECR_REGISTRY}/{ECR_REPOSITORY}\Z")
+# ECR's longest repository name.
+MAX_REPOSITORY_LENGTH = 256
 ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}\Z")
 # The names of the aliases a run creates: RAM<size>, RAM<size>-<i> in cold-start mode; on an
 # architecture other than the function's own (input `architectures`), RAM<size>-<arch>[-<i>].
@@ -197,12 +209,13 @@ class TuningRequest:
     lambda_arn: str
     power_values: tuple[int, ...] | None = None
     num: int = 10
-    payload: Any = None
+    # No payload sends {} (powertuning.payloads.no_payload); None is an explicit null, sent as null.
+    payload: Any = field(default_factory=dict)
     weighted_payloads: tuple[WeightedPayload, ...] = ()
     payload_s3: str | None = None
     parallel_invocation: bool = False
     strategy: str = "cost"
-    balanced_weight: float = 0.5
+    balanced_weight: float = BALANCED_WEIGHT_DEFAULT
     auto_optimize: bool = False
     auto_optimize_alias: str | None = None
     dry_run: bool = False
@@ -262,7 +275,7 @@ class TuningRequest:
         out: dict[str, Any] = {}
         for key in INPUTS:
             value = key.render(self)
-            if value is not None:
+            if value is not None or (key.kind == "json" and key.written(self)):
                 out[key.name] = value
         return out
 
@@ -286,6 +299,11 @@ Kind = Literal[
 
 def _always(_request: TuningRequest) -> bool:
     return True
+
+
+def _inline_payload(request: TuningRequest) -> bool:
+    # Written even when null (an explicit null is sent as null), never beside payloadS3.
+    return request.payload_s3 is None
 
 
 @dataclass(frozen=True)
@@ -387,14 +405,21 @@ INPUTS: Final[tuple[InputKey, ...]] = (
         "payload",
         "json",
         "event sent to the function, JSON or a plain string",
-        default_text="none, the function gets null",
+        {},
         metavar="JSON",
+        written=_inline_payload,
     ),
     InputKey("payloadS3", "s3", "read the payload from S3", metavar="s3://BUCKET/KEY"),
     InputKey("parallelInvocation", "bool", "invoke a size's invocations concurrently", False),
     InputKey("strategy", "choice", "what to optimise", "cost", choices=STRATEGIES),
     InputKey(
-        "balancedWeight", "number", "balanced strategy: 0 = fastest, 1 = cheapest", 0.5, 0.0, 1.0, metavar="W"
+        "balancedWeight",
+        "number",
+        "balanced strategy: 0 = fastest, 1 = cheapest",
+        BALANCED_WEIGHT_DEFAULT,
+        0.0,
+        1.0,
+        metavar="W",
     ),
     InputKey("autoOptimize", "bool", "apply the recommended memory to $LATEST", False),
     InputKey(
@@ -542,6 +567,7 @@ def _check_combinations(data: Mapping[str, Any], values: Mapping[str, Any]) -> N
         raise InvalidInputError(
             "maxConcurrency needs parallelInvocation: true (it caps parallel invocations)"
         )
+    _check_balanced_weight(data, values)
     if values["auto_optimize_alias"] is not None:
         if not values["auto_optimize"]:
             raise InvalidInputError("autoOptimizeAlias needs autoOptimize: true")
@@ -551,6 +577,21 @@ def _check_combinations(data: Mapping[str, Any], values: Mapping[str, Any]) -> N
             )
     _check_latency_target(data, values)
     _check_architectures(values)
+
+
+def _check_balanced_weight(data: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    # Only "balanced" weighs cost against speed: any other weight with "cost" or "speed" is a mistake
+    # that would be ignored (as the reference tool ignores it). Exactly the default is accepted with
+    # any strategy: the reference documents every key with its default, inputs written from that
+    # table carry it, and to_dict writes it back for every request (docs/migrating.md).
+    if "balancedWeight" not in data or values["strategy"] == "balanced":
+        return
+    if values["balanced_weight"] != BALANCED_WEIGHT_DEFAULT:
+        raise InvalidInputError(
+            f'balancedWeight {json.dumps(data["balancedWeight"])} needs strategy: "balanced" '
+            f'(strategy "{values["strategy"]}" ignores the weight): set strategy "balanced" or remove '
+            f"balancedWeight; only its default {BALANCED_WEIGHT_DEFAULT} is accepted with another strategy"
+        )
 
 
 def _reject_unknown_keys(data: Mapping[str, Any]) -> None:
@@ -681,10 +722,11 @@ def _image_uris(data: Mapping[str, Any], key: str) -> dict[str, str] | None:
                 f"{key} keys must be {' or '.join(json.dumps(a) for a in ARCHITECTURES)}; "
                 f"unknown: {json.dumps(arch)}"
             )
-        if not isinstance(uri, str) or not IMAGE_URI.match(uri):
+        match = IMAGE_URI.match(uri) if isinstance(uri, str) else None
+        if match is None or len(match["repository"]) > MAX_REPOSITORY_LENGTH:
             raise InvalidInputError(
-                f"{key}.{arch} must be an Amazon ECR image URI "
-                "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag> or @sha256:<digest>), "
+                f"{key}.{arch} must be an Amazon ECR image URI by digest "
+                "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits>), "
                 f"got {json.dumps(uri)}"
             )
     return {str(a): str(u) for a, u in value.items()}
@@ -759,7 +801,8 @@ def _power_values(value: Any) -> tuple[int, ...] | None:
 
 def _sendable(data: Mapping[str, Any], key: str) -> Any:
     # The reference tool's rule for a weighted list: see powertuning/payloads.py.
-    payload = data.get(key)
+    payload = data[key] if key in data else payloads.no_payload()
+    payloads.check_finite(payload, key)
     try:
         # A lone surrogate passes json.loads but cannot be sent: Lambda payloads are UTF-8.
         json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
@@ -801,6 +844,11 @@ class OriginalCode:
     staged: str | None = None
     # A container image: its URI, by digest when Lambda resolved one (the very same image).
     image_uri: str | None = None
+    # The CodeSha256 of the code the run's own switches deploy on the other architectures, besides
+    # code_sha256 (a zip moves the same package, so none; an image, the imageUris digests); None when
+    # it cannot be known in advance (an image by tag, a run recorded before this was), so any code
+    # then counts as the run's own.
+    switched: tuple[str, ...] | None = None
 
     @property
     def location(self) -> str:
@@ -814,6 +862,8 @@ class OriginalCode:
             out["staged"] = self.staged
         if self.image_uri is not None:
             out["imageUri"] = self.image_uri
+        if self.switched is not None:
+            out["switchedCodeSha256"] = list(self.switched)
         return out
 
     @classmethod
@@ -826,10 +876,12 @@ class OriginalCode:
             raise ValueError(f"not an s3:// location: {staged!r}")
         if image is not None and not IMAGE_URI.match(str(image)):
             raise ValueError(f"not an ECR image URI: {image!r}")
+        switched = data.get("switchedCodeSha256")
         return cls(
             code_sha256=str(data["codeSha256"]),
             staged=None if staged is None else str(staged),
             image_uri=None if image is None else str(image),
+            switched=None if switched is None else tuple(str(s) for s in switched),
         )
 
 

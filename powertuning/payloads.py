@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,15 @@ from powertuning.errors import InvalidInputError, PayloadError
 
 if TYPE_CHECKING:
     from powertuning.models import TuningRequest, WeightedPayload
+
+
+def no_payload() -> dict[str, Any]:
+    """The event sent when the input has no `payload` (nor `payloadS3`): `{}`.
+
+    What Lambda's console and `aws lambda invoke` send without a payload, and what a handler
+    reading its event's keys expects; an explicit `"payload": null` is sent as null.
+    """
+    return {}
 
 
 def js_truthy(value: Any) -> bool:
@@ -49,6 +59,37 @@ def is_weighted(payload: Any) -> bool:
             for item in payload
         )
     )
+
+
+def check_finite(payload: Any, key: str = "payload") -> None:
+    """Refuse a NaN or an infinite number (`1e999` reads as Infinity) anywhere in `payload`, naming it.
+
+    JSON has no such numbers and Lambda cannot be sent them; a weighted list's weight is named as the
+    weight it is, a number elsewhere by its path.
+    """
+    found = _non_finite(payload, key)
+    if found is None:
+        return
+    path, value = found
+    shown = json.dumps(value)
+    if math.isinf(value):
+        shown += " (a number such as 1e999 is beyond what a JSON number holds)"
+    if is_weighted(payload) and re.fullmatch(rf"{re.escape(key)}\[\d+\]\.weight", path):
+        raise InvalidInputError(f"{path} must be a positive number, got {shown}")
+    raise InvalidInputError(f"{key} must be sendable JSON (UTF-8, no NaN or Infinity): {path} is {shown}")
+
+
+def _non_finite(value: Any, path: str) -> tuple[str, float] | None:
+    """(path, value) of the first NaN or infinite number in `value`, depth first."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    return next((found for p, v in items if (found := _non_finite(v, p)) is not None), None)
 
 
 def parse_weighted(payload: Any, num: int) -> tuple[WeightedPayload, ...]:

@@ -21,15 +21,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from powertuning import architectures, lambda_api, limits
+from powertuning import architectures, code_ownership, lambda_api, limits
 from powertuning.errors import (
     AliasConflictError,
     CleanupError,
     CodeMismatchError,
+    ForeignCodeError,
+    FunctionNotFoundError,
     LeftoversError,
     RunEndedError,
     RunInProgressError,
     SelfTargetError,
+    StagedCodeError,
 )
 from powertuning.models import (
     MARKER_PREFIX,
@@ -168,7 +171,8 @@ def initialize(
     limits.check_state_budget(request, config)
     if any(a != own for a in measured):
         # The original code is copied (and recorded below) before the first change to the function.
-        config = replace(config, original_code=architectures.stage(config, client, storage, staging_bucket))
+        original = architectures.stage(config, client, storage, staging_bucket)
+        config = replace(config, original_code=code_ownership.with_switched(original, request.image_uris))
     record = {**config.to_dict(), "startedAt": int(time.time())}
     holder = lambda_api.acquire_run(runs_client, runs_table, ref.unqualified, record)
     if holder is not None and not (
@@ -229,8 +233,11 @@ def publish_next(
     *,
     runs_client: Any,
     runs_table: str,
+    storage: Any = None,
 ) -> PublishState:
     """Publish the versions and aliases of the next size; restore $LATEST after the last one.
+
+    `storage` (an S3 client) reads the staged copy of the code to verify it before deploying it.
 
     If anything fails half-way, what this run created is deleted (by its marker) before the error
     propagates; and if the run ended meanwhile, the whole run's work is undone.
@@ -238,7 +245,10 @@ def publish_next(
     if state.done:
         return state
     if not still_owned(config, runs_client, runs_table):
-        raise RunEndedError(f"run {config.run_id} on {config.function_arn} has ended; nothing was published")
+        raise RunEndedError(
+            f"run {config.run_id} on {config.function_arn} has ended; nothing was published (its "
+            "registration is gone or being recovered: the recovery rule, or powertune clean --force)"
+        )
     slot, power = state.slots[state.index]
     architecture = slot or config.architecture
     created: list[str] = []
@@ -249,15 +259,15 @@ def publish_next(
             lambda_api.update_configuration(client, config.function_arn, MemorySize=power, Description=marker)
             if config.original_code is not None:
                 # Under the run's marker, so every cleanup path knows the code is the run's to restore.
-                architectures.switch(config, client, architecture, request.image_uris)
+                architectures.switch(config, client, architecture, request.image_uris, storage)
             version = lambda_api.publish_version(client, config.function_arn, marker)
             created.append(version)
-            lambda_api.create_or_update_alias(client, config.function_arn, alias, version)
+            point_run_alias(client, config, alias, version)
         wait_until_active(client, config.function_arn, created)
     except Exception as exc:
         if not still_owned(config, runs_client, runs_table):
             # The run ended meanwhile, and its recovery may be removing what this call creates.
-            cleanup(config, client)
+            cleanup(config, client, storage=storage)
             raise RunEndedError(
                 f"run {config.run_id} on {config.function_arn} ended while publishing; undone"
             ) from exc
@@ -272,11 +282,41 @@ def publish_next(
         advanced = replace(state, index=state.index + 1)
     if not still_owned(config, runs_client, runs_table):
         # The execution ended while this call ran (its recovery may have cleaned up already).
-        cleanup(config, client)
+        cleanup(config, client, storage=storage)
         raise RunEndedError(f"run {config.run_id} on {config.function_arn} ended while publishing; undone")
     if advanced.done:
-        restore_latest(config, client)
+        restore_latest(config, client, storage)
     return advanced
+
+
+def point_run_alias(client: Any, config: RunState, alias: str, version: str) -> None:
+    """Point a RAM alias at a version this run published, if the alias is free or already the run's.
+
+    Ownership is checked before anything is created or moved: an alias pointing to a version without
+    this run's marker is another run's (a late step of a stopped run meeting the next run) or the
+    user's, and is never touched. The update names the revision the check read, so an alias moved
+    in between is refused by Lambda too.
+    """
+    if lambda_api.create_alias(client, config.function_arn, alias, version):
+        return
+    existing = lambda_api.get_alias(client, config.function_arn, alias)
+    target = str((existing or {}).get("FunctionVersion", ""))
+    if existing is not None and target == version:
+        return  # a retried call: the first attempt created it
+    owner = ""
+    if existing is not None and target.isdigit():
+        try:
+            found = lambda_api.get_configuration(client, config.function_arn, target)
+            owner = str(found.get("Description", ""))
+        except FunctionNotFoundError:
+            owner = ""
+    if existing is None or not owner.startswith(config.marker_prefix):
+        raise AliasConflictError(
+            f"alias {alias} of {config.function_arn} points to version {target or '?'} "
+            f"({owner!r}), which run {config.run_id} did not publish: it was left alone (a run never "
+            "creates over or moves an alias it does not own)"
+        )
+    lambda_api.update_alias(client, config.function_arn, alias, version, existing.get("RevisionId"))
 
 
 def wait_until_active(client: Any, function_arn: str, versions: Sequence[str]) -> None:
@@ -289,20 +329,33 @@ def wait_until_active(client: Any, function_arn: str, versions: Sequence[str]) -
         lambda_api.wait_until_version_active(client, function_arn, version)
 
 
-def restore_latest(config: RunState, client: Any) -> bool:
-    """Put back $LATEST's memory and description if this run's marker is still on it; and its
-    original architecture and code first, verified (input `architectures`), so the marker goes last."""
+def restore_latest(config: RunState, client: Any, storage: Any = None, *, registered: bool = False) -> bool:
+    """Put back $LATEST's memory and description if this run's marker is still on it; and, first,
+    its original architecture and code (input `architectures`), verified.
+
+    The code is put back while the run owns $LATEST: its marker is on it, or (`registered`) the run
+    still holds its registration, so a cleanup after a failed restore tries again. Memory is restored
+    whatever becomes of the code, and the code's error raised after it; so is the description when
+    the tuner will never put the code back (somebody's deploy kept, a replaced staged copy), while a
+    restore that may still work (UpdateFunctionCode failed, or deployed other code) keeps the run's
+    marker for the next cleanup.
+    """
     latest = lambda_api.get_configuration(client, config.function_arn)
-    if not str(latest.get("Description", "")).startswith(config.marker_prefix):
-        return False
-    architectures.restore(config, client)
-    lambda_api.update_configuration(
-        client,
-        config.function_arn,
-        MemorySize=config.original_memory,
-        Description=config.original_description,
-    )
-    return True
+    marked = str(latest.get("Description", "")).startswith(config.marker_prefix)
+    failed: Exception | None = None
+    if config.original_code is not None and (marked or registered):
+        try:
+            architectures.restore(config, client, storage)
+        except Exception as exc:  # raised below, once memory (and description) are back
+            failed = exc
+    if marked:
+        settings: dict[str, Any] = {"MemorySize": config.original_memory}
+        if failed is None or isinstance(failed, ForeignCodeError | StagedCodeError):
+            settings["Description"] = config.original_description
+        lambda_api.update_configuration(client, config.function_arn, **settings)
+    if failed is not None:
+        raise failed
+    return marked
 
 
 @dataclass(frozen=True)
@@ -398,24 +451,37 @@ def cleanup(
 
     With another architecture measured, the original architecture and code are restored too, and the
     staged copy (`storage`: an S3 client) is deleted once the function is verified to run it again.
-    On failure, the CleanupError lists what is left and the command that removes it.
+    On failure, the CleanupError lists what is left and the command that removes it. If $LATEST runs
+    somebody's deploy made during the run, it is kept: everything else is done (the staged copy
+    deleted too), then ForeignCodeError says so.
     """
     optimize_alias = (record or {}).get("optimizeAlias")
+    registered = bool(record) and (record or {}).get("runId") == config.run_id
+    kept: ForeignCodeError | None = None
     try:
         aliases, versions = _delete_owned(client, config, optimize_alias=optimize_alias)
-        restored = restore_latest(config, client)
-        if config.original_code is not None and _runs_original_architecture(config, client):
+        try:
+            restored = restore_latest(config, client, storage, registered=registered)
+        except ForeignCodeError as exc:
+            # Somebody's deploy: kept; memory and description are back, nothing else is left to do.
+            kept, restored = exc, True
+        if config.original_code is not None and (kept or _runs_original_code(config, client)):
             architectures.discard(config, storage)
     except Exception as exc:
         raise CleanupError(
             f"cleanup of {config.function_arn} failed ({exc}); {_what_is_left(client, config)}"
         ) from exc
+    if kept is not None:
+        raise kept
     return CleanupReport(tuple(aliases), tuple(versions), restored)
 
 
-def _runs_original_architecture(config: RunState, client: Any) -> bool:
+def _runs_original_code(config: RunState, client: Any) -> bool:
     latest = lambda_api.get_configuration(client, config.function_arn)
-    return list(latest.get("Architectures") or ["x86_64"]) == [config.architecture]
+    assert config.original_code is not None
+    return list(latest.get("Architectures") or ["x86_64"]) == [config.architecture] and (
+        latest.get("CodeSha256") == config.original_code.code_sha256
+    )
 
 
 def _what_is_left(client: Any, config: RunState) -> str:
@@ -523,9 +589,13 @@ def recover(
     """
     config = RunState.from_dict(record)
     lambda_api.update_run(runs_client, runs_table, config.function_arn, {**record, "recovering": True})
-    report = cleanup(config, client, record, storage=storage)
+    try:
+        report = cleanup(config, client, record, storage=storage).to_dict()
+    except ForeignCodeError as exc:
+        # Somebody's deploy is kept and the rest is done: the run is over.
+        report = {"restoredLatest": True, "keptForeignCode": str(exc)}
     finish(config, runs_client, runs_table)
-    return {"runId": config.run_id, "functionArn": config.function_arn, **report.to_dict()}
+    return {"runId": config.run_id, "functionArn": config.function_arn, **report}
 
 
 @dataclass(frozen=True)
@@ -564,20 +634,23 @@ class CleanPlan:
                     f"restore $LATEST to {original[0]} MB and its description {original[1]!r} "
                     f"(now {self.latest.get('MemorySize')} MB, marked by run {self.latest_run})"
                 )
-                code = (self.record or {}).get("original", {}).get("code")
-                architecture = (self.record or {}).get("architecture")
-                if code and self.latest.get("Architectures") != [architecture]:
-                    out.append(
-                        f"restore $LATEST to {architecture} with its original code {code['codeSha256']} "
-                        f"from {code.get('staged') or code.get('imageUri')} "
-                        f"(now {self.latest.get('Architectures')}), "
-                        "verified by CodeSha256"
-                    )
             else:
                 out.append(
                     f"$LATEST carries the marker of run {self.latest_run}, whose original configuration is "
                     "not recorded: set its memory and description yourself (nothing is guessed)"
                 )
+        code = (self.record or {}).get("original", {}).get("code")
+        architecture = (self.record or {}).get("architecture")
+        if code and (
+            self.latest.get("Architectures") != [architecture]
+            or self.latest.get("CodeSha256") != code["codeSha256"]
+        ):
+            out.append(
+                f"restore $LATEST to {architecture} with its original code {code['codeSha256']} "
+                f"from {code.get('staged') or code.get('imageUri')} "
+                f"(now {self.latest.get('Architectures')}, code {self.latest.get('CodeSha256')}), "
+                "verified by CodeSha256 before and after; code deployed by anyone else is kept"
+            )
         return out or ["nothing to clean: no alias, version, marker or registration of a tuning run"]
 
     def _original(self) -> tuple[int, str] | None:
@@ -626,11 +699,23 @@ def apply_clean(
     """Carry out a plan; returns what was done, a line each."""
     done = []
     runs = set(plan.versions) | set(plan.aliases) | ({plan.latest_run} if plan.latest_run else set())
+    if plan.record and plan.record.get("original", {}).get("code"):
+        # Its code may need restoring even with no marker left (a restore that failed after memory
+        # and description were put back).
+        runs.add(str(plan.record["runId"]))
+    if plan.record and runs_client is not None and runs_table:
+        # As a recovery does: a step of the run still running (--force) finds it ended and undoes
+        # its own work rather than publishing past this cleanup.
+        lambda_api.update_run(runs_client, runs_table, plan.function_arn, {**plan.record, "recovering": True})
     for run in sorted(runs):
         registered = plan.record if plan.record and plan.record.get("runId") == run else None
         if registered:
-            report = cleanup(RunState.from_dict(registered), client, registered, storage=storage)
-            done.append(f"run {run}: {json.dumps(report.to_dict())}")
+            try:
+                report = cleanup(RunState.from_dict(registered), client, registered, storage=storage)
+            except ForeignCodeError as exc:
+                done.append(f"run {run}: kept the code deployed during the run: {exc}")
+            else:
+                done.append(f"run {run}: {json.dumps(report.to_dict())}")
         else:
             # Unregistered: delete what carries the marker, never guess an original configuration.
             config = RunState(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import Duration, Fn, Names, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, Names, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from powertuning.deployment import TUNER_TAG
 from stacks.acknowledgements import acknowledge
 
 # The latest Python runtime this aws-cdk-lib knows (cdk-nag AwsSolutions-L1 asks for the latest).
@@ -101,6 +102,8 @@ def own_function(
         description=f"Lambda power tuner: {name}",
     )
     log_group.grant_write(role)
+    # Every tuner (and fleet) function says whose it is: every tuner refuses and is denied acting on it.
+    Tags.of(function).add(TUNER_TAG, Stack.of(scope).stack_name)
     acknowledge(
         role,
         "AwsSolutions-IAM5[Resource::*]",
@@ -111,10 +114,11 @@ def own_function(
 
 
 def private_bucket(
-    scope: Construct, construct_id: str, *, expire_after_days: int, why_no_access_logs: str
+    scope: Construct, construct_id: str, *, expire_after_days: int | None, why_no_access_logs: str
 ) -> s3.Bucket:
     """A bucket only the tuner's roles use: encrypted, no public access, TLS only, no ACLs, objects
-    expired after `expire_after_days`, kept when the stack is deleted (it may hold the only record)."""
+    expired after `expire_after_days` (None: kept until deleted; incomplete uploads are always
+    aborted after a day), kept when the stack is deleted (it may hold the only record)."""
     bucket = s3.Bucket(
         scope,
         construct_id,
@@ -124,7 +128,7 @@ def private_bucket(
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         lifecycle_rules=[
             s3.LifecycleRule(
-                expiration=Duration.days(expire_after_days),
+                expiration=None if expire_after_days is None else Duration.days(expire_after_days),
                 abort_incomplete_multipart_upload_after=Duration.days(1),
             )
         ],

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from constructs import Construct
 
 from stacks.building_blocks import private_bucket
 
-# A run's copy is deleted by its own cleanup; this only catches what a lost run left. Long enough
-# for `powertune clean` after a crash nobody noticed for a while (the copy is what it restores).
-STAGED_CODE_DAYS: Final = 30
-
 
 class CodeStaging(Construct):
-    """An encrypted, private, TLS-only bucket whose objects expire (input `architectures`)."""
+    """An encrypted, private, TLS-only bucket of staged code copies (input `architectures`).
+
+    A copy never expires: it may be the only way back to an interrupted run's original code, for as
+    long as the run is registered (`powertune clean` restores from it, however late). Each run's
+    cleanup deletes its copy once the function is verified to run the original again (or keeps a
+    user's deploy made meanwhile); only incomplete uploads are aborted, after a day.
+    """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        # A copy may be the only way back to an interrupted run's original code: kept with the stack.
+        # Kept with the stack, too: a copy may be what a registered run still needs.
         self.bucket = private_bucket(
             self,
             "Bucket",
-            expire_after_days=STAGED_CODE_DAYS,
-            why_no_access_logs="Holds only transient copies of code the tuner already reads from Lambda "
-            "(deleted by each run's cleanup, expired after 30 days); the functions' S3 calls are in "
-            "CloudTrail.",
+            expire_after_days=None,
+            why_no_access_logs="Holds only copies of code the tuner already reads from Lambda (each "
+            "deleted by its run's cleanup); the functions' S3 calls are in CloudTrail.",
         )

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from powertuning import deployment
+from stacks.acknowledgements import acknowledge_scanner_findings
 from stacks.building_blocks import logged_state_machine, own_function, private_bucket
 from statemachine import FLEET_INTEGRATIONS, TASK_TIMEOUT_MARGIN_S, fleet_definition_text, with_timeouts
 
@@ -51,6 +52,7 @@ class FleetTuner(Construct):
         log_execution_data: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        acknowledge_scanner_findings(self)
         # Results are records a team may still want after the stack goes: kept, not deleted.
         self.bucket = private_bucket(
             self,

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from aws_cdk import Token
 
 from powertuning.errors import InvalidOptionError
-from powertuning.models import MemorySizesError, check_memory_sizes
+from powertuning.models import REPOSITORY_URI, MemorySizesError, check_memory_sizes
 from powertuning.pricing import DEFAULT_POWER_VALUES, MAX_MEMORY_MB, MIN_MEMORY_MB
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
 
@@ -86,6 +86,12 @@ class TunerOptions:
     log_execution_data: bool = False
     # Deploy the fleet state machine (a Distributed Map tuning many functions) and its results bucket.
     fleet: bool = True
+    # Let executions change a function's code (input `architectures`, `imageUris`): the staging
+    # bucket, UpdateFunctionCode and GetFunction. Off: no role can change any function's code.
+    architectures: bool = False
+    # More ECR repositories (<account>.dkr.ecr.<region>.amazonaws.com/<name>) imageUris may name,
+    # besides each function's own. Needs architectures.
+    image_repositories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -145,6 +151,8 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "security_group_ids": _parse_list,
     "log_execution_data": _parse_bool,
     "fleet": _parse_bool,
+    "architectures": _parse_bool,
+    "image_repositories": _parse_list,
 }
 
 
@@ -258,6 +266,25 @@ def _fleet(options: TunerOptions) -> None:
         raise _fail("fleet", "true or false", options.fleet)
 
 
+def _architectures(options: TunerOptions) -> None:
+    if not isinstance(options.architectures, bool):
+        raise _fail("architectures", "true or false", options.architectures)
+
+
+def _image_repositories(options: TunerOptions) -> None:
+    value = _strings(
+        "imageRepositories",
+        options.image_repositories,
+        REPOSITORY_URI,
+        "ECR repositories (<account>.dkr.ecr.<region>.amazonaws.com/<repository>, no tag or digest)",
+    )
+    if value and not options.architectures:
+        raise InvalidOptionError(
+            "imageRepositories needs architectures=true: without it no execution may run another image"
+        )
+    object.__setattr__(options, "image_repositories", value)
+
+
 def _none(options: TunerOptions) -> None:
     """Checked together with another field."""
 
@@ -276,4 +303,6 @@ _VALIDATORS: Final[dict[str, Callable[[TunerOptions], None]]] = {
     "state_machine_name_prefix": _state_machine_name_prefix,
     "log_execution_data": _log_execution_data,
     "fleet": _fleet,
+    "architectures": _architectures,
+    "image_repositories": _image_repositories,
 }

@@ -22,7 +22,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from powertuning import deployment
-from stacks.acknowledgements import acknowledge, nag_resource
+from stacks.acknowledgements import acknowledge, acknowledge_scanner_findings, nag_resource
 from stacks.code_staging import CodeStaging
 from stacks.options import TunerOptions
 from stacks.run_registry import RunRegistry
@@ -34,9 +34,9 @@ from statemachine import PLACEHOLDERS
 # included (tests/infrastructure check this table against the handlers' code). lambda_api waits for
 # updates with boto3's `function_updated` waiter, which polls GetFunctionConfiguration.
 TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
-    # Reads versions and aliases to refuse a function with another run's leftovers; with input
-    # `architectures`, downloads the code to stage it (GetFunction; layers: LAYER_ACTIONS).
-    "initializer": ("GetFunction", "GetFunctionConfiguration", "ListAliases", "ListVersionsByFunction"),
+    # Reads versions and aliases to refuse a function with another run's leftovers, and the tags of
+    # every function an input names, to refuse any tuner's own (powertuning:tuner).
+    "initializer": ("GetFunctionConfiguration", "ListAliases", "ListTags", "ListVersionsByFunction"),
     "publisher": (
         "CreateAlias",
         # Rolls back a half-published size (found by its marker) before failing.
@@ -48,8 +48,6 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
         "ListVersionsByFunction",
         "PublishVersion",
         "UpdateAlias",
-        # Input `architectures`: the same code on the other architecture, then the original back.
-        "UpdateFunctionCode",
         "UpdateFunctionConfiguration",
     ),
     # Invokes the aliases under test and the optional pre-/post-processor functions.
@@ -65,8 +63,6 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
         "ListAliases",
         "ListVersionsByFunction",
         "UpdateAlias",
-        # Restores the original architecture and code of a run that measured another one.
-        "UpdateFunctionCode",
         "UpdateFunctionConfiguration",
     ),
     "analyzer": (),
@@ -81,18 +77,29 @@ TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
         "ListVersionsByFunction",
         "PublishVersion",
         "UpdateAlias",
-        # Its undo path is the cleanup, which restores code a run switched (never, in practice:
-        # autoOptimize is refused with another architecture, but the path exists).
-        "UpdateFunctionCode",
         "UpdateFunctionConfiguration",
     ),
 }
-# Input `architectures`: the Initializer reads the layers the function uses (CompatibleArchitectures).
+# Only with the deploy option `architectures` (input `architectures`, `imageUris`): what changes a
+# function's code, on the same resources as TARGET_ACTIONS. Without it no role holds any of these.
+CODE_CHANGE_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
+    # Downloads the code to stage it (Code.Location), or reads the image it runs (Code.ImageUri).
+    "initializer": ("GetFunction",),
+    # The same code on the other architecture, then the original back.
+    "publisher": ("UpdateFunctionCode",),
+    # Restores the original architecture and code of a run that measured another one.
+    "cleaner": ("UpdateFunctionCode",),
+    # Its undo path is the cleanup, which restores code a run switched (never, in practice:
+    # autoOptimize is refused with another architecture, but the path exists).
+    "optimizer": ("UpdateFunctionCode",),
+}
+# With the option: the Initializer reads the layers the function uses (CompatibleArchitectures), of
+# this account only (another account's layer is not checked: architectures.py).
 LAYER_ACTIONS: Final[dict[str, tuple[str, ...]]] = {"initializer": ("lambda:GetLayerVersion",)}
-# The staging bucket (input `architectures`): the Initializer stores the copy (and deletes it if the
-# run is refused); whoever calls UpdateFunctionCode from it needs s3:GetObject (Lambda reads the object
-# with the caller's permissions); cleanup deletes it once the original is verified back (the
-# Publisher's and Optimizer's undo paths are that cleanup).
+# The staging bucket (deploy option `architectures`): the Initializer stores the copy (and deletes
+# it if the run is refused); whoever calls UpdateFunctionCode from it needs s3:GetObject (Lambda
+# reads the object with the caller's permissions); cleanup deletes it once the original is verified
+# back (the Publisher's and Optimizer's undo paths are that cleanup).
 STAGING_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "initializer": ("s3:PutObject", "s3:DeleteObject"),
     "publisher": ("s3:GetObject", "s3:DeleteObject"),
@@ -134,6 +141,7 @@ class PowerTuner(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, options: TunerOptions | None = None) -> None:
         super().__init__(scope, construct_id)
+        acknowledge_scanner_findings(self)
         self.options = options or TunerOptions()
         self.functions = TunerFunctions(self, "Functions", options=self.options)
         self.tuner_state_machine = TunerStateMachine(
@@ -144,22 +152,28 @@ class PowerTuner(Construct):
             name_prefix=self.options.state_machine_name_prefix,
             log_retention_days=self.options.log_retention_days,
             log_execution_data=self.options.log_execution_data,
+            code_changes=self.options.architectures,
         )
         self.state_machine: sfn.StateMachine = self.tuner_state_machine.state_machine
         self.registry = RunRegistry(self, "Runs")
-        self.staging = CodeStaging(self, "CodeStaging")
+        # Only with the deploy option `architectures`: nothing else stages or changes code.
+        self.staging = CodeStaging(self, "CodeStaging") if self.options.architectures else None
         self.recovery_rule = self.registry.recover_with(
-            self.state_machine, self.functions.functions["cleaner"]
+            self.state_machine,
+            self.tuner_state_machine.state_machine_name,
+            self.functions.functions["cleaner"],
         )
         self.lambda_resources = self._lambda_resources()
         self.version_resources = self._version_resources()
         self._grant_state_machine_invoke()
         self._grant_target_access()
         self._grant_run_table()
-        self._grant_staging()
-        self._grant_layer_reads()
+        self._tell_code_changes()
+        if self.staging is not None:
+            self._grant_code_changes(self.staging)
         self._grant_execution_read()
         self._deny_self()
+        self._deny_tagged()
         if self.options.payload_s3_bucket is not None:
             self._grant_payload_read(self.options.payload_s3_bucket, self.options.payload_s3_key)
         if self.options.permissions_boundary is not None:
@@ -211,6 +225,8 @@ class PowerTuner(Construct):
     def _grant_target_access(self) -> None:
         for name in FUNCTION_NAMES:
             actions = TARGET_ACTIONS[name]
+            if self.options.architectures:
+                actions = tuple(sorted((*actions, *CODE_CHANGE_ACTIONS.get(name, ()))))
             if not actions:
                 continue
             role = self.functions.roles[name]
@@ -251,8 +267,22 @@ class PowerTuner(Construct):
         self._set_refused()
         self._deny("DenyFleet", arns)
 
-    def _grant_staging(self) -> None:
-        bucket = self.staging.bucket
+    def _tell_code_changes(self) -> None:
+        """The Initializer refuses input the deploy does not allow (deployment.code_changes)."""
+        changes = deployment.CodeChanges(
+            enabled=self.options.architectures, image_repositories=self.options.image_repositories
+        )
+        for key, value in changes.to_env().items():
+            self.functions.functions["initializer"].add_environment(key, value)
+
+    def _grant_code_changes(self, staging: CodeStaging) -> None:
+        """The deploy option `architectures`: the staging bucket and the layer reads (the Lambda
+        actions are CODE_CHANGE_ACTIONS, granted with the others)."""
+        self._grant_staging(staging)
+        self._grant_layer_reads()
+
+    def _grant_staging(self, staging: CodeStaging) -> None:
+        bucket = staging.bucket
         self._grant_wildcard(
             STAGING_ACTIONS,
             bucket.arn_for_objects("*"),
@@ -264,10 +294,9 @@ class PowerTuner(Construct):
         )
 
     def _grant_layer_reads(self) -> None:
-        """Layer versions in this region, of any account: a function may use a public layer."""
+        """Layer versions of this account and region (another account's layer is not checked)."""
         layers = Stack.of(self).format_arn(
             service="lambda",
-            account="*",
             resource="layer",
             resource_name="*:*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
@@ -275,8 +304,8 @@ class PowerTuner(Construct):
         self._grant_wildcard(
             LAYER_ACTIONS,
             layers,
-            "The layers a function uses are known only at run time and may belong to any account "
-            "(public layers); only GetLayerVersion (read) on layer versions of this region.",
+            "The layers a function uses are known only at run time: only GetLayerVersion (read) on "
+            "layer versions of this account and region.",
         )
 
     def _grant_wildcard(self, actions: Mapping[str, Sequence[str]], resource: str, reason: str) -> None:
@@ -289,12 +318,12 @@ class PowerTuner(Construct):
     def _grant_execution_read(self) -> None:
         """The Optimizer applies nothing for an execution that was stopped meanwhile: it reads its
         own execution's status (a separate policy: the state machine depends on the functions)."""
-        # By the state machine's name prefix: its full name is a token, which would make the policy
-        # depend on it (and cdk-nag's finding id on a hashed logical id).
+        # By the state machine's name, known before it exists (it is made of the stack's id, so
+        # the policy does not depend on the state machine): this stack's executions only.
         executions = Stack.of(self).format_arn(
             service="states",
             resource="execution",
-            resource_name=f"{self.options.state_machine_name_prefix}-*:*",
+            resource_name=Fn.join("", [self.tuner_state_machine.state_machine_name, ":*"]),
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         policy = iam.Policy(
@@ -307,8 +336,8 @@ class PowerTuner(Construct):
             policy,
             f"AwsSolutions-IAM5[Resource::{nag_resource(self, executions)}]",
             "Executions are named at start time; the Optimizer may only read the status "
-            "(states:DescribeExecution) of executions of state machines named with this tuner's prefix, "
-            "to apply nothing for a stopped one.",
+            "(states:DescribeExecution) of executions of this tuner's own state machine, to apply "
+            "nothing for a stopped one.",
         )
 
     def _deny_self(self) -> None:
@@ -318,6 +347,31 @@ class PowerTuner(Construct):
         naming the functions' ARNs makes no dependency cycle.
         """
         self._deny("DenySelf", [f.function_arn for f in self.functions.functions.values()])
+
+    def _deny_tagged(self) -> None:
+        """No tuner role may act on any function tagged as a power tuner's own (deployment.TUNER_TAG):
+        this tuner's, its fleet's, and another tuner stack's in the same account."""
+        every_function = Stack.of(self).format_arn(
+            service="lambda",
+            region="*",
+            account="*",
+            resource="function",
+            resource_name="*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        iam.Policy(
+            self,
+            "DenyTunerFunctions",
+            roles=list(self.functions.roles.values()),
+            statements=[
+                iam.PolicyStatement(
+                    effect=iam.Effect.DENY,
+                    actions=list(SELF_DENIED_ACTIONS),
+                    resources=[every_function],
+                    conditions={"Null": {f"aws:ResourceTag/{deployment.TUNER_TAG}": "false"}},
+                )
+            ],
+        )
 
     def _deny(self, construct_id: str, arns: list[str]) -> None:
         # Every tuner role is denied SELF_DENIED_ACTIONS on these functions and their versions.

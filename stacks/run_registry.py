@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import ArnFormat, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from powertuning.deployment import RECOVERED_STATUSES
+from stacks.acknowledgements import acknowledge, nag_resource
 
 
 class RunRegistry(Construct):
@@ -31,8 +33,28 @@ class RunRegistry(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
 
-    def recover_with(self, state_machine: sfn.IStateMachine, function: lambda_.IFunction) -> events.Rule:
-        """Route the state machine's ABORTED, TIMED_OUT and FAILED executions to `function`."""
+    def recover_with(
+        self, state_machine: sfn.IStateMachine, state_machine_name: str, function: lambda_.Function
+    ) -> events.Rule:
+        """Route the state machine's ABORTED, TIMED_OUT and FAILED executions to `function`, which may
+        read their real status (it refuses to recover an execution still running)."""
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=Fn.join("", [state_machine_name, ":*"]),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
+        )
+        assert function.role is not None
+        acknowledge(
+            function.role,
+            f"AwsSolutions-IAM5[Resource::{nag_resource(self, executions)}]",
+            "The recovery rule's event names an execution at run time: the Cleaner may only read the "
+            "status (states:DescribeExecution) of executions of this stack's tuner state machine, to "
+            "refuse recovering one that still runs.",
+        )
         return events.Rule(
             self,
             "Recovery",

@@ -37,6 +37,12 @@ def start_execution(
     return str(response["executionArn"])
 
 
+def state_machine_tags(sfn: SFNClient, state_machine_arn: str) -> dict[str, str]:
+    """A state machine's tags (the tuner's say how it was deployed: deployment.ARCHITECTURES_TAG)."""
+    response = call(sfn, "list_tags_for_resource", resourceArn=state_machine_arn)
+    return {str(tag["key"]): str(tag["value"]) for tag in response.get("tags", [])}
+
+
 def describe_execution(sfn: SFNClient, execution_arn: str) -> dict[str, Any]:
     """DescribeExecution without the response metadata."""
     description = call(sfn, "describe_execution", executionArn=execution_arn)

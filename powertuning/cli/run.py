@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from powertuning import aws, lambda_api
+from powertuning import aws, guards, lambda_api
 from powertuning.aws import executions
 from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options, add_input_options, build_input
 from powertuning.cli.output import (
@@ -34,6 +34,7 @@ from powertuning.cli.output import (
     usage_error,
 )
 from powertuning.cli.progress import Progress
+from powertuning.deployment import ARCHITECTURES_TAG
 from powertuning.errors import PowerTuningError
 from powertuning.report import RunMetadata, TuningResult, write_html, write_png
 from powertuning.report.units import ms, usd_per_invocation
@@ -150,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
         lambda_client = factory.client("lambda", aws.region_of(function_arn))
         current = _current_memory(lambda_client, function_arn, required=args.expect_current)
         sfn = factory.client("stepfunctions", aws.region_of(state_machine_arn))
+        refused = _code_change_refusal(sfn, state_machine_arn, lambda_client, execution_input)
+        if refused:
+            return usage_error(f"nothing was started: {refused}")
         name = f"powertune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         execution_arn = executions.start_execution(sfn, state_machine_arn, name, execution_input)
     except (PowerTuningError, ClientError, BotoCoreError) as exc:
@@ -179,6 +183,27 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_EXECUTION_FAILED
     output = json.loads(description["output"])
     return _finish(args, output, current, description)
+
+
+def _code_change_refusal(
+    sfn: Any, state_machine_arn: str, lambda_client: Any, execution_input: dict[str, Any]
+) -> str | None:
+    """Why the deployed tuner would refuse `--architectures`/`--images` (its tag says the deploy
+    option is off); None when it would not, or when the tag cannot be read (the Initializer decides)."""
+    architectures, images = execution_input.get("architectures"), execution_input.get("imageUris")
+    if not architectures and not images:
+        return None
+    try:
+        if executions.state_machine_tags(sfn, state_machine_arn).get(ARCHITECTURES_TAG) != "false":
+            return None
+    except (PowerTuningError, ClientError, BotoCoreError):
+        return None
+    try:
+        latest = lambda_api.get_configuration(lambda_client, str(execution_input["lambdaARN"]))
+        own: str | None = str((latest.get("Architectures") or ["x86_64"])[0])
+    except (PowerTuningError, ClientError, BotoCoreError):
+        own = None
+    return guards.code_change_refusal(architectures, images, own)
 
 
 def _current_memory(lambda_client: Any, function_arn: str, *, required: bool) -> int | None:

@@ -17,6 +17,9 @@ tests run moto with these rules:
 - UpdateFunctionCode refuses a multi-architecture image (an image index): Lambda runs only images
   built for one architecture. moto reads no manifest, so the tests declare an index with
   `image_index`; every other image counts as a single-architecture one;
+- ListFunctions, ListVersionsByFunction and ListAliases return at most 50 items a page (fewer
+  with MaxItems) and a NextMarker to read the next one, as Lambda does (moto returns every item at
+  once, so a caller that reads only the first page would look right on moto and miss items on AWS);
 - GetFunction's Code.Location is a link the function's package can be downloaded from, valid for
   10 minutes (moto's points at a bucket that does not exist): here a link that
   `powertuning.lambda_api.open_url` resolves to the package moto holds.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -37,6 +41,7 @@ from urllib.parse import unquote
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction, LambdaStorage
+from moto.awslambda.responses import LambdaResponse
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
@@ -203,6 +208,29 @@ def _add_event(
     return int(_original_add_event(self, context, event_type, event_details, **kwargs))
 
 
+# Lambda's documented page size for its List* calls ("a maximum of 50 items in each response").
+PAGE_SIZE = 50
+
+
+def _paged(original: Any, key: str) -> Any:
+    """A LambdaResponse listing that returns one page of `key` from its Marker, and a NextMarker."""
+
+    def listing(self: LambdaResponse) -> Any:
+        answer = original(self)
+        status, headers, body = answer if isinstance(answer, tuple) else (200, {}, answer)
+        document = json.loads(body)
+        marker = self.querystring.get("Marker", [""])[0]
+        start = int(marker) if marker.isdigit() else 0
+        size = min(PAGE_SIZE, int(self.querystring.get("MaxItems", [PAGE_SIZE])[0]))
+        items = document[key]
+        document[key] = items[start : start + size]
+        if start + size < len(items):
+            document["NextMarker"] = str(start + size)
+        return status, headers, json.dumps(document)
+
+    return listing
+
+
 @contextmanager
 def real_aws_rules() -> Iterator[None]:
     """moto with the rules above, for as long as the context lasts."""
@@ -218,6 +246,15 @@ def real_aws_rules() -> Iterator[None]:
         mock.patch.object(LambdaFunction, "get_code", _get_code),
         mock.patch.object(LambdaFunction, "_set_function_code", _set_function_code),
         mock.patch.object(lambda_api, "open_url", _open_url),
+        mock.patch.object(
+            LambdaResponse, "list_functions", _paged(LambdaResponse.list_functions, "Functions")
+        ),
+        mock.patch.object(
+            LambdaResponse,
+            "list_versions_by_function",
+            _paged(LambdaResponse.list_versions_by_function, "Versions"),
+        ),
+        mock.patch.object(LambdaResponse, "list_aliases", _paged(LambdaResponse.list_aliases, "Aliases")),
     ):
         try:
             yield

@@ -8,6 +8,7 @@ every invocation of a target function goes to a `TargetRuntime`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -46,6 +47,12 @@ RUNS_TABLE = "powertuning-runs"
 STAGING_BUCKET = "powertuning-staging"
 # As the stack's default totalExecutionTimeout (cdk.json).
 DEFAULT_FUNCTION_TIMEOUT_S = 300
+# The local world is the user's own: the tuner is deployed as with `-c architectures=true`.
+LOCAL_CODE_CHANGES = deployment.CodeChanges(enabled=True)
+# The tuner tags its functions with the stack's name, as a deployed stack does (deployment.TUNER_TAG).
+LOCAL_STACK_NAME = "powertuning-local"
+# How long the interpreter's threads get to wind down after their executions are stopped.
+_INTERPRETER_EXIT_S = 5.0
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -88,8 +95,11 @@ class LocalEngine:
         visualization_url: str | None = None,
         recovery: bool = True,
         function_timeout_s: int = DEFAULT_FUNCTION_TIMEOUT_S,
+        code_changes: deployment.CodeChanges = LOCAL_CODE_CHANGES,
     ) -> None:
         self.runtime = runtime
+        # The deploy option `architectures` (and imageRepositories) of this local deployment.
+        self.code_changes = code_changes
         # Emulate the stack's EventBridge recovery rule on ABORTED, TIMED_OUT and FAILED executions.
         self.recovery = recovery
         # The tuner functions' timeout; Task timeouts are set past it exactly as the stack sets them.
@@ -109,12 +119,14 @@ class LocalEngine:
         env = {**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}
         env["defaultPowerValues"] = json.dumps(list(self.default_power_values))
         env[deployment.RUNS_TABLE_ENV] = RUNS_TABLE
-        env[deployment.STAGING_BUCKET_ENV] = STAGING_BUCKET
+        env.update(self.code_changes.to_env())
+        if self.code_changes.enabled:
+            env[deployment.STAGING_BUCKET_ENV] = STAGING_BUCKET
         if self.visualization_url:
             env["visualizationUrl"] = self.visualization_url
         patchers: list[Any] = [
             mock.patch.dict(os.environ, env),
-            mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+            self._services(),
             real_aws_rules(),
             mock.patch.object(LambdaFunction, "_invoke_lambda", _make_dispatcher(self)),
         ]
@@ -137,10 +149,45 @@ class LocalEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._clients.clear()
-        while self._stack:
-            self._stack.pop().stop()
-        self.runtime.close()
+        try:
+            with contextlib.suppress(Exception):  # a cleanup problem must not hide why it exits
+                self._end_executions()
+        finally:
+            self._clients.clear()
+            while self._stack:
+                self._stack.pop().stop()
+            self.runtime.close()
+
+    def _end_executions(self) -> None:
+        """Stop what still runs (an interrupt, a failed wait) while the services are still here.
+
+        The interpreter runs each execution in a daemon thread: one that outlived the mock would
+        send its next call to AWS itself, with whatever credentials the machine has, and log it.
+        """
+        if not self._stack:
+            return
+        stopped = False
+        client = self.sfn_client
+        for machine in client.list_state_machines().get("stateMachines", []):
+            arn = machine["stateMachineArn"]
+            listed = client.list_executions(stateMachineArn=arn, statusFilter="RUNNING")
+            for execution in listed.get("executions", []):
+                with contextlib.suppress(Exception):  # ended meanwhile
+                    client.stop_execution(executionArn=execution["executionArn"], cause="the local run ended")
+                    stopped = True
+        if not stopped:
+            return
+        self.runtime.close()  # an invocation under way ends now
+        deadline = time.monotonic() + _INTERPRETER_EXIT_S
+        for thread in threading.enumerate():
+            # The interpreter's threads run its components' eval (named "Thread-N (eval)").
+            if thread is not threading.current_thread() and thread.name.endswith("(eval)"):
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _services(self) -> Any:
+        """Where the AWS services run: moto in this process, with the Step Functions interpreter
+        (a subclass may serve the same backends over HTTP instead: moto's server mode)."""
+        return mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
 
     # -- clients -----------------------------------------------------------------------------
     def _client(self, service: Literal["lambda", "stepfunctions", "dynamodb", "iam", "s3"]) -> Any:
@@ -197,13 +244,17 @@ class LocalEngine:
                 Code={"ZipFile": _zip_placeholder()},
                 Timeout=self.function_timeout_s,
                 MemorySize=256,
+                Tags={deployment.TUNER_TAG: LOCAL_STACK_NAME},
             )
             arns[f"{name.capitalize()}FunctionArn"] = created["FunctionArn"]
         # As the stack does: the Initializer knows the tuner's functions, and refuses them as targets.
         os.environ[deployment.TUNER_FUNCTIONS_ENV] = json.dumps(sorted(arns.values()))
         definition = statemachine.render(arns, function_timeout_s=self.function_timeout_s)
         self.state_machine_arn = self.sfn_client.create_state_machine(
-            name="powertuning-local", definition=definition, roleArn=role
+            name="powertuning-local",
+            definition=definition,
+            roleArn=role,
+            tags=[{"key": deployment.ARCHITECTURES_TAG, "value": json.dumps(self.code_changes.enabled)}],
         )["stateMachineArn"]
 
     def create_target(

@@ -419,23 +419,27 @@ def _kill_tree(
     reach or be orphaned before it is found; then all are killed.
     """
     stopped: set[int] = set()
-    for _ in range(_KILL_ROUNDS):
-        found = _environment_processes(root, stopped, descendants=descendants)
-        if group_procs is not None:
-            found.update(group_procs())
-        found.discard(os.getpid())
-        new = found - stopped
-        if not new:
-            break
-        for pid in new:
+    try:
+        for _ in range(_KILL_ROUNDS):
+            found = _environment_processes(root, stopped, descendants=descendants)
+            if group_procs is not None:
+                found.update(group_procs())
+            found.discard(os.getpid())
+            new = found - stopped
+            if not new:
+                break
+            for pid in new:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGSTOP)
+                stopped.add(pid)
+    finally:
+        # Even when a signal (SIGTERM, Ctrl-C) cuts the search short: a process stopped and never
+        # killed would be left behind for good.
+        for pid in stopped:
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGSTOP)
-        stopped |= new
-    for pid in stopped:
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        os.killpg(root, signal.SIGKILL)
+            os.killpg(root, signal.SIGKILL)
     # A killed process exits a moment later: wait, so that none is still running when this returns.
     deadline = time.monotonic() + _EXIT_WAIT_S
     while any(_running(pid) for pid in stopped) and time.monotonic() < deadline:

@@ -229,12 +229,14 @@ class WorkerRuntime:
                     del self._idle[index]
                     if env.spec == spec and env.alive:
                         return env
-                    self._all.discard(env)
                     break
             else:
                 return None
-        # The configuration changed or the worker died: a new environment, as on Lambda.
+        # The configuration changed or the worker died: a new environment, as on Lambda. It leaves
+        # `_all` only once killed, so that close() still finds it if a signal interrupts the kill.
         self._discard(env)
+        with self._lock:
+            self._all.discard(env)
         return None
 
     def _new_environment(self, spec: FunctionSpec) -> Environment:
@@ -262,10 +264,10 @@ class WorkerRuntime:
                     evicted.append(self._idle.pop(0))
             else:
                 evicted.append(env)
-            for old in evicted:
-                self._all.discard(old)
         for old in evicted:
             self._discard(old)
+            with self._lock:  # only once killed, as in _take_idle
+                self._all.discard(old)
 
     def _record(self, record: InvocationRecord) -> None:
         with self._lock:

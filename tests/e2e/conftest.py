@@ -7,13 +7,16 @@ duration depends on memory, so recommendations are known in advance.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
+from tests.iam_recording import RECORD_ENV, Recorder, recording
 
 _names = itertools.count()
 
@@ -21,6 +24,19 @@ _names = itertools.count()
 def io_plus_cpu(memory_mb: int, _n: int) -> float:
     """50 ms of waiting plus 500 ms of CPU work at one vCPU (1,769 MB); more memory, more CPU."""
     return 50.0 + 500.0 * 1769 / min(memory_mb, 1769)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_calls() -> Iterator[Recorder | None]:
+    """With POWERTUNING_IAM_CALLS=<folder>, every call a role makes is recorded (tests/iam_recording.py),
+    written to the folder when the session ends; tests/infrastructure/test_iam_simulated.py judges them."""
+    folder = os.environ.get(RECORD_ENV)
+    if not folder:
+        yield None
+        return
+    with recording(Recorder()) as recorder:
+        yield recorder
+    recorder.write(Path(folder))
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,11 @@
-"""Fault injection for whole executions: AWS errors on chosen calls, and gates that hold a handler.
+"""Fault injection for whole executions: AWS errors on chosen calls, and gates that hold a handler
+or one call.
 
 `FaultPlan` registers a botocore `before-call` hook on every client the tuner builds
 (`lambda_api.client`), so a fault hits the tuner's own calls exactly where real AWS would answer
-with it, and the tuner's retry policy, the ASL's Retry and Catch all see it as they would.
+with it, and the tuner's retry policy, the ASL's Retry and Catch all see it as they would. A `Hold`
+stops one call on its way (a step "inside" PublishVersion when its execution is stopped), which a
+handler-level `Gate` cannot: it holds a step only before the step's own checks.
 """
 
 from __future__ import annotations
@@ -27,10 +30,21 @@ class Fault:
 
 
 @dataclass
+class Hold:
+    """Hold the `call`-th call of `operation` (counted over every client) before it is sent."""
+
+    operation: str
+    call: int = 1
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class FaultPlan:
-    """The faults in force and how many calls each operation received."""
+    """The faults and holds in force and how many calls each operation received."""
 
     faults: list[Fault] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     raised: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -50,6 +64,10 @@ class FaultPlan:
                 )
                 if fault is not None:
                     self.raised[operation] += 1
+                hold = next((h for h in self.holds if h.operation == operation and h.call == count), None)
+            if hold is not None:
+                hold.reached.set()
+                hold.release.wait(60)
             if fault is not None:
                 name = operation.split(".", 1)[1]
                 raise ClientError({"Error": {"Code": fault.code, "Message": f"injected {fault.code}"}}, name)
@@ -64,8 +82,11 @@ class FaultPlan:
         return client
 
     def clear(self) -> None:
-        """No more faults from now on."""
+        """No more faults from now on; held calls go on."""
         self.faults.clear()
+        for hold in self.holds:
+            hold.release.set()
+        self.holds.clear()
 
 
 class Gate:

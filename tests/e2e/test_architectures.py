@@ -271,10 +271,10 @@ def test_a_layer_that_does_not_support_arm64_is_refused_before_anything_changes(
     assert snapshot(engine, target) == before
 
 
-def test_a_restore_that_does_not_match_the_recorded_codesha256_is_reported_not_trusted(
+def test_a_staged_copy_replaced_before_the_switch_is_never_deployed(
     engine: LocalEngine, target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN a run whose staged copy is replaced before it switches to arm64 and back
+    # GIVEN a run whose staged copy is replaced before it switches to arm64
     publish = lambdas.publisher.handler
     s3 = engine._client("s3")
     calls = []
@@ -287,19 +287,21 @@ def test_a_restore_that_does_not_match_the_recorded_codesha256_is_reported_not_t
         return publish(event, context)
 
     monkeypatch.setattr(lambdas.publisher, "handler", tampering)
-    monkeypatch.setattr(engine, "recovery", False)
+    before = snapshot(engine, target)
     outcome = engine.run({"lambdaARN": target, **BOTH, "powerValues": [256]})
-    # THEN the restore is not taken for a success: the run fails with CleanupError naming the hashes,
-    # and stays registered for `powertune clean` (which refuses the same way)
+    # THEN the copy is hashed before it is deployed and refused: the run fails with StagedCodeError
+    # naming both hashes, and the function never ran it (it is exactly as before; the replaced
+    # copy is deleted with the run)
     assert outcome.status == "FAILED"
-    assert outcome.error == "CleanupError", outcome.cause
-    assert "CodeSha256" in str(outcome.cause)
+    assert outcome.error == "StagedCodeError", outcome.cause
     assert "not the original" in str(outcome.cause)
-    assert snapshot(engine, target)["registered"]
+    assert "never deployed" in str(outcome.cause)
+    assert snapshot(engine, target) == before
 
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"
-ARM64_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1-arm64"
+# imageUris names an image by digest, from the function's own repository (guards.check_images).
+ARM64_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{'a1' * 32}"
 _images = iter(range(1_000_000))
 
 
@@ -390,7 +392,7 @@ def test_an_arm64_image_lambda_refuses_fails_the_run_and_restores_the_function(
     engine: LocalEngine, image_target: str
 ) -> None:
     # GIVEN imageUris naming a multi-architecture index for arm64 (Lambda refuses such an image)
-    index = ARM64_IMAGE.replace("v1-arm64", "v1-index")  # its own URI: the engine outlives the test
+    index = ARM64_IMAGE.replace("a1" * 32, "1d" * 32)  # its own URI: the engine outlives the test
     aws_rules.image_index(index)
     before = image_snapshot(engine, image_target)
     outcome = engine.run(

@@ -20,8 +20,9 @@ import lambdas.optimizer
 import lambdas.publisher
 from powertuning import lambda_api
 from powertuning.cli import clean as clean_command
+from powertuning.errors import AliasConflictError, RunEndedError
 from powertuning.local.engine import RUNS_TABLE, LocalEngine
-from tests.e2e.faults import Fault, FaultPlan, Gate
+from tests.e2e.faults import Fault, FaultPlan, Gate, Hold
 
 BASE = {"powerValues": [256, 512, 1024], "num": 5}
 EIGHT_SIZES = [256, 384, 512, 768, 1024, 1536, 2048, 3008]
@@ -392,6 +393,71 @@ def test_stop_execution_at_every_stage_is_recovered(
     assert outcome.recovery is not None
     assert "error" not in outcome.recovery, outcome.recovery
     assert snapshot(engine, target) == before, (outcome.recovery, gate.outcome)
+
+
+def test_a_late_publisher_of_a_stopped_run_never_moves_the_next_runs_alias(
+    engine: LocalEngine, target: str, faults: FaultPlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN run A held inside its first PublishVersion (past its own checks, the request on its way)
+    held = Hold("lambda.PublishVersion", 1)
+    faults.holds.append(held)
+    late = Gate(1)
+    late.release.set()  # only watches A's first Publisher call, to see how it ended
+    monkeypatch.setattr(lambdas.publisher, "handler", late.wrap(lambdas.publisher.handler))
+    before = snapshot(engine, target)
+    first = engine.start({"lambdaARN": target, **BASE})
+    assert held.reached.wait(60), "run A never reached PublishVersion"
+    # WHEN A is stopped and recovered, run B publishes its RAM aliases and measures them
+    engine.sfn_client.stop_execution(executionArn=first, error="Stopped", cause="by the test")
+    stopped = engine.wait(first)
+    assert stopped.recovery is not None
+    assert "error" not in stopped.recovery, stopped.recovery
+    measuring = Gate(1)
+    monkeypatch.setattr(lambdas.executor, "handler", measuring.wrap(lambdas.executor.handler))
+    second = engine.start({"lambdaARN": target, **BASE})
+    assert measuring.reached.wait(60), "run B never measured"
+    runs_b = snapshot(engine, target)["aliases"]
+    assert [name for name, _ in runs_b] == ["RAM1024", "RAM256", "RAM512"]
+    # AND A's PublishVersion returns late
+    held.release.set()
+    assert late.finished.wait(60)
+    # THEN A's Publisher moved no alias of B's (it refused, found its run ended and undid its version)
+    assert isinstance(late.outcome, RunEndedError), late.outcome
+    assert isinstance(late.outcome.__cause__, AliasConflictError), late.outcome.__cause__
+    assert "RAM256" in str(late.outcome.__cause__)
+    assert snapshot(engine, target)["aliases"] == runs_b
+    # AND B measures its own versions and ends with the function as it was
+    measuring.release.set()
+    outcome = engine.wait(second)
+    assert outcome.status == "SUCCEEDED", (outcome.error, outcome.cause)
+    assert snapshot(engine, target) == before
+
+
+def test_clean_force_on_a_live_run_ends_it_with_an_error_that_says_so(
+    engine: LocalEngine, target: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a run held while it measures
+    gate = Gate(1)
+    monkeypatch.setattr(lambdas.executor, "handler", gate.wrap(lambdas.executor.handler))
+    before = snapshot(engine, target)
+    execution = engine.start({"lambdaARN": target, **BASE})
+    assert gate.reached.wait(60)
+    # WHEN `powertune clean --force` cleans it while it runs
+    parser = __import__("powertuning.cli", fromlist=["build_parser"]).build_parser()
+    args = parser.parse_args(
+        ["clean", "--function", target, "--runs-table", RUNS_TABLE, "--region", "us-east-1", "--force"]
+    )
+    assert clean_command.run(args) == 0
+    capsys.readouterr()
+    assert snapshot(engine, target) == before
+    gate.release.set()
+    outcome = engine.wait(execution)
+    # THEN the run ends with RunEndedError saying its aliases were removed under it, not a raw
+    # ResourceNotFoundException, and the function is as it was
+    assert outcome.status == "FAILED"
+    assert outcome.error == "RunEndedError", (outcome.error, outcome.cause)
+    assert "powertune clean --force" in str(outcome.cause)
+    assert snapshot(engine, target) == before
 
 
 def test_a_second_run_on_the_same_function_is_refused_up_front(

@@ -216,6 +216,7 @@ def test_a_fleet_ranks_by_saving_and_reports_the_failed_and_the_busy(
             {"functions": ["arn:aws:lambda:us-east-1:123456789012:function:powertuning-publisher"]},
             "tuner's own functions",
         ),
+        ({"functions": [A_FUNCTION, f"{A_FUNCTION}:$LATEST"]}, f"lists {A_FUNCTION} twice"),
     ],
 )
 def test_bad_fleet_input_fails_before_any_tuning_starts(
@@ -233,6 +234,44 @@ def test_bad_fleet_input_fails_before_any_tuning_starts(
         len(engine.sfn_client.list_executions(stateMachineArn=engine.state_machine_arn)["executions"])
         == before
     )
+
+
+def test_a_function_named_by_its_latest_arn_is_tuned_once_with_the_override_keyed_by_its_function(
+    world: tuple[LocalEngine, str, dict[str, str]],
+) -> None:
+    engine, fleet_arn, arns = world
+    before = {
+        e["executionArn"]
+        for e in engine.sfn_client.list_executions(stateMachineArn=engine.state_machine_arn)["executions"]
+    }
+    entry = f"{arns['io-bound']}:$LATEST"
+    # WHEN the fleet lists the function by a qualified ARN and keys its override by the function
+    described = _run(
+        engine,
+        fleet_arn,
+        {
+            "functions": [entry],
+            "defaults": {"powerValues": POWER_VALUES, "num": 5},
+            "overrides": {arns["io-bound"]: {"powerValues": [128, 256]}},
+        },
+    )
+    # THEN exactly one tuning ran, on that function, with the override, and it succeeded
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    children = [
+        e
+        for e in engine.sfn_client.list_executions(stateMachineArn=engine.state_machine_arn)["executions"]
+        if e["executionArn"] not in before
+    ]
+    (child,) = children
+    child_described = engine.sfn_client.describe_execution(executionArn=child["executionArn"])
+    assert child_described["status"] == "SUCCEEDED"
+    child_input = json.loads(child_described["input"])
+    assert (child_input["lambdaARN"], child_input["powerValues"]) == (entry, [128, 256])
+    output = json.loads(described["output"])
+    assert (output["totals"]["succeeded"], output["totals"]["skipped"]) == (1, 0)
+    # AND the function is left as it was
+    aliases = engine.lambda_client.list_aliases(FunctionName=arns["io-bound"])["Aliases"]
+    assert aliases == []
 
 
 def test_a_selector_skips_the_tuners_own_functions(world: tuple[LocalEngine, str, dict[str, str]]) -> None:

@@ -104,8 +104,8 @@ def test_a_failing_function_fails_the_run_with_error_and_cause(tmp_path, capsys)
     assert "no such order" in captured.err
     # and the function's own traceback, the payload it got, and what to do about it
     assert f'File "{tmp_path / "app.py"}", line 2, in handler' in captured.err
-    # No payload sends null, as the reference tool does.
-    assert "Payload it received: null" in captured.err
+    # No payload sends {}, as the console and `aws lambda invoke` do (docs/migrating.md).
+    assert "Payload it received: {}" in captured.err
     assert "--allowed-exceptions KeyError" in captured.err
 
 

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from powertuning.deployment import TUNER_TAG, CodeChanges
 from powertuning.pricing import lambda_price, step_functions_cost, transition_price
+from tests.e2e.conftest import _leftovers
 
 POWERS = [256, 512, 1024, 1536, 3008]
 
@@ -365,12 +367,60 @@ with open(Path(__file__).parents[1] / "events" / "invalid_execution_inputs.json"
     INVALID = json.load(_table)
 
 
+# The image an "image" target runs (moto resolves it to <repository>@sha256:<digest>).
+TABLE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"
+_table_functions = iter(range(1_000_000))
+
+
+def _table_target(engine, kind: str) -> str:
+    """A fresh target of a table case's kind (1,024 MB, described as the user's own)."""
+    name = f"table-{kind}-{next(_table_functions)}"
+    if kind == "image":
+        created = engine.lambda_client.create_function(
+            FunctionName=name,
+            Role=engine._role(),
+            PackageType="Image",
+            Code={"ImageUri": TABLE_IMAGE},
+            MemorySize=1024,
+            Timeout=30,
+            Description="the user's own",
+            Architectures=["x86_64"],
+        )
+        return str(created["FunctionArn"])
+    arn = engine.create_target(name=name, handler="app.handler", code_dir=None, memory_mb=1024)
+    engine.lambda_client.update_function_configuration(FunctionName=name, Description="the user's own")
+    if kind == "tagged":
+        # A function of another tuner stack in the same account: each tuner tags its own so.
+        engine.lambda_client.tag_resource(Resource=arn, Tags={TUNER_TAG: "OtherTuner"})
+    return arn
+
+
+def _code(engine, arn: str) -> dict[str, Any]:
+    """What a refused run must not change: the code (zip or image), architecture and configuration."""
+    found = engine.lambda_client.get_function(FunctionName=arn)
+    config = found["Configuration"]
+    return {
+        "code": {k: v for k, v in found["Code"].items() if k != "Location"},
+        **{k: config.get(k) for k in ("CodeSha256", "Architectures", "MemorySize", "Description")},
+        "tags": found.get("Tags"),
+    }
+
+
 @pytest.mark.parametrize("case", INVALID, ids=[c["id"] for c in INVALID])
-def test_invalid_input_fails_fast_naming_the_field(engine, target, runtime, leftovers, case):
-    # GIVEN an invalid input (TARGET stands for a real function, SELF:<name> for one of the tuner's)
-    text = json.dumps(case["input"]).replace("TARGET", target)
+def test_invalid_input_fails_fast_naming_the_field(engine, target, runtime, monkeypatch, case):
+    # GIVEN an invalid input (TARGET stands for a real function, of the case's "target" kind if it
+    # names one; SELF:<name> for one of the tuner's; OTHER_TUNER for another tuner stack's function)
+    if "target" in case:
+        target = _table_target(engine, case["target"])
+    other_tuner = _table_target(engine, "tagged")
+    text = json.dumps(case["input"]).replace("TARGET", target).replace("OTHER_TUNER", other_tuner)
     text = re.sub(r"SELF:(\w+)", lambda m: f"{target.rsplit(':', 1)[0]}:powertuning-{m[1]}", text)
+    # AND the tuner deployed as the case says (by default as the local engine is: code changes allowed)
+    deployed = CodeChanges(enabled=case.get("deploy", {}).get("architectures", True))
+    for name, value in deployed.to_env().items():
+        monkeypatch.setenv(name, value)
     calls_before = len(runtime.calls)
+    before = {arn: _code(engine, arn) for arn in (target, other_tuner)}
     # WHEN it is started
     outcome = engine.run(json.loads(text))
     # THEN the Initializer fails it with a message naming the field, before anything changed
@@ -378,10 +428,12 @@ def test_invalid_input_fails_fast_naming_the_field(engine, target, runtime, left
     assert outcome.error == case.get("error", "InvalidInputError"), outcome.cause
     assert case["message"] in outcome.cause
     assert len(runtime.calls) == calls_before
-    state = leftovers(target)
-    assert clean(state)
-    assert state["memory"] == 1024
-    assert state["description"] == "the user's own"
+    for arn, was in before.items():
+        state = _leftovers(engine, arn)
+        assert clean(state)
+        assert state["memory"] == 1024
+        assert state["description"] == "the user's own"
+        assert _code(engine, arn) == was
 
 
 def test_the_invalid_input_table_is_large_enough():

@@ -4,6 +4,7 @@
   steps such as the Optimizer ask Step Functions whether it still runs).
 - `start_run(**input)`: runs the Initializer as the state machine calls it (`{input, execution}`)
   and returns the new state `{request, run}`.
+- `stop(execution_arn)`: aborts it, before a recovery event (the Cleaner reads the real status).
 - `publish(state, times=None)`: the Publisher loop (`$.publish`), `times` calls or until it ends.
 """
 
@@ -27,6 +28,12 @@ def execution(aws: Any, lambda_role: str) -> str:
         name="powertuning", definition=json.dumps(definition), roleArn=lambda_role
     )["stateMachineArn"]
     return str(states.start_execution(stateMachineArn=machine, name="run-1")["executionArn"])
+
+
+@pytest.fixture
+def stop(aws: Any) -> Callable[[str], None]:
+    """`stop(execution_arn)`: end an execution (ABORTED), as it is when the recovery rule fires."""
+    return lambda arn: aws.client("stepfunctions").stop_execution(executionArn=arn)
 
 
 @pytest.fixture

@@ -18,12 +18,19 @@ import pytest
 
 from lambdas import cleaner
 from powertuning import deployment, lambda_api
-from powertuning.errors import ArchitectureError, CodeRestoreError
+from powertuning.errors import ArchitectureError, StagedCodeError
 from powertuning.local import aws_rules
 from powertuning.local.engine import RUNS_TABLE
 
 BUCKET = "powertuning-staging"
 BOTH = {"powerValues": [128, 256], "num": 5, "architectures": ["x86_64", "arm64"]}
+
+
+@pytest.fixture(autouse=True)
+def code_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment with the option `architectures` (`cdk deploy -c architectures=true`)."""
+    for name, value in deployment.CodeChanges(enabled=True).to_env().items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture
@@ -91,7 +98,8 @@ def test_the_default_is_the_functions_own_architecture_and_stages_nothing(
 
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"
-ARM64_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1-arm64"
+# imageUris names an image by digest, in the function's own repository.
+ARM64_IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{'a1' * 32}"
 
 
 @pytest.fixture
@@ -125,8 +133,13 @@ def test_an_image_with_imageuris_is_measured_on_that_image_and_restored_by_diges
     resolved = lambda_client.get_function(FunctionName="image")["Code"]["ResolvedImageUri"]
     # WHEN a run on both architectures starts
     state = start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": ARM64_IMAGE})
-    # THEN the original image is recorded by digest, and nothing is staged
-    assert state["run"]["original"]["code"] == {"codeSha256": before["codeSha256"], "imageUri": resolved}
+    # THEN the original image is recorded by digest, with the digest the run itself deploys on
+    # arm64 (its own code, not somebody's deploy), and nothing is staged
+    assert state["run"]["original"]["code"] == {
+        "codeSha256": before["codeSha256"],
+        "imageUri": resolved,
+        "switchedCodeSha256": ["a1" * 32],
+    }
     assert staged(staging) == []
     # WHEN x86_64's sizes and arm64's first are published
     state = publish(state, times=3)
@@ -156,10 +169,17 @@ def test_an_image_without_an_image_for_the_other_architecture_is_refused_up_fron
     assert code_of(lambda_client) == before
 
 
-def test_an_image_in_another_region_is_refused_up_front(
-    start_run: Callable[..., dict[str, Any]], staging: Any, image_function: str
+def test_an_image_in_another_region_is_refused_up_front_even_from_a_listed_repository(
+    start_run: Callable[..., dict[str, Any]],
+    staging: Any,
+    image_function: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # GIVEN a deploy that allows a repository in another region (imageRepositories)
     elsewhere = ARM64_IMAGE.replace("us-east-1", "eu-west-1")
+    listed = deployment.CodeChanges(enabled=True, image_repositories=(elsewhere.split("@")[0],))
+    monkeypatch.setenv(deployment.IMAGE_REPOSITORIES_ENV, listed.to_env()[deployment.IMAGE_REPOSITORIES_ENV])
+    # THEN Lambda's own rule still refuses it: images only from the function's region
     with pytest.raises(ArchitectureError, match="is not in us-east-1"):
         start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": elsewhere})
 
@@ -191,11 +211,14 @@ def test_the_recovery_event_restores_the_original_image(
     staging: Any,
     lambda_client: Any,
     image_function: str,
+    *,
+    stop: Callable[[str], None],
 ) -> None:
     before = code_of(lambda_client)
     state = start_run(lambdaARN=image_function, **BOTH, imageUris={"arm64": ARM64_IMAGE})
     publish(state, times=3)
     assert code_of(lambda_client)["imageUri"] == ARM64_IMAGE
+    stop(state["run"]["executionArn"])
     event = {
         "source": "aws.states",
         "detail": {"executionArn": state["run"]["executionArn"], "status": "ABORTED"},
@@ -276,20 +299,49 @@ def test_the_publisher_switches_under_the_marker_and_restores_the_code_after_the
     assert staged(staging) == []
 
 
-def test_a_restore_from_a_copy_that_does_not_match_is_refused_and_the_copy_kept(
+def test_a_restore_from_a_copy_that_does_not_match_is_refused_before_it_is_deployed(
     start_run: Callable[..., dict[str, Any]],
     publish: Callable[..., dict[str, Any]],
     staging: Any,
     code_zip: Any,
+    lambda_client: Any,
 ) -> None:
+    # GIVEN a run on arm64 whose staged copy is then replaced
+    before = latest(lambda_client)
     state = start_run(**BOTH)
     state = publish(state, times=3)
     key = staged(staging)[0]
     staging.put_object(Bucket=BUCKET, Key=key, Body=code_zip("def handler(e, c):\n    return 'other'\n"))
-    # WHEN the Publisher puts the original back from the (replaced) copy
-    with pytest.raises(CodeRestoreError, match="not the original"):
+    # WHEN the Publisher would put the original back from it THEN the copy is hashed first and refused
+    with pytest.raises(StagedCodeError, match=r"not the original .* replaced .* never deployed"):
         publish(state)
+    # AND it never ran on $LATEST, which still runs the original package (on arm64), while memory
+    # and description are back regardless; the copy is kept for the record
+    after = latest(lambda_client)
+    assert after["CodeSha256"] == before["CodeSha256"]
+    assert after["Architectures"] == ["arm64"]
+    assert (after["MemorySize"], after["Description"]) == (before["MemorySize"], before["Description"])
     assert staged(staging) == [key]
+
+
+def test_a_switch_from_a_copy_that_does_not_match_is_refused_before_it_is_deployed(
+    start_run: Callable[..., dict[str, Any]],
+    publish: Callable[..., dict[str, Any]],
+    staging: Any,
+    code_zip: Any,
+    lambda_client: Any,
+) -> None:
+    # GIVEN a staged copy replaced before the run switches to arm64
+    before = latest(lambda_client)
+    state = start_run(**BOTH)
+    state = publish(state, times=2)
+    key = staged(staging)[0]
+    staging.put_object(Bucket=BUCKET, Key=key, Body=code_zip("def handler(e, c):\n    return 'other'\n"))
+    # WHEN the Publisher switches THEN the copy is refused and $LATEST keeps its original code
+    with pytest.raises(StagedCodeError, match="never deployed"):
+        publish(state)
+    after = latest(lambda_client)
+    assert (after["CodeSha256"], after["Architectures"]) == (before["CodeSha256"], before["Architectures"])
 
 
 def test_the_recovery_event_restores_architecture_and_code_from_the_run_table(
@@ -297,11 +349,13 @@ def test_the_recovery_event_restores_architecture_and_code_from_the_run_table(
     publish: Callable[..., dict[str, Any]],
     staging: Any,
     lambda_client: Any,
+    stop: Callable[[str], None],
 ) -> None:
     before = latest(lambda_client)
     state = start_run(**BOTH)
     publish(state, times=3)
     assert latest(lambda_client)["Architectures"] == ["arm64"]
+    stop(state["run"]["executionArn"])
     # WHEN the execution ends badly and EventBridge sends it to the Cleaner
     event = {
         "source": "aws.states",

@@ -62,3 +62,33 @@ def test_lists_accept_a_function_arn(lambda_client, target_function):
         version,
     ]
     assert [a["Name"] for a in lambda_api.list_aliases(lambda_client, target_function.arn)] == ["live"]
+
+
+def test_lambda_listings_come_in_pages_of_at_most_fifty(lambda_client, target_function, make_function):
+    # GIVEN 55 versions, each with an alias, and 55 functions
+    for i in range(55):
+        lambda_client.create_alias(
+            FunctionName="target", Name=f"a{i:02}", FunctionVersion=publish(lambda_client, str(i))
+        )
+    for i in range(54):
+        make_function(f"other-{i:02}")
+
+    # WHEN each listing is read one page at a time THEN no page holds more than 50 (or MaxItems),
+    # the last one has no NextMarker, and the pages together hold every item once
+    for operation, key, expected in (
+        ("list_versions_by_function", "Versions", 56),
+        ("list_aliases", "Aliases", 55),
+        ("list_functions", "Functions", 55),
+    ):
+        kwargs = {} if operation == "list_functions" else {"FunctionName": "target"}
+        first = getattr(lambda_client, operation)(**kwargs)
+        assert len(first[key]) == 50
+        rest = getattr(lambda_client, operation)(**kwargs, Marker=first["NextMarker"])
+        assert "NextMarker" not in rest
+        assert len(first[key]) + len(rest[key]) == expected
+        small = getattr(lambda_client, operation)(**kwargs, MaxItems=7)
+        assert len(small[key]) == 7
+    listed = [a["Name"] for a in lambda_api.list_aliases(lambda_client, target_function.arn)]
+    assert listed == sorted(listed)
+    assert len(set(listed)) == 55
+    assert len(lambda_api.list_versions(lambda_client, target_function.arn)) == 56

@@ -8,6 +8,7 @@ import pytest
 
 from lambdas import cleaner
 from powertuning import lambda_api
+from powertuning.errors import ExecutionRunningError
 from powertuning.local.engine import RUNS_TABLE
 
 
@@ -206,11 +207,12 @@ def recovery_event(execution_arn, status="ABORTED"):
 
 
 def test_the_recovery_rule_cleans_up_after_an_aborted_execution(
-    registered, users_own, published, lambda_client, lambda_context
+    registered, users_own, published, lambda_client, lambda_context, *, stop
 ):
     # GIVEN an execution aborted mid-publish: two sizes published, $LATEST at 256 MB with the marker
     state = published(times=2)
     assert leftovers(lambda_client)["latest"][0] == 256
+    stop(state["run"]["executionArn"])
     # WHEN the recovery rule calls the Cleaner with that execution's ARN
     out = cleaner.handler(recovery_event(state["run"]["executionArn"]), lambda_context)
     # THEN the run is cleaned up from its registration, and released
@@ -227,6 +229,21 @@ def test_the_recovery_rule_cleans_up_after_an_aborted_execution(
     }
     assert leftovers(lambda_client) == USER_ONLY
     assert registered() is None
+
+
+@pytest.mark.parametrize("claimed", ["FAILED", "ABORTED", "TIMED_OUT"])
+def test_a_recovery_event_for_a_running_execution_is_refused_and_changes_nothing(
+    registered, published, lambda_client, lambda_context, claimed
+):
+    # GIVEN a run whose execution still runs, and an event claiming it ended (forged, or sent by hand)
+    state = published(times=2)
+    before = leftovers(lambda_client)
+    # WHEN the Cleaner gets it THEN it reads the real status and refuses, naming the execution
+    with pytest.raises(ExecutionRunningError, match=f"{state['run']['executionArn']} is still running"):
+        cleaner.handler(recovery_event(state["run"]["executionArn"], claimed), lambda_context)
+    # AND the live run is untouched, still registered
+    assert leftovers(lambda_client) == before
+    assert registered()["runId"] == state["run"]["runId"]
 
 
 def test_the_recovery_rule_leaves_other_executions_runs_alone(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from powertuning.cli import main
+from powertuning.deployment import ARCHITECTURES_TAG
 from powertuning.errors import InvalidInputError
 from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
@@ -363,6 +364,51 @@ def test_architectures_flag_measures_both_and_prints_one_table_with_the_pair_mar
     assert "Visualization (arm64): " in result.out
     assert "Visualization (x86_64): " in result.out
     assert leftovers(engine, target)["aliases"] == []
+
+
+IMAGE_BY_DIGEST = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{'0' * 64}"
+
+
+@pytest.fixture
+def deployed_without_code_changes(engine):
+    """The state machine tagged as a deploy without `-c architectures=true`, for one test."""
+    arn = engine.state_machine_arn
+    engine.sfn_client.tag_resource(resourceArn=arn, tags=[{"key": ARCHITECTURES_TAG, "value": "false"}])
+    yield
+    engine.sfn_client.tag_resource(resourceArn=arn, tags=[{"key": ARCHITECTURES_TAG, "value": "true"}])
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--architectures", "x86_64,arm64"),
+        ("--architectures", "arm64"),
+        ("--architectures", "x86_64,arm64", "--image-uris", f"arm64={IMAGE_BY_DIGEST}"),
+    ],
+    ids=["both", "the-other", "images"],
+)
+def test_architectures_on_a_deploy_without_the_option_exits_2_before_starting(
+    powertune, engine, target, deployed_without_code_changes, flags
+):
+    # GIVEN a tuner deployed without code changes (its state machine's tag says so)
+    before = len(executions(engine))
+    # WHEN the terminal asks for another architecture
+    result = powertune("--function", target, "--power-values", "512", "--num", "5", *flags)
+    # THEN it says which deploy option that needs, and starts nothing
+    assert result.code == 2, result.err
+    assert "nothing was started" in result.err
+    assert "cdk deploy -c architectures=true" in result.err
+    assert len(executions(engine)) == before
+    assert leftovers(engine, target) == {"aliases": [], "versions": ["$LATEST"], "memory": 256}
+
+
+def test_the_functions_own_architecture_needs_no_option(
+    powertune, engine, target, deployed_without_code_changes
+):
+    result = powertune(
+        "--function", target, "--power-values", "512", "--num", "5", "--architectures", "x86_64"
+    )
+    assert result.code == 0, result.err
 
 
 def test_unmet_latency_target_exits_3_with_the_closest_size(powertune, engine, target):

@@ -250,8 +250,13 @@ def test_an_adaptive_batch_measures_its_slice_and_returns_every_sample(
 # -- payloads as the reference tool sends them -------------------------------------------------------
 
 
-def test_no_payload_sends_null(published, target_runtime, lambda_context):
+def test_no_payload_sends_an_empty_object(published, target_runtime, lambda_context):
     executor.handler(map_item(published(), 128), lambda_context)
+    assert target_runtime.events() == [{}] * 5
+
+
+def test_an_explicit_null_payload_sends_null(published, target_runtime, lambda_context):
+    executor.handler(map_item(published(payload=None), 128), lambda_context)
     assert target_runtime.events() == [None] * 5
 
 

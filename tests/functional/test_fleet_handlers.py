@@ -58,6 +58,40 @@ def test_a_tag_selector_resolves_writes_the_items_and_leaves_out_the_tuner(
     assert by_name["pay-worker"]["architecture"] == "arm64"
 
 
+def test_one_function_named_two_ways_is_refused_before_the_item_list_is_written(
+    aws: Any, bucket: str, make_function: Callable[..., FunctionRef], lambda_context: Any
+) -> None:
+    # GIVEN a function listed unqualified and by its $LATEST ARN (two child runs on one function)
+    pay = make_function("pay-api")
+    event = {"input": {"functions": [pay.arn, f"{pay.arn}:$LATEST"]}, "execution": "x:run-2"}
+    # WHEN the resolver runs THEN it refuses, naming both entries, and writes nothing
+    with pytest.raises(FleetInputError, match=rf"lists {pay.arn} twice, as {pay.arn} and {pay.arn}:\$LATEST"):
+        fleet_resolver.handler(event, lambda_context)
+    assert aws.client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_an_alias_entry_is_one_item_with_the_override_of_its_function(
+    aws: Any, bucket: str, make_function: Callable[..., FunctionRef], lambda_context: Any
+) -> None:
+    # GIVEN a function listed by its alias ARN, its override keyed by the unqualified ARN
+    pay = make_function("pay-api", MemorySize=512)
+    version = aws.client("lambda").publish_version(FunctionName=pay.arn)["Version"]
+    aws.client("lambda").create_alias(FunctionName=pay.arn, Name="prod", FunctionVersion=version)
+    event = {
+        "input": {"functions": [f"{pay.arn}:prod"], "overrides": {pay.arn: {"num": 20}}},
+        "execution": "x:run-3",
+    }
+    # WHEN the resolver runs
+    out = fleet_resolver.handler(event, lambda_context)
+    # THEN one item: the alias ARN as written (the child run checks prod runs $LATEST's code), the override
+    assert out["count"] == 1
+    (item,) = lambda_api.read_s3_json(aws.client("s3"), BUCKET, out["items"]["key"])
+    assert item["functionArn"] == f"{pay.arn}:prod"
+    assert item["input"]["lambdaARN"] == f"{pay.arn}:prod"
+    assert item["input"]["num"] == 20
+    assert item["memorySize"] == 512
+
+
 def test_an_unknown_function_is_refused_by_name(aws: Any, bucket: str, lambda_context: Any) -> None:
     missing = "arn:aws:lambda:us-east-1:123456789012:function:gone"
     with pytest.raises(

@@ -400,8 +400,8 @@ def test_invoke_processor_with_an_empty_result_returns_none():
 
 def test_failing_processor_is_a_processor_error():
     client = FakeClient(invoke={"Payload": payload({"errorMessage": "boom"}), "FunctionError": "Unhandled"})
-    with pytest.raises(ProcessorError, match=r"pre failed:.*boom"):
-        lambda_api.invoke_processor(client, "pre", {})
+    with pytest.raises(ProcessorError, match=r'^processor pre failed with payload \{"n": 1\}: .*boom'):
+        lambda_api.invoke_processor(client, "pre", {"n": 1})
 
 
 def test_a_private_processor_error_leaves_its_body_out():
@@ -409,8 +409,13 @@ def test_a_private_processor_error_leaves_its_body_out():
     body = {"errorMessage": "bad event {'password': 'hunter2'}"}
     client = FakeClient(invoke={"Payload": payload(body), "FunctionError": "Unhandled"})
     with pytest.raises(ProcessorError) as caught:
-        lambda_api.invoke_processor(client, "pre", {"password": "hunter2"}, private=True)
-    assert str(caught.value) == "pre failed: Unhandled error (details hidden: disablePayloadLogs)"
+        lambda_api.invoke_processor(
+            client, "pre", {"password": "hunter2"}, private=True, role="preProcessorARN"
+        )
+    assert (
+        str(caught.value)
+        == "preProcessorARN pre failed: Unhandled error (details hidden: disablePayloadLogs)"
+    )
 
 
 def test_invoking_an_alias_runs_that_alias_memory(target_runtime, lambda_client, target_function):

@@ -400,7 +400,7 @@ def test_a_failing_pre_processor_hides_what_it_said_with_disable_payload_logs(
     with pytest.raises(ProcessorError) as caught:
         measure_size(request, config, 512, lambda_client)
     # THEN the error names the processor, and the payload only when payload logs are allowed
-    assert str(caught.value).startswith(f"{arn} failed: ")
+    assert str(caught.value).startswith(f"preProcessorARN {arn} failed")
     assert ("4111-1111-1111-1111" in str(caught.value)) is not private
     assert target_runtime.memories() == []
 

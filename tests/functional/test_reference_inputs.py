@@ -11,6 +11,7 @@ reference Executor's keys `value, averagePrice, averageDuration, totalCost`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import boto3
 import pytest
 
 from lambdas import analyzer, cleaner, executor, initializer, optimizer, publisher
+from powertuning.errors import InvalidInputError, LogParseError, ProcessorError, RecommendationError
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
 from powertuning.local.target import InvokeResult
 
@@ -177,3 +179,185 @@ def test_cold_start_example_measures_init_untrimmed(run_example, target_runtime)
     for item in items:
         assert item["coldStarts"] == item["invocations"] == 5
         assert item["averageDuration"] > 150.0
+
+
+# -- the reference's own unit-test vectors (tests/events/reference_v4_log_vectors.json) ------------
+VECTORS = json.loads(
+    (Path(__file__).parents[1] / "events" / "reference_v4_log_vectors.json").read_text(encoding="utf-8")
+)
+
+
+class Tails:
+    """A target that answers with the given log tails, one per invocation, in order (then again)."""
+
+    mode = "scripted"
+
+    def __init__(self, tails: list[str]) -> None:
+        self.tails = tails
+        self.count = 0
+
+    def invoke(self, spec: Any, event: str) -> InvokeResult:
+        tail = self.tails[self.count % len(self.tails)]
+        self.count += 1
+        return InvokeResult("null", False, tail)
+
+
+@pytest.mark.parametrize("vector", VECTORS["executor"]["averageDuration"], ids=lambda v: v["id"])
+def test_reference_executor_vectors_give_its_trimmed_average(vector, run_example, target_runtime):
+    # GIVEN the reference Executor test's ten log tails (one of them on a single line, no line breaks)
+    target_runtime.use(Tails(VECTORS["executor"]["tails"]))
+    # WHEN one size is measured ten times with the vector's trimming (or onlyColdStarts)
+    execution_input = {"lambdaARN": "TARGET", "powerValues": [128], "num": 10, **vector["input"]}
+    items, output, _ = run_example(execution_input)
+    # THEN the average duration is the reference's, every tail counted
+    assert items[0]["invocations"] == 10
+    assert items[0]["averageDuration"] == pytest.approx(vector["averageDuration"], rel=1e-12)
+    assert output["duration"] == items[0]["averageDuration"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["json"], ids=lambda v: v["id"])
+def test_reference_json_log_vectors_are_read_wherever_the_report_is(vector, run_example, target_runtime):
+    # GIVEN a JSON-format tail of the reference's tests: JSON lines beside text, a pretty-printed
+    # Powertools record, a JSON array over many lines, an array with empty lines
+    target_runtime.use(Tails([vector["tail"]]))
+    # WHEN a size is measured on it
+    items, _, _ = run_example({"lambdaARN": "TARGET", "powerValues": [256], "num": 5})
+    # THEN its platform.report record is the one read: Duration + Init + Restore Duration
+    expected = vector["durationMs"] + vector.get("initDurationMs", 0) + vector.get("restoreDurationMs", 0)
+    assert items[0]["invocations"] == 5
+    assert items[0]["averageDuration"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("vector", VECTORS["jsonInvalid"], ids=lambda v: v["id"])
+def test_reference_json_tails_without_a_usable_report_fail_the_size(vector, run_example, target_runtime):
+    # GIVEN a tail the reference throws on: no platform.report, or one without durationMs
+    target_runtime.use(Tails([vector["tail"]]))
+    # WHEN a size is measured on it THEN the Executor refuses it rather than counting 0 ms
+    with pytest.raises(LogParseError, match="REPORT record"):
+        run_example({"lambdaARN": "TARGET", "powerValues": [256], "num": 5})
+
+
+# The reference Optimizer's invalid events with a lambdaARN (test-lambda.js, "optimizer"): no pick.
+NO_PICK = [
+    pytest.param({}, id="analysis-empty"),
+    pytest.param({"power": None}, id="power-null"),
+    pytest.param(None, id="analysis-null"),
+    pytest.param({"power": "512"}, id="power-string"),
+    pytest.param({"power": True}, id="power-true"),
+    pytest.param({"power": 640}, id="power-not-measured"),
+]
+
+
+@pytest.fixture
+def analysed(start_run, publish, lambda_context):
+    """`analysed(analysis, **input)` -> the Optimizer's state: Publisher loop, Cleaner, `$.analysis`."""
+
+    def run(analysis, **extra):
+        state = publish(start_run(**{"powerValues": [128, 512], "num": 5, **extra}))
+        state["cleanup"] = cleaner.handler(state, lambda_context)
+        return {**state, "analysis": analysis}
+
+    return run
+
+
+@pytest.mark.parametrize("auto_optimize", [True, False], ids=["autoOptimize", "no-autoOptimize"])
+@pytest.mark.parametrize("analysis", NO_PICK)
+def test_the_optimizer_refuses_a_missing_or_invalid_pick(analysis, auto_optimize, analysed, lambda_context):
+    # GIVEN a run that is not a dry run, whose state carries no valid recommended size
+    state = analysed(analysis, autoOptimize=auto_optimize)
+    # WHEN the Optimizer runs THEN it refuses, naming the field, whatever autoOptimize says
+    with pytest.raises(RecommendationError, match=r"analysis\.power must be the recommended memory size"):
+        optimizer.handler(state, lambda_context)
+    # and the function is as the user had it
+    config = boto3.client("lambda", region_name="us-east-1").get_function_configuration(FunctionName="target")
+    assert config["MemorySize"] == 1024
+
+
+def test_the_optimizer_of_a_dry_run_needs_no_pick(analysed, lambda_context):
+    # The reference: "should not do anything if dryRun without any analysis"
+    state = analysed({"dryRun": True, "stateMachine": {}}, autoOptimize=True, dryRun=True)
+    assert optimizer.handler(state, lambda_context) == {"applied": False}
+
+
+def test_the_optimizer_applies_a_valid_pick(analysed, lambda_context):
+    state = analysed({"power": 512}, autoOptimize=True)
+    assert optimizer.handler(state, lambda_context) == {"applied": True, "power": 512}
+
+
+class FailingProcessor:
+    """A pre- or post-processor that fails with an unhandled error."""
+
+    mode = "scripted"
+
+    def invoke(self, spec: Any, event: str) -> InvokeResult:
+        body = {"errorType": "Error", "errorMessage": "processor broke", "stackTrace": ["at handler"]}
+        return InvokeResult(json.dumps(body), True, "")
+
+
+# test-lambda.js / test-utils.js: "should explode if processor fails and share payload in error when
+# disablePayloadLogs is undefined / false", "... not share payload ... when disablePayloadLogs is true"
+@pytest.mark.parametrize("privacy", [{}, {"disablePayloadLogs": False}, {"disablePayloadLogs": True}])
+@pytest.mark.parametrize("key", ["preProcessorARN", "postProcessorARN"])
+def test_a_failing_processor_error_carries_the_payload_unless_disabled(
+    key, privacy, run_example, target_runtime
+):
+    # GIVEN a processor that fails, and a payload
+    target_runtime.use(FailingProcessor(), key[:-12].lower())
+    execution_input = {"lambdaARN": "TARGET", "powerValues": [128], "num": 5, "payload": {"orderId": 42}}
+    execution_input[key] = key[:-12].upper()
+    # WHEN a size is measured THEN the processor error names the key, the processor and what it said
+    with pytest.raises(ProcessorError) as caught:
+        run_example({**execution_input, **privacy})
+    message = str(caught.value)
+    assert message.startswith(
+        f"{key} arn:aws:lambda:us-east-1:123456789012:function:{key[:-12].lower()} failed"
+    )
+    # and, as the reference, the payload the processor was given unless disablePayloadLogs is set
+    # (the post-processor gets the function's output: the simulated target answers {"echo": event})
+    sent = '{"orderId": 42}' if key == "preProcessorARN" else '{"echo": {"orderId": 42}}'
+    if privacy.get("disablePayloadLogs"):
+        assert "orderId" not in message
+        assert "processor broke" not in message
+        assert "details hidden: disablePayloadLogs" in message
+    else:
+        assert f"with payload {sent}: " in message
+        assert "processor broke" in message
+
+
+def test_no_payload_reaches_the_function_and_its_pre_processor_as_an_empty_object(
+    run_example, target_runtime
+):
+    # GIVEN an input without payload (or payloadS3), with a pre-processor that keeps the payload
+    pre = target_runtime.routes["pre"]
+    run_example({"lambdaARN": "TARGET", "powerValues": [128], "num": 5, "preProcessorARN": "PRE"})
+    # THEN the pre-processor and the function get {} (not null)
+    assert pre.events == [{}] * 5
+    assert target_runtime.events() == [{}] * 5
+    # and an explicit null is sent as null, as the user wrote it
+    target_runtime.invocations.clear()
+    run_example({"lambdaARN": "TARGET", "powerValues": [128], "num": 5, "payload": None})
+    assert target_runtime.events() == [None] * 5
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (
+            '[{"payload": {"items": 1}, "weight": 5}, {"payload": {"items": 10}, "weight": 1e999}]',
+            "payload[1].weight",
+        ),
+        ('[{"payload": {"items": 1}, "weight": 1e999}]', "payload[0].weight"),
+    ],
+    ids=["second-entry", "only-entry"],
+)
+def test_an_infinite_weight_is_refused_naming_the_weight_and_its_entry(
+    text, named, run_example, target_runtime
+):
+    # GIVEN the README-ADVANCED weighted example with a weight JSON reads as Infinity (1e999)
+    execution_input = {"lambdaARN": "TARGET", "powerValues": [128], "num": 50, "payload": json.loads(text)}
+    # WHEN it is started THEN the Initializer refuses it, naming the entry's weight, before any invocation
+    with pytest.raises(
+        InvalidInputError, match=re.escape(f"{named} must be a positive number, got Infinity")
+    ):
+        run_example(execution_input)
+    assert target_runtime.events() == []

@@ -32,6 +32,7 @@ from powertuning.versions import (
     initialize,
     next_publish_state,
     optimize,
+    point_run_alias,
     publish_next,
     recover,
     restore_latest,
@@ -390,16 +391,16 @@ def test_publish_failure_deletes_what_that_call_created(lambda_client, runs, tar
     # GIVEN alias creation failing on the third alias of a cold-start size
     request = request_for(target_function, onlyColdStarts=True, powerValues=[256])
     config = start(request, lambda_client, runs)
-    real = lambda_api.create_or_update_alias
+    real = lambda_api.create_alias
     created: list[str] = []
 
     def flaky(client, function_name, alias, version):
         if len(created) == 2:
             raise ClientError({"Error": {"Code": "ServiceException", "Message": "boom"}}, "CreateAlias")
         created.append(alias)
-        real(client, function_name, alias, version)
+        return real(client, function_name, alias, version)
 
-    monkeypatch.setattr(lambda_api, "create_or_update_alias", flaky)
+    monkeypatch.setattr(lambda_api, "create_alias", flaky)
     # WHEN publishing THEN the error propagates and the call's aliases and versions are gone
     with pytest.raises(ClientError, match="boom"):
         publish(config, request, lambda_client, times=1)
@@ -445,6 +446,47 @@ def test_a_size_above_the_accounts_memory_limit_is_refused_only_for_auto(
         publish(config, listed, lambda_client)
 
 
+@pytest.mark.parametrize("owner", ["the user's", "another run's"])
+def test_an_alias_that_appears_mid_run_on_a_version_not_the_runs_is_never_moved(
+    lambda_client, runs, target_function, users_own, owner
+):
+    # GIVEN a run registered, and then a RAM256 alias made on a version it did not publish (the
+    # user's release, or a version marked by another run, as a next run's would be)
+    request = request_for(target_function, powerValues=[256])
+    config = start(request, lambda_client, runs, run_id=RUN)
+    version = users_own
+    if owner == "another run's":
+        version = lambda_client.publish_version(
+            FunctionName=target_function.name, Description=f"powertuning {OTHER_RUN} RAM256"
+        )["Version"]
+    lambda_client.create_alias(FunctionName=target_function.name, Name="RAM256", FunctionVersion=version)
+    before = snapshot(lambda_client, target_function.name)
+    # WHEN the run publishes 256 MB THEN it refuses to move the alias, and removes its own version
+    with pytest.raises(AliasConflictError, match=f"RAM256 .* points to version {version} .* did not publish"):
+        publish(config, request, lambda_client)
+    after = snapshot(lambda_client, target_function.name)
+    assert after["aliases"] == before["aliases"]
+    assert after["versions"] == before["versions"]
+
+
+def test_an_alias_already_on_the_runs_own_version_is_kept_by_a_retried_call(
+    lambda_client, runs, target_function
+):
+    # GIVEN a size whose alias a first attempt created (its response lost, the call retried)
+    request = request_for(target_function, powerValues=[256, 512])
+    config = start(request, lambda_client, runs, run_id=RUN)
+    publish(config, request, lambda_client, times=1)
+    version = snapshot(lambda_client, target_function.name)["aliases"]["RAM256"]
+    # WHEN the run points RAM256 at its version again, or at another version of its own
+    point_run_alias(lambda_client, config, "RAM256", version)
+    mine = lambda_client.publish_version(
+        FunctionName=target_function.name, Description=f"powertuning {RUN} RAM256"
+    )["Version"]
+    point_run_alias(lambda_client, config, "RAM256", mine)
+    # THEN both succeed: the alias is the run's own
+    assert snapshot(lambda_client, target_function.name)["aliases"]["RAM256"] == mine
+
+
 @pytest.mark.parametrize("how", ["released", "recovering"])
 def test_a_publisher_call_of_a_run_that_ended_publishes_nothing(lambda_client, runs, target_function, how):
     # GIVEN a run whose registration was released, or taken over by a recovery, after one size
@@ -470,14 +512,14 @@ def test_a_run_that_ends_while_its_publisher_runs_is_undone_by_that_call(
     request = request_for(target_function)
     config = start(request, lambda_client, runs, run_id=RUN)
     state = publish(config, request, lambda_client, times=1)
-    real = lambda_api.create_or_update_alias
+    real = lambda_api.create_alias
 
     def recovered_meanwhile(client, function_name, alias, version):
         record = registered(runs, target_function)
         lambda_api.update_run(runs, RUNS_TABLE, config.function_arn, {**record, "recovering": True})
-        real(client, function_name, alias, version)
+        return real(client, function_name, alias, version)
 
-    monkeypatch.setattr(lambda_api, "create_or_update_alias", recovered_meanwhile)
+    monkeypatch.setattr(lambda_api, "create_alias", recovered_meanwhile)
     # WHEN the call finishes its size THEN it undoes the whole run's work and says so
     with pytest.raises(RunEndedError, match="ended while publishing; undone"):
         publish_one(config, state, request, lambda_client)

@@ -19,6 +19,12 @@ def default_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
+def architectures_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app deployed with `-c architectures=true` (code changes allowed): synthesized once per session."""
+    return synth_app(tmp_path_factory.mktemp("cdk-architectures"), {"architectures": "true"})
+
+
+@pytest.fixture(scope="session")
 def variant_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """VARIANT_OPTIONS on a PowerTuner in a user's stack: synthesized once per session."""
     return synth_construct(tmp_path_factory.mktemp("cdk-variant"), VARIANT_OPTIONS)

@@ -43,6 +43,8 @@ VARIANT_OPTIONS = TunerOptions(
     subnet_ids=("subnet-0123456789abcdef0", "subnet-0fedcba9876543210"),
     security_group_ids=("sg-0123456789abcdef0",),
     state_machine_name_prefix="checkoutTuner",
+    architectures=True,
+    image_repositories=("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shared/base",),
 )
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from powertuning.deployment import STAGING_BUCKET_ENV
+from powertuning.deployment import ARCHITECTURES_ENV, STAGING_BUCKET_ENV, TUNER_TAG
 from stacks.lambda_asset import REPO_ROOT, asset_files
-from stacks.power_tuner import SELF_DENIED_ACTIONS, STAGING_ACTIONS
+from stacks.power_tuner import CODE_CHANGE_ACTIONS, LAYER_ACTIONS, SELF_DENIED_ACTIONS, STAGING_ACTIONS
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import FLEET_FUNCTION_NAMES, FUNCTION_NAMES, Synthesized, as_list, flatten
 
@@ -63,7 +63,7 @@ def code_actions() -> dict[str, set[str]]:
     return actions_by_handler(REPO_ROOT, asset_files(), FUNCTION_NAMES)
 
 
-@pytest.mark.parametrize("stack_name", ["default_stack", "variant_stack"])
+@pytest.mark.parametrize("stack_name", ["default_stack", "architectures_stack", "variant_stack"])
 def test_no_action_wildcard_and_deny_only_on_the_tuner_itself(
     stack_name: str, request: pytest.FixtureRequest
 ) -> None:
@@ -81,7 +81,7 @@ def test_no_action_wildcard_and_deny_only_on_the_tuner_itself(
             assert not set(action) & {"*", "?"}, statement
 
 
-@pytest.mark.parametrize("stack_name", ["default_stack", "variant_stack"])
+@pytest.mark.parametrize("stack_name", ["default_stack", "architectures_stack", "variant_stack"])
 def test_resource_star_only_where_aws_offers_nothing_narrower(
     stack_name: str, request: pytest.FixtureRequest
 ) -> None:
@@ -104,15 +104,35 @@ def test_every_role_is_denied_acting_on_the_tuners_own_functions(default_stack: 
         ]
         # THEN an explicit deny, which beats lambdaResource's allow, covers every tuner function
         # (and the fleet's), unqualified and qualified, for every mutating and invoking action
-        assert len(denies) == 2, name  # the tuner's own functions; the fleet's
-        resources = json.dumps([d["Resource"] for d in denies])
+        by_arn = [d for d in denies if "Condition" not in d]
+        assert len(by_arn) == 2, name  # the tuner's own functions; the fleet's
+        resources = json.dumps([d["Resource"] for d in by_arn])
         for other in logical_ids.values():
             assert resources.count(other) == 2, (name, other)
+        # AND every function of any tuner stack, by the tag each one carries (another stack's too)
+        (by_tag,) = [d for d in denies if "Condition" in d]
+        assert by_tag["Condition"] == {"Null": {f"aws:ResourceTag/{TUNER_TAG}": "false"}}
+        assert [flatten(r) for r in as_list(by_tag["Resource"])] == [
+            "arn:<AWS::Partition>:lambda:*:*:function:*"
+        ]
         for deny in denies:
             assert set(as_list(deny["Action"])) >= {
                 "lambda:InvokeFunction",
+                "lambda:UpdateFunctionCode",
                 "lambda:UpdateFunctionConfiguration",
             }
+
+
+@pytest.mark.parametrize("stack_name", ["default_stack", "architectures_stack", "variant_stack"])
+def test_every_tuner_and_fleet_function_carries_the_tuner_tag(
+    stack_name: str, request: pytest.FixtureRequest
+) -> None:
+    stack: Synthesized = request.getfixturevalue(stack_name)
+    functions = stack.functions(FUNCTION_NAMES + FLEET_FUNCTION_NAMES)
+    assert set(functions) >= set(FUNCTION_NAMES)
+    for name, (_, props) in functions.items():
+        tags = {t["Key"]: t["Value"] for t in props.get("Tags", [])}
+        assert tags.get(TUNER_TAG) == ("UserStack" if stack_name == "variant_stack" else "PowerTuning"), name
 
 
 def _function_logical_id(stack: Synthesized, name: str) -> str:
@@ -137,32 +157,65 @@ def test_run_table_access_is_what_each_handler_calls(
             assert "Runs" in table, (name, resources)
 
 
+def _code_changing(name: str) -> set[str]:
+    """The Lambda actions only the deploy option `architectures` grants a function."""
+    return {f"lambda:{a}" for a in CODE_CHANGE_ACTIONS.get(name, ())} | set(LAYER_ACTIONS.get(name, ()))
+
+
 def test_lambda_grants_equal_what_each_handler_calls(
-    default_stack: Synthesized, code_actions: dict[str, set[str]]
+    default_stack: Synthesized, architectures_stack: Synthesized, code_actions: dict[str, set[str]]
 ) -> None:
     # GIVEN the calls each handler's code can reach, error paths included
     for name in FUNCTION_NAMES:
         expected = {action for action in code_actions[name] if action.startswith("lambda:")}
-        # THEN its role allows exactly those Lambda actions: none missing, none extra
-        assert set(_granted(default_stack, name, "lambda")) == expected, name
+        # THEN with `-c architectures=true` its role allows exactly those Lambda actions
+        assert set(_granted(architectures_stack, name, "lambda")) == expected, name
+        # AND by default those minus the ones that change or read code (refused before they are reached)
+        assert set(_granted(default_stack, name, "lambda")) == expected - _code_changing(name), name
 
 
-def test_lambda_grants_scoped_to_same_account_and_region_by_default(default_stack: Synthesized) -> None:
+def test_by_default_no_role_can_change_or_read_any_functions_code(default_stack: Synthesized) -> None:
+    code = {"lambda:UpdateFunctionCode", "lambda:GetFunction", "lambda:GetLayerVersion"}
+    for name in FUNCTION_NAMES + FLEET_FUNCTION_NAMES:
+        assert not set(_granted(default_stack, name, "lambda")) & code, name
     for name in FUNCTION_NAMES:
-        for action, resources in _granted(default_stack, name, "lambda").items():
+        # (no payload bucket in the default either: no S3 at all)
+        assert _granted(default_stack, name, "s3") == {}, name
+    # no staging bucket, and the Initializer is told code changes are off
+    assert not any(STAGING_BUCKET_ENV in json.dumps(r) for r in default_stack.resources.values())
+    (_, initializer) = default_stack.functions()["initializer"]
+    assert initializer["Environment"]["Variables"][ARCHITECTURES_ENV] == "false"
+
+
+def test_the_optimizer_reads_only_this_stacks_own_executions(default_stack: Synthesized) -> None:
+    (resources,) = _granted(default_stack, "optimizer", "states").values()
+    machine_name = flatten(default_stack.state_machine()["StateMachineName"])
+    assert resources == [
+        f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine_name}:*"
+    ]
+    assert "*" not in machine_name
+
+
+@pytest.mark.parametrize("stack_name", ["default_stack", "architectures_stack"])
+def test_lambda_grants_scoped_to_same_account_and_region_by_default(
+    stack_name: str, request: pytest.FixtureRequest
+) -> None:
+    stack: Synthesized = request.getfixturevalue(stack_name)
+    for name in FUNCTION_NAMES:
+        for action, resources in _granted(stack, name, "lambda").items():
             if action in ("lambda:DeleteFunction", "lambda:GetLayerVersion"):
                 continue
             assert resources == [DEFAULT_LAMBDA_RESOURCE], (name, action)
 
 
-def test_layer_reads_only_by_the_initializer_on_layer_versions_of_its_region(
-    default_stack: Synthesized,
+def test_layer_reads_only_by_the_initializer_on_this_accounts_layer_versions(
+    architectures_stack: Synthesized,
 ) -> None:
     # Input `architectures`: the layers' CompatibleArchitectures are checked before anything changes.
     for name in FUNCTION_NAMES:
-        granted = _granted(default_stack, name, "lambda").get("lambda:GetLayerVersion")
+        granted = _granted(architectures_stack, name, "lambda").get("lambda:GetLayerVersion")
         if name == "initializer":
-            assert granted == ["arn:<AWS::Partition>:lambda:<AWS::Region>:*:layer:*:*"]
+            assert granted == ["arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:layer:*:*"]
         else:
             assert granted is None, name
 
@@ -176,8 +229,8 @@ def test_delete_function_reaches_versions_only_never_a_whole_function(default_st
         ]
 
 
-def test_least_privilege_spot_checks(default_stack: Synthesized) -> None:
-    granted = {name: set(_granted(default_stack, name, "lambda")) for name in FUNCTION_NAMES}
+def test_least_privilege_spot_checks(default_stack: Synthesized, architectures_stack: Synthesized) -> None:
+    granted = {name: set(_granted(architectures_stack, name, "lambda")) for name in FUNCTION_NAMES}
     assert granted["analyzer"] == set()
     assert {name for name, actions in granted.items() if "lambda:InvokeFunction" in actions} == {"executor"}
     # Those that undo their own work by the run's marker (versions only: see the test above).
@@ -193,6 +246,10 @@ def test_least_privilege_spot_checks(default_stack: Synthesized) -> None:
         "optimizer",
     }
     assert {name for name, actions in granted.items() if "lambda:GetFunction" in actions} == {"initializer"}
+    # By default none of them
+    for name in FUNCTION_NAMES:
+        actions = set(_granted(default_stack, name, "lambda"))
+        assert not actions & {"lambda:UpdateFunctionCode", "lambda:GetFunction"}, name
 
 
 def _staging_bucket(stack: Synthesized) -> str:
@@ -210,11 +267,11 @@ def _staging_objects(stack: Synthesized) -> str:
 
 
 def test_without_payload_bucket_s3_reaches_only_the_staging_bucket(
-    default_stack: Synthesized, code_actions: dict[str, set[str]]
+    architectures_stack: Synthesized, code_actions: dict[str, set[str]]
 ) -> None:
-    objects = _staging_objects(default_stack)
+    objects = _staging_objects(architectures_stack)
     for name in FUNCTION_NAMES:
-        granted = _granted(default_stack, name, "s3")
+        granted = _granted(architectures_stack, name, "s3")
         assert granted == {action: [objects] for action in STAGING_ACTIONS.get(name, ())}, name
         # the writes the code makes are granted (GetObject is granted more widely: Lambda reads the
         # object with the permissions of whoever calls UpdateFunctionCode from it; the code's own
@@ -223,11 +280,11 @@ def test_without_payload_bucket_s3_reaches_only_the_staging_bucket(
         assert writes == {a for a in granted if a != "s3:GetObject"}, name
 
 
-def test_the_staging_bucket_is_private_encrypted_tls_only_and_expires_objects(
-    default_stack: Synthesized,
+def test_the_staging_bucket_is_private_encrypted_tls_only_and_keeps_copies(
+    architectures_stack: Synthesized,
 ) -> None:
-    bucket_id = _staging_bucket(default_stack)
-    bucket = default_stack.resources[bucket_id]
+    bucket_id = _staging_bucket(architectures_stack)
+    bucket = architectures_stack.resources[bucket_id]
     props = bucket["Properties"]
     assert props["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
@@ -239,8 +296,11 @@ def test_the_staging_bucket_is_private_encrypted_tls_only_and_expires_objects(
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
-    assert rule["ExpirationInDays"] == 30
-    (deny,) = default_stack.bucket_policy_statements(bucket_id)
+    # A copy is kept while its run is registered (each run's cleanup deletes its own): no expiry,
+    # only incomplete uploads aborted.
+    assert "ExpirationInDays" not in rule
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    (deny,) = architectures_stack.bucket_policy_statements(bucket_id)
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk import CfnParameter, Stack
 
+from powertuning.deployment import ARCHITECTURES_ENV, IMAGE_REPOSITORIES_ENV
 from powertuning.errors import InvalidOptionError
 from stacks import PowerTuningStack, TunerOptions
 from stacks.options import CONTEXT_KEYS
@@ -24,6 +25,7 @@ from tests.infrastructure.synthesis import (
     synth_construct,
 )
 
+REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"
 # (context, words the error must contain): each fails before any resource is built.
 BAD_CONTEXT = [
     ({"powerValues": "64,128"}, "powerValues"),
@@ -50,6 +52,23 @@ BAD_CONTEXT = [
     ({"subnetIds": "vpc-123", "securityGroupIds": "sg-0123456789abcdef0"}, "subnetIds"),
     ({"stateMachineNamePrefix": "has space"}, "stateMachineNamePrefix"),
     ({"stateMachineNamePrefix": "x" * 68}, "stateMachineNamePrefix must be 1 to 67"),
+    ({"architectures": "yes"}, "architectures must be true or false"),
+    (
+        {"imageRepositories": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"},
+        "imageRepositories needs architectures=true",
+    ),
+    (
+        {"architectures": "true", "imageRepositories": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1"},
+        "imageRepositories must be a list of ECR repositories",
+    ),
+    (
+        {
+            "architectures": "true",
+            "imageRepositories": '["123456789012.dkr.ecr.us-east-1.amazonaws.com/a b"]',
+        },
+        "imageRepositories must be a list of ECR repositories",
+    ),
+    ({"architectures": "true", "imageRepositories": "docker.io/library/python"}, "imageRepositories"),
 ]
 
 # (props, key named in the error): the same checks for PowerTuner(options=TunerOptions(...)).
@@ -94,8 +113,12 @@ def test_context_strings_are_parsed_like_props() -> None:
         "securityGroupIds": '["sg-0123456789abcdef0"]',
         "payloadS3Bucket": "tuning-payloads",
         "payloadS3Key": "payloads/*",
+        "architectures": "true",
+        "imageRepositories": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shared/base",
     }
     options = TunerOptions.from_context(context.get)
+    assert options.architectures is True
+    assert options.image_repositories == ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/shared/base",)
     assert options.power_values == (256, 1024, 2048)
     assert options.lambda_resource == ("arn:aws:lambda:eu-west-1:123456789012:function:checkout",)
     assert options.total_execution_timeout == 600
@@ -165,6 +188,13 @@ def test_permissions_boundary_on_every_role(variant_stack: Synthesized) -> None:
         assert (
             role["Properties"]["PermissionsBoundary"] == "arn:aws:iam::123456789012:policy/developer-boundary"
         )
+
+
+def test_image_repositories_reach_the_initializer(variant_stack: Synthesized) -> None:
+    (_, initializer) = variant_stack.functions()["initializer"]
+    variables = initializer["Environment"]["Variables"]
+    assert json.loads(variables[IMAGE_REPOSITORIES_ENV]) == list(VARIANT_OPTIONS.image_repositories)
+    assert variables[ARCHITECTURES_ENV] == "true"
 
 
 def test_log_retention_days(variant_stack: Synthesized) -> None:

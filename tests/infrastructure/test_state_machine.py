@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from powertuning.deployment import ARCHITECTURES_ENV, ARCHITECTURES_TAG
 from statemachine import PLACEHOLDERS, TASK_TIMEOUT_MARGIN_S, definition_text, render
 from tests.infrastructure.synthesis import Synthesized
 
@@ -95,3 +96,14 @@ def test_outputs_arn_and_console_link(default_stack: Synthesized) -> None:
     hosts = default_stack.json["Mappings"]["ConsoleHosts"]
     assert hosts["aws"]["host"] == "console.aws.amazon.com"
     assert set(hosts) == {"aws", "aws-cn", "aws-us-gov"}
+
+
+def test_the_state_machine_says_whether_its_deploy_allows_code_changes(
+    default_stack: Synthesized, architectures_stack: Synthesized
+) -> None:
+    # `powertune run --architectures` reads this tag before it starts anything
+    for stack, expected in ((default_stack, "false"), (architectures_stack, "true")):
+        tags = {t["Key"]: t["Value"] for t in stack.state_machine().get("Tags", [])}
+        assert tags[ARCHITECTURES_TAG] == expected
+        (_, initializer) = stack.functions()["initializer"]
+        assert initializer["Environment"]["Variables"][ARCHITECTURES_ENV] == expected

@@ -9,7 +9,8 @@ import io
 import pytest
 
 from powertuning.analysis import choose, recommend
-from powertuning.architectures import HashingFile, ordered
+from powertuning.architectures import HashingFile, check, ordered
+from powertuning.errors import ArchitectureError
 from powertuning.models import (
     RUN_ALIAS,
     RUN_VERSION_MARKER,
@@ -339,3 +340,31 @@ def test_compare_puts_each_architecture_of_each_result_in_its_own_columns() -> N
     html = render_html([before, after])
     assert "<th>before arm64 average</th>" in html
     assert "Strategy cost: 512 MB on x86_64 has the lowest average cost per invocation." in html
+
+
+class _Layers:
+    """A Lambda client that answers GetLayerVersion for this account's layers and records each call."""
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def get_layer_version(self, LayerName: str, VersionNumber: int) -> dict[str, object]:  # noqa: N803
+        self.read.append(f"{LayerName}:{VersionNumber}")
+        return {"CompatibleArchitectures": ["x86_64"]}
+
+
+def test_only_the_functions_own_accounts_layers_are_read_and_checked() -> None:
+    own = "arn:aws:lambda:us-east-1:123456789012:layer:mine:3"
+    public = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3:7"
+    client = _Layers()
+    latest = {"Architectures": ["x86_64"], "PackageType": "Zip", "Layers": [{"Arn": public}]}
+    both = request(architectures=["x86_64", "arm64"])
+    # GIVEN only another account's layer (GetLayerVersion is granted on this account's only)
+    # THEN it is not read (a layer that cannot run on arm64 fails those measurements instead)
+    assert check(both, latest, client, staging_bucket="b", stack_region="us-east-1") == ("x86_64", "arm64")
+    assert client.read == []
+    # AND this account's layer is read, and refused when it declares x86_64 only
+    latest["Layers"] = [{"Arn": public}, {"Arn": own}]
+    with pytest.raises(ArchitectureError, match="compatible with x86_64 only"):
+        check(both, latest, client, staging_bucket="b", stack_region="us-east-1")
+    assert client.read == [own]

@@ -16,6 +16,7 @@ from powertuning.fleet import (
     FunctionOutcome,
     Usage,
     child_execution_name,
+    function_of,
     select,
     summarize,
 )
@@ -34,7 +35,7 @@ A, B = ARN.format("a"), ARN.format("b")
         ({"functions": [A], "selector": {"namePrefix": "x"}}, "give either functions"),
         ({"functions": []}, "functions must be a non-empty list"),
         ({"functions": ["checkout"]}, "functions must hold Lambda function ARNs"),
-        ({"functions": [A, A]}, f"functions lists {A} twice"),
+        ({"functions": [A, A]}, f"functions lists {A} twice: a fleet tunes each function once"),
         ({"selector": {}}, "selector is empty"),
         ({"selector": {"tag": {"team": "x"}}}, "selector has unknown key 'tag'"),
         ({"selector": {"tags": {"team": 1}}}, "selector.tags must be an object of strings"),
@@ -65,6 +66,7 @@ def test_bad_fleet_input_is_refused_with_a_message(data: Any, message: str) -> N
         {"balanceWeight": 0.3},
         {"powerValues": [64]},
         {"payload": 1, "payloadS3": "s3://b/k"},
+        {"strategy": "cost", "balancedWeight": 0.3},
     ],
 )
 def test_invalid_defaults_carry_the_single_function_tuners_own_message(defaults: dict[str, Any]) -> None:
@@ -128,6 +130,124 @@ def test_selector_overrides_must_name_a_selected_function() -> None:
     request = FleetRequest.from_dict({"selector": {"namePrefix": "a"}, "overrides": {B: {"num": 20}}})
     with pytest.raises(FleetInputError, match=f"not in the fleet: {B}"):
         select(request, [_info("a")], own_functions=[], fleet_execution="x")
+
+
+# Every form a fleet entry (a `functions` item, an `overrides` key) can take, and the function it
+# names. Fleet and single run accept the same ARNs (models.FUNCTION_ARN); Lambda's other forms of a
+# FunctionName (a bare name, a partial ARN) are refused by both, so an entry is never ambiguous.
+ENTRY_FORMS = {
+    "unqualified": A,
+    "$LATEST": f"{A}:$LATEST",
+    "alias": f"{A}:prod",
+    "version": f"{A}:3",
+}
+NOT_A_FUNCTION_ARN = {
+    "name": "a",
+    "name and alias": "a:prod",
+    "partial ARN": "123456789012:function:a",
+    "ARN with a trailing newline": f"{A}\n",
+    "a state machine ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:a",
+}
+
+
+@pytest.mark.parametrize("form", sorted(ENTRY_FORMS))
+def test_every_accepted_form_of_an_entry_names_its_function(form: str) -> None:
+    entry = ENTRY_FORMS[form]
+    assert function_of(entry) == A
+    # The single-function tuner accepts the same form: what the child run will be given
+    assert TuningRequest.from_dict({"lambdaARN": entry}).function.unqualified == A
+
+
+@pytest.mark.parametrize("form", sorted(NOT_A_FUNCTION_ARN))
+def test_a_name_or_partial_arn_is_refused_as_an_entry_and_as_an_override_key(form: str) -> None:
+    entry = NOT_A_FUNCTION_ARN[form]
+    with pytest.raises(InvalidInputError):
+        TuningRequest.from_dict({"lambdaARN": entry})
+    with pytest.raises(FleetInputError, match="functions must hold Lambda function ARNs"):
+        FleetRequest.from_dict({"functions": [entry]})
+    with pytest.raises(FleetInputError, match="overrides key must be a Lambda function ARN"):
+        FleetRequest.from_dict({"functions": [A], "overrides": {entry: {"num": 20}}})
+
+
+PAIRS = [(first, second) for first in sorted(ENTRY_FORMS) for second in sorted(ENTRY_FORMS)]
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+def test_two_entries_naming_one_function_are_refused_whatever_their_forms(first: str, second: str) -> None:
+    # GIVEN the function listed twice, in any two forms (the same one included): one child run each
+    # would race for the function's one-run lock, and one of them would fail RunInProgressError
+    entries = [ENTRY_FORMS[first], B, ENTRY_FORMS[second]]
+    with pytest.raises(FleetInputError) as raised:
+        FleetRequest.from_dict({"functions": entries})
+    # THEN the refusal names the function and both entries as written
+    message = str(raised.value)
+    assert message.startswith(f"functions lists {A} twice")
+    assert "a fleet tunes each function once, whichever alias or version names it" in message
+    if first != second:
+        assert f"as {ENTRY_FORMS[first]} and {ENTRY_FORMS[second]}" in message
+
+
+@pytest.mark.parametrize(("first", "second"), [p for p in PAIRS if p[0] != p[1]])
+def test_two_overrides_of_one_function_are_refused(first: str, second: str) -> None:
+    overrides = {ENTRY_FORMS[first]: {"num": 20}, ENTRY_FORMS[second]: {"num": 30}}
+    with pytest.raises(FleetInputError, match=f"overrides name {A} twice, as "):
+        FleetRequest.from_dict({"functions": [A], "overrides": overrides})
+
+
+@pytest.mark.parametrize(("listed", "keyed"), PAIRS)
+def test_an_override_applies_to_its_function_whichever_forms_list_and_key_it(listed: str, keyed: str) -> None:
+    entry = ENTRY_FORMS[listed]
+    request = FleetRequest.from_dict(
+        {"functions": [entry, B], "defaults": {"num": 5}, "overrides": {ENTRY_FORMS[keyed]: {"num": 20}}}
+    )
+    # THEN the function gets the override; the child run is given the entry as written (a qualified
+    # ARN keeps the single run's check that the alias runs $LATEST's code); B keeps the defaults
+    assert request.tuning_input(entry) == {
+        "autoOptimize": False,
+        "includeOutputResults": True,
+        "num": 20,
+        "lambdaARN": entry,
+    }
+    assert request.tuning_input(B)["num"] == 5
+
+
+@pytest.mark.parametrize("keyed", sorted(ENTRY_FORMS))
+def test_a_selector_override_applies_to_the_matched_function_whichever_arn_keys_it(keyed: str) -> None:
+    request = FleetRequest.from_dict(
+        {"selector": {"namePrefix": "a"}, "overrides": {ENTRY_FORMS[keyed]: {"num": 20}}}
+    )
+    selection = select(request, [_info("a"), _info("ab")], own_functions=[], fleet_execution="x")
+    inputs = {item.function.arn: dict(item.tuning_input) for item in selection.items}
+    assert inputs[A]["num"] == 20
+    assert inputs[A]["lambdaARN"] == A
+    assert "num" not in inputs[ARN.format("ab")]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "arn:aws:lambda:eu-west-1:123456789012:function:a",
+        "arn:aws:lambda:us-east-1:210987654321:function:a",
+        "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:a",
+        ARN.format("a-prod"),
+    ],
+)
+def test_a_function_of_the_same_name_elsewhere_is_another_function(other: str) -> None:
+    request = FleetRequest.from_dict({"functions": [f"{A}:prod", other], "overrides": {other: {"num": 20}}})
+    assert request.tuning_input(f"{A}:prod").get("num") is None
+    assert request.tuning_input(other)["num"] == 20
+
+
+def test_a_qualified_entry_is_one_child_run_named_by_its_function() -> None:
+    # GIVEN a list naming a function by its alias ARN
+    request = FleetRequest.from_dict({"functions": [f"{A}:prod"], "overrides": {A: {"num": 20}}})
+    found = [FunctionInfo(arn=f"{A}:prod", name="a", memory_size=1024)]
+    selection = select(request, found, own_functions=[], fleet_execution="x")
+    # THEN one item, the child named as the unqualified function's would be, the override applied
+    (item,) = selection.items
+    assert item.execution_name == child_execution_name("x", A)
+    assert item.to_dict()["functionArn"] == f"{A}:prod"
+    assert item.tuning_input["num"] == 20
 
 
 def test_child_execution_names_are_valid_unique_and_readable() -> None:

@@ -114,17 +114,17 @@ def test_log_result_that_is_not_base64_is_an_error():
 
 
 def test_report_without_duration_is_an_error():
-    with pytest.raises(LogParseError, match="without Duration or Memory Size"):
+    with pytest.raises(LogParseError, match="without Duration"):
         parse_report("REPORT RequestId: x\tBilled Duration: 3 ms\tMax Memory Used: 60 MB\t")
 
 
 def test_platform_report_that_is_not_json_is_an_error():
-    with pytest.raises(LogParseError, match="not valid JSON"):
+    with pytest.raises(LogParseError, match="valid JSON"):
         parse_report('{"type": "platform.report", "record": {"metrics": ')
 
 
 def test_platform_report_without_metrics_is_an_error():
-    with pytest.raises(LogParseError, match="without Duration or Memory Size"):
+    with pytest.raises(LogParseError, match="without metrics"):
         parse_report(json.dumps({"type": "platform.report", "record": {"status": "error"}}))
 
 
@@ -221,3 +221,35 @@ def test_fixture_cold_start_measures_init_too(load_event):
     report = parse_report(load_event("log_json_cold_start.json")["logTail"])
     assert report.measured_duration_ms == pytest.approx(162.34)
     assert report.billed_total_ms == 163
+
+
+def test_a_tail_on_one_line_is_split_on_the_record_markers():
+    # GIVEN START, the function's output, END and REPORT with no line break between them
+    tail = (
+        "START RequestId: x Version: 3 2017-04-10T21:54:32.683Z\tx\tvalue = 1 END RequestId: x "
+        "REPORT RequestId: x\tDuration: 2.00 ms\tBilled Duration: 2 ms \tMemory Size: 128 MB\t"
+        "Max Memory Used: 15 MB\t START RequestId: y Version: 3"
+    )
+    # THEN the REPORT record ends at the next marker and its fields are read
+    assert parse_report(tail) == Report(
+        duration_ms=2.0, billed_duration_ms=2, memory_size_mb=128, max_memory_used_mb=15
+    )
+
+
+def test_the_latest_record_wins_across_formats():
+    # GIVEN a function's own line quoting a REPORT record, then the platform's JSON record
+    quoted = json.dumps({"message": "REPORT RequestId: old\tDuration: 999.00 ms\tMemory Size: 128 MB"})
+    tail = quoted + "\n" + platform_report(durationMs=3.5, billedDurationMs=4, memorySizeMB=128)
+    # THEN the platform's record, the later one, is read
+    assert parse_report(tail).duration_ms == 3.5
+
+
+def test_a_pretty_printed_record_beside_text_is_read():
+    record = {"type": "platform.report", "record": {"metrics": {"durationMs": 7.25, "memorySizeMB": 256}}}
+    tail = "[extension] ready\n" + json.dumps(record, indent=4) + "\nsome trailing text [not json"
+    assert parse_report(tail) == Report(duration_ms=7.25, billed_duration_ms=8, memory_size_mb=256)
+
+
+def test_a_metric_that_is_not_a_number_is_an_error():
+    with pytest.raises(LogParseError, match="durationMs is not a number"):
+        parse_report(json.dumps({"type": "platform.report", "record": {"metrics": {"durationMs": "7"}}}))

@@ -85,6 +85,31 @@ INVALID = [
     ("balancedWeight-1.5", {"balancedWeight": 1.5}, ["balancedWeight", "from 0.0 to 1.0", "1.5"]),
     ("balancedWeight-negative", {"balancedWeight": -0.1}, ["balancedWeight", "from 0.0 to 1.0"]),
     ("balancedWeight-string", {"balancedWeight": "0.5"}, ["balancedWeight", "number from 0.0 to 1.0"]),
+    (
+        "balancedWeight-with-cost",
+        {"strategy": "cost", "balancedWeight": 0.3},
+        [
+            "balancedWeight 0.3",
+            'needs strategy: "balanced"',
+            'strategy "cost" ignores',
+            "only its default 0.5",
+        ],
+    ),
+    (
+        "balancedWeight-without-strategy",
+        {"balancedWeight": 1.0},
+        ["balancedWeight 1.0", 'needs strategy: "balanced"', 'strategy "cost" ignores'],
+    ),
+    (
+        "balancedWeight-with-speed",
+        {"strategy": "speed", "balancedWeight": 0.0},
+        ["balancedWeight 0.0", 'needs strategy: "balanced"', 'strategy "speed" ignores'],
+    ),
+    (
+        "balancedWeight-with-speed-near-default",
+        {"strategy": "speed", "balancedWeight": 0.5000001},
+        ["balancedWeight 0.5000001", 'strategy "speed" ignores'],
+    ),
     ("confidence-1", {"sampling": "adaptive", "confidence": 1.0}, ["confidence", "from 0.5 to 0.999"]),
     ("tolerance-string", {"sampling": "adaptive", "tolerance": "0.1"}, ["tolerance", "from 0.0 to 0.5"]),
     ("discardTopBottom-0.5", {"discardTopBottom": 0.5}, ["discardTopBottom", "from 0.0 to 0.4", "0.5"]),
@@ -249,6 +274,25 @@ def test_reference_v4_input_is_accepted_unchanged(load_event):
     out = request.to_dict()
     assert {key: out[key] for key in data} == data
     assert out["onError"] == "fail"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"strategy": "cost", "balancedWeight": 0.5},
+        {"balancedWeight": 0.5},
+        {"strategy": "speed", "balancedWeight": 0.5},
+        {"strategy": "balanced", "balancedWeight": 0.0},
+        {"strategy": "balanced", "balancedWeight": 1},
+        {"strategy": "speed"},
+    ],
+)
+def test_balanced_weight_is_accepted_with_balanced_or_at_its_default(data):
+    # GIVEN the reference's documented default (inputs written from its table carry it) or "balanced"
+    request = TuningRequest.from_dict({"lambdaARN": ARN, **data})
+    # THEN it is accepted, and the request written back is accepted again
+    assert request.balanced_weight == data.get("balancedWeight", 0.5)
+    assert TuningRequest.from_dict(request.to_dict()) == request
 
 
 def test_every_key_input_is_parsed(load_event):

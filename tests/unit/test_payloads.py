@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from powertuning.errors import InvalidInputError, PayloadError
 from powertuning.models import TuningRequest, WeightedPayload
 from powertuning.payloads import (
+    check_finite,
     decode_s3_payload,
     is_weighted,
     js_truthy,
@@ -138,3 +141,32 @@ def test_a_bad_weighted_list_in_s3_is_a_payload_error_naming_the_object():
     document = [{"payload": 1, "weight": 1}, {"payload": 2, "weight": 100}]
     with pytest.raises(PayloadError, match=r"s3://payloads/k\.json: payload\[0\]\.weight"):
         with_s3_payload(request, document, "s3://payloads/k.json")
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            [{"payload": 1, "weight": 2}, {"payload": 2, "weight": math.inf}],
+            "payload[1].weight must be a positive number, got Infinity (a number such as 1e999",
+        ),
+        (
+            [{"payload": 1, "weight": math.nan}],
+            "payload must be sendable JSON (UTF-8, no NaN or Infinity): payload[0].weight is NaN",
+        ),
+        ({"a": {"b": [1, -math.inf]}}, "payload.a.b[1] is -Infinity (a number such as 1e999"),
+        ([{"sku": "A", "weight": math.inf}], "payload[0].weight is Infinity"),
+    ],
+    ids=["weighted-weight", "nan-weight-not-weighted", "nested", "not-weighted"],
+)
+def test_a_non_finite_number_is_refused_by_its_path(payload, message):
+    with pytest.raises(InvalidInputError) as caught:
+        check_finite(payload)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "payload", [None, {}, [1.5, {"w": 1e308}], "Infinity", [{"payload": 1, "weight": 2}]]
+)
+def test_finite_payloads_pass(payload):
+    check_finite(payload)

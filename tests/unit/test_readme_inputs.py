@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -57,4 +58,5 @@ def test_the_readme_row_of_each_key_says_its_default_and_allowed_values(key: Inp
 def test_each_declared_key_is_a_request_field_with_the_declared_default(key: InputKey):
     field = TuningRequest.__dataclass_fields__[key.field]
     if key.name != "lambdaARN":
-        assert field.default == key.default
+        declared = field.default if field.default_factory is dataclasses.MISSING else field.default_factory()
+        assert declared == key.default
