@@ -25,7 +25,7 @@ from powertuning import deployment
 from stacks.acknowledgements import acknowledge, acknowledge_scanner_findings, nag_resource
 from stacks.code_staging import CodeStaging
 from stacks.options import TunerOptions
-from stacks.run_registry import RunRegistry
+from stacks.run_registry import RunRegistry, executions_of
 from stacks.tuner_functions import FUNCTION_NAMES, TunerFunctions
 from stacks.tuner_state_machine import TunerStateMachine
 from statemachine import PLACEHOLDERS
@@ -318,14 +318,8 @@ class PowerTuner(Construct):
     def _grant_execution_read(self) -> None:
         """The Optimizer applies nothing for an execution that was stopped meanwhile: it reads its
         own execution's status (a separate policy: the state machine depends on the functions)."""
-        # By the state machine's name, known before it exists (it is made of the stack's id, so
-        # the policy does not depend on the state machine): this stack's executions only.
-        executions = Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=Fn.join("", [self.tuner_state_machine.state_machine_name, ":*"]),
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        # This stack's executions only, by the state machine's name (made of the stack's id).
+        executions = executions_of(self, self.tuner_state_machine.state_machine_name)
         policy = iam.Policy(
             self,
             "OptimizerReadsItsExecution",

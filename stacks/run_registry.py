@@ -15,6 +15,17 @@ from powertuning.deployment import RECOVERED_STATUSES
 from stacks.acknowledgements import acknowledge, nag_resource
 
 
+def executions_of(scope: Construct, state_machine_name: str) -> str:
+    """The ARN pattern of a state machine's executions, by its name (known before it exists, so a
+    policy naming it does not depend on the state machine)."""
+    return Stack.of(scope).format_arn(
+        service="states",
+        resource="execution",
+        resource_name=Fn.join("", [state_machine_name, ":*"]),
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
 class RunRegistry(Construct):
     """A table with one item per function being tuned (the lock, and its original configuration),
     and an EventBridge rule that sends every ended-badly execution to the recovery function."""
@@ -38,12 +49,7 @@ class RunRegistry(Construct):
     ) -> events.Rule:
         """Route the state machine's ABORTED, TIMED_OUT and FAILED executions to `function`, which may
         read their real status (it refuses to recover an execution still running)."""
-        executions = Stack.of(self).format_arn(
-            service="states",
-            resource="execution",
-            resource_name=Fn.join("", [state_machine_name, ":*"]),
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        executions = executions_of(self, state_machine_name)
         function.add_to_role_policy(
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
         )

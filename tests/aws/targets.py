@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
@@ -161,6 +162,7 @@ class _ZipEngine(ServerEngine):
     def __init__(self) -> None:
         super().__init__(WorkerRuntime())
         self._unpacked: dict[str, Path] = {}
+        self._unpacking = threading.Lock()  # the server answers concurrent invocations in threads
         self._packages = Path(tempfile.mkdtemp(prefix="powertuning-zips-"))
 
     def spec_for(self, fn: LambdaFunction) -> FunctionSpec:
@@ -168,12 +170,13 @@ class _ZipEngine(ServerEngine):
         if spec.code_dir is not None or fn.function_name.removeprefix("powertuning-") in TUNERS:
             return spec
         sha = str(fn.code_sha_256)
-        if sha not in self._unpacked:
-            folder = self._packages / sha[:16].replace("/", "_")
-            with zipfile.ZipFile(io.BytesIO(bytes(fn.code_bytes))) as archive:
-                archive.extractall(folder)
-            self._unpacked[sha] = folder
-        return replace(spec, code_dir=self._unpacked[sha])
+        with self._unpacking:
+            if sha not in self._unpacked:
+                folder = self._packages / sha[:16].replace("/", "_")
+                with zipfile.ZipFile(io.BytesIO(bytes(fn.code_bytes))) as archive:
+                    archive.extractall(folder)
+                self._unpacked[sha] = folder
+            return replace(spec, code_dir=self._unpacked[sha])
 
     def __exit__(self, *exc: object) -> None:
         super().__exit__(*exc)

@@ -26,6 +26,24 @@ from stacks import PowerTuner, TunerOptions
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_NAMES = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
 FLEET_FUNCTION_NAMES = ("fleet_resolver", "fleet_summary")
+# Granted on Resource "*", the only one AWS offers for them: active tracing's X-Ray calls, and the
+# CloudWatch Logs calls with which Step Functions sets up a state machine's log delivery.
+TRACING_ACTIONS = (
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+)
+LOG_DELIVERY_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
 
 # Every option set at once, on a PowerTuner dropped into a user's own stack.
 VARIANT_OPTIONS = TunerOptions(

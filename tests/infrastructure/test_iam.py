@@ -11,7 +11,15 @@ from powertuning.deployment import ARCHITECTURES_ENV, STAGING_BUCKET_ENV, TUNER_
 from stacks.lambda_asset import REPO_ROOT, asset_files
 from stacks.power_tuner import CODE_CHANGE_ACTIONS, LAYER_ACTIONS, SELF_DENIED_ACTIONS, STAGING_ACTIONS
 from tests.infrastructure.code_calls import actions_by_handler
-from tests.infrastructure.synthesis import FLEET_FUNCTION_NAMES, FUNCTION_NAMES, Synthesized, as_list, flatten
+from tests.infrastructure.synthesis import (
+    FLEET_FUNCTION_NAMES,
+    FUNCTION_NAMES,
+    LOG_DELIVERY_ACTIONS,
+    TRACING_ACTIONS,
+    Synthesized,
+    as_list,
+    flatten,
+)
 
 DEFAULT_LAMBDA_RESOURCE = "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"
 # APIs without resource-level permissions, where AWS documents Resource "*".
@@ -19,18 +27,8 @@ RESOURCE_STAR_ACTIONS = {
     # The fleet: listing functions for a selector, reading their metrics (no resource-level permissions).
     "lambda:ListFunctions",
     "cloudwatch:GetMetricData",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
+    *TRACING_ACTIONS,
+    *LOG_DELIVERY_ACTIONS,
 }
 
 

@@ -37,7 +37,14 @@ from tests.infrastructure.iam_simulation import (
     simulate,
     unused_grants,
 )
-from tests.infrastructure.synthesis import FLEET_FUNCTION_NAMES, FUNCTION_NAMES, REPO_ROOT, Synthesized
+from tests.infrastructure.synthesis import (
+    FLEET_FUNCTION_NAMES,
+    FUNCTION_NAMES,
+    LOG_DELIVERY_ACTIONS,
+    REPO_ROOT,
+    TRACING_ACTIONS,
+    Synthesized,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("node") is None
@@ -67,23 +74,8 @@ _LOG_DELIVERY = (
     "(at deploy, not in an execution); CloudWatch Logs offers only Resource *"
 )
 UNUSED_BY_DESIGN: dict[str, str] = {
-    "xray:PutTraceSegments": _TRACING,
-    "xray:PutTelemetryRecords": _TRACING,
-    "xray:GetSamplingRules": _TRACING,
-    "xray:GetSamplingTargets": _TRACING,
-    **dict.fromkeys(
-        (
-            "logs:CreateLogDelivery",
-            "logs:GetLogDelivery",
-            "logs:UpdateLogDelivery",
-            "logs:DeleteLogDelivery",
-            "logs:ListLogDeliveries",
-            "logs:PutResourcePolicy",
-            "logs:DescribeResourcePolicies",
-            "logs:DescribeLogGroups",
-        ),
-        _LOG_DELIVERY,
-    ),
+    **dict.fromkeys(TRACING_ACTIONS, _TRACING),
+    **dict.fromkeys(LOG_DELIVERY_ACTIONS, _LOG_DELIVERY),
 }
 
 # What Step Functions does for a machine that moto's interpreter leaves out or no scenario reaches.
