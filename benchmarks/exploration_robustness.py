@@ -23,7 +23,7 @@ from random import Random
 from typing import Any
 
 from benchmarks.exploration_curves import Curve
-from benchmarks.exploration_generated import generate, residual_pools
+from benchmarks.exploration_generated import Shape, generate, residual_pools
 from benchmarks.exploration_simulation import (
     GOAL_MEDIAN_REGRET,
     GOAL_P90_REGRET,
@@ -32,10 +32,14 @@ from benchmarks.exploration_simulation import (
     Truth,
     quantile,
     run_adaptive,
+    run_parrotfish,
 )
-from powertuning.pricing import lambda_price
+from powertuning.pricing import LambdaPrice, lambda_price
 
 METHODS = ("adaptive", "adaptive-auto")
+# Parrotfish (cost only, its defaults: exploration_simulation.run_parrotfish) beside them on the cost
+# curves: the issue's "below Parrotfish on every cost curve", on curves nobody tuned on.
+BASELINE = "parrotfish"
 
 
 def fixed50_gb_seconds(curve: Curve, listed: Sequence[int], num: int = 50) -> float:
@@ -98,7 +102,7 @@ def run_generated(
 ) -> dict[str, Any]:
     """Every method on `count` generated curves, `runs` runs per curve and strategy."""
     pools = residual_pools(pool_specs)
-    cells: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
+    cells: dict[str, list[dict[str, Any]]] = {m: [] for m in (*METHODS, BASELINE)}
     for index in range(count):
         curve, listed, shape = generate(index, seed, pools)
         price = lambda_price(REGION, curve.architecture)
@@ -139,8 +143,15 @@ def run_generated(
                         "holds": [h for h in holds if h is not None],
                     }
                 )
+            if strategy == "cost":
+                cells[BASELINE].append(
+                    _parrotfish_cell(
+                        curve, shape, seed=seed, runs=runs, price=price, reference=reference, cold=cold
+                    )
+                )
     return {
         "curves": count,
+        "vsParrotfish": _vs_parrotfish(cells),
         "runs": runs,
         "seed": seed,
         "confidence": confidence,
@@ -151,16 +162,55 @@ def run_generated(
                 strategy: _summary([c for c in cells[m] if c["strategy"] == strategy])
                 for strategy in strategies
             }
-            for m in METHODS
+            for m in cells
         },
         "byShape": {
             m: {
                 kind: _summary([c for c in cells[m] if c["shape"] == kind])
                 for kind in sorted({c["shape"] for c in cells[m]})
             }
-            for m in METHODS
+            for m in cells
         },
     }
+
+
+def _parrotfish_cell(
+    curve: Curve, shape: Shape, *, seed: int, runs: int, price: LambdaPrice, reference: float, cold: bool
+) -> dict[str, Any]:
+    """Parrotfish's runs on one cost curve; its regret against the best of every size generated."""
+    done = [
+        run_parrotfish(curve, Random(f"{seed}:{curve.name}:cost:{BASELINE}:{i}"), price, cold=cold)
+        for i in range(runs)
+    ]
+    # It recommends any MB of its space: the truth there is interpolated, as for "auto".
+    truth = Truth.of(curve, set(curve.sizes) | {r.chosen for r in done}, price)
+    truth = Truth(truth.results, tuple(curve.sizes))
+    return {
+        "curve": curve.name,
+        "shape": shape.kind,
+        "starved": shape.starved_below > 0,
+        "strategy": "cost",
+        "gbs": statistics.fmean(r.gb_seconds for r in done) / reference,
+        "regrets": [truth.regret("cost", r.chosen) for r in done],
+        "withinTolerance": [],
+        "holds": [],
+    }
+
+
+def _vs_parrotfish(cells: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, Any]:
+    """Per method, on how many cost curves it spent at least Parrotfish's GB-s, and the worst ratio."""
+    theirs = {c["curve"]: c["gbs"] for c in cells[BASELINE]}
+    out: dict[str, Any] = {}
+    for method in METHODS:
+        ratios = [c["gbs"] / theirs[c["curve"]] for c in cells[method] if c["curve"] in theirs]
+        if ratios:
+            out[method] = {
+                "costCurves": len(ratios),
+                "notBelow": sum(r >= 1 for r in ratios),
+                "ratioGeomean": math.exp(statistics.fmean(math.log(max(r, 1e-9)) for r in ratios)),
+                "ratioMax": max(ratios),
+            }
+    return out
 
 
 def _summary(cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -211,6 +261,8 @@ def generated_table(result: Mapping[str, Any]) -> str:
     ]
     for method, figures in result["methods"].items():
         rows = [("all", figures), *result["byStrategy"][method].items(), *result["byShape"][method].items()]
+        if method == BASELINE:
+            rows = [("cost", figures), *result["byShape"][method].items()]
         for shape, f in rows:
             if not f:
                 continue
@@ -223,4 +275,9 @@ def generated_table(result: Mapping[str, Any]) -> str:
                 f"{r['median']:.1%} / {r['p90']:.1%} / {r['p99']:.1%} / {r['max']:.1%} | "
                 f"{f['pairsOverRegretGoal']} | {coverage} | {within} |"
             )
+    for method, vs in result.get("vsParrotfish", {}).items():
+        lines.append(
+            f"\n{method} against Parrotfish on {vs['costCurves']} cost curves: GB-s ratio geomean "
+            f"{vs['ratioGeomean']:.2f}, worst {vs['ratioMax']:.2f}; not below it on {vs['notBelow']}"
+        )
     return "\n".join(lines)

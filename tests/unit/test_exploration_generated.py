@@ -109,3 +109,19 @@ def test_the_generated_mode_reports_cost_regret_and_coverage_per_method_and_shap
         assert figures["regret"]["median"] >= 0
         assert 0 <= figures["coverage"] <= 1
         assert sum(f["pairs"] for f in report["byShape"][method].values()) == 3
+    # Parrotfish beside them on the cost curves, and how often each spent at least its GB-s.
+    parrotfish = report["methods"]["parrotfish"]
+    assert parrotfish["pairs"] == 3
+    assert parrotfish["coverage"] is None
+    for method in ("adaptive", "adaptive-auto"):
+        vs = report["vsParrotfish"][method]
+        assert vs["costCurves"] == 3
+        assert 0 <= vs["notBelow"] <= 3
+        assert vs["ratioMax"] >= vs["ratioGeomean"] > 0
+
+
+def test_parrotfish_runs_only_on_cost_in_the_generated_mode(plain_curve):
+    argv = ["--generated", "2", "--runs", "1", "--seed", "5", "--strategy", "speed"]
+    report = exploration.main([*argv, "--curve", str(plain_curve)])
+    assert report["methods"]["parrotfish"] == {}
+    assert report["vsParrotfish"] == {}
