@@ -157,13 +157,14 @@ def probes(sizes: Sequence[int], strategy: str = "balanced") -> tuple[int, ...]:
     unless the speed-up is super-linear: `cost` probes PROBES of the smallest sizes, spread on
     a log scale over at least a factor of PROBE_SPAN of memory. Where that guess is wrong (a
     function short of memory at the small sizes), cost falling over the probes does not fit the
-    model, and `promote` measures every other size. `speed` and `balanced` spread PROBES
-    probes over the whole list on a log scale, ends included: `balanced` has its optimum inside,
-    and a speed plateau must be seen from below, or a flat fit of the largest sizes would predict
-    the smallest as fast. Fewer than PROBES + 2 listed sizes are all measured: the model could
-    skip none.
+    model, and `promote` walks the list. More memory is never slower, so `speed` probes the two
+    largest sizes and walks down only where that fails (`walk_down`). `balanced` spreads PROBES
+    probes over the whole list on a log scale, ends included: its optimum is inside. Fewer than
+    PROBES + 2 listed sizes are all measured (but for speed): the model could skip none.
     """
     ordered = sorted(set(sizes))
+    if strategy == "speed" and len(ordered) > 2:
+        return tuple(ordered[-2:])
     count = max(PROBES, MIN_POINTS)
     if len(ordered) < count + 2:
         return tuple(ordered)
@@ -221,16 +222,21 @@ def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
     confidence, even its best prediction (`DurationModel.fastest`, less the model's error) is worse
     than the leader by more than the tolerance: the race's own test, on the model's prediction.
     Without one, `cost` walks the list (`walk`): only the leader's neighbours can be worth a cold
-    start, and the rest stay held back until the race settles; the other strategies measure every
-    held-back size, and the race decides.
+    start, and the rest stay held back until the race settles; `balanced` measures every held-back
+    size, and the race decides. `speed` needs no fit: more memory is never slower, so it walks down
+    from the largest sizes (`walk_down`), with or without one.
     """
     if not state.reserve:
         return state
-    current = fitted_leader(state, settings)
+    current = None if settings.strategy == "speed" else fitted_leader(state, settings)
     keep = list(state.reserve)
     skipped: list[int] = []
     held: list[int] = []
-    if current is not None:
+    if settings.strategy == "speed":
+        chosen = walk_down(state, settings)
+        held = [m for m in keep if m not in chosen]
+        keep = list(chosen)
+    elif current is not None:
         result, leader = current
         assert result.model is not None
         scale = norms(state, settings)
@@ -282,6 +288,38 @@ def walk(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
         out.append(below[len(below) // 2])
     if above and (not lower or surely_worse(est[lower[-1]], leader, settings)):
         out.append(above[0])
+    return tuple(out)
+
+
+def walk_down(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
+    """The held-back listed sizes that could be faster than the leader, for `speed`, without a fit.
+
+    What Lambda documents: CPU grows with memory, so more memory is never slower and the largest
+    size is the fastest, or as fast as the plateau. Measured curves break it past the plateau
+    (another host, another CPU: SeBS 210's 3,008 MB is 11% slower than its 2,048 MB), so the walk
+    checks it where it looked: a held-back size below the leader is worth a cold start only when the
+    leader's larger measured neighbour is estimated slower than the leader by more than the
+    tolerance (the curve rose with memory there, so it may still fall below), one size at a time;
+    between the leader and its larger measured neighbour, the size halfway. The estimate, not a
+    confidence bound: the race drops a size that cannot win long before it is surely slower, and
+    a false alarm costs one cold start. The sizes the walk never reaches stay held back, and are
+    never invoked once the race settles.
+    """
+    measured = measured_sizes(state)
+    est = estimates(replace(state, candidates=measured), settings)
+    alive = [est[v] for v in state.candidates if v in est]
+    if not alive:
+        return tuple(state.reserve)
+    leader = best_estimate(alive)
+    lower = [v for v in measured if v < leader.value]
+    upper = [v for v in measured if v > leader.value and v in est]
+    below = [m for m in state.reserve if m < leader.value and (not lower or m > lower[-1])]
+    above = [m for m in state.reserve if m > leader.value and (not upper or m < upper[0])]
+    out = []
+    if above:
+        out.append(above[len(above) // 2])
+    if below and upper and est[upper[0]].mean > leader.mean * (1 + settings.tolerance):
+        out.append(below[-1])
     return tuple(out)
 
 
