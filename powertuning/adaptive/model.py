@@ -219,8 +219,10 @@ def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
     """Enter the held-back listed sizes worth a cold start into the race; the others are never invoked.
 
     With a model that fits every size measured, a held-back size is skipped when, at the race's
-    confidence, even its best prediction (`DurationModel.fastest`, less the model's error) is worse
-    than the leader by more than the tolerance: the race's own test, on the model's prediction.
+    confidence, even its best prediction (`DurationModel.fastest`, less the model's error) could not
+    beat the leader by more than the tolerance: the test by which the race drops a measured size
+    (`eliminate`), on the model's prediction instead of a confidence bound of measurements; for
+    `balanced`, only when it is worse by more than the tolerance (`skip_margin`).
     Without one, `cost` walks the list (`walk`): only the leader's neighbours can be worth a cold
     start, and the rest stay held back until the race settles; `balanced` measures every held-back
     size, and the race decides. `speed` needs no fit: more memory is never slower, so it walks down
@@ -249,7 +251,7 @@ def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
             m
             for m in keep
             if predicted(result.model, m, settings, scale, fastest=True) * (1 - error)
-            > best * (1 + settings.tolerance)
+            > best * (1 + skip_margin(settings))
         ]
         keep = [m for m in keep if m not in skipped]
     elif settings.strategy == "cost":
@@ -262,6 +264,20 @@ def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
         reserve=tuple(held),
         skipped_by_model=state.skipped_by_model + tuple(skipped),
     )
+
+
+def skip_margin(settings: RaceSettings) -> float:
+    """How much worse than the leader (relative) a size's best prediction must be to be skipped.
+
+    `-tolerance` for cost and speed: a size that cannot beat the leader by more than the tolerance
+    is what the race drops. `balanced` keeps `+tolerance` (clearly worse): its objective is
+    normalised by the largest cost and duration measured, so a size never measured moves every
+    other size's score (the truth, and fixed sampling, normalise over every listed size), and the
+    race's test holds for a fixed objective only. On the generated suite (seeds 11 and 23) the
+    race's test for balanced left the pick within the tolerance of every size in 80% / 77% of
+    runs instead of 84%, and doubled the pairs over the regret goal.
+    """
+    return settings.tolerance if settings.strategy == "balanced" else -settings.tolerance
 
 
 def walk(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from powertuning.adaptive.auto import propose
-from powertuning.adaptive.model import DurationModel, Point, fit, probes
+from powertuning.adaptive.model import DurationModel, Point, fit, probes, skip_margin
 from powertuning.adaptive.outcome import confidence_statement
 from powertuning.local.cpu_model import cpu_duration_ms
 from powertuning.models import AUTO_GRID
@@ -215,3 +215,11 @@ def test_auto_jumps_to_the_predicted_optimum_instead_of_walking():
     assert best not in means
     assert jumped == (best,)
     assert walked == (256, 1024)
+
+
+def test_the_skip_is_the_race_s_drop_test_but_for_balanced():
+    # cost and speed: a size that cannot beat the leader by more than the tolerance is skipped, as
+    # the race drops it measured; balanced's objective moves with the sizes measured: clearly worse
+    assert skip_margin(settings(strategy="cost", tolerance=0.05)) == -0.05
+    assert skip_margin(settings(strategy="speed", tolerance=0.1)) == -0.1
+    assert skip_margin(settings(strategy="balanced", tolerance=0.05)) == 0.05
