@@ -52,7 +52,13 @@ def propose(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
         # more than the tolerance better untried.
         above = [m for m in grid if m > leader.value]
         out.append(above[min(len(above), AUTO_LADDER_STEP // 2) - 1] if above else None)
-    return tuple(sorted({m for m in out if m is not None and m not in measured}))
+    proposals = sorted({m for m in out if m is not None and m not in measured})
+    if settings.model:
+        # Only sizes worth a cold start are published: none the model of every size measured shows
+        # unable to beat the leader by more than the tolerance (the race would drop it measured).
+        ruled = model.ruled_out(state, settings, proposals)
+        proposals = [m for m in proposals if m not in ruled]
+    return tuple(proposals)
 
 
 def _between(grid: Sequence[int], low: int | None, high: int) -> int | None:

@@ -239,20 +239,7 @@ def promote(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
         held = [m for m in keep if m not in chosen]
         keep = list(chosen)
     elif current is not None:
-        result, leader = current
-        assert result.model is not None
-        scale = norms(state, settings)
-        best = min(leader.mean, predicted(result.model, leader.value, settings, scale))
-        # The model's error at a size it predicts, at the race's confidence (Bonferroni over the
-        # held-back sizes): the fit's relative spread, at least MODEL_SLACK.
-        z = NormalDist().inv_cdf(1 - (1 - settings.confidence) / len(keep))
-        error = z * max(result.spread, MODEL_SLACK)
-        skipped = [
-            m
-            for m in keep
-            if predicted(result.model, m, settings, scale, fastest=True) * (1 - error)
-            > best * (1 + skip_margin(settings))
-        ]
+        skipped = list(ruled_out(state, settings, keep, current))
         keep = [m for m in keep if m not in skipped]
     elif settings.strategy == "cost":
         chosen = walk(state, settings)
@@ -305,6 +292,40 @@ def walk(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
     if above and (not lower or surely_worse(est[lower[-1]], leader, settings)):
         out.append(above[0])
     return tuple(out)
+
+
+def ruled_out(
+    state: AdaptiveState,
+    settings: RaceSettings,
+    sizes: Sequence[int],
+    current: tuple[Fit, Estimate] | None = None,
+) -> tuple[int, ...]:
+    """The unmeasured `sizes` not worth a cold start: the model shows they cannot win.
+
+    With a model that fits every size measured (`fitted_leader`, or `current` when already known),
+    a size is ruled out when, at the race's confidence, even its best prediction
+    (`DurationModel.fastest`, less the model's error) could not beat the leader by more than the
+    tolerance: the test by which the race drops a measured size (`eliminate`), on the model's
+    prediction instead of a confidence bound of measurements (for `balanced`, worse by more than
+    the tolerance: `skip_margin`). The model's error at a size it predicts: z at the confidence
+    (Bonferroni over `sizes`) times the fit's relative spread, at least MODEL_SLACK. Without such
+    a model, nothing is ruled out.
+    """
+    current = current or fitted_leader(state, settings)
+    if current is None or not sizes:
+        return ()
+    result, leader = current
+    assert result.model is not None
+    scale = norms(state, settings)
+    best = min(leader.mean, predicted(result.model, leader.value, settings, scale))
+    z = NormalDist().inv_cdf(1 - (1 - settings.confidence) / len(sizes))
+    error = z * max(result.spread, MODEL_SLACK)
+    return tuple(
+        m
+        for m in sizes
+        if predicted(result.model, m, settings, scale, fastest=True) * (1 - error)
+        > best * (1 + skip_margin(settings))
+    )
 
 
 def walk_down(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
