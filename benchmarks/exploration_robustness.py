@@ -202,7 +202,11 @@ def _vs_parrotfish(cells: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str
     theirs = {c["curve"]: c["gbs"] for c in cells[BASELINE]}
     out: dict[str, Any] = {}
     for method in METHODS:
-        ratios = [c["gbs"] / theirs[c["curve"]] for c in cells[method] if c["curve"] in theirs]
+        ratios = [
+            c["gbs"] / theirs[c["curve"]]
+            for c in cells[method]
+            if c["strategy"] == "cost" and c["curve"] in theirs
+        ]
         if ratios:
             out[method] = {
                 "costCurves": len(ratios),

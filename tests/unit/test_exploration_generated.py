@@ -120,6 +120,14 @@ def test_the_generated_mode_reports_cost_regret_and_coverage_per_method_and_shap
         assert vs["ratioMax"] >= vs["ratioGeomean"] > 0
 
 
+def test_ours_are_held_against_parrotfish_on_the_cost_curves_only(plain_curve):
+    argv = ["--generated", "2", "--runs", "1", "--seed", "5", "--strategy", "cost,speed"]
+    report = exploration.main([*argv, "--curve", str(plain_curve)])
+    # two cost curves, although each method ran four curve x strategy pairs
+    assert report["methods"]["adaptive"]["pairs"] == 4
+    assert report["vsParrotfish"]["adaptive"]["costCurves"] == 2
+
+
 def test_parrotfish_runs_only_on_cost_in_the_generated_mode(plain_curve):
     argv = ["--generated", "2", "--runs", "1", "--seed", "5", "--strategy", "speed"]
     report = exploration.main([*argv, "--curve", str(plain_curve)])
