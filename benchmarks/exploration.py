@@ -63,6 +63,7 @@ from collections.abc import Sequence
 from random import Random
 from typing import Any
 
+from benchmarks import exploration_loo, exploration_robustness
 from benchmarks.exploration_curves import Curve, default_curve_specs, load_curves
 from benchmarks.exploration_report import compact_table, goals, summarize_runs, table
 from benchmarks.exploration_simulation import (
@@ -214,6 +215,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-cold", action="store_true", help="draw every invocation from the steady state (no cold start)"
     )
+    parser.add_argument(
+        "--loo",
+        action="store_true",
+        help="leave-one-curve-out: the model's tuned constants chosen again without each curve "
+        "(adaptive and adaptive-auto; benchmarks/exploration_loo.py)",
+    )
+    parser.add_argument(
+        "--loo-by",
+        choices=("curve", "function"),
+        default="curve",
+        help="with --loo: hold out one curve, or every curve of one function (mbwilding's 8 together)",
+    )
+    parser.add_argument(
+        "--generated",
+        type=int,
+        metavar="N",
+        help="the robustness suite: N curves generated from Lambda's CPU model with the real curves' "
+        "noise (adaptive and adaptive-auto; benchmarks/exploration_robustness.py)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument(
         "--compact",
@@ -225,6 +245,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.method = _split(args.method, METHODS, "--method")
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.generated is not None and args.generated < 1:
+        parser.error("--generated must be at least 1")
+    if args.generated is not None and args.loo:
+        parser.error("--generated and --loo are separate modes")
     return args
 
 
@@ -236,10 +260,70 @@ def _split(values: list[str] | None, allowed: Sequence[str], option: str) -> lis
     return list(dict.fromkeys(items))
 
 
+def measure(curves: Sequence[Curve], args: argparse.Namespace, methods: Sequence[str]) -> dict[str, Any]:
+    """Every curve and strategy with `methods`: the report's "curves"."""
+    return {
+        curve.name: {
+            strategy: benchmark_curve(
+                curve,
+                strategy,
+                runs=args.runs,
+                seed=args.seed,
+                methods=methods,
+                confidence=args.confidence,
+                tolerance=args.tolerance,
+                cold=not args.no_cold,
+            )
+            for strategy in args.strategy
+        }
+        for curve in curves
+    }
+
+
+def run_loo(curves: Sequence[Curve], args: argparse.Namespace) -> dict[str, Any]:
+    """Every configuration of the tuned constants on every curve, then leave-one-out (exploration_loo)."""
+    reference = measure(curves, args, ["fixed-50"])
+    configs = exploration_loo.grid()
+    all_scores = []
+    for config in configs:
+        with exploration_loo.applied(config):
+            done = measure(curves, args, exploration_loo.METHODS)
+        for name, strategies in done.items():
+            for strategy, figures in strategies.items():
+                base = reference[name][strategy]["methods"]["fixed-50"]["gbSeconds"]
+                for f in figures["methods"].values():
+                    f["gbSecondsVsFixed50"] = f["gbSeconds"] / base
+        all_scores.append(exploration_loo.scores_of({"curves": done}))
+        print(f"configuration {len(all_scores)} of {len(configs)} done", file=sys.stderr)
+    return exploration_loo.leave_one_out(configs, all_scores, args.loo_by)
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark and print it; returns the report."""
     args = parse_args(argv)
+    if args.generated is not None:
+        # The real curves (--curve, or ../shared/data) only lend their noise.
+        generated = exploration_robustness.run_generated(
+            args.generated,
+            runs=args.runs,
+            seed=args.seed,
+            strategies=args.strategy,
+            confidence=args.confidence,
+            tolerance=args.tolerance,
+            cold=not args.no_cold,
+            pool_specs=args.curve,
+        )
+        print(
+            json.dumps(generated, indent=1)
+            if args.json
+            else exploration_robustness.generated_table(generated)
+        )
+        return generated
     curves = [c for spec in args.curve or default_curve_specs() for c in load_curves(spec)]
+    if args.loo:
+        result = run_loo(curves, args)
+        print(json.dumps(result, indent=1, default=str) if args.json else exploration_loo.loo_table(result))
+        return result
     report: dict[str, Any] = {
         "command": "python -m benchmarks.exploration " + " ".join(sys.argv[1:] if argv is None else argv),
         "settings": {
@@ -252,22 +336,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "coldStarts": not args.no_cold,
             "region": REGION,
         },
-        "curves": {},
+        "curves": measure(curves, args, args.method),
     }
-    for curve in curves:
-        report["curves"][curve.name] = {
-            strategy: benchmark_curve(
-                curve,
-                strategy,
-                runs=args.runs,
-                seed=args.seed,
-                methods=args.method,
-                confidence=args.confidence,
-                tolerance=args.tolerance,
-                cold=not args.no_cold,
-            )
-            for strategy in args.strategy
-        }
     report["goals"] = goals(report)
     print(
         json.dumps(report, indent=1)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from random import Random
+from typing import Any
 
 from benchmarks.exploration_curves import Curve
-from powertuning.adaptive.outcome import size_results
+from powertuning.adaptive.outcome import confidence_statement, size_results
 from powertuning.adaptive.state import BatchItem, RaceSettings
 from powertuning.adaptive.step import drive
 from powertuning.analysis import (
@@ -102,10 +103,17 @@ class Run:
     lambda_usd: float
     step_functions_usd: float
     wall_ms: float = 0.0
+    # An adaptive run's confidence statement (`adaptive.outcome.confidence_statement`).
+    claim: dict[str, Any] | None = field(default=None, compare=False)
 
     @classmethod
     def of(
-        cls, chosen: int, results: Sequence[SizeResult], step_functions_usd: float, wall_ms: float = 0.0
+        cls,
+        chosen: int,
+        results: Sequence[SizeResult],
+        step_functions_usd: float,
+        wall_ms: float = 0.0,
+        claim: dict[str, Any] | None = None,
     ) -> Run:
         """What a run chose, with the invocations and cost its per-size results add up to."""
         return cls(
@@ -116,6 +124,7 @@ class Run:
             lambda_usd=sum(r.total_cost for r in results),
             step_functions_usd=step_functions_usd,
             wall_ms=wall_ms,
+            claim=claim,
         )
 
 
@@ -182,10 +191,14 @@ def run_adaptive(
     tolerance: float,
     cold: bool,
     model: bool = True,
+    listed: Sequence[int] | None = None,
 ) -> Run:
-    """An adaptive execution: `drive` (the state machine's loop), the Executor and Publisher simulated."""
+    """An adaptive execution: `drive` (the state machine's loop), the Executor and Publisher simulated.
+
+    `listed`: the powerValues of a listed run (default: every size of the curve).
+    """
     target = Target(curve, rng, cold=cold)
-    sizes = auto_initial_sizes(strategy=strategy) if auto else tuple(curve.sizes)
+    sizes = auto_initial_sizes(strategy=strategy) if auto else tuple(listed or curve.sizes)
     request = TuningRequest.from_dict(
         {
             "lambdaARN": ARN,
@@ -226,6 +239,7 @@ def run_adaptive(
         results,
         step_functions_cost(transitions, REGION),
         wall,
+        confidence_statement(race, settings),
     )
 
 

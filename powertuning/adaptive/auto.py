@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from powertuning.adaptive import model
-from powertuning.adaptive.estimates import Estimate, best_estimate, estimates, lower_bound
+from powertuning.adaptive.estimates import best_estimate, estimates, surely_within, surely_worse
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.input_kinds import AUTO_LADDER_STEP, auto_grid
 
@@ -46,17 +46,19 @@ def propose(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
         # cost was still falling into the leader.
         if settings.strategy != "cost" or falling:
             out.append(_between(grid, leader.value, upper[0]))
-    elif falling or not lower:
-        # Past the largest size measured: only while it still improves (no plateau reached yet).
+    elif not lower or not surely_within(est[lower[-1]], leader, settings):
+        # Past the largest size measured: on, until the last step surely gained less than the
+        # tolerance (a plateau, at the confidence). Stopping on mere doubt would leave a size
+        # more than the tolerance better untried.
         above = [m for m in grid if m > leader.value]
         out.append(above[min(len(above), AUTO_LADDER_STEP // 2) - 1] if above else None)
-    return tuple(sorted({m for m in out if m is not None and m not in measured}))
-
-
-def surely_worse(a: Estimate, b: Estimate, settings: RaceSettings) -> bool:
-    """a is worse than b by more than the tolerance, at the chosen confidence."""
-    lower = lower_bound(a, b, settings.confidence)
-    return lower is not None and lower > settings.tolerance * b.mean
+    proposals = sorted({m for m in out if m is not None and m not in measured})
+    if settings.model:
+        # Only sizes worth a cold start are published: none the model of every size measured shows
+        # unable to beat the leader by more than the tolerance (the race would drop it measured).
+        ruled = model.ruled_out(state, settings, proposals)
+        proposals = [m for m in proposals if m not in ruled]
+    return tuple(proposals)
 
 
 def _between(grid: Sequence[int], low: int | None, high: int) -> int | None:

@@ -144,3 +144,15 @@ def lower_bound(a: Estimate, b: Estimate, level: float) -> float | None:
     if not math.isfinite(variance):
         return None
     return a.mean - b.mean - stats.t_quantile(level, welch_df(a, b)) * math.sqrt(variance)
+
+
+def surely_worse(a: Estimate, b: Estimate, settings: RaceSettings) -> bool:
+    """a is worse than b by more than the tolerance, at the chosen confidence."""
+    lower = lower_bound(a, b, settings.confidence)
+    return lower is not None and lower > settings.tolerance * b.mean
+
+
+def surely_within(a: Estimate, b: Estimate, settings: RaceSettings) -> bool:
+    """a is worse than b by less than the tolerance (or better), at the chosen confidence."""
+    lower = lower_bound(b, a, settings.confidence)
+    return lower is not None and lower > -settings.tolerance * b.mean

@@ -62,7 +62,8 @@ def confidence_statement(state: AdaptiveState, settings: RaceSettings) -> dict[s
     spread and Welch degrees of freedom) at `confidence`, Bonferroni over those sizes; `null` when
     it has too few samples to compare. The sizes the race dropped could not beat the leader by more
     than `tolerance` at `confidence` when they were dropped; `skippedByModel` lists the listed sizes
-    never measured because the model of the measured ones showed them clearly worse; `coldStarts`
+    never measured because the model of the measured ones showed they could not win (or a walk of
+    the list never reached them: `model.promote`); `coldStarts`
     counts the cold starts spent. JSON-able; `text` says it in one line.
     """
     confidence, tolerance = settings.confidence, settings.tolerance

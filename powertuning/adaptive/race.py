@@ -81,6 +81,9 @@ def decide(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
         proposals = auto.propose(state, settings)
         if proposals:
             return replace(state, pending=proposals)
+    if state.reserve:
+        # Settled, with held-back listed sizes the walk never found worth a cold start.
+        state = replace(state, reserve=(), skipped_by_model=state.skipped_by_model + state.reserve)
     reason = "separated" if len(state.candidates) == 1 else "budget"
     return replace(state, done=True, reason=reason)
 

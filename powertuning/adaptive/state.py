@@ -85,9 +85,10 @@ class AdaptiveState:
     batch: tuple[BatchItem, ...] = ()
     pending: tuple[int, ...] = ()
     unavailable: tuple[int, ...] = ()
-    # Listed sizes held back until the model has seen the first probes (published, not invoked yet).
+    # Listed sizes held back until the model has seen the first probes, or (cost, no fitted model)
+    # until the walk reaches them (published, not invoked yet).
     reserve: tuple[int, ...] = ()
-    # Listed sizes the model showed clearly worse: never invoked (no cold start spent on them).
+    # Listed sizes the model ruled out or a walk never reached: never invoked (no cold start spent).
     skipped_by_model: tuple[int, ...] = ()
     rounds: int = 0
     decisions: int = 0

@@ -26,8 +26,14 @@ def test_auto_speed_never_looks_below_the_leader_and_climbs_while_it_improves():
     state = measured_state({128: 4000.0, 512: 1000.0, 1769: 300.0}, (1769,))
     # THEN speed looks above it (not below: less memory is never faster)
     assert propose(state, settings(auto=True)) == (3008,)
-    # AND once a plateau is reached (3,008 MB no faster), it only fills the gap
+    # AND once a plateau is reached (3,008 MB no faster), the walk would only fill the gap; the
+    # model of the four sizes shows the plateau, so 2,048 MB cannot beat 1,769 MB by more than the
+    # tolerance and is not worth a cold start
     state = measured_state({128: 4000.0, 512: 1000.0, 1769: 300.0, 3008: 300.0}, (1769,))
+    assert propose(state, settings(auto=True, model=False)) == (2048,)
+    assert propose(state, settings(auto=True)) == ()
+    # with three sizes the model is unchecked: nothing is ruled out on its word
+    state = measured_state({512: 1000.0, 1769: 300.0, 3008: 300.0}, (1769,))
     assert propose(state, settings(auto=True)) == (2048,)
     state = measured_state({512: 1000.0, 1769: 300.0, 2048: 301.0, 3008: 300.0}, (1769,))
     assert propose(state, settings(auto=True)) == ()

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from powertuning.adaptive.auto import propose
-from powertuning.adaptive.model import DurationModel, Point, fit, probes
+from powertuning.adaptive.model import DurationModel, Point, fit, probes, skip_margin
 from powertuning.adaptive.outcome import confidence_statement
 from powertuning.input_kinds import AUTO_GRID
 from powertuning.local.cpu_model import cpu_duration_ms
@@ -95,15 +95,19 @@ def test_a_stepped_curve_does_not_fit_and_three_sizes_cannot_be_checked():
         # cost: CPU at most proportional to memory makes a bigger size dearer, so the smallest
         # first, over a factor of 4 of memory (enough leverage to fit the CPU part)
         ("cost", (128, 256, 384, 512)),
-        # speed: spread like balanced, so that a plateau is seen from below (probes all on a plateau
-        # would fit flat and predict the smallest size as fast)
-        ("speed", (128, 384, 1024, 3008)),
     ],
 )
 def test_probes_go_where_the_strategy_can_win(strategy, expected):
     assert probes(SIZES, strategy) == expected
     # five sizes or fewer: all measured, the model could skip none
     assert probes([128, 256, 512, 1024, 2048], strategy) == (128, 256, 512, 1024, 2048)
+
+
+def test_speed_probes_the_two_largest_sizes_of_any_list():
+    # more memory is never slower on Lambda: the fastest size is the largest or as fast as it
+    assert probes(SIZES, "speed") == (2048, 3008)
+    assert probes([128, 256, 512, 1024, 2048], "speed") == (1024, 2048)
+    assert probes([512, 1024], "speed") == (512, 1024)
 
 
 def test_cost_probes_span_a_factor_of_four_of_memory():
@@ -145,18 +149,49 @@ def test_a_super_linear_speed_up_past_the_cost_probes_sends_every_listed_size_to
         noisy({m: starved(m) for m in SIZES}, spread=0.03), SIZES, settings(strategy="cost"), log=log
     )
     # THEN the probes were the smallest sizes; cost falling over them does not fit the model, so
-    # nothing was skipped on its word, and the race found the cheapest size above the probes
+    # nothing was skipped on its word: the walk climbed the list while cost surely fell, found the
+    # cheapest size above the probes, and spent no cold start on the sizes above it
     assert [item.value for item in log[0]] == [128, 256, 384, 512]
-    assert state.skipped_by_model == ()
-    assert {s.value for s in state.sizes if s.count} == set(SIZES)
+    measured = {s.value for s in state.sizes if s.count}
+    assert {768, 1024} <= measured
+    assert set(state.skipped_by_model) == set(SIZES) - measured
+    assert all(m > 1024 for m in state.skipped_by_model)
     assert confidence_statement(state, settings(strategy="cost"))["pick"] == 1024
 
 
 def test_a_stepped_curve_falls_back_to_measuring_every_listed_size():
     stepped = {m: (400.0 if m < 512 else 100.0 if m < 1769 else 25.0) for m in SIZES}
-    state = race(noisy(stepped, spread=0.01), SIZES, settings(strategy="speed"))
+    state = race(noisy(stepped, spread=0.01), SIZES, settings(strategy="balanced"))
     assert state.skipped_by_model == ()
     assert {s.value for s in state.sizes if s.count} == set(SIZES)
+
+
+def test_speed_measures_only_the_largest_sizes_of_a_curve_that_never_slows_with_memory():
+    # GIVEN a single-threaded function (a plateau from one vCPU) and a stepped one, raced for speed
+    stepped = {m: (400.0 if m < 512 else 100.0 if m < 1769 else 25.0) for m in SIZES}
+    for means in ({m: cpu_bound(m) for m in SIZES}, stepped):
+        log: list = []
+        state = race(noisy(means, spread=0.05, cold_ms=300), SIZES, settings(strategy="speed"), log=log)
+        # THEN only the two largest were ever invoked: no smaller size can be faster
+        assert [item.value for item in log[0]] == [2048, 3008]
+        assert {s.value for s in state.sizes if s.count} == {2048, 3008}
+        assert set(state.skipped_by_model) == set(SIZES) - {2048, 3008}
+        assert confidence_statement(state, settings(strategy="speed"))["pick"] in (2048, 3008)
+
+
+def test_speed_walks_down_where_a_larger_size_measured_slower():
+    # GIVEN a curve that is not monotone past the plateau (another host at the largest size, as on
+    # SeBS 210): 3,008 MB 20% slower than 2,048 MB, and 1,769 MB faster still
+    means = {m: cpu_bound(m) for m in SIZES}
+    means[3008] = means[2048] * 1.2
+    means[1769] = means[2048] * 0.8
+    state = race(noisy(means, spread=0.03), SIZES, settings(strategy="speed"))
+    # THEN the walk went below the leader while its larger neighbour measured slower, found 1,769 MB,
+    # and stopped there: 1,536 MB is slower, so nothing below it was invoked
+    measured = {s.value for s in state.sizes if s.count}
+    assert {1769, 2048, 3008} <= measured
+    assert all(m >= 1536 for m in measured)
+    assert confidence_statement(state, settings(strategy="speed"))["pick"] == 1769
 
 
 def test_auto_jumps_to_the_predicted_optimum_instead_of_walking():
@@ -180,3 +215,11 @@ def test_auto_jumps_to_the_predicted_optimum_instead_of_walking():
     assert best not in means
     assert jumped == (best,)
     assert walked == (256, 1024)
+
+
+def test_the_skip_is_the_race_s_drop_test_but_for_balanced():
+    # cost and speed: a size that cannot beat the leader by more than the tolerance is skipped, as
+    # the race drops it measured; balanced's objective moves with the sizes measured: clearly worse
+    assert skip_margin(settings(strategy="cost", tolerance=0.05)) == -0.05
+    assert skip_margin(settings(strategy="speed", tolerance=0.1)) == -0.1
+    assert skip_margin(settings(strategy="balanced", tolerance=0.05)) == 0.05
