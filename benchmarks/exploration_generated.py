@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from random import Random
 
 from benchmarks.exploration_curves import Curve, Obs, Population, default_curve_specs, load_curves
+from powertuning.input_kinds import auto_grid
 from powertuning.local.cpu_model import cpu_duration_ms
-from powertuning.models import auto_grid
 
 SHAPES = ("cpu", "threads", "plateau", "io", "burst")
 LISTS: tuple[tuple[int, ...], ...] = (
