@@ -179,3 +179,30 @@ def test_without_a_rate_no_cold_start_key_appears_anywhere():
         assert key not in text
     request = TuningRequest.from_dict({"lambdaARN": ARN}).to_dict()
     assert not {"coldStartRate", "coldStartsPerSize", "monthlyGbSeconds"} & set(request)
+
+
+def test_the_cli_and_the_report_show_warm_and_cold_apart():
+    from powertuning.cli.output import format_table
+    from powertuning.report.explain import explain
+    from powertuning.report.result import TuningResult
+
+    stats = [measured(m) for m in SIZES]
+    out = analysis(stats, 0.032, strategy="balanced").to_dict()
+    pick = next(s for s in out["stats"] if s["value"] == out["power"])
+    share = 0.032 * pick["initCost"] / pick["averagePrice"]
+    # THEN the table's notes say the rate, INIT's share of the cost, and warm and cold apart
+    table = format_table(out)
+    assert (
+        f"At a 3.2% cold-start rate, INIT is {share:.0%} of this function's cost at {out['power']} MB"
+        in table
+    )
+    assert "warm $" in table
+    assert "cold $" in table
+    assert "(INIT 1,500.00 ms)" in table
+    # THEN the report's explanation says the same
+    explanation = explain(TuningResult.from_dict(out))
+    assert explanation is not None
+    assert any("3.2% cold-start rate" in sentence for sentence in explanation.sentences)
+    # THEN without a rate neither says anything of cold starts
+    plain = analysis([summarize(m, reports(m), PRICE, 0.2).to_dict() for m in SIZES], None).to_dict()
+    assert "cold-start rate" not in format_table(plain)
