@@ -206,3 +206,37 @@ def test_the_cli_and_the_report_show_warm_and_cold_apart():
     # THEN without a rate neither says anything of cold starts
     plain = analysis([summarize(m, reports(m), PRICE, 0.2).to_dict() for m in SIZES], None).to_dict()
     assert "cold-start rate" not in format_table(plain)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--cold-start-rate", "production"], {"coldStartRate": "production"}),
+        (
+            ["--cold-start-rate", "0.05", "--cold-starts-per-size", "2"],
+            {"coldStartRate": 0.05, "coldStartsPerSize": 2},
+        ),
+        (["--monthly-gb-seconds", "7e9"], {"monthlyGbSeconds": 7e9}),
+    ],
+)
+def test_the_cli_flags_set_the_keys(flags, expected):
+    import argparse
+
+    from powertuning.cli.options import add_input_options, build_input
+
+    parser = argparse.ArgumentParser()
+    add_input_options(parser)
+    data = build_input(parser.parse_args(flags), ARN)
+    assert {k: data[k] for k in expected} == expected
+
+
+def test_a_bad_rate_flag_is_refused_naming_the_key():
+    import argparse
+
+    from powertuning.cli.options import add_input_options, build_input
+    from powertuning.errors import InvalidInputError
+
+    parser = argparse.ArgumentParser()
+    add_input_options(parser)
+    with pytest.raises(InvalidInputError, match="coldStartRate must be a number from 0 to 1"):
+        build_input(parser.parse_args(["--cold-start-rate", "sometimes"]), ARN)
