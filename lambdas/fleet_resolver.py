@@ -26,10 +26,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     lambda_api.put_s3_json(
         lambda_api.client("s3"), bucket, f"{prefix}/items.json", [i.to_dict() for i in selection.items]
     )
-    return {
+    out = {
         **selection.to_dict(),
         "items": {"bucket": bucket, "key": f"{prefix}/items.json"},
         "results": {"bucket": bucket, "prefix": prefix},
         "maxConcurrency": request.max_concurrency,
         "toleratedFailurePercentage": request.tolerated_failure_percentage,
     }
+    if request.defaults.get("monthlyGbSeconds") is not None:
+        # The account's tier, once for the whole fleet: the summary prices every saving at it.
+        out["monthlyGbSeconds"] = request.defaults["monthlyGbSeconds"]
+    return out

@@ -23,6 +23,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         region=region,
         tolerated_failure_percentage=float(fleet["toleratedFailurePercentage"]),
         excluded=fleet.get("excluded", []),
+        monthly_gb_seconds=fleet.get("monthlyGbSeconds"),
     ).to_dict()
     key = f"{fleet['results']['prefix']}/summary.json"
     lambda_api.put_s3_json(s3, fleet["results"]["bucket"], key, summary)

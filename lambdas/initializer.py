@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from powertuning import deployment, guards, lambda_api, limits
+from powertuning.input_kinds import PRODUCTION
 from powertuning.inputs import TuningRequest, with_s3_payload
 from powertuning.lifecycle.start import initialize
 from powertuning.payloads import decode_s3_payload
@@ -46,5 +47,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         storage=lambda_api.client("s3", region),
         staging_bucket=deployment.staging_bucket(),
         stack_region=os.environ.get("AWS_REGION"),
+        # Input coldStartRate "production": the function's own rate, from its log group.
+        logs_client=lambda_api.client("logs", region) if request.cold_start_rate == PRODUCTION else None,
     )
     return {"request": request.to_dict(), "run": config.to_dict()}

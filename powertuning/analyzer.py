@@ -14,6 +14,7 @@ from typing import Any
 from powertuning.adaptive.outcome import confidence_statement, size_results
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.analysis import LatencyTarget, count_adaptive_transitions, count_transitions, recommend
+from powertuning.cold_starts import blend, init_share
 from powertuning.errors import RecommendationError, TargetFunctionError
 from powertuning.inputs import TuningRequest
 from powertuning.output import Confidence, TuningOutput
@@ -45,6 +46,9 @@ def analyze_state(
     else:
         results = [SizeResult.from_dict(item) for item in state["results"]]
         transitions = count_transitions(publisher_calls, results)
+    if config.cold_start is not None:
+        # Input `coldStartRate`: every size at (1 - rate) x warm + rate x cold (powertuning/cold_starts.py).
+        results = [blend(r, config.cold_start.rate) for r in results]
     if not any(not r.skipped and r.invocations for r in results):
         reasons = "; ".join(
             f"{r.value} MB{'' if r.architecture is None else ' on ' + r.architecture}: {r.reason}"
@@ -67,6 +71,15 @@ def analyze_state(
             else LatencyTarget(request.max_duration_ms, request.duration_statistic)
         ),
     )
+    if config.cold_start is not None:
+        pick = next(
+            r
+            for r in results
+            if r.value == recommendation.power and r.architecture == recommendation.architecture
+        )
+        recommendation = replace(
+            recommendation, cold_start=config.cold_start, init_share=init_share(pick, config.cold_start.rate)
+        )
     return replace(recommendation, dry_run=request.dry_run, confidence=confidence)
 
 

@@ -129,3 +129,7 @@ class StagedCodeError(PowerTuningError):
 
 class ExecutionRunningError(PowerTuningError):
     """Recovery was asked for an execution that is still running; nothing was changed."""
+
+
+class ColdStartRateError(PowerTuningError):
+    """coldStartRate "production" could not be read from the function's log group."""

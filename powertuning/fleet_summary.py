@@ -35,11 +35,14 @@ class Usage:
         return self.invocations * DAYS_PER_MONTH / self.days
 
 
-def monthly_cost(usage: Usage, memory_mb: int, architecture: str, region: str) -> float:
-    """A month of this traffic at this memory: the window's average duration, request fee included."""
+def monthly_cost(
+    usage: Usage, memory_mb: int, architecture: str, region: str, monthly_gb_seconds: float | None = None
+) -> float:
+    """A month of this traffic at this memory: the window's average duration, request fee included;
+    with `monthly_gb_seconds` (the fleet's `defaults.monthlyGbSeconds`), at the account's tier."""
     if usage.average_duration_ms is None or usage.invocations <= 0:
         return 0.0
-    price = lambda_price(region, architecture)
+    price = lambda_price(region, architecture, monthly_gb_seconds=monthly_gb_seconds)
     return usage.monthly_invocations * price.invocation_cost(usage.average_duration_ms, memory_mb)
 
 
@@ -162,7 +165,9 @@ class Saving:
         }
 
 
-def saving(outcome: FunctionOutcome, usage: Usage, region: str) -> Saving:
+def saving(
+    outcome: FunctionOutcome, usage: Usage, region: str, monthly_gb_seconds: float | None = None
+) -> Saving:
     """The saving of moving a tuned function to its recommended size, at its last 14 days' traffic.
 
     The current cost comes from CloudWatch (real traffic, current size). The recommended size's cost
@@ -172,7 +177,7 @@ def saving(outcome: FunctionOutcome, usage: Usage, region: str) -> Saving:
     """
     output = outcome.output or {}
     recommended = int(output.get("power", outcome.memory_size))
-    current = monthly_cost(usage, outcome.memory_size, outcome.architecture, region)
+    current = monthly_cost(usage, outcome.memory_size, outcome.architecture, region, monthly_gb_seconds)
     by_size = {
         int(s["value"]): float(s["averagePrice"]) for s in output.get("stats", []) if "averagePrice" in s
     }
@@ -266,10 +271,15 @@ def summarize(
     region: str,
     tolerated_failure_percentage: float = DEFAULT_TOLERATED_FAILURE_PERCENTAGE,
     excluded: Sequence[Mapping[str, str]] = (),
+    monthly_gb_seconds: float | None = None,
 ) -> FleetSummary:
-    """Rank the tuned functions by monthly saving (largest first); failures and skips keep their causes."""
+    """Rank the tuned functions by monthly saving (largest first); failures and skips keep their causes.
+
+    `monthly_gb_seconds`: the account's usage, taken once for every function (its marginal tier)."""
     savings = [
-        saving(o, usage.get(FunctionRef.parse(o.function_arn).unqualified, Usage()), region)
+        saving(
+            o, usage.get(FunctionRef.parse(o.function_arn).unqualified, Usage()), region, monthly_gb_seconds
+        )
         for o in outcomes
         if o.status == "SUCCEEDED"
     ]

@@ -71,7 +71,15 @@ Kind = Literal[
     "alias",
     "names",
     "images",
+    "rate",
+    "amount",
 ]
+
+# coldStartRate "production": the function's own rate, read from its log group (powertuning/cold_rate.py).
+PRODUCTION: Final = "production"
+# coldStartsPerSize: at most this many fresh versions per size, and never more than half of `num`
+# (the warm figure needs warm invocations).
+MAX_COLD_STARTS_PER_SIZE: Final = 20
 
 
 def boolean(data: Mapping[str, Any], key: str, default: bool = False) -> bool:
@@ -98,6 +106,36 @@ def number(data: Mapping[str, Any], key: str, default: float, low: float, high: 
         raise InvalidInputError(f"{key} must be a number from {low} to {high}, got {json.dumps(value)}")
     if not low <= value <= high:
         raise InvalidInputError(f"{key} must be a number from {low} to {high}, got {value}")
+    return float(value)
+
+
+def cold_start_rate(data: Mapping[str, Any], key: str) -> float | str | None:
+    """A share of invocations from 0 to 1, or "production" (the function's own, from its logs)."""
+    if key not in data:
+        return None
+    value = data[key]
+    if value == PRODUCTION:
+        return PRODUCTION
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= 1
+    ):
+        raise InvalidInputError(
+            f"{key} must be a number from 0 to 1 (the share of invocations that are cold starts) or "
+            f'"{PRODUCTION}" (the function\'s own rate over the last 14 days), got {json.dumps(value)}'
+        )
+    return float(value)
+
+
+def amount(data: Mapping[str, Any], key: str) -> float | None:
+    """A finite number of at least 0, no upper bound (None when the key is not given)."""
+    if key not in data:
+        return None
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise InvalidInputError(f"{key} must be a number of at least 0, got {json.dumps(value)}")
     return float(value)
 
 

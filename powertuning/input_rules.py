@@ -44,6 +44,7 @@ def check_combinations(data: Mapping[str, Any], values: Mapping[str, Any]) -> No
             )
     _check_latency_target(data, values)
     _check_architectures(values)
+    _check_cold_starts(data, values)
 
 
 def _check_balanced_weight(data: Mapping[str, Any], values: Mapping[str, Any]) -> None:
@@ -120,4 +121,30 @@ def _check_architectures(values: Mapping[str, Any]) -> None:
         raise InvalidInputError(
             "architectures cannot be combined with autoOptimize: true: the tuner applies memory only; "
             "deploy the recommended architecture yourself, then tune again to apply its memory"
+        )
+
+
+def _check_cold_starts(data: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    # coldStartRate: each size priced at (1 - rate) x warm + rate x cold (powertuning/cold_starts.py).
+    if values["cold_start_rate"] is None:
+        if "coldStartsPerSize" in data:
+            raise InvalidInputError(
+                "coldStartsPerSize needs coldStartRate (the cold starts are measured to be priced at it)"
+            )
+        return
+    if values["only_cold_starts"]:
+        raise InvalidInputError(
+            "coldStartRate cannot be combined with onlyColdStarts: true (every invocation would be a cold "
+            "start, leaving no warm one to blend with): drop onlyColdStarts, or set coldStartRate 1"
+        )
+    if values["sampling"] == "adaptive":
+        raise InvalidInputError(
+            'coldStartRate cannot be combined with sampling: "adaptive" yet (the race compares warm '
+            'invocations): use sampling: "fixed"'
+        )
+    per_size = values["cold_starts_per_size"]
+    if per_size is not None and not values["dry_run"] and per_size > values["num"] // 2:
+        raise InvalidInputError(
+            f"coldStartsPerSize must be at most half of num ({values['num'] // 2} with num "
+            f"{values['num']}), got {per_size}: the warm figure needs as many warm invocations"
         )

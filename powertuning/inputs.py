@@ -24,6 +24,7 @@ from powertuning.input_kinds import (
     DEFAULT_CONFIDENCE,
     DEFAULT_TOLERANCE,
     DURATION_STATISTICS,
+    MAX_COLD_STARTS_PER_SIZE,
     MAX_CONFIDENCE,
     MAX_DISCARD,
     MAX_NUM,
@@ -32,6 +33,7 @@ from powertuning.input_kinds import (
     MIN_CONFIDENCE,
     MIN_NUM,
     ON_ERROR,
+    PRODUCTION,
     SAMPLING,
     STRATEGIES,
     Kind,
@@ -78,6 +80,12 @@ class TuningRequest:
     architectures: tuple[str, ...] | None = None
     # Container images: the image per architecture (None: the function's own, multi-architecture).
     image_uris: Mapping[str, str] | None = None
+    # None: cold starts priced as today (trimmed away); a share 0..1 or "production" blends them in.
+    cold_start_rate: float | str | None = None
+    # With a rate: fresh versions per size, each one cold start (None: 1).
+    cold_starts_per_size: int | None = None
+    # The account's Lambda usage a month: duration priced at its marginal tier (powertuning/pricing.py).
+    monthly_gb_seconds: float | None = None
 
     @property
     def function(self) -> FunctionRef:
@@ -88,6 +96,19 @@ class TuningRequest:
         """Power values to test: the input's, else the deploy-time default; one for a dry run."""
         values = self.power_values or default
         return values[:1] if self.dry_run else values
+
+    @property
+    def prices_cold_starts(self) -> bool:
+        """Whether the run prices INIT at a cold-start rate (input `coldStartRate`)."""
+        return self.cold_start_rate is not None
+
+    @property
+    def cold_versions(self) -> int:
+        """How many fresh versions each size gets for its cold starts: `coldStartsPerSize`, 1 when a
+        rate is given without it, 0 without a rate (one version per size, as ever)."""
+        if not self.prices_cold_starts:
+            return 0
+        return min(self.cold_starts_per_size or 1, self.invocations_per_size)
 
     @property
     def invocations_per_size(self) -> int:
@@ -184,6 +205,10 @@ class InputKey:
             return kinds.image_uris(data, name)
         if kind == "alias":
             return kinds.alias(data, name)
+        if kind == "rate":
+            return kinds.cold_start_rate(data, name)
+        if kind == "amount":
+            return kinds.amount(data, name)
         return kinds.sendable(data, name)
 
     def render(self, request: TuningRequest) -> Any:
@@ -206,6 +231,10 @@ def _adaptive(request: TuningRequest) -> bool:
 
 def _has_target(request: TuningRequest) -> bool:
     return request.max_duration_ms is not None
+
+
+def _has_rate(request: TuningRequest) -> bool:
+    return request.prices_cold_starts
 
 
 # Every execution input key, in the README's order: aws-lambda-power-tuning v4's, then ours.
@@ -363,6 +392,36 @@ INPUTS: Final[tuple[InputKey, ...]] = (
         "in architectures other than the function's own, as ARCH=URI,...",
         reference=False,
         metavar="ARCH=URI,...",
+    ),
+    InputKey(
+        "coldStartRate",
+        "rate",
+        'the share of invocations that are cold starts, 0-1, or "production" (the function\'s own over '
+        "the last 14 days, from its log group): each size is priced at (1 - rate) x warm + rate x cold, "
+        "INIT billed",
+        reference=False,
+        default_text="none: cold starts are trimmed away, as the reference tool does",
+        metavar=f"RATE|{PRODUCTION}",
+    ),
+    InputKey(
+        "coldStartsPerSize",
+        "int",
+        "with coldStartRate: cold starts measured per size, each on a fresh version",
+        None,
+        1,
+        MAX_COLD_STARTS_PER_SIZE,
+        reference=False,
+        default_text="1 with coldStartRate",
+        metavar="N",
+        written=_has_rate,
+    ),
+    InputKey(
+        "monthlyGbSeconds",
+        "amount",
+        "the account's Lambda GB-seconds a month: duration priced at its marginal tier",
+        reference=False,
+        default_text="none: the first tier's price",
+        metavar="GBS",
     ),
 )
 INPUT_KEYS: Final = tuple(key.name for key in INPUTS)

@@ -16,6 +16,7 @@ from powertuning import lambda_api, limits
 from powertuning import samples as sample_store
 from powertuning.analysis import discard_for, summarize
 from powertuning.aws import error_code
+from powertuning.cold_starts import cold_figures, with_cold_figures
 from powertuning.errors import RunEndedError, TargetFunctionError
 from powertuning.inputs import TuningRequest
 from powertuning.lifecycle.publish import alias_names
@@ -250,20 +251,19 @@ def measure(
             power, f"every invocation failed with {error_type} (allowedExceptions)", transitions
         )
         return final, replace(skipped, architecture=arch) if config.architectures else skipped
-    price = lambda_price(config.function_arn.split(":")[3], arch, config.ephemeral_storage_mb)
-    if config.architectures:
-        result = summarize(
-            power, reports, price, discard_for(request), errors=errors, transitions=transitions
-        )
-        return final, replace(result, architecture=arch)
+    price = lambda_price(
+        config.function_arn.split(":")[3], arch, config.ephemeral_storage_mb, request.monthly_gb_seconds
+    )
     if count is not None:
         cap = limits.sample_cap(request, config)
         return final, batch_result(
             power, reports, price, discard_for(request), errors=errors, transitions=transitions, cap=cap
         )
-    return final, summarize(
-        power, reports, price, discard_for(request), errors=errors, transitions=transitions
-    )
+    result = summarize(power, reports, price, discard_for(request), errors=errors, transitions=transitions)
+    if request.prices_cold_starts:
+        # Input `coldStartRate`: warm and cold apart, for the Analyzer to blend at the run's rate.
+        result = with_cold_figures(result, cold_figures(power, reports, price, discard_for(request)))
+    return final, replace(result, architecture=arch) if config.architectures else result
 
 
 def _skipped(power: int, reason: str, transitions: int) -> SizeResult:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Self
 from urllib.parse import parse_qs, urlparse
 
+from powertuning.cold_starts import BLENDED, ColdStartRate
 from powertuning.errors import ResultFormatError
 from powertuning.visualization import decode
 
@@ -143,6 +144,13 @@ _FIGURES: Final[Keys] = (
     ("gbSeconds", "gb_seconds", finite_number),
     ("transitions", "transitions", whole_number),
     ("architecture", "architecture", str),
+    # Input `coldStartRate` only (powertuning/cold_starts.py).
+    ("warmPrice", "warm_price", finite_number),
+    ("warmDuration", "warm_duration", finite_number),
+    ("initDuration", "init_duration", finite_number),
+    ("coldStartCost", "cold_start_cost", finite_number),
+    ("coldStartDuration", "cold_start_duration", finite_number),
+    ("initCost", "init_cost", finite_number),
 )
 
 
@@ -170,6 +178,13 @@ class SizeStats:
     transitions: int | None = None
     # Input `architectures`: which one this size was measured on.
     architecture: str | None = None
+    # Input `coldStartRate`: warm and cold apart (averagePrice and averageDuration are then blended).
+    warm_price: float | None = None
+    warm_duration: float | None = None
+    init_duration: float | None = None
+    cold_start_cost: float | None = None
+    cold_start_duration: float | None = None
+    init_cost: float | None = None
 
     @property
     def has_percentiles(self) -> bool:
@@ -281,6 +296,9 @@ class TuningOutput:
     constraint: Constraint | None = None
     # sampling "adaptive": how sure the race is of its pick.
     confidence: Confidence | None = None
+    # Input `coldStartRate`: the rate the sizes are priced at, and the share of the pick's cost INIT is.
+    cold_start: ColdStartRate | None = None
+    init_share: float | None = None
     dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -308,6 +326,8 @@ class TuningOutput:
             out["skipped"] = skipped
         if self.confidence is not None and not self.dry_run:
             out["confidence"] = self.confidence.to_dict()
+        if self.cold_start is not None:
+            out["coldStart"] = self.cold_start.to_dict() | {"pricing": BLENDED, "initShare": self.init_share}
         return out
 
     @classmethod
@@ -357,6 +377,8 @@ class TuningOutput:
                 visualizations={str(k): str(v) for k, v in (machine.get("visualizations") or {}).items()},
                 constraint=_optional(data, "constraint", Constraint.from_dict),
                 confidence=_optional(data, "confidence", Confidence.from_dict),
+                cold_start=_optional(data, "coldStart", ColdStartRate.from_dict),
+                init_share=_optional(data.get("coldStart") or {}, "initShare", finite_number),
                 dry_run=dry_run,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -29,13 +29,25 @@ adds Init Duration on top, which would bill it twice. SnapStart's restore is bil
 Duration (the REPORT line's own figure), as aws-lambda-power-tuning bills it. Left out: SnapStart's
 cache charge for Python and .NET (per hour the snapshot is cached, not per invocation) and their
 restoration charge per GB restored, which the REPORT line does not show; Java SnapStart has neither.
+
+A cold invocation priced at a cold-start rate (input `coldStartRate`, powertuning/cold_starts.py) is
+billed `cold_billed_ms`: its Billed Duration, or Duration + Init Duration rounded up to 1 ms where the
+REPORT line's Billed Duration leaves INIT out (records written before August 2025), plus the Billed
+Restore Duration: what AWS bills an on-demand ZIP function with a managed runtime since 1 August 2025,
+and images and custom runtimes always.
+
+The account's tier (input `monthlyGbSeconds`, `marginal_tier`): duration is billed in tiers of the
+account's monthly GB-seconds per architecture and region, x86_64 the first 6B at the price above,
+the next 9B at 10% off, above 15B at 20% off; arm64 the first 7.5B, the next 11.25B, above 18.75B.
+The next GB-second an account at a given usage buys is priced at its tier (the marginal price), the
+same factor in every region and currency. Without the input, the first tier's price.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 ARCHITECTURES: Final = ("x86_64", "arm64")
 MIN_MEMORY_MB: Final = 128
@@ -86,6 +98,12 @@ _EPHEMERAL_GB_SECOND_CNY: Final = round(EPHEMERAL_GB_SECOND_USD * 0.000113477 / 
 
 DEFAULT_POWER_VALUES: Final = (128, 256, 512, 1024, 1536, 3008)
 
+# Monthly duration tiers: (GB-seconds a month from which it applies, factor on the first tier's price).
+DURATION_TIERS: Final[dict[str, tuple[tuple[float, float], ...]]] = {
+    "x86_64": ((0, 1.0), (6e9, 0.9), (15e9, 0.8)),
+    "arm64": ((0, 1.0), (7.5e9, 0.9), (18.75e9, 0.8)),
+}
+
 
 @dataclass(frozen=True)
 class LambdaPrice:
@@ -119,15 +137,46 @@ class LambdaPrice:
         return math.ceil(billed_ms) / 1000 * memory_mb / 1024
 
 
+def marginal_tier(architecture: str, monthly_gb_seconds: float) -> float:
+    """The factor on the first tier's duration price at this monthly usage (1.0, 0.9 or 0.8)."""
+    factor = 1.0
+    for start, tier_factor in DURATION_TIERS[architecture]:
+        if monthly_gb_seconds >= start:
+            factor = tier_factor
+    return factor
+
+
+def cold_billed_ms(report: Any) -> float:
+    """What a cold invocation is billed (ms): INIT inside, as AWS bills on-demand functions now.
+
+    `report` is a `logs.Report`: Billed Duration when it holds INIT already, else Duration + Init
+    Duration rounded up to 1 ms; plus the Billed Restore Duration (SnapStart).
+    """
+    with_init = math.ceil(round(report.duration_ms + report.init_duration_ms, 6))
+    return max(float(report.billed_duration_ms), float(with_init)) + report.billed_restore_duration_ms
+
+
 def currency(region: str) -> str:
     """The currency a region bills in: "CNY" in the China regions, "USD" everywhere else."""
     return _CURRENCY_BY_REGION.get(region, "USD")
 
 
 def lambda_price(
-    region: str, architecture: str = "x86_64", ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB
+    region: str,
+    architecture: str = "x86_64",
+    ephemeral_storage_mb: int = FREE_EPHEMERAL_STORAGE_MB,
+    monthly_gb_seconds: float | None = None,
 ) -> LambdaPrice:
-    """Lambda prices for a region, architecture and ephemeral storage size (unknown regions: default)."""
+    """Lambda prices for a region, architecture and ephemeral storage size (unknown regions: default);
+    with `monthly_gb_seconds`, duration at the account's marginal tier."""
+    price = _first_tier_price(region, architecture, ephemeral_storage_mb)
+    if monthly_gb_seconds is None:
+        return price
+    factor = marginal_tier(architecture, monthly_gb_seconds)
+    return price if factor == 1.0 else replace(price, gb_second=round(price.gb_second * factor, 13))
+
+
+def _first_tier_price(region: str, architecture: str, ephemeral_storage_mb: int) -> LambdaPrice:
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, got {architecture!r}")
     x86 = _GB_SECOND_X86_BY_REGION.get(region)

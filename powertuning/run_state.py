@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from powertuning.arns import IMAGE_URI, S3_URI, FunctionRef
+from powertuning.cold_starts import ColdStartRate
 from powertuning.markers import MARKER_PREFIX, RUN_ID
 from powertuning.pricing import ARCHITECTURES, FREE_EPHEMERAL_STORAGE_MB
 
@@ -86,6 +87,8 @@ class RunState:
     architectures: tuple[str, ...] = ()
     # Set when another architecture is measured: the code to restore (architecture = the original).
     original_code: OriginalCode | None = None
+    # Input `coldStartRate`: the rate the sizes are priced at (the input's, or read from the logs).
+    cold_start: ColdStartRate | None = None
 
     @property
     def measured_architectures(self) -> tuple[str, ...]:
@@ -128,6 +131,8 @@ class RunState:
             out["architectures"] = list(self.architectures)
         if self.original_code is not None:
             out["original"]["code"] = self.original_code.to_dict()
+        if self.cold_start is not None:
+            out["coldStart"] = self.cold_start.to_dict()
         return out
 
     @classmethod
@@ -153,6 +158,7 @@ class RunState:
             ephemeral_storage_mb=int(data.get("ephemeralStorageMB", FREE_EPHEMERAL_STORAGE_MB)),
             architectures=architectures,
             original_code=None if code is None else OriginalCode.from_dict(code),
+            cold_start=None if data.get("coldStart") is None else ColdStartRate.from_dict(data["coldStart"]),
         )
 
 

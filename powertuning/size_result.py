@@ -40,6 +40,14 @@ class SizeResult:
     samples: tuple[Sample, ...] = ()
     # Input `architectures`: which one this size was measured on (None: the function's own only).
     architecture: str | None = None
+    # Input `coldStartRate` only (powertuning/cold_starts.py): the warm invocations' trimmed means,
+    # the cold ones' medians (INIT billed), and what one cold start's INIT costs on its own.
+    warm_price: float | None = None
+    warm_duration: float | None = None
+    init_duration: float | None = None
+    cold_start_cost: float | None = None
+    cold_start_duration: float | None = None
+    init_cost: float | None = None
 
     def statistic(self, name: str) -> float:
         """A duration statistic of DURATION_STATISTICS: "average" (trimmed) or a percentile."""
@@ -64,6 +72,10 @@ class SizeResult:
         }
         if self.architecture is not None:
             out["architecture"] = self.architecture
+        # Input `coldStartRate` only: a run without one writes none of these.
+        for key, name in COLD_KEYS:
+            if getattr(self, name) is not None:
+                out[key] = getattr(self, name)
         if self.skipped:
             out.update(skipped=True, reason=self.reason)
         if self.samples:
@@ -78,6 +90,17 @@ class SizeResult:
         if "samples" in camel:
             camel["samples"] = tuple(sample_store.parse(s) for s in camel["samples"])
         return cls(**{k: v for k, v in camel.items() if k in names})
+
+
+# The figures a run with input `coldStartRate` adds to each size, in wire order.
+COLD_KEYS = (
+    ("warmPrice", "warm_price"),
+    ("warmDuration", "warm_duration"),
+    ("initDuration", "init_duration"),
+    ("coldStartCost", "cold_start_cost"),
+    ("coldStartDuration", "cold_start_duration"),
+    ("initCost", "init_cost"),
+)
 
 
 def _snake(name: str) -> str:

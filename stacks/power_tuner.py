@@ -173,6 +173,7 @@ class PowerTuner(Construct):
         if self.staging is not None:
             self._grant_code_changes(self.staging)
         self._grant_execution_read()
+        self._grant_production_rate()
         self._deny_self()
         self._deny_tagged()
         if self.options.payload_s3_bucket is not None:
@@ -315,6 +316,49 @@ class PowerTuner(Construct):
             role = self.functions.roles[name]
             role.add_to_principal_policy(iam.PolicyStatement(actions=list(granted), resources=[resource]))
             acknowledge(role, f"AwsSolutions-IAM5[Resource::{nag_resource(self, resource)}]", reason)
+
+    def _production_log_groups(self) -> list[str]:
+        """The tuned functions' default log groups, `/aws/lambda/<name>`, scoped as lambdaResource
+        scopes the functions (the same account, region and name pattern)."""
+        stack = Stack.of(self)
+        bases = self.options.lambda_resource or (None,)
+        groups: list[str] = []
+        for pattern in bases:
+            if pattern is None:
+                region, account, name = stack.region, stack.account, "*"
+            elif Token.is_unresolved(pattern):
+                parts = Fn.split(":", pattern)
+                region, account, name = Fn.select(3, parts), Fn.select(4, parts), Fn.select(6, parts)
+            else:
+                parts_list = pattern.split(":")
+                region, account, name = parts_list[3], parts_list[4], parts_list[6]
+            group = Fn.join(
+                "", [f"arn:{stack.partition}:logs:", region, ":", account, ":log-group:/aws/lambda/", name]
+            )
+            groups += [group, Fn.join("", [group, ":*"])]
+        return groups
+
+    def _grant_production_rate(self) -> None:
+        """coldStartRate "production": the Initializer counts the function's REPORT lines with Logs
+        Insights. StartQuery on the tuned functions' log groups only; GetQueryResults names a query
+        id, not a log group, and has no resource-level permission (Resource "*")."""
+        role = self.functions.roles["initializer"]
+        groups = self._production_log_groups()
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["logs:StartQuery"], resources=groups))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["logs:GetQueryResults"], resources=["*"]))
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "logs:GetQueryResults reads a Logs Insights query by its id and supports no resource-level "
+            "permission; the query itself (logs:StartQuery) is limited to the tuned functions' log groups",
+        )
+        for group in groups:
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::{nag_resource(self, group)}]",
+                "The function to tune is named in each execution's input: its log group "
+                "/aws/lambda/<name> is bounded by lambdaResource's name pattern, as the function is.",
+            )
 
     def _grant_execution_read(self) -> None:
         """The Optimizer applies nothing for an execution that was stopped meanwhile: it reads its

@@ -180,7 +180,12 @@ class RaceSettings:
             confidence=request.confidence,
             tolerance=request.tolerance,
             max_per_size=request.invocations_per_size,
-            price=lambda_price(request.function.region, run.architecture, run.ephemeral_storage_mb),
+            price=lambda_price(
+                request.function.region,
+                run.architecture,
+                run.ephemeral_storage_mb,
+                request.monthly_gb_seconds,
+            ),
             auto=request.auto_power_values,
             sample_cap=limits.sample_cap(request, run),
         )

@@ -128,6 +128,14 @@ def client(
     session: Any = None,
     endpoint_url: str | None = None,
 ) -> IAMClient: ...
+@overload
+def client(
+    service: Literal["logs"],
+    region: str | None = None,
+    *,
+    session: Any = None,
+    endpoint_url: str | None = None,
+) -> Any: ...  # CloudWatch Logs (coldStartRate "production"): no stub package installed
 def client(
     service: str, region: str | None = None, *, session: Any = None, endpoint_url: str | None = None
 ) -> Any:

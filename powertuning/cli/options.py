@@ -57,6 +57,18 @@ def _image_uris(text: str) -> dict[str, str]:
 _TYPES: dict[str, Any] = {"int": int, "number": float, "ms": float, "sizes": _power_values, "json": _json}
 _TYPES["names"] = _TYPES["choices"] = _names
 _TYPES["images"] = _image_uris
+_TYPES["amount"] = float
+
+
+def _rate(text: str) -> float | str:
+    # "production", or a number (checked as the input key, which names the range).
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+_TYPES["rate"] = _rate
 # Where the CLI's default differs from the input's: the table and the report need the per-size stats.
 _CLI_DEFAULTS: dict[str, str] = {"includeOutputResults": "on here, as the table needs them"}
 KEYS_WITH_FLAGS: tuple[InputKey, ...] = tuple(key for key in INPUTS if key.flag is not None)

@@ -21,13 +21,22 @@ from powertuning.run_state import PublishState, RunState
 
 
 def alias_names(power: int, request: TuningRequest, suffix: str = "") -> list[str]:
-    """Aliases a size needs: `RAM<size>`, or one `RAM<size>-<i>` per invocation for cold starts.
+    """Aliases a size needs: `RAM<size>`, or one `RAM<size>-<i>` per invocation for cold starts, or
+    per cold start asked for (`coldStartsPerSize` above 1; the invocations go round them, so each
+    alias's first one is a cold start).
 
     `suffix` (RunState.arch_suffix) names another architecture's: `RAM<size>-arm64[-<i>]`.
     """
     if request.only_cold_starts:
         return [f"RAM{power}{suffix}-{i}" for i in range(request.invocations_per_size)]
+    if request.cold_versions > 1:
+        return [f"RAM{power}{suffix}-{i}" for i in range(request.cold_versions)]
     return [f"RAM{power}{suffix}"]
+
+
+def numbered_aliases(request: TuningRequest) -> bool:
+    """Whether a size's aliases (and version markers) are numbered `-<i>`."""
+    return request.only_cold_starts or request.cold_versions > 1
 
 
 def next_publish_state(
@@ -68,7 +77,7 @@ def publish_next(
     created: list[str] = []
     try:
         for i, alias in enumerate(alias_names(power, request, config.arch_suffix(architecture))):
-            suffix = f"-{i}" if request.only_cold_starts else ""
+            suffix = f"-{i}" if numbered_aliases(request) else ""
             marker = config.marker(power, architecture) + suffix
             lambda_api.update_configuration(client, config.function_arn, MemorySize=power, Description=marker)
             if config.original_code is not None:

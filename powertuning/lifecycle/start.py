@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from powertuning import architectures, code_ownership, lambda_api, limits
+from powertuning import architectures, code_ownership, cold_rate, lambda_api, limits
 from powertuning.arns import FunctionRef
 from powertuning.errors import (
     AliasConflictError,
@@ -56,6 +56,7 @@ def initialize(
     storage: Any = None,
     staging_bucket: str | None = None,
     stack_region: str | None = None,
+    logs_client: Any = None,
 ) -> RunState:
     """Check the function and the input against it, then register the run; change nothing else.
 
@@ -115,6 +116,8 @@ def initialize(
         timeout_s=int(latest.get("Timeout", 3)),
         ephemeral_storage_mb=ephemeral_storage_mb(latest),
         architectures=measured,
+        # Input `coldStartRate`: read now ("production": from the function's log group).
+        cold_start=cold_rate.resolve(request, latest, logs_client),
     )
     limits.check_state_budget(request, config)
     if any(a != own for a in measured):

@@ -23,7 +23,7 @@ from botocore.exceptions import UnknownServiceError
 _IAM_ACTION = {("lambda", "Invoke"): "InvokeFunction", ("s3", "HeadObject"): "GetObject"}
 # IAM's prefix for a service, where it differs from botocore's name.
 _IAM_PREFIX = {"stepfunctions": "states"}
-_SERVICES = ("lambda", "s3", "dynamodb", "stepfunctions", "cloudwatch")
+_SERVICES = ("lambda", "s3", "dynamodb", "stepfunctions", "cloudwatch", "logs")
 
 
 @dataclass

@@ -28,6 +28,8 @@ RESOURCE_STAR_ACTIONS = {
     # The fleet: listing functions for a selector, reading their metrics (no resource-level permissions).
     "lambda:ListFunctions",
     "cloudwatch:GetMetricData",
+    # coldStartRate "production": a Logs Insights query's results, read by its id.
+    "logs:GetQueryResults",
     *TRACING_ACTIONS,
     *LOG_DELIVERY_ACTIONS,
 }
@@ -321,10 +323,46 @@ def test_functions_write_only_their_own_log_group(default_stack: Synthesized) ->
     for name, (_, props) in default_stack.functions().items():
         log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
         granted = _granted(default_stack, name, "logs")
+        # The Initializer also reads the tuned function's log group (coldStartRate "production").
+        for action in ("logs:StartQuery", "logs:GetQueryResults"):
+            assert (action in granted) == (name == "initializer"), (name, action)
+            granted.pop(action, None)
         assert granted == {
             "logs:CreateLogStream": [f"<{log_group}.Arn>"],
             "logs:PutLogEvents": [f"<{log_group}.Arn>"],
         }, name
+
+
+@pytest.mark.parametrize(
+    ("stack_name", "groups"),
+    [
+        (
+            "default_stack",
+            ["arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/*"],
+        ),
+        (
+            "variant_stack",
+            [
+                "arn:<AWS::Partition>:logs:eu-west-1:123456789012:log-group:/aws/lambda/checkout",
+                "arn:<AWS::Partition>:logs:eu-west-1:123456789012:log-group:/aws/lambda/team-*",
+            ],
+        ),
+    ],
+)
+def test_only_the_initializer_queries_logs_and_only_the_tuned_functions_groups(
+    stack_name: str, groups: list[str], request: pytest.FixtureRequest, code_actions: dict[str, set[str]]
+) -> None:
+    stack: Synthesized = request.getfixturevalue(stack_name)
+    granted = _granted(stack, "initializer", "logs")
+    # THEN StartQuery reaches the log groups lambdaResource's functions write, nothing else
+    assert sorted(granted["logs:StartQuery"]) == sorted([*groups, *(f"{g}:*" for g in groups)])
+    # THEN GetQueryResults, which names a query id, is the one Resource "*" (RESOURCE_STAR_ACTIONS)
+    assert granted["logs:GetQueryResults"] == ["*"]
+    # THEN the grants are what the Initializer's code calls, and no other function has them
+    assert {"logs:StartQuery", "logs:GetQueryResults"} <= code_actions["initializer"]
+    for name in FUNCTION_NAMES:
+        if name != "initializer":
+            assert not {a for a in code_actions[name] if a.startswith("logs:")}, name
 
 
 def test_state_machine_role_may_invoke_only_the_six_functions(default_stack: Synthesized) -> None:

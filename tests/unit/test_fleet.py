@@ -281,6 +281,19 @@ def test_savings_scale_the_real_traffic_by_the_measured_ratio_and_rank_largest_f
     assert summary["totals"]["tuningCost"] == pytest.approx(0.006)
 
 
+def test_the_accounts_tier_prices_every_functions_monthly_cost_once() -> None:
+    # GIVEN the fleet's monthlyGbSeconds past the second x86_64 tier
+    usage = {ARN.format("b"): Usage(1_400_000, 100.0)}
+    outcomes = [_outcome("b", 512, {512: 2e-6, 1024: 4e-6})]
+    plain = summarize(outcomes, usage, region="us-east-1").to_dict()["functions"][0]
+    tiered = summarize(outcomes, usage, region="us-east-1", monthly_gb_seconds=16e9).to_dict()["functions"][0]
+    # THEN the current cost is priced at 20% off the duration (the request fee unchanged)
+    month = 1_400_000 * DAYS_PER_MONTH / 14
+    price = lambda_price("us-east-1", monthly_gb_seconds=16e9)
+    assert tiered["currentMonthlyCost"] == pytest.approx(month * price.invocation_cost(100.0, 1024), abs=1e-4)
+    assert tiered["currentMonthlyCost"] < plain["currentMonthlyCost"]
+
+
 def test_without_the_current_size_measured_the_tuning_payload_prices_the_recommendation() -> None:
     outcome = _outcome("a", 256, {256: 1e-6, 512: 2e-6}, memory=1000)
     (row,) = summarize([outcome], {A: Usage(14, 5.0)}, region="us-east-1").to_dict()["functions"]

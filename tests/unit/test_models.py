@@ -207,6 +207,39 @@ INVALID = [
         {"maxDurationMs": 200, "sampling": "adaptive"},
         ["maxDurationMs", 'sampling: "adaptive"', 'use sampling: "fixed"'],
     ),
+    (
+        "coldStartRate-negative",
+        {"coldStartRate": -0.1},
+        ["coldStartRate", "from 0 to 1", '"production"', "-0.1"],
+    ),
+    ("coldStartRate-above-one", {"coldStartRate": 1.5}, ["coldStartRate", "from 0 to 1", "1.5"]),
+    ("coldStartRate-word", {"coldStartRate": "sometimes"}, ["coldStartRate", '"production"', '"sometimes"']),
+    ("coldStartRate-bool", {"coldStartRate": True}, ["coldStartRate", "from 0 to 1", "true"]),
+    ("coldStartRate-nan-string", {"coldStartRate": "0.1"}, ["coldStartRate", "from 0 to 1", '"0.1"']),
+    (
+        "coldStartRate-onlyColdStarts",
+        {"coldStartRate": 0.1, "onlyColdStarts": True},
+        ["coldStartRate cannot be combined with onlyColdStarts"],
+    ),
+    (
+        "coldStartRate-adaptive",
+        {"coldStartRate": 0.1, "sampling": "adaptive"},
+        ["coldStartRate", 'sampling: "adaptive"'],
+    ),
+    ("coldStartsPerSize-without-rate", {"coldStartsPerSize": 2}, ["coldStartsPerSize needs coldStartRate"]),
+    (
+        "coldStartsPerSize-zero",
+        {"coldStartRate": 0.1, "coldStartsPerSize": 0},
+        ["coldStartsPerSize", "1 to 20"],
+    ),
+    (
+        "coldStartsPerSize-above-half-num",
+        {"coldStartRate": 0.1, "coldStartsPerSize": 6, "num": 10},
+        ["coldStartsPerSize must be at most half of num", "got 6"],
+    ),
+    ("monthlyGbSeconds-negative", {"monthlyGbSeconds": -1}, ["monthlyGbSeconds", "at least 0", "-1"]),
+    ("monthlyGbSeconds-string", {"monthlyGbSeconds": "6e9"}, ["monthlyGbSeconds", "a number", '"6e9"']),
+    ("monthlyGbSeconds-null", {"monthlyGbSeconds": None}, ["monthlyGbSeconds", "a number", "null"]),
 ]
 
 

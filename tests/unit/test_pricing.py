@@ -217,3 +217,35 @@ def test_every_cost_is_computed_by_invocation_cost(monkeypatch):
     result = summarize(512, reports, price, 0.0)
     assert (result.average_price, result.total_cost) == (1.0, 3.0)
     assert cost((10.0, 10.0, 0.0), 512, price) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("architecture", "usage", "factor"),
+    [
+        ("x86_64", 0, 1.0),
+        ("x86_64", 5.99e9, 1.0),
+        ("x86_64", 6e9, 0.9),
+        ("x86_64", 14.9e9, 0.9),
+        ("x86_64", 15e9, 0.8),
+        ("arm64", 6e9, 1.0),
+        ("arm64", 7.5e9, 0.9),
+        ("arm64", 18.7e9, 0.9),
+        ("arm64", 18.75e9, 0.8),
+    ],
+)
+def test_monthly_usage_prices_duration_at_its_marginal_tier(architecture, usage, factor):
+    # GIVEN the account's monthly GB-seconds WHEN priced THEN duration is at its tier, the rest not
+    assert pricing.marginal_tier(architecture, usage) == factor
+    first = lambda_price("us-east-1", architecture)
+    tiered = lambda_price("us-east-1", architecture, monthly_gb_seconds=usage)
+    assert tiered.gb_second == pytest.approx(first.gb_second * factor)
+    assert tiered.request == first.request
+    assert tiered.ephemeral_gb_second == first.ephemeral_gb_second
+    # THEN without the input the price is the first tier's, as ever
+    assert lambda_price("us-east-1", architecture, monthly_gb_seconds=None) == first
+
+
+def test_the_tier_applies_in_china_too_in_its_currency():
+    tiered = lambda_price("cn-north-1", "x86_64", monthly_gb_seconds=20e9)
+    assert tiered.currency == "CNY"
+    assert tiered.gb_second == pytest.approx(lambda_price("cn-north-1").gb_second * 0.8)

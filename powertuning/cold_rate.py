@@ -1,0 +1,134 @@
+"""The cold-start rate a run prices at (input `coldStartRate`): the input's number, or "production".
+
+"production" is the function's own rate over the last 14 days, read from its log group
+`/aws/lambda/<name>` with CloudWatch Logs Insights (StartQuery, then GetQueryResults until the query
+completes): the REPORT records with an Init Duration over all REPORT records, in the text log format
+(`@initDuration`, the field Logs Insights discovers in a REPORT line) and in the JSON one
+(`record.metrics.initDurationMs` of a `platform.report` record). The query runs in the Initializer,
+before anything changes, so the run's own invocations are not in it (an earlier tuning run's are).
+A function without a REPORT record in the window has no production rate: the run is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from powertuning.aws import call
+from powertuning.cold_starts import ColdStartRate
+from powertuning.errors import ColdStartRateError
+from powertuning.input_kinds import PRODUCTION
+from powertuning.inputs import TuningRequest
+
+WINDOW_DAYS: Final = 14
+# How long the Initializer waits for the query (Logs Insights runs for at most 60 minutes; a
+# 14-day count over one function's log group takes seconds).
+QUERY_TIMEOUT_S: Final = 60.0
+POLL_S: Final = 1.0
+QUERY: Final = (
+    'filter @type = "REPORT" or type = "platform.report" '
+    "| stats count(*) as reports, count(@initDuration) as textColdStarts, "
+    "count(record.metrics.initDurationMs) as jsonColdStarts"
+)
+_DONE: Final = ("Complete", "Failed", "Cancelled", "Timeout", "Unknown")
+
+
+def log_group(latest: Mapping[str, Any]) -> str:
+    """The function's log group: `/aws/lambda/<name>` (a custom one, LoggingConfig, is refused:
+    the tuner may read only the default one)."""
+    name = str(latest["FunctionName"])
+    default = f"/aws/lambda/{name}"
+    custom = (latest.get("LoggingConfig") or {}).get("LogGroup")
+    if custom and custom != default:
+        raise ColdStartRateError(
+            f'coldStartRate "{PRODUCTION}" reads {default}, but {name} logs to {custom}: give the rate '
+            "as a number from 0 to 1 (the tuner may read only the function's own default log group)"
+        )
+    return default
+
+
+def resolve(
+    request: TuningRequest,
+    latest: Mapping[str, Any],
+    logs_client: Any,
+    *,
+    now: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ColdStartRate | None:
+    """The run's rate: None without the input, the input's number, or the production rate."""
+    rate = request.cold_start_rate
+    if rate is None:
+        return None
+    if rate != PRODUCTION:
+        return ColdStartRate(float(rate))
+    return production_rate(logs_client, log_group(latest), now=now, sleep=sleep)
+
+
+def production_rate(
+    client: Any,
+    group: str,
+    *,
+    now: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout_s: float = QUERY_TIMEOUT_S,
+) -> ColdStartRate:
+    """The share of the last 14 days' invocations in `group` that were cold starts."""
+    end = int(now())
+    start = end - WINDOW_DAYS * 86_400
+    try:
+        started = call(
+            client, "start_query", logGroupName=group, startTime=start, endTime=end, queryString=QUERY
+        )
+    except ClientError as exc:  # a missing log group, or no permission on it
+        raise ColdStartRateError(
+            f'coldStartRate "{PRODUCTION}": cannot query {group} with Logs Insights: {exc}'
+        ) from exc
+    query_id = started["queryId"]
+    deadline = now() + timeout_s
+    while True:
+        answer = call(client, "get_query_results", queryId=query_id)
+        status = str(answer.get("status", "Unknown"))
+        if status in _DONE:
+            break
+        if now() >= deadline:
+            raise ColdStartRateError(
+                f'coldStartRate "{PRODUCTION}": the Logs Insights query on {group} did not complete '
+                f"within {timeout_s:g} s (status {status})"
+            )
+        sleep(POLL_S)
+    if status != "Complete":
+        raise ColdStartRateError(
+            f'coldStartRate "{PRODUCTION}": the Logs Insights query on {group} ended {status}'
+        )
+    results = answer.get("results") or [[]]
+    row = {str(f.get("field")): f.get("value") for f in results[0]}
+    reports = _count(row, "reports")
+    cold = _count(row, "textColdStarts") + _count(row, "jsonColdStarts")
+    if reports == 0:
+        raise ColdStartRateError(
+            f'coldStartRate "{PRODUCTION}": {group} holds no REPORT record in the last {WINDOW_DAYS} days '
+            "(no invocation to take a rate from): give the rate as a number from 0 to 1"
+        )
+    return ColdStartRate(
+        rate=min(1.0, cold / reports),
+        source=PRODUCTION,
+        log_group=group,
+        start=_iso(start),
+        end=_iso(end),
+        invocations=reports,
+        cold_starts=cold,
+    )
+
+
+def _count(row: Mapping[str, Any], key: str) -> int:
+    try:
+        return int(float(row.get(key, 0) or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _iso(epoch_s: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
