@@ -340,17 +340,12 @@ class PowerTuner(Construct):
 
     def _grant_production_rate(self) -> None:
         """coldStartRate "production": the Initializer counts the function's REPORT lines with Logs
-        Insights. StartQuery on the tuned functions' log groups only; GetQueryResults names a query
-        id, not a log group, and has no resource-level permission (Resource "*")."""
+        Insights. StartQuery and GetQueryResults on the tuned functions' log groups only (both take
+        the log-group resource type in the Service Authorization Reference)."""
         role = self.functions.roles["initializer"]
         groups = self._production_log_groups()
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["logs:StartQuery"], resources=groups))
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["logs:GetQueryResults"], resources=["*"]))
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "logs:GetQueryResults reads a Logs Insights query by its id and supports no resource-level "
-            "permission; the query itself (logs:StartQuery) is limited to the tuned functions' log groups",
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["logs:StartQuery", "logs:GetQueryResults"], resources=groups)
         )
         for group in groups:
             acknowledge(

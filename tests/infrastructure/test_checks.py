@@ -23,6 +23,10 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]",
     # DeleteFunction's versions-only pattern (qualified ARNs).
     "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*:*]",
+    # coldStartRate "production": the Initializer's Logs Insights query, on the log groups of the
+    # functions lambdaResource allows (/aws/lambda/* by default).
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/*]",
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/*:*]",
     # Errors only by default: execution data carries payloads.
     "AwsSolutions::AwsSolutions-SF1",
     # The fleet (deployed by default): its results bucket has no access-log bucket of its own.
