@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, TextIO
 
-from powertuning.cli import console
+from powertuning.cli import console, local_aws
 from powertuning.cli.options import add_input_options, build_input
 from powertuning.cli.output import (
     EXIT_EXECUTION_FAILED,
@@ -125,6 +125,7 @@ def register(subparsers: Any) -> None:
     for flag in _AWS_FLAGS:
         parser.add_argument(flag, dest=f"aws_{flag[2:].replace('-', '_')}", help=argparse.SUPPRESS)
     parser.add_argument("--no-wait", dest="aws_no_wait", action="store_true", help=argparse.SUPPRESS)
+    local_aws.add_options(parser)
     add_input_options(parser)
     parser.set_defaults(func=run)
 
@@ -188,6 +189,7 @@ def _run(args: argparse.Namespace) -> int:
         # The table shows per-size results; given explicitly, the user's choice stands.
         execution_input.setdefault("includeOutputResults", True)
         request = TuningRequest.from_dict(execution_input)
+        aws = local_aws.AwsPlan.from_args(args)
         python_path = target.dependencies(err)
         runtime = WorkerRuntime(args.cpu_mode)
     except PowerTuningError as exc:
@@ -200,6 +202,7 @@ def _run(args: argparse.Namespace) -> int:
             execution_input=execution_input,
             python_path=python_path,
             runtime=runtime,
+            aws=aws,
             err=err,
         )
     finally:
@@ -216,6 +219,7 @@ def _tune(
     execution_input: dict[str, Any],
     python_path: tuple[str, ...],
     runtime: WorkerRuntime,
+    aws: local_aws.AwsPlan,
     err: TextIO,
 ) -> int:
     failure = check_init(target.spec(args, python_path))
@@ -223,6 +227,31 @@ def _tune(
         return usage_error(
             f"the handler {target.handler} does not load (nothing was started):\n{failure.describe()}"
         )
+    try:
+        aws.start(_REGION, err)
+    except PowerTuningError as exc:  # the services would not start, or seeding failed
+        return usage_error(str(exc))
+    try:
+        runtime.aws_env = aws.environment
+        return _tune_with_services(
+            args, target=target, request=request, execution_input=execution_input,
+            python_path=python_path, runtime=runtime, aws=aws, err=err,
+        )  # fmt: skip
+    finally:
+        aws.close()
+
+
+def _tune_with_services(
+    args: argparse.Namespace,
+    *,
+    target: _Target,
+    request: TuningRequest,
+    execution_input: dict[str, Any],
+    python_path: tuple[str, ...],
+    runtime: WorkerRuntime,
+    aws: local_aws.AwsPlan,
+    err: TextIO,
+) -> int:
     from powertuning.local.engine import LocalEngine  # moto is slow to import: after the checks
 
     progress = Progress(err)
@@ -246,7 +275,10 @@ def _tune(
         print(f"Error: {outcome.error}", file=err)
         print(f"Cause: {outcome.cause}", file=err)
         if lines.failure is not None:
-            print(_explain(lines.failure, show_payload=not request.disable_payload_logs), file=err)
+            print(
+                _explain(lines.failure, show_payload=not request.disable_payload_logs, aws_mode=aws.mode),
+                file=err,
+            )
         return EXIT_EXECUTION_FAILED
     if args.output == "json":
         print(json.dumps(outcome.output))
@@ -334,7 +366,7 @@ def _write_reports(
     return EXIT_OK
 
 
-def _explain(record: InvocationRecord, *, show_payload: bool) -> str:
+def _explain(record: InvocationRecord, *, show_payload: bool, aws_mode: str = local_aws.LOCAL) -> str:
     """The failed invocation: the function's traceback, the payload it got, what to do about it."""
     try:
         body = json.loads(record.error or "{}")
@@ -351,7 +383,10 @@ def _explain(record: InvocationRecord, *, show_payload: bool) -> str:
     if show_payload:
         event = record.event if len(record.event) <= 500 else record.event[:500] + "..."
         lines.append(f"Payload it received: {event}")
-    if error_type in _RESOURCE_LIMITS:
+    aws_hint = local_aws.hint(error_type, message, aws_mode)
+    if aws_hint is not None:
+        lines.append(aws_hint)
+    elif error_type in _RESOURCE_LIMITS:
         lines.append(
             "Hint: --on-error skip leaves out sizes that run out of memory or time and tunes the rest; "
             "--timeout S raises the function's timeout."

@@ -156,8 +156,11 @@ class Environment:
         cgroup: CgroupV1 | None = None,
         memory_limit: bool = True,
         sdk_path: Path | None = None,
+        aws_env: dict[str, str] | None = None,
     ) -> None:
         self.spec = spec
+        # The function's AWS variables (endpoint, credentials, region); None = dummy credentials only.
+        self.aws_env = aws_env
         self.cpu_model = cpu_model
         self.period_ms = period_ms
         self.sdk_path = sdk_path
@@ -355,13 +358,15 @@ class Environment:
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
-            # Dummy credentials: the function runs outside the mock, and must never find real ones.
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
             # glibc reserves 64 MB of address space per malloc arena, which RLIMIT_AS would count.
             "MALLOC_ARENA_MAX": "2",
         }
+        if self.aws_env is None:
+            # Dummy credentials: never the machine's real ones unless --aws real hands them over.
+            env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+            env["AWS_SESSION_TOKEN"] = "testing"
+        else:
+            env.update(self.aws_env)
         env.update(spec.environment)
         return env
 

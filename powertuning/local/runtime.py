@@ -73,6 +73,7 @@ class WorkerRuntime:
         cores: float | None = None,
         cfs_period_us: int = CFS_PERIOD_US,
         on_invocation: Callable[[InvocationRecord], None] | None = None,
+        aws_env: Callable[[int], dict[str, str]] | None = None,
     ) -> None:
         if cpu_mode not in CPU_MODES:
             raise CpuModeUnavailableError(f"cpu mode must be one of {', '.join(CPU_MODES)}, got {cpu_mode!r}")
@@ -90,6 +91,9 @@ class WorkerRuntime:
         self.memory_limit = memory_limit
         self.max_idle = max_idle
         self.on_invocation = on_invocation
+        # The function's AWS variables at a memory size (powertuning.local.services); None = dummy
+        # credentials and no endpoint.
+        self.aws_env = aws_env
         self.cold_starts = 0
         self.invocations = 0
         # In the model a worker's wait for a core is not part of its Duration, so it reserves its
@@ -248,6 +252,7 @@ class WorkerRuntime:
             cgroup=self._cgroup,
             memory_limit=self.memory_limit,
             sdk_path=self.sdk_path,
+            aws_env=self.aws_env(spec.memory_mb) if self.aws_env is not None else None,
         )
         with self._lock:
             if self._closed:

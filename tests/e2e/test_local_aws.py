@@ -1,0 +1,81 @@
+"""`powertune local` on a function that calls S3 and DynamoDB: moto in its own process, seeded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from powertuning.cli import main
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "fixtures" / "s3_dynamodb"
+UNREACHABLE = ROOT / "tests" / "fixtures" / "unreachable" / "handler.py"
+# What the sample's one record costs in service calls (service_latency): download_file's HeadObject and
+# GetObject, PutObject (25 ms each), GetItem and PutItem (5 ms each).
+SERVICE_MS = 3 * 25 + 2 * 5
+
+
+def tune_sample(*extra: str) -> list[str]:
+    return [
+        "local",
+        "--handler", f"{SAMPLE}/handler.py:lambda_handler",
+        "--env", "TABLE_NAME=reports",
+        "--fixtures", str(SAMPLE / "fixtures"),
+        "--payload-file", str(SAMPLE / "event.json"),
+        *extra,
+    ]  # fmt: skip
+
+
+def test_an_s3_and_dynamodb_handler_tunes_against_seeded_local_services_with_an_io_shaped_curve(capsys):
+    # GIVEN the unmodified sample handler, its fixtures, three sizes
+    code = main(tune_sample("--power-values", "128,512,1024", "--num", "6", "--output", "json"))
+    captured = capsys.readouterr()
+    # THEN it tunes: every invocation found its object and its table
+    assert code == 0, captured.err
+    assert "seeded 1 S3 objects in 1 buckets, 1 DynamoDB items in 1 tables" in captured.err
+    output = json.loads(captured.out)
+    stats = {s["value"]: s for s in output["stats"]}
+    # the service calls are waiting (the modelled latency), not the function's CPU: even 1,024 MB,
+    # with CPU to spare, spends at least their time
+    assert stats[1024]["averageDuration"] >= SERVICE_MS
+    # and the curve is I/O-shaped: doubling 512 -> 1024 MB barely helps (a CPU-bound function halves)
+    assert stats[1024]["averageDuration"] > 0.75 * stats[512]["averageDuration"]
+    # so the cheapest size is the smallest one, and the tool picks it
+    assert output["power"] == 128
+    assert min(stats.values(), key=lambda s: s["averagePrice"])["value"] == 128
+
+
+def test_a_connection_error_names_the_fixtures_and_real_aws_not_allowed_exceptions(capsys):
+    # GIVEN a function whose client sets its own endpoint, where nothing listens
+    code = main(["local", "--handler", f"{UNREACHABLE}:handler", "--power-values", "128", "--num", "5"])
+    err = capsys.readouterr().err
+    # THEN the run fails with the connection error and a hint that points at the AWS options
+    assert code == 1
+    assert "EndpointConnectionError" in err
+    hint = err[err.index("Hint:") :]
+    assert "--fixtures" in hint
+    assert "--aws real" in hint
+    assert "--allowed-exceptions" not in err
+
+
+def test_a_call_to_a_bucket_that_was_not_seeded_points_at_the_fixtures(capsys):
+    # GIVEN the sample without its fixtures: the bucket does not exist locally
+    args = [a for a in tune_sample("--power-values", "128", "--num", "5") if a != str(SAMPLE / "fixtures")]
+    args.remove("--fixtures")
+    code = main(args)
+    err = capsys.readouterr().err
+    # THEN the failure says to seed the local services (or call the real account)
+    assert code == 1
+    hint = err[err.index("Hint:") :]
+    assert "--fixtures DIR" in hint
+    assert "--aws real" in hint
+
+
+def test_fixtures_with_real_aws_are_refused_before_anything_starts(capsys):
+    code = main(tune_sample("--aws", "real"))
+    assert code == 2
+    assert "--fixtures seed the local services" in capsys.readouterr().err
