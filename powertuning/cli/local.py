@@ -25,7 +25,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, TextIO
 
-from powertuning.cli import console, local_aws
+from powertuning import limits
+from powertuning.cli import console, local_aws, local_payloads
 from powertuning.cli.options import add_input_options, build_input
 from powertuning.cli.output import (
     EXIT_EXECUTION_FAILED,
@@ -59,7 +60,6 @@ _AWS_FLAGS: Final = (
 )  # fmt: skip
 # Input keys that reach other AWS resources, which the local engine does not have.
 _AWS_KEYS: Final = {
-    "payloadS3": ("--payload-s3", "reads the payload from S3", "use --payload or --payload-file"),
     "preProcessorARN": ("--pre-processor-arn", "invokes another Lambda function", "leave it out locally"),
     "postProcessorARN": ("--post-processor-arn", "invokes another Lambda function", "leave it out locally"),
 }
@@ -186,10 +186,16 @@ def _run(args: argparse.Namespace) -> int:
         target = _Target.from_args(args)
         execution_input = build_input(args, lambda_arn=target.arn)
         _refuse_aws_keys(execution_input)
+        staged = local_payloads.stage_large_payload(execution_input)
         # The table shows per-size results; given explicitly, the user's choice stands.
         execution_input.setdefault("includeOutputResults", True)
         request = TuningRequest.from_dict(execution_input)
         aws = local_aws.AwsPlan.from_args(args)
+        if staged is None and request.payload_s3 and aws.mode != local_aws.LOCAL:
+            raise InvalidInputError(
+                "payloadS3 is read from the local AWS services (--fixtures DIR/s3/<bucket>/<key>): not with "
+                "--aws real; give the payload with --payload-file instead"
+            )
         python_path = target.dependencies(err)
         runtime = WorkerRuntime(args.cpu_mode)
     except PowerTuningError as exc:
@@ -203,6 +209,7 @@ def _run(args: argparse.Namespace) -> int:
             python_path=python_path,
             runtime=runtime,
             aws=aws,
+            staged=staged,
             err=err,
         )
     finally:
@@ -220,6 +227,7 @@ def _tune(
     python_path: tuple[str, ...],
     runtime: WorkerRuntime,
     aws: local_aws.AwsPlan,
+    staged: local_payloads.Staged | None,
     err: TextIO,
 ) -> int:
     failure = check_init(target.spec(args, python_path))
@@ -229,13 +237,18 @@ def _tune(
         )
     try:
         aws.start(_REGION, err)
-    except PowerTuningError as exc:  # the services would not start, or seeding failed
+        if staged is None and request.payload_s3:
+            # The tuner reads payloadS3 from its own S3 (the engine's): copied there from the function's.
+            body = aws.read_object(request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
+            staged = local_payloads.Staged.of_uri(request.payload_s3, body)
+    except PowerTuningError as exc:  # the services would not start, seeding failed, no payload object
+        aws.close()
         return usage_error(str(exc))
     try:
         runtime.aws_env = aws.environment
         return _tune_with_services(
             args, target=target, request=request, execution_input=execution_input,
-            python_path=python_path, runtime=runtime, aws=aws, err=err,
+            python_path=python_path, runtime=runtime, aws=aws, staged=staged, err=err,
         )  # fmt: skip
     finally:
         aws.close()
@@ -250,6 +263,7 @@ def _tune_with_services(
     python_path: tuple[str, ...],
     runtime: WorkerRuntime,
     aws: local_aws.AwsPlan,
+    staged: local_payloads.Staged | None,
     err: TextIO,
 ) -> int:
     from powertuning.local.engine import LocalEngine  # moto is slow to import: after the checks
@@ -270,6 +284,8 @@ def _tune_with_services(
             python_path=python_path,
         )
         execution_input["lambdaARN"] = arn
+        if staged is not None:
+            engine.put_object(staged.bucket, staged.key, staged.body)
         outcome = engine.run(execution_input, on_event=progress)
     if outcome.status != "SUCCEEDED" or outcome.output is None:
         print(f"Error: {outcome.error}", file=err)

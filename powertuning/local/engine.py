@@ -293,6 +293,13 @@ class LocalEngine:
         self._targets[name] = (code_dir, log_format, python_path)
         return str(created["FunctionArn"])
 
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        """An object in the tuner's own S3 (a payloadS3 the Initializer and Executor read)."""
+        s3 = self._client("s3")
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
     # -- executions --------------------------------------------------------------------------
     def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
         """Start an execution; always named, since moto collides on unnamed ones."""

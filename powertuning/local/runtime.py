@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
+from powertuning import limits
 from powertuning.errors import PowerTuningError
 from powertuning.local import platform_logs
 from powertuning.local.cpu import CFS_PERIOD_US, CGROUP, MODEL, MODES, CgroupV1, CpuBudget
@@ -156,6 +157,7 @@ class WorkerRuntime:
             ),
         )
         self._release(env)
+        outcome = _response_size_checked(outcome)
         result = InvokeResult(
             payload=_payload(request_id, outcome),
             errored=outcome.status != "success",
@@ -280,6 +282,26 @@ class WorkerRuntime:
             self.cold_starts += int(record.cold)
         if self.on_invocation is not None:
             self.on_invocation(record)
+
+
+def _response_size_checked(outcome: Outcome) -> Outcome:
+    """A response past Lambda's 6 MB is an error, as Lambda returns it (the environment stays)."""
+    size = len(outcome.payload.encode())
+    if outcome.status != "success" or size <= limits.MAX_INVOKE_PAYLOAD_BYTES:
+        return outcome
+    error = {
+        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+        f"({limits.MAX_INVOKE_PAYLOAD_BYTES} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+    return Outcome(
+        "error",
+        json.dumps(error),
+        outcome.duration_ms,
+        outcome.cpu_ms,
+        outcome.max_rss_kb,
+        error["errorType"],
+    )
 
 
 def _init_failure_split(init: Outcome) -> tuple[float, Outcome]:

@@ -79,3 +79,59 @@ def test_fixtures_with_real_aws_are_refused_before_anything_starts(capsys):
     code = main(tune_sample("--aws", "real"))
     assert code == 2
     assert "--fixtures seed the local services" in capsys.readouterr().err
+
+
+EVENT_SIZE = ROOT / "tests" / "fixtures" / "event_size" / "handler.py"
+ONE_MB = 1024 * 1024
+
+
+def big_event(chars: int) -> str:
+    return json.dumps({"padding": "x" * chars})
+
+
+def test_a_1_mb_event_from_payload_s3_in_the_local_services_reaches_the_function(tmp_path, capsys):
+    # GIVEN a 1 MB event as an object of the fixtures
+    bucket = tmp_path / "s3" / "events-bucket" / "big"
+    bucket.mkdir(parents=True)
+    (bucket / "event.json").write_text(big_event(ONE_MB))
+    code = main(
+        [
+            "local", "--handler", f"{EVENT_SIZE}:handler", "--env", f"EXPECTED_CHARS={ONE_MB}",
+            "--fixtures", str(tmp_path), "--payload-s3", "s3://events-bucket/big/event.json",
+            "--power-values", "256", "--num", "5", "--output", "json",
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    # THEN every invocation received all of it (the handler fails otherwise)
+    assert code == 0, captured.err
+    assert json.loads(captured.out)["stats"][0]["invocations"] == 5
+
+
+def test_a_1_mb_payload_file_is_tuned_through_s3_as_an_execution_input_cannot_hold_it(tmp_path, capsys):
+    payload = tmp_path / "event.json"
+    payload.write_text(big_event(ONE_MB))
+    code = main(
+        [
+            "local", "--handler", f"{EVENT_SIZE}:handler", "--env", f"EXPECTED_CHARS={ONE_MB}",
+            "--payload-file", str(payload), "--power-values", "256", "--num", "5", "--output", "json",
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+
+
+def test_a_payload_past_lambdas_6_mb_is_refused_before_anything_starts(tmp_path, capsys):
+    payload = tmp_path / "event.json"
+    payload.write_text(big_event(6 * ONE_MB))
+    code = main(["local", "--handler", f"{EVENT_SIZE}:handler", "--payload-file", str(payload)])
+    assert code == 2
+    assert "a Lambda invocation takes at most 6,291,456 (6 MB)" in capsys.readouterr().err
+
+
+def test_a_payload_s3_that_is_not_in_the_local_services_says_where_to_put_it(tmp_path, capsys):
+    code = main(
+        ["local", "--handler", f"{EVENT_SIZE}:handler", "--payload-s3", "s3://events-bucket/missing.json"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--fixtures DIR/s3/events-bucket/missing.json" in err

@@ -165,7 +165,10 @@ def test_a_payload_that_is_not_valid_json_is_refused(payload, handler_file, caps
         (["--region", "eu-west-1"], "--region: only for `powertune run` (AWS)"),
         (["--profile", "prod"], "--profile: only for `powertune run` (AWS)"),
         (["--stack-name", "PowerTuning"], "--stack-name: only for `powertune run`"),
-        (["--payload-s3", "s3://my-bucket/event.json"], "payloadS3 (--payload-s3) reads the payload from S3"),
+        (
+            ["--payload-s3", "s3://my-bucket/event.json", "--aws", "real"],
+            "payloadS3 is read from the local AWS services",
+        ),
         (
             ["--pre-processor-arn", "arn:aws:lambda:us-east-1:123456789012:function:pre"],
             "preProcessorARN (--pre-processor-arn) invokes another Lambda function",

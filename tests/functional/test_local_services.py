@@ -77,6 +77,7 @@ def test_each_call_lasts_the_modelled_latency_and_a_transfer_at_the_sizes_bandwi
     small, large = client_at(services, "s3", 128), client_at(services, "s3", 1769)
     small.head_object(Bucket="big-objects", Key="blob")  # connections opened
     large.head_object(Bucket="big-objects", Key="blob")
+
     # WHEN it is read at 128 MB and at one vCPU's 1,769 MB
     def read(client):
         return client.get_object(Bucket="big-objects", Key="blob")["Body"].read()
