@@ -101,6 +101,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--memory", type=int, default=128, metavar="MB", help="the function's own memory size, restored after"
     )
+    parser.add_argument(
+        "--ephemeral-storage",
+        type=int,
+        default=512,
+        metavar="MB",
+        help="the function's /tmp size, 512-10240 MB (default 512; its own /tmp per environment)",
+    )
     parser.add_argument("--name", metavar="NAME", help="function name (default: the code folder's name)")
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable (repeatable)"
@@ -282,6 +289,7 @@ def _tune_with_services(
             environment=target.extra_env,
             log_format=args.log_format,
             python_path=python_path,
+            ephemeral_storage_mb=args.ephemeral_storage,
         )
         execution_input["lambdaARN"] = arn
         if staged is not None:
@@ -466,6 +474,11 @@ class _Target:
             raise InvalidInputError(
                 f"--timeout must be from 1 to 900 seconds (Lambda's range), got {args.timeout}"
             )
+        if not 512 <= args.ephemeral_storage <= 10240:
+            raise InvalidInputError(
+                "--ephemeral-storage must be from 512 to 10240 MB (Lambda's range), "
+                f"got {args.ephemeral_storage}"
+            )
         if not 128 <= args.memory <= 10240:
             raise InvalidInputError(f"--memory must be from 128 to 10240 MB, got {args.memory}")
         name = args.name or re.sub(r"[^A-Za-z0-9_-]", "-", code_dir.name)[:64] or "function"
@@ -505,6 +518,7 @@ class _Target:
             log_format=args.log_format,
             function_arn=self.arn,
             python_path=python_path,
+            ephemeral_storage_mb=args.ephemeral_storage,
         )
 
 

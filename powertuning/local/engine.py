@@ -268,6 +268,7 @@ class LocalEngine:
         log_format: str = "Text",
         architecture: str = "x86_64",
         python_path: tuple[str, ...] = (),
+        ephemeral_storage_mb: int = 512,
     ) -> str:
         """Create the function to tune; its code is run from `code_dir` by the runtime.
 
@@ -280,6 +281,7 @@ class LocalEngine:
             kwargs["LoggingConfig"] = {"LogFormat": "JSON"}
         # Lambda checks the value; the stubs' Literal cannot see it through the parameter.
         kwargs["Architectures"] = [architecture]
+        kwargs["EphemeralStorage"] = {"Size": ephemeral_storage_mb}
         created = self.lambda_client.create_function(
             FunctionName=name,
             Runtime="python3.13",
@@ -400,6 +402,7 @@ class LocalEngine:
             function_arn=str(fn.function_arn),
             python_path=python_path,
             architecture=str((fn.architectures or ["x86_64"])[0]),
+            ephemeral_storage_mb=int(fn.ephemeral_storage or 512),
         )
 
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -166,6 +167,10 @@ class Environment:
         self.sdk_path = sdk_path
         self.memory_limit = memory_limit
         self.log_path = log_dir / f"{uuid.uuid4().hex}.log"
+        # The environment's /tmp where the OS cannot map one (see worker.py), removed with it.
+        self.tmp_dir = log_dir / f"tmp-{uuid.uuid4().hex}"
+        # How /tmp was given: "tmpfs" (its own, mounted at /tmp) or "dir" (TMPDIR only); "" before start.
+        self.tmp_mode = ""
         self.log_stream_name = (
             f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{spec.version}]{uuid.uuid4().hex}"
         )
@@ -193,8 +198,10 @@ class Environment:
         assert self._control is not None
         assert self._proc is not None
         try:
-            if self._control.receive(time.monotonic() + _STARTUP_TIMEOUT_S) is None:
+            started = self._control.receive(time.monotonic() + _STARTUP_TIMEOUT_S)
+            if started is None:
                 raise WorkerGoneError("worker did not start")
+            self.tmp_mode = str(started.get("tmp", ""))
             # Join after the interpreter's own start-up, which Lambda does not count or throttle.
             if self._cgroup is not None:
                 self._join_group(self._cgroup, self._proc.pid)
@@ -314,15 +321,29 @@ class Environment:
         self.kill()
         with contextlib.suppress(OSError):
             self.log_path.unlink()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
     def _spawn(self) -> None:
         p2c_read, p2c_write = os.pipe()
         c2p_read, c2p_write = os.pipe()
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.tmp_dir.mkdir(mode=0o700)
+        # 0: no /tmp mount, only TMPDIR (what the worker needs lives under the host's /tmp).
+        tmp = [str(self.spec.ephemeral_storage_mb if self._may_mount_tmp() else 0), str(self.tmp_dir)]
         try:
             self._proc = subprocess.Popen(
                 # -I -S: none of the tuner's virtualenv on the function's path (see worker.py).
-                [sys.executable, "-I", "-S", "-u", "-B", str(WORKER_SCRIPT), str(p2c_read), str(c2p_write)],
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-u",
+                    "-B",
+                    str(WORKER_SCRIPT),
+                    str(p2c_read),
+                    str(c2p_write),
+                    *tmp,
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log_fd,
                 stderr=log_fd,
@@ -337,6 +358,16 @@ class Environment:
             for fd in (p2c_read, c2p_write, log_fd):
                 os.close(fd)
         self._control = _Control(c2p_read, p2c_write)
+
+    def _may_mount_tmp(self) -> bool:
+        """Whether a /tmp of its own would hide nothing the worker needs: its code, dependencies, SDK,
+        interpreter and the runtime itself must not live under the host's /tmp."""
+        host_tmp = Path("/tmp").resolve()
+        spec = self.spec
+        needed = [spec.code_dir, *map(Path, spec.python_path), self.sdk_path, WORKER_SCRIPT.parent]
+        needed += [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent]
+        needed += [Path(p) for p in spec.environment.get("PYTHONPATH", "").split(os.pathsep) if p]
+        return not any(p is not None and p.resolve().is_relative_to(host_tmp) for p in needed)
 
     def _environment(self) -> dict[str, str]:
         """Lambda's reserved variables, then the function's own."""
@@ -360,6 +391,10 @@ class Environment:
             "AWS_DEFAULT_REGION": region,
             # glibc reserves 64 MB of address space per malloc arena, which RLIMIT_AS would count.
             "MALLOC_ARENA_MAX": "2",
+            # The worker mounts its own /tmp where it can, and then points these there instead.
+            "TMPDIR": str(self.tmp_dir),
+            "TMP": str(self.tmp_dir),
+            "TEMP": str(self.tmp_dir),
         }
         if self.aws_env is None:
             # Dummy credentials: never the machine's real ones unless --aws real hands them over.

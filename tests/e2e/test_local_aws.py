@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,9 @@ def tune_sample(*extra: str) -> list[str]:
 
 
 def test_an_s3_and_dynamodb_handler_tunes_against_seeded_local_services_with_an_io_shaped_curve(capsys):
-    # GIVEN the unmodified sample handler, its fixtures, three sizes
+    # GIVEN the unmodified sample handler, its fixtures, three sizes; it downloads to "/tmp/<uuid>..."
+    # and never deletes what it downloaded
+    left_before = set(Path("/tmp").glob("*incoming-sales-2026-11.csv"))
     code = main(tune_sample("--power-values", "128,512,1024", "--num", "6", "--output", "json"))
     captured = capsys.readouterr()
     # THEN it tunes: every invocation found its object and its table
@@ -47,6 +50,9 @@ def test_an_s3_and_dynamodb_handler_tunes_against_seeded_local_services_with_an_
     # so the cheapest size is the smallest one, and the tool picks it
     assert output["power"] == 128
     assert min(stats.values(), key=lambda s: s["averagePrice"])["value"] == 128
+    # and its 18 downloads went to /tmp folders of its own, gone with their environments
+    if os.geteuid() == 0:  # as root on Linux /tmp itself is the environment's (else only TMPDIR is)
+        assert set(Path("/tmp").glob("*incoming-sales-2026-11.csv")) == left_before
 
 
 def test_a_connection_error_names_the_fixtures_and_real_aws_not_allowed_exceptions(capsys):
