@@ -441,6 +441,7 @@ class _InvocationLines:
             self.counts[memory] = count = self.counts.get(memory, 0) + 1
             if record.error is not None and self.failure is None and not self._allowed(record.error):
                 self.failure = record
+        self.progress.invocation_done()  # moves the bar and its ETA between history events
         cold = (
             f", cold start (Init Duration {record.init_duration_ms:.2f} ms)"
             if record.init_duration_ms
