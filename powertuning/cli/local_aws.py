@@ -54,12 +54,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="seed the local services: DIR/s3/<bucket>/<key...>, DIR/dynamodb/<table>.jsonl "
-        "(+ <table>.schema.json), DIR/sqs/<queue>.jsonl, DIR/ssm/parameters.json",
+        "(+ <table>.schema.json), DIR/sqs/<queue>.jsonl, DIR/ssm/parameters.json (default: none)",
     )
     group.add_argument(
         "--seed-hook",
         metavar="MODULE:FUNCTION",
-        help="a Python function called with client(service) -> boto3 client of the local services",
+        help="a Python function called with client(service) -> boto3 client of the local services "
+        "(default: none)",
     )
 
 
