@@ -361,12 +361,15 @@ class Environment:
 
     def _may_mount_tmp(self) -> bool:
         """Whether a /tmp of its own would hide nothing the worker needs: its code, dependencies, SDK,
-        interpreter and the runtime itself must not live under the host's /tmp."""
+        interpreter, the runtime itself and paths its environment variables name must not live under
+        the host's /tmp."""
         host_tmp = Path("/tmp").resolve()
         spec = self.spec
         needed = [spec.code_dir, *map(Path, spec.python_path), self.sdk_path, WORKER_SCRIPT.parent]
         needed += [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent]
         needed += [Path(p) for p in spec.environment.get("PYTHONPATH", "").split(os.pathsep) if p]
+        # A variable naming a folder or file of the host's /tmp hands it to the function on purpose.
+        needed += [Path(v) for v in spec.environment.values() if os.path.isabs(v) and os.path.exists(v)]
         return not any(p is not None and p.resolve().is_relative_to(host_tmp) for p in needed)
 
     def _environment(self) -> dict[str, str]:

@@ -89,3 +89,20 @@ def test_where_tmp_cannot_be_mounted_tmpdir_names_a_folder_of_the_environment_re
         assert (tmpdir / "mine.txt").exists()
     # and it goes with the environment
     assert not tmpdir.exists()
+
+
+@as_root_on_linux
+def test_a_host_tmp_path_named_by_an_environment_variable_stays_visible(tmp_path):
+    # GIVEN a folder of the host's /tmp handed to the function by --env (a test harness's, say)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "in.txt").write_text("from the host")
+    function = FunctionSpec(
+        function_name="reads-host-tmp", version="1", memory_mb=256, timeout_s=10, handler="handler.handler",
+        code_dir=HANDLER_DIR, environment={"SHARED_DIR": str(shared)},
+    )  # fmt: skip
+    with WorkerRuntime() as runtime:
+        result = json.loads(runtime.invoke(function, '{"wait": 0, "read_from_env": "SHARED_DIR"}').payload)
+    # THEN the function reads it: /tmp is not replaced (that would hide the folder), TMPDIR is its own
+    assert result["shared"] == "from the host"
+    assert result["tmpdir"] != "/tmp"
