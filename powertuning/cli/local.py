@@ -40,6 +40,7 @@ from powertuning.cli.output import (
     format_table,
     usage_error,
 )
+from powertuning.cli.output_paths import check_outputs
 from powertuning.cli.progress import Progress
 from powertuning.errors import InvalidInputError, PowerTuningError
 from powertuning.local.cpu import MODEL
@@ -124,6 +125,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--png", type=Path, metavar="FILE", help="write the chart as a PNG here (default: none)"
     )
+    parser.add_argument(
+        "--output-file",
+        type=Path,
+        metavar="FILE",
+        help="also write the execution output (JSON) here (default: none)",
+    )
     for flag in _AWS_FLAGS:
         parser.add_argument(flag, dest=f"aws_{flag[2:].replace('-', '_')}", help=argparse.SUPPRESS)
     parser.add_argument("--no-wait", dest="aws_no_wait", action="store_true", help=argparse.SUPPRESS)
@@ -185,6 +192,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         _refuse_aws_flags(args)
         _check_payload(args)
+        check_outputs(
+            (("--report", args.report), ("--png", args.png), ("--output-file", args.output_file)),
+            png=args.png,
+        )
         target = Target.from_args(args)
         execution_input = build_input(args, lambda_arn=target.arn)
         _refuse_aws_keys(execution_input)
@@ -299,6 +310,9 @@ def _tune_with_services(
                 file=err,
             )
         return EXIT_EXECUTION_FAILED
+    if args.output_file is not None:
+        args.output_file.write_text(json.dumps(outcome.output, indent=2) + "\n")
+        print(f"powertune: wrote {args.output_file}", file=err)
     if args.output == "json":
         print(json.dumps(outcome.output))
     else:
