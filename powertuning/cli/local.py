@@ -120,6 +120,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--output", choices=("table", "json"), default="table", help="what goes to stdout")
     parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="a progress line per invocation of the function, with its Duration (default: the bar and "
+        "one line per size)",
+    )
+    parser.add_argument(
         "--report", type=Path, metavar="FILE", help="write the HTML report here (default: none)"
     )
     parser.add_argument(
@@ -282,7 +289,9 @@ def _tune_with_services(
     from powertuning.local.engine import LocalEngine  # moto is slow to import: after the checks
 
     progress = Progress(err)
-    lines = InvocationLines(progress, request.invocations_per_size, request.allowed_exceptions)
+    lines = InvocationLines(
+        progress, request.invocations_per_size, request.allowed_exceptions, verbose=args.verbose
+    )
     runtime.on_invocation = lines
     progress.say(f"local runtime: CPU mode {runtime.mode} ({_MODE_TEXT.get(runtime.mode, runtime.mode)})")
     with LocalEngine(runtime, region=REGION) as engine:

@@ -54,10 +54,19 @@ def explain(record: InvocationRecord, *, show_payload: bool, aws_mode: str = loc
 
 
 class InvocationLines:
-    """One progress line per target invocation, from the runtime (its threads); keeps the first failure."""
+    """Each target invocation, from the runtime (its threads): moves the bar, with -v a line too; keeps
+    the first failure."""
 
-    def __init__(self, progress: Progress, per_size: int, allowed: tuple[str, ...] | list[str] = ()) -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        per_size: int,
+        allowed: tuple[str, ...] | list[str] = (),
+        *,
+        verbose: bool = False,
+    ) -> None:
         self.progress = progress
+        self.verbose = verbose
         self.per_size = per_size
         self.allowed = tuple(allowed)
         self.counts: dict[int, int] = {}
@@ -71,6 +80,8 @@ class InvocationLines:
             if record.error is not None and self.failure is None and not self._allowed(record.error):
                 self.failure = record
         self.progress.invocation_done()  # moves the bar and its ETA between history events
+        if not self.verbose:
+            return  # the bar counts them; each size's summary line follows from the history
         cold = (
             f", cold start (Init Duration {record.init_duration_ms:.2f} ms)"
             if record.init_duration_ms
