@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from powertuning.local import memory_watch
 from powertuning.local.cpu import CgroupV1, CpuGroup
 from powertuning.local.cpu_model import PERIOD_MS
 from powertuning.local.target import FunctionSpec
@@ -181,6 +182,9 @@ class Environment:
         self._control: _Control | None = None
         self._kill_lock = threading.Lock()
         self._killed = False
+        # Lambda's memory limit on the resident set (memory_watch.py), where /proc tells it.
+        self._watch: memory_watch.MemoryWatch | None = None
+        self._watch_rss = memory_limit and memory_watch.available()
         # Cleanup problems (a CPU group that would not go), for the runtime to report as warnings.
         self.problems: list[str] = []
 
@@ -296,6 +300,8 @@ class Environment:
         Safe to call more than once and from any thread; never raises (a CPU group that cannot be
         removed is added to `problems`).
         """
+        if self._watch is not None:
+            self._watch.stop()
         with self._kill_lock:
             self._killed = True
             if self._proc is not None:
@@ -358,6 +364,14 @@ class Environment:
             for fd in (p2c_read, c2p_write, log_fd):
                 os.close(fd)
         self._control = _Control(c2p_read, p2c_write)
+        if self._watch_rss:
+            limit = self.spec.memory_mb * 1024 * 1024
+            self._watch = memory_watch.MemoryWatch(self._proc.pid, limit, self._out_of_memory).start()
+
+    def _out_of_memory(self) -> None:
+        """The worker's resident memory passed the function's: Lambda's sandbox would kill it now."""
+        self.max_rss_kb = max(self.max_rss_kb, self.spec.memory_mb * 1024)
+        self.kill()
 
     def _may_mount_tmp(self) -> bool:
         """Whether a /tmp of its own would hide nothing the worker needs: its code, dependencies, SDK,
@@ -419,6 +433,8 @@ class Environment:
             "function_arn": spec.function_arn,
             "memory_mb": spec.memory_mb,
             "memory_limit": self.memory_limit,
+            # With the resident set watched, the address-space cap is only a backstop beyond it.
+            "memory_headroom_mb": memory_watch.ADDRESS_HEADROOM_MB if self._watch_rss else 0,
             "log_format": spec.log_format,
             "log_group_name": f"/aws/lambda/{spec.function_name}",
             "log_stream_name": self.log_stream_name,
@@ -441,7 +457,7 @@ class Environment:
             log = self.log_path.read_text(errors="replace")
         except OSError:  # no log, or the runtime closed and removed it meanwhile
             log = ""
-        if any(hint in log for hint in _MEMORY_HINTS):
+        if (self._watch is not None and self._watch.exceeded) or any(hint in log for hint in _MEMORY_HINTS):
             return Outcome(
                 "error", "", duration_ms, 0.0, self.max_rss_kb, "Runtime.OutOfMemory", True, "signal: killed"
             )

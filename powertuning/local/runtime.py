@@ -7,7 +7,8 @@ that overlap get separate workers. Each invocation returns Lambda's payload, err
 last 4 KB of its log, ending with the REPORT record in the function's log format.
 
 CPU follows memory (see `powertuning.local.cpu`, and `mode` for which enforcement ran); memory is
-capped with RLIMIT_AS and exceeding it fails with `Runtime.OutOfMemory`; a timeout fails with
+limited on the worker's resident set (`powertuning.local.memory_watch`) and exceeding it fails with
+`Runtime.OutOfMemory`; a timeout fails with
 `Task timed out after N.NN seconds` and kills the environment, as on Lambda.
 """
 

@@ -416,7 +416,7 @@ class Worker:
             _record_thread_exits()
             self.deadline = _Deadline(self.channel)
         if config["memory_limit"]:
-            _limit_memory(config["memory_mb"])
+            _limit_memory(config["memory_mb"] + config.get("memory_headroom_mb", 0))
         clock = self._clock(config["init_timeout_ms"])
         try:
             self.handler = _load_handler(config["handler"])

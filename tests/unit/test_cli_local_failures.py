@@ -47,3 +47,11 @@ def test_the_first_failure_not_allowed_is_kept_and_explained():
     assert "ValueError: boom" in text
     assert 'Payload it received: {"a": 1}' in text
     assert "--allowed-exceptions ValueError" in text
+
+
+def test_out_of_memory_is_explained_with_the_on_error_skip_hint():
+    oom = json.dumps({"errorType": "Runtime.OutOfMemory", "errorMessage": "signal: killed"})
+    text = explain(record("error", oom), show_payload=False)
+    assert "Runtime.OutOfMemory: signal: killed" in text
+    assert "Hint: --on-error skip leaves out sizes that run out of memory" in text
+    assert "--allowed-exceptions" not in text
