@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import json
 import platform
-import re
 import signal
 import sys
 import threading
@@ -25,7 +24,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, TextIO
 
-from powertuning.cli import console
+from powertuning import limits
+from powertuning.cli import console, local_aws, local_payloads
+from powertuning.cli.local_failures import InvocationLines, explain
+from powertuning.cli.local_target import REGION, Target
 from powertuning.cli.options import add_input_options, build_input
 from powertuning.cli.output import (
     EXIT_EXECUTION_FAILED,
@@ -38,33 +40,27 @@ from powertuning.cli.output import (
     format_table,
     usage_error,
 )
+from powertuning.cli.output_paths import check_outputs
 from powertuning.cli.progress import Progress
 from powertuning.errors import InvalidInputError, PowerTuningError
 from powertuning.inputs import TuningRequest
-from powertuning.local import deps
 from powertuning.local.cpu import MODEL
 from powertuning.local.preflight import check_init
-from powertuning.local.runtime import CPU_MODES, InvocationRecord, WorkerRuntime
-from powertuning.local.target import FunctionSpec
+from powertuning.local.runtime import CPU_MODES, WorkerRuntime
 from powertuning.report import TuningResult, write_html, write_png
 from powertuning.report.metadata import RunMetadata
 
 # 128 + SIGTERM, as shells report a process that SIGTERM ended.
 EXIT_TERMINATED: Final = 143
-_REGION = "us-east-1"
-_ACCOUNT = "123456789012"
 # Flags of `powertune run` that need an AWS account: refused with a reason instead of "unrecognized".
 _AWS_FLAGS: Final = (
     "--region", "--profile", "--endpoint-url", "--stack-name", "--state-machine-arn", "--function",
 )  # fmt: skip
 # Input keys that reach other AWS resources, which the local engine does not have.
 _AWS_KEYS: Final = {
-    "payloadS3": ("--payload-s3", "reads the payload from S3", "use --payload or --payload-file"),
     "preProcessorARN": ("--pre-processor-arn", "invokes another Lambda function", "leave it out locally"),
     "postProcessorARN": ("--post-processor-arn", "invokes another Lambda function", "leave it out locally"),
 }
-# Errors for which leaving a size out (--on-error skip) is the tool, rather than --allowed-exceptions.
-_RESOURCE_LIMITS: Final = ("Runtime.OutOfMemory", "Sandbox.Timedout")
 _MODE_TEXT = {
     "model": "CPU time measured at full speed, Duration computed for a quota of memory / 1,769 MB vCPUs "
     "per 20 ms period; independent of this machine's load",
@@ -101,6 +97,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--memory", type=int, default=128, metavar="MB", help="the function's own memory size, restored after"
     )
+    parser.add_argument(
+        "--ephemeral-storage",
+        type=int,
+        default=512,
+        metavar="MB",
+        help="the function's /tmp size, 512-10240 MB (default 512; its own /tmp per environment)",
+    )
     parser.add_argument("--name", metavar="NAME", help="function name (default: the code folder's name)")
     parser.add_argument(
         "--env", action="append", default=[], metavar="KEY=VALUE", help="environment variable (repeatable)"
@@ -117,14 +120,28 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--output", choices=("table", "json"), default="table", help="what goes to stdout")
     parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="a progress line per invocation of the function, with its Duration (default: the bar and "
+        "one line per size)",
+    )
+    parser.add_argument(
         "--report", type=Path, metavar="FILE", help="write the HTML report here (default: none)"
     )
     parser.add_argument(
         "--png", type=Path, metavar="FILE", help="write the chart as a PNG here (default: none)"
     )
+    parser.add_argument(
+        "--output-file",
+        type=Path,
+        metavar="FILE",
+        help="also write the execution output (JSON) here (default: none)",
+    )
     for flag in _AWS_FLAGS:
         parser.add_argument(flag, dest=f"aws_{flag[2:].replace('-', '_')}", help=argparse.SUPPRESS)
     parser.add_argument("--no-wait", dest="aws_no_wait", action="store_true", help=argparse.SUPPRESS)
+    local_aws.add_options(parser)
     add_input_options(parser)
     parser.set_defaults(func=run)
 
@@ -182,12 +199,23 @@ def _run(args: argparse.Namespace) -> int:
     try:
         _refuse_aws_flags(args)
         _check_payload(args)
-        target = _Target.from_args(args)
+        check_outputs(
+            (("--report", args.report), ("--png", args.png), ("--output-file", args.output_file)),
+            png=args.png,
+        )
+        target = Target.from_args(args)
         execution_input = build_input(args, lambda_arn=target.arn)
         _refuse_aws_keys(execution_input)
+        staged = local_payloads.stage_large_payload(execution_input)
         # The table shows per-size results; given explicitly, the user's choice stands.
         execution_input.setdefault("includeOutputResults", True)
         request = TuningRequest.from_dict(execution_input)
+        aws = local_aws.AwsPlan.from_args(args)
+        if staged is None and request.payload_s3 and aws.mode != local_aws.LOCAL:
+            raise InvalidInputError(
+                "payloadS3 is read from the local AWS services (--fixtures DIR/s3/<bucket>/<key>): not with "
+                "--aws real; give the payload with --payload-file instead"
+            )
         python_path = target.dependencies(err)
         runtime = WorkerRuntime(args.cpu_mode)
     except PowerTuningError as exc:
@@ -200,6 +228,8 @@ def _run(args: argparse.Namespace) -> int:
             execution_input=execution_input,
             python_path=python_path,
             runtime=runtime,
+            aws=aws,
+            staged=staged,
             err=err,
         )
     finally:
@@ -211,11 +241,13 @@ def _run(args: argparse.Namespace) -> int:
 def _tune(
     args: argparse.Namespace,
     *,
-    target: _Target,
+    target: Target,
     request: TuningRequest,
     execution_input: dict[str, Any],
     python_path: tuple[str, ...],
     runtime: WorkerRuntime,
+    aws: local_aws.AwsPlan,
+    staged: local_payloads.Staged | None,
     err: TextIO,
 ) -> int:
     failure = check_init(target.spec(args, python_path))
@@ -223,13 +255,46 @@ def _tune(
         return usage_error(
             f"the handler {target.handler} does not load (nothing was started):\n{failure.describe()}"
         )
+    try:
+        aws.start(REGION, err)
+        if staged is None and request.payload_s3:
+            # The tuner reads payloadS3 from its own S3 (the engine's): copied there from the function's.
+            body = aws.read_object(request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
+            staged = local_payloads.Staged.of_uri(request.payload_s3, body)
+    except PowerTuningError as exc:  # the services would not start, seeding failed, no payload object
+        aws.close()
+        return usage_error(str(exc))
+    try:
+        runtime.aws_env = aws.environment
+        return _tune_with_services(
+            args, target=target, request=request, execution_input=execution_input,
+            python_path=python_path, runtime=runtime, aws=aws, staged=staged, err=err,
+        )  # fmt: skip
+    finally:
+        aws.close()
+
+
+def _tune_with_services(
+    args: argparse.Namespace,
+    *,
+    target: Target,
+    request: TuningRequest,
+    execution_input: dict[str, Any],
+    python_path: tuple[str, ...],
+    runtime: WorkerRuntime,
+    aws: local_aws.AwsPlan,
+    staged: local_payloads.Staged | None,
+    err: TextIO,
+) -> int:
     from powertuning.local.engine import LocalEngine  # moto is slow to import: after the checks
 
     progress = Progress(err)
-    lines = _InvocationLines(progress, request.invocations_per_size, request.allowed_exceptions)
+    lines = InvocationLines(
+        progress, request.invocations_per_size, request.allowed_exceptions, verbose=args.verbose
+    )
     runtime.on_invocation = lines
     progress.say(f"local runtime: CPU mode {runtime.mode} ({_MODE_TEXT.get(runtime.mode, runtime.mode)})")
-    with LocalEngine(runtime, region=_REGION) as engine:
+    with LocalEngine(runtime, region=REGION) as engine:
         arn = engine.create_target(
             name=target.name,
             handler=target.handler,
@@ -239,15 +304,24 @@ def _tune(
             environment=target.extra_env,
             log_format=args.log_format,
             python_path=python_path,
+            ephemeral_storage_mb=args.ephemeral_storage,
         )
         execution_input["lambdaARN"] = arn
+        if staged is not None:
+            engine.put_object(staged.bucket, staged.key, staged.body)
         outcome = engine.run(execution_input, on_event=progress)
     if outcome.status != "SUCCEEDED" or outcome.output is None:
         print(f"Error: {outcome.error}", file=err)
         print(f"Cause: {outcome.cause}", file=err)
         if lines.failure is not None:
-            print(_explain(lines.failure, show_payload=not request.disable_payload_logs), file=err)
+            print(
+                explain(lines.failure, show_payload=not request.disable_payload_logs, aws_mode=aws.mode),
+                file=err,
+            )
         return EXIT_EXECUTION_FAILED
+    if args.output_file is not None:
+        args.output_file.write_text(json.dumps(outcome.output, indent=2) + "\n")
+        print(f"powertune: wrote {args.output_file}", file=err)
     if args.output == "json":
         print(json.dumps(outcome.output))
     else:
@@ -332,168 +406,3 @@ def _write_reports(
         error(str(exc))
         return EXIT_USAGE
     return EXIT_OK
-
-
-def _explain(record: InvocationRecord, *, show_payload: bool) -> str:
-    """The failed invocation: the function's traceback, the payload it got, what to do about it."""
-    try:
-        body = json.loads(record.error or "{}")
-    except ValueError:
-        body = {}
-    error_type = str(body.get("errorType", record.status))
-    message = str(body.get("errorMessage", ""))
-    lines = [f"The function failed at {record.spec.memory_mb} MB (request {record.request_id}):"]
-    frames = body.get("stackTrace") or []
-    if frames:
-        lines.append("Traceback (most recent call last):")
-        lines.append("".join(str(frame) for frame in frames).rstrip("\n"))
-    lines.append(f"{error_type}: {message}")
-    if show_payload:
-        event = record.event if len(record.event) <= 500 else record.event[:500] + "..."
-        lines.append(f"Payload it received: {event}")
-    if error_type in _RESOURCE_LIMITS:
-        lines.append(
-            "Hint: --on-error skip leaves out sizes that run out of memory or time and tunes the rest; "
-            "--timeout S raises the function's timeout."
-        )
-    else:
-        lines.append(
-            f"Hint: if {error_type} is expected for this payload, --allowed-exceptions {error_type} "
-            "counts it without failing the run (--on-error skip only leaves out sizes that run out of "
-            "memory or time)."
-        )
-    return "\n".join(lines)
-
-
-class _InvocationLines:
-    """One progress line per target invocation, from the runtime (its threads); keeps the first failure."""
-
-    def __init__(self, progress: Progress, per_size: int, allowed: tuple[str, ...] | list[str] = ()) -> None:
-        self.progress = progress
-        self.per_size = per_size
-        self.allowed = tuple(allowed)
-        self.counts: dict[int, int] = {}
-        self.failure: InvocationRecord | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, record: InvocationRecord) -> None:
-        memory = record.spec.memory_mb
-        with self._lock:
-            self.counts[memory] = count = self.counts.get(memory, 0) + 1
-            if record.error is not None and self.failure is None and not self._allowed(record.error):
-                self.failure = record
-        cold = (
-            f", cold start (Init Duration {record.init_duration_ms:.2f} ms)"
-            if record.init_duration_ms
-            else ""
-        )
-        status = "" if record.status == "success" else f" [{record.status}]"
-        self.progress.say(
-            f"  {memory} MB invocation {count}/{self.per_size}: {record.duration_ms:.2f} ms{cold}{status}"
-        )
-
-    def _allowed(self, error_payload: str) -> bool:
-        try:
-            return str(json.loads(error_payload).get("errorType")) in self.allowed
-        except (ValueError, AttributeError):
-            return False
-
-
-class _Target:
-    """The function to tune: a handler file, or Lambda's handler string in a code folder."""
-
-    def __init__(self, code_dir: Path, handler: str, name: str, extra_env: dict[str, str]) -> None:
-        self.code_dir = code_dir
-        self.handler = handler  # Lambda's handler string, `module.function`
-        self.name = name
-        self.extra_env = extra_env
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> _Target:
-        code_dir, handler = _parse_handler(args.handler, args.code_dir)
-        if not 0 < args.timeout <= 900:
-            raise InvalidInputError(
-                f"--timeout must be from 1 to 900 seconds (Lambda's range), got {args.timeout}"
-            )
-        if not 128 <= args.memory <= 10240:
-            raise InvalidInputError(f"--memory must be from 128 to 10240 MB, got {args.memory}")
-        name = args.name or re.sub(r"[^A-Za-z0-9_-]", "-", code_dir.name)[:64] or "function"
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
-            raise InvalidInputError(f"--name must be 1-64 letters, digits, - or _, got {name!r}")
-        env: dict[str, str] = {}
-        for item in args.env:
-            key, eq, value = item.partition("=")
-            if not eq or not key:
-                raise InvalidInputError(f"--env takes KEY=VALUE, got {item!r}")
-            env[key] = value
-        return cls(code_dir, handler, name, env)
-
-    @property
-    def arn(self) -> str:
-        """The ARN the function will have in the local mock."""
-        return f"arn:aws:lambda:{_REGION}:{_ACCOUNT}:function:{self.name}"
-
-    def dependencies(self, err: TextIO) -> tuple[str, ...]:
-        """The installed requirements.txt of the code folder, if it has one: a folder for its sys.path."""
-        requirements = deps.requirements_of(self.code_dir)
-        if requirements is None:
-            return ()
-        print(f"Installing {requirements} (cached after the first run)...", file=err)
-        return (str(deps.install(requirements)),)
-
-    def spec(self, args: argparse.Namespace, python_path: tuple[str, ...]) -> FunctionSpec:
-        """The function as the runtime will see it (for the import check before the run)."""
-        return FunctionSpec(
-            function_name=self.name,
-            version="$LATEST",
-            memory_mb=args.memory,
-            timeout_s=float(args.timeout),
-            handler=self.handler,
-            code_dir=self.code_dir,
-            environment=self.extra_env,
-            log_format=args.log_format,
-            function_arn=self.arn,
-            python_path=python_path,
-        )
-
-
-def _parse_handler(text: str, code_dir_arg: Path | None) -> tuple[Path, str]:
-    """(code folder, Lambda handler string) from either form of --handler."""
-    if code_dir_arg is None:
-        path_text, sep, function = text.rpartition(":")
-        if not sep and not text.endswith(".py") and "." in text:
-            raise InvalidInputError(
-                f"--handler {text} is Lambda's module.function form: give the code folder too, "
-                "e.g. --code-dir app/ (or use path/to/file.py:function)"
-            )
-        if not sep or not path_text.endswith(".py") or not function.isidentifier():
-            raise InvalidInputError(
-                f"--handler must look like path/to/file.py:function (or module.function with --code-dir), "
-                f"got {text!r}"
-            )
-        path = Path(path_text)
-        if not path.is_file():
-            raise InvalidInputError(f"--handler: no such file {path_text}")
-        if not path.stem.isidentifier():
-            raise InvalidInputError(f"--handler: {path.name} is not an importable module name")
-        return path.resolve().parent, f"{path.stem}.{function}"
-    if not code_dir_arg.is_dir():
-        raise InvalidInputError(f"--code-dir: no such folder {code_dir_arg}")
-    code_dir = code_dir_arg.resolve()
-    # Lambda accepts `package/module.function` as well as `package.module.function`.
-    module, _, function = text.replace("/", ".").rpartition(".")
-    parts = module.split(".")
-    if ":" in text or not module or not function.isidentifier() or not all(p.isidentifier() for p in parts):
-        raise InvalidInputError(
-            f"with --code-dir, --handler is Lambda's handler string module.function "
-            f"(e.g. app.handlers.main.handler), got {text!r}"
-        )
-    relative = Path(*parts)
-    if not (
-        (code_dir / relative).with_suffix(".py").is_file() or (code_dir / relative / "__init__.py").is_file()
-    ):
-        raise InvalidInputError(
-            f"--handler {text}: no module {module} in {code_dir_arg} "
-            f"(looked for {relative}.py and {relative}/__init__.py)"
-        )
-    return code_dir, f"{module}.{function}"

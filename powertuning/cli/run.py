@@ -33,6 +33,7 @@ from powertuning.cli.output import (
     status,
     usage_error,
 )
+from powertuning.cli.output_paths import check_outputs
 from powertuning.cli.progress import Progress
 from powertuning.deployment import ARCHITECTURES_TAG
 from powertuning.errors import PowerTuningError
@@ -138,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         return usage_error(problem)
     try:
+        check_outputs((("--report", args.report), ("--png", args.png)), png=args.png)
         execution_input = prepare_input(args)
     except PowerTuningError as exc:
         return usage_error(str(exc))

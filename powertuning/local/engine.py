@@ -268,6 +268,7 @@ class LocalEngine:
         log_format: str = "Text",
         architecture: str = "x86_64",
         python_path: tuple[str, ...] = (),
+        ephemeral_storage_mb: int = 512,
     ) -> str:
         """Create the function to tune; its code is run from `code_dir` by the runtime.
 
@@ -280,6 +281,7 @@ class LocalEngine:
             kwargs["LoggingConfig"] = {"LogFormat": "JSON"}
         # Lambda checks the value; the stubs' Literal cannot see it through the parameter.
         kwargs["Architectures"] = [architecture]
+        kwargs["EphemeralStorage"] = {"Size": ephemeral_storage_mb}
         created = self.lambda_client.create_function(
             FunctionName=name,
             Runtime="python3.13",
@@ -292,6 +294,13 @@ class LocalEngine:
         )
         self._targets[name] = (code_dir, log_format, python_path)
         return str(created["FunctionArn"])
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        """An object in the tuner's own S3 (a payloadS3 the Initializer and Executor read)."""
+        s3 = self._client("s3")
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
 
     # -- executions --------------------------------------------------------------------------
     def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
@@ -393,6 +402,7 @@ class LocalEngine:
             function_arn=str(fn.function_arn),
             python_path=python_path,
             architecture=str((fn.architectures or ["x86_64"])[0]),
+            ephemeral_storage_mb=int(fn.ephemeral_storage or 512),
         )
 
 

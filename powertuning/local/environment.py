@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from powertuning.local import memory_watch
 from powertuning.local.cpu import CgroupV1, CpuGroup
 from powertuning.local.cpu_model import PERIOD_MS
 from powertuning.local.target import FunctionSpec
@@ -156,13 +158,20 @@ class Environment:
         cgroup: CgroupV1 | None = None,
         memory_limit: bool = True,
         sdk_path: Path | None = None,
+        aws_env: dict[str, str] | None = None,
     ) -> None:
         self.spec = spec
+        # The function's AWS variables (endpoint, credentials, region); None = dummy credentials only.
+        self.aws_env = aws_env
         self.cpu_model = cpu_model
         self.period_ms = period_ms
         self.sdk_path = sdk_path
         self.memory_limit = memory_limit
         self.log_path = log_dir / f"{uuid.uuid4().hex}.log"
+        # The environment's /tmp where the OS cannot map one (see worker.py), removed with it.
+        self.tmp_dir = log_dir / f"tmp-{uuid.uuid4().hex}"
+        # How /tmp was given: "tmpfs" (its own, mounted at /tmp) or "dir" (TMPDIR only); "" before start.
+        self.tmp_mode = ""
         self.log_stream_name = (
             f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{spec.version}]{uuid.uuid4().hex}"
         )
@@ -173,6 +182,9 @@ class Environment:
         self._control: _Control | None = None
         self._kill_lock = threading.Lock()
         self._killed = False
+        # Lambda's memory limit on the resident set (memory_watch.py), where /proc tells it.
+        self._watch: memory_watch.MemoryWatch | None = None
+        self._watch_rss = memory_limit and memory_watch.available()
         # Cleanup problems (a CPU group that would not go), for the runtime to report as warnings.
         self.problems: list[str] = []
 
@@ -190,8 +202,10 @@ class Environment:
         assert self._control is not None
         assert self._proc is not None
         try:
-            if self._control.receive(time.monotonic() + _STARTUP_TIMEOUT_S) is None:
+            started = self._control.receive(time.monotonic() + _STARTUP_TIMEOUT_S)
+            if started is None:
                 raise WorkerGoneError("worker did not start")
+            self.tmp_mode = str(started.get("tmp", ""))
             # Join after the interpreter's own start-up, which Lambda does not count or throttle.
             if self._cgroup is not None:
                 self._join_group(self._cgroup, self._proc.pid)
@@ -286,6 +300,8 @@ class Environment:
         Safe to call more than once and from any thread; never raises (a CPU group that cannot be
         removed is added to `problems`).
         """
+        if self._watch is not None:
+            self._watch.stop()
         with self._kill_lock:
             self._killed = True
             if self._proc is not None:
@@ -311,15 +327,29 @@ class Environment:
         self.kill()
         with contextlib.suppress(OSError):
             self.log_path.unlink()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
     def _spawn(self) -> None:
         p2c_read, p2c_write = os.pipe()
         c2p_read, c2p_write = os.pipe()
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.tmp_dir.mkdir(mode=0o700)
+        # 0: no /tmp mount, only TMPDIR (what the worker needs lives under the host's /tmp).
+        tmp = [str(self.spec.ephemeral_storage_mb if self._may_mount_tmp() else 0), str(self.tmp_dir)]
         try:
             self._proc = subprocess.Popen(
                 # -I -S: none of the tuner's virtualenv on the function's path (see worker.py).
-                [sys.executable, "-I", "-S", "-u", "-B", str(WORKER_SCRIPT), str(p2c_read), str(c2p_write)],
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-u",
+                    "-B",
+                    str(WORKER_SCRIPT),
+                    str(p2c_read),
+                    str(c2p_write),
+                    *tmp,
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log_fd,
                 stderr=log_fd,
@@ -334,6 +364,27 @@ class Environment:
             for fd in (p2c_read, c2p_write, log_fd):
                 os.close(fd)
         self._control = _Control(c2p_read, p2c_write)
+        if self._watch_rss:
+            limit = self.spec.memory_mb * 1024 * 1024
+            self._watch = memory_watch.MemoryWatch(self._proc.pid, limit, self._out_of_memory).start()
+
+    def _out_of_memory(self) -> None:
+        """The worker's resident memory passed the function's: Lambda's sandbox would kill it now."""
+        self.max_rss_kb = max(self.max_rss_kb, self.spec.memory_mb * 1024)
+        self.kill()
+
+    def _may_mount_tmp(self) -> bool:
+        """Whether a /tmp of its own would hide nothing the worker needs: its code, dependencies, SDK,
+        interpreter, the runtime itself and paths its environment variables name must not live under
+        the host's /tmp."""
+        host_tmp = Path("/tmp").resolve()
+        spec = self.spec
+        needed = [spec.code_dir, *map(Path, spec.python_path), self.sdk_path, WORKER_SCRIPT.parent]
+        needed += [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent]
+        needed += [Path(p) for p in spec.environment.get("PYTHONPATH", "").split(os.pathsep) if p]
+        # A variable naming a folder or file of the host's /tmp hands it to the function on purpose.
+        needed += [Path(v) for v in spec.environment.values() if os.path.isabs(v) and os.path.exists(v)]
+        return not any(p is not None and p.resolve().is_relative_to(host_tmp) for p in needed)
 
     def _environment(self) -> dict[str, str]:
         """Lambda's reserved variables, then the function's own."""
@@ -355,13 +406,19 @@ class Environment:
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
-            # Dummy credentials: the function runs outside the mock, and must never find real ones.
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
             # glibc reserves 64 MB of address space per malloc arena, which RLIMIT_AS would count.
             "MALLOC_ARENA_MAX": "2",
+            # The worker mounts its own /tmp where it can, and then points these there instead.
+            "TMPDIR": str(self.tmp_dir),
+            "TMP": str(self.tmp_dir),
+            "TEMP": str(self.tmp_dir),
         }
+        if self.aws_env is None:
+            # Dummy credentials: never the machine's real ones unless --aws real hands them over.
+            env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+            env["AWS_SESSION_TOKEN"] = "testing"
+        else:
+            env.update(self.aws_env)
         env.update(spec.environment)
         return env
 
@@ -376,6 +433,8 @@ class Environment:
             "function_arn": spec.function_arn,
             "memory_mb": spec.memory_mb,
             "memory_limit": self.memory_limit,
+            # With the resident set watched, the address-space cap is only a backstop beyond it.
+            "memory_headroom_mb": memory_watch.ADDRESS_HEADROOM_MB if self._watch_rss else 0,
             "log_format": spec.log_format,
             "log_group_name": f"/aws/lambda/{spec.function_name}",
             "log_stream_name": self.log_stream_name,
@@ -398,7 +457,7 @@ class Environment:
             log = self.log_path.read_text(errors="replace")
         except OSError:  # no log, or the runtime closed and removed it meanwhile
             log = ""
-        if any(hint in log for hint in _MEMORY_HINTS):
+        if (self._watch is not None and self._watch.exceeded) or any(hint in log for hint in _MEMORY_HINTS):
             return Outcome(
                 "error", "", duration_ms, 0.0, self.max_rss_kb, "Runtime.OutOfMemory", True, "signal: killed"
             )

@@ -7,7 +7,8 @@ that overlap get separate workers. Each invocation returns Lambda's payload, err
 last 4 KB of its log, ending with the REPORT record in the function's log format.
 
 CPU follows memory (see `powertuning.local.cpu`, and `mode` for which enforcement ran); memory is
-capped with RLIMIT_AS and exceeding it fails with `Runtime.OutOfMemory`; a timeout fails with
+limited on the worker's resident set (`powertuning.local.memory_watch`) and exceeding it fails with
+`Runtime.OutOfMemory`; a timeout fails with
 `Task timed out after N.NN seconds` and kills the environment, as on Lambda.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final
 
+from powertuning import limits
 from powertuning.errors import PowerTuningError
 from powertuning.local import platform_logs
 from powertuning.local.cpu import CFS_PERIOD_US, CGROUP, MODEL, MODES, CgroupV1, CpuBudget
@@ -73,6 +75,7 @@ class WorkerRuntime:
         cores: float | None = None,
         cfs_period_us: int = CFS_PERIOD_US,
         on_invocation: Callable[[InvocationRecord], None] | None = None,
+        aws_env: Callable[[int], dict[str, str]] | None = None,
     ) -> None:
         if cpu_mode not in CPU_MODES:
             raise CpuModeUnavailableError(f"cpu mode must be one of {', '.join(CPU_MODES)}, got {cpu_mode!r}")
@@ -90,6 +93,9 @@ class WorkerRuntime:
         self.memory_limit = memory_limit
         self.max_idle = max_idle
         self.on_invocation = on_invocation
+        # The function's AWS variables at a memory size (powertuning.local.services); None = dummy
+        # credentials and no endpoint.
+        self.aws_env = aws_env
         self.cold_starts = 0
         self.invocations = 0
         # In the model a worker's wait for a core is not part of its Duration, so it reserves its
@@ -152,6 +158,7 @@ class WorkerRuntime:
             ),
         )
         self._release(env)
+        outcome = _response_size_checked(outcome)
         result = InvokeResult(
             payload=_payload(request_id, outcome),
             errored=outcome.status != "success",
@@ -248,6 +255,7 @@ class WorkerRuntime:
             cgroup=self._cgroup,
             memory_limit=self.memory_limit,
             sdk_path=self.sdk_path,
+            aws_env=self.aws_env(spec.memory_mb) if self.aws_env is not None else None,
         )
         with self._lock:
             if self._closed:
@@ -275,6 +283,26 @@ class WorkerRuntime:
             self.cold_starts += int(record.cold)
         if self.on_invocation is not None:
             self.on_invocation(record)
+
+
+def _response_size_checked(outcome: Outcome) -> Outcome:
+    """A response past Lambda's 6 MB is an error, as Lambda returns it (the environment stays)."""
+    size = len(outcome.payload.encode())
+    if outcome.status != "success" or size <= limits.MAX_INVOKE_PAYLOAD_BYTES:
+        return outcome
+    error = {
+        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+        f"({limits.MAX_INVOKE_PAYLOAD_BYTES} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+    return Outcome(
+        "error",
+        json.dumps(error),
+        outcome.duration_ms,
+        outcome.cpu_ms,
+        outcome.max_rss_kb,
+        error["errorType"],
+    )
 
 
 def _init_failure_split(init: Outcome) -> tuple[float, Outcome]:

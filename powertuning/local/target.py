@@ -28,6 +28,8 @@ class FunctionSpec:
     # Folders after the code on the function's sys.path: its installed requirements.txt, like a layer.
     python_path: tuple[str, ...] = ()
     architecture: str = "x86_64"
+    # /tmp's size (Lambda's EphemeralStorage, 512-10,240 MB).
+    ephemeral_storage_mb: int = 512
 
     @property
     def environment_key(self) -> tuple[str, str, int]:

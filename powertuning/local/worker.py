@@ -234,7 +234,7 @@ class Worker:
             process.record_thread_exits()
             self.deadline = process.Deadline(self.channel.send)
         if config["memory_limit"]:
-            process.limit_memory(config["memory_mb"])
+            process.limit_memory(config["memory_mb"] + config.get("memory_headroom_mb", 0))
         clock = self._clock(config["init_timeout_ms"])
         try:
             self.handler = _load_handler(config["handler"])
@@ -343,9 +343,10 @@ class Worker:
 def main(argv: list[str]) -> int:
     """Serve one execution environment until the runtime closes the control pipe."""
     process.adopt_orphans()
+    tmp = process.own_tmp(int(argv[3]), argv[4]) if len(argv) > 4 else ""
     channel = _Channel(int(argv[1]), int(argv[2]))
     worker = Worker(channel)
-    channel.send({"type": "started"})
+    channel.send({"type": "started", "tmp": tmp})
     message = channel.receive()
     if message is None or message.get("type") != "init":
         return 1

@@ -10,6 +10,7 @@ module by path: standard library only, and the tuner's package stays off the fun
 from __future__ import annotations
 
 import _thread
+import contextlib
 import importlib.util
 import os
 import resource
@@ -239,3 +240,35 @@ def adopt_orphans() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
     except (OSError, AttributeError, ImportError):
         pass
+
+
+def own_tmp(size_mb: int, fallback: str) -> str:
+    """Give the environment a /tmp of its own, as Lambda does; which way it went.
+
+    Linux as root: a private mount namespace with a tmpfs of `size_mb` on /tmp (a write past it fails
+    with ENOSPC, and it goes when the environment's last process exits). Elsewhere `TMPDIR` (and
+    TMP, TEMP) name the runtime's folder for this environment, and a literal "/tmp/..." path is the
+    host's. Must run before any thread starts: unshare(CLONE_NEWNS) refuses a threaded process.
+    """
+    if size_mb <= 0 or not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return "dir"
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        clone_newns, ms_rec, ms_private = 0x00020000, 0x4000, 0x40000
+        if libc.unshare(clone_newns) != 0:
+            return "dir"
+        # Private first, so the tmpfs is not propagated back to the host's mount namespace.
+        if libc.mount(b"none", b"/", None, ms_rec | ms_private, None) != 0:
+            return "dir"
+        options = f"size={size_mb}m,mode=1777".encode()
+        if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, options) != 0:
+            return "dir"
+    except (OSError, AttributeError):
+        return "dir"
+    for name in ("TMPDIR", "TMP", "TEMP"):
+        os.environ[name] = "/tmp"
+    with contextlib.suppress(OSError):
+        os.rmdir(fallback)  # unused: the tmpfs is the /tmp
+    return "tmpfs"

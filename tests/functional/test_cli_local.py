@@ -165,7 +165,10 @@ def test_a_payload_that_is_not_valid_json_is_refused(payload, handler_file, caps
         (["--region", "eu-west-1"], "--region: only for `powertune run` (AWS)"),
         (["--profile", "prod"], "--profile: only for `powertune run` (AWS)"),
         (["--stack-name", "PowerTuning"], "--stack-name: only for `powertune run`"),
-        (["--payload-s3", "s3://my-bucket/event.json"], "payloadS3 (--payload-s3) reads the payload from S3"),
+        (
+            ["--payload-s3", "s3://my-bucket/event.json", "--aws", "real"],
+            "payloadS3 is read from the local AWS services",
+        ),
         (
             ["--pre-processor-arn", "arn:aws:lambda:us-east-1:123456789012:function:pre"],
             "preProcessorARN (--pre-processor-arn) invokes another Lambda function",
@@ -184,3 +187,43 @@ def test_aws_only_keys_in_an_input_file_are_refused_too(handler_file, tmp_path, 
         ["local", "--handler", f"{handler_file}:handler", "--input-file", str(input_file)], capsys
     )
     assert "postProcessorARN (--post-processor-arn)" in err
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (flag, where, message)
+        for flag in ("--report", "--png", "--output-file")
+        for where, message in (("missing/out", "there is no folder"), ("", "is a folder"))
+    ],
+)
+def test_a_bad_output_path_is_refused_before_anything_starts(
+    case, handler_file, tmp_path, capsys, monkeypatch
+):
+    flag, where, message = case
+    # GIVEN a handler whose import check would fail (so a check that came first would say so)
+    handler_file.write_text("def handler(event, context)\n")
+    started = []
+    monkeypatch.setattr("powertuning.cli.local.check_init", lambda *a: started.append(a))
+    path = tmp_path / where if where else tmp_path
+    # WHEN an output path cannot be written
+    err = fails_fast(["local", "--handler", f"{handler_file}:handler", flag, str(path)], capsys)
+    # THEN exit 2 naming the flag, the handler not even imported, nothing written
+    assert f"powertune: error: {flag} {path}" in err
+    assert message in err
+    assert started == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py"]
+
+
+def test_png_without_matplotlib_is_refused_before_anything_starts(
+    handler_file, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr("powertuning.cli.output_paths._has_module", lambda name: name != "matplotlib")
+    started = []
+    monkeypatch.setattr("powertuning.cli.local.check_init", lambda *a: started.append(a))
+    err = fails_fast(
+        ["local", "--handler", f"{handler_file}:handler", "--png", str(tmp_path / "c.png")], capsys
+    )
+    assert "--png" in err
+    assert "needs matplotlib" in err
+    assert started == []

@@ -510,3 +510,10 @@ def _cloudformation(engine: LocalEngine) -> Any:
     import boto3
 
     return boto3.client("cloudformation", region_name=engine.region)
+
+
+def test_an_unwritable_report_path_exits_2_before_starting(powertune, engine, target, tmp_path):
+    before = len(executions(engine))
+    result = powertune("--function", target, "--report", str(tmp_path / "missing" / "r.html"))
+    assert (result.code, len(executions(engine))) == (2, before)
+    assert f"--report {tmp_path / 'missing' / 'r.html'}: there is no folder" in result.err
