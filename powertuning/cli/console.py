@@ -19,6 +19,9 @@ from powertuning import layout
 EXTRA_OF: Final = {
     "rich": "cli",
     "moto": "local",
+    # moto's server mode (the tuned function's local AWS services, a process of its own).
+    "flask": "local",
+    "flask_cors": "local",
     "matplotlib": "report",
     "aws_cdk": "cdk",
     "constructs": "cdk",

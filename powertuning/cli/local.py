@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import platform
 import signal
@@ -194,8 +195,20 @@ def _terminated() -> int:
     return EXIT_TERMINATED
 
 
+# What local mode imports, in its own process or a child's (the local AWS services are moto's server
+# mode): checked before anything starts, so a missing extra is named rather than a child's failure.
+_LOCAL_MODULES: Final = ("moto", "flask", "flask_cors")
+
+
+def _require_local_extra() -> None:
+    for module in _LOCAL_MODULES:
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
 def _run(args: argparse.Namespace) -> int:
     err: TextIO = sys.stderr
+    _require_local_extra()
     try:
         _refuse_aws_flags(args)
         _check_payload(args)
