@@ -334,8 +334,8 @@ class Environment:
         c2p_read, c2p_write = os.pipe()
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.tmp_dir.mkdir(mode=0o700)
-        # 0: no /tmp mount, only TMPDIR (what the worker needs lives under the host's /tmp).
-        tmp = [str(self.spec.ephemeral_storage_mb if self._may_mount_tmp() else 0), str(self.tmp_dir)]
+        # The size of its /tmp, the TMPDIR folder where it cannot be mounted, and what to bind back.
+        tmp = [str(self.spec.ephemeral_storage_mb), str(self.tmp_dir), *self._kept_tmp_entries()]
         try:
             self._proc = subprocess.Popen(
                 # -I -S: none of the tuner's virtualenv on the function's path (see worker.py).
@@ -373,18 +373,25 @@ class Environment:
         self.max_rss_kb = max(self.max_rss_kb, self.spec.memory_mb * 1024)
         self.kill()
 
-    def _may_mount_tmp(self) -> bool:
-        """Whether a /tmp of its own would hide nothing the worker needs: its code, dependencies, SDK,
-        interpreter, the runtime itself and paths its environment variables name must not live under
-        the host's /tmp."""
+    def _kept_tmp_entries(self) -> list[str]:
+        """The entries of the host's /tmp a /tmp of its own must not hide (bound back into it): those
+        holding its code, dependencies, SDK, interpreter, the runtime itself, and paths its environment
+        variables name (a variable naming a folder or file of the host's /tmp hands it over on purpose)."""
         host_tmp = Path("/tmp").resolve()
         spec = self.spec
         needed = [spec.code_dir, *map(Path, spec.python_path), self.sdk_path, WORKER_SCRIPT.parent]
         needed += [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent]
         needed += [Path(p) for p in spec.environment.get("PYTHONPATH", "").split(os.pathsep) if p]
-        # A variable naming a folder or file of the host's /tmp hands it to the function on purpose.
         needed += [Path(v) for v in spec.environment.values() if os.path.isabs(v) and os.path.exists(v)]
-        return not any(p is not None and p.resolve().is_relative_to(host_tmp) for p in needed)
+        kept = set()
+        for path in needed:
+            if (
+                path is not None
+                and (resolved := path.resolve()).is_relative_to(host_tmp)
+                and resolved != host_tmp
+            ):
+                kept.add(resolved.relative_to(host_tmp).parts[0])
+        return sorted(kept)
 
     def _environment(self) -> dict[str, str]:
         """Lambda's reserved variables, then the function's own."""

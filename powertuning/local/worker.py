@@ -343,7 +343,7 @@ class Worker:
 def main(argv: list[str]) -> int:
     """Serve one execution environment until the runtime closes the control pipe."""
     process.adopt_orphans()
-    tmp = process.own_tmp(int(argv[3]), argv[4]) if len(argv) > 4 else ""
+    tmp = process.own_tmp(int(argv[3]), argv[4], tuple(argv[5:])) if len(argv) > 4 else ""
     channel = _Channel(int(argv[1]), int(argv[2]))
     worker = Worker(channel)
     channel.send({"type": "started", "tmp": tmp})

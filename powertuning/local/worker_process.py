@@ -242,13 +242,15 @@ def adopt_orphans() -> None:
         pass
 
 
-def own_tmp(size_mb: int, fallback: str) -> str:
+def own_tmp(size_mb: int, fallback: str, keep: tuple[str, ...] = ()) -> str:
     """Give the environment a /tmp of its own, as Lambda does; which way it went.
 
     Linux as root: a private mount namespace with a tmpfs of `size_mb` on /tmp (a write past it fails
     with ENOSPC, and it goes when the environment's last process exits). Elsewhere `TMPDIR` (and
     TMP, TEMP) name the runtime's folder for this environment, and a literal "/tmp/..." path is the
-    host's. Must run before any thread starts: unshare(CLONE_NEWNS) refuses a threaded process.
+    host's. `keep`: entries of the host's /tmp the worker needs (its code, interpreter or a path its
+    environment names, when they live there), bound back into the new /tmp at the same paths.
+    Must run before any thread starts: unshare(CLONE_NEWNS) refuses a threaded process.
     """
     if size_mb <= 0 or not sys.platform.startswith("linux") or os.geteuid() != 0:
         return "dir"
@@ -256,15 +258,33 @@ def own_tmp(size_mb: int, fallback: str) -> str:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        clone_newns, ms_rec, ms_private = 0x00020000, 0x4000, 0x40000
+        clone_newns, ms_bind, ms_rec, ms_private = 0x00020000, 0x1000, 0x4000, 0x40000
         if libc.unshare(clone_newns) != 0:
             return "dir"
         # Private first, so the tmpfs is not propagated back to the host's mount namespace.
         if libc.mount(b"none", b"/", None, ms_rec | ms_private, None) != 0:
             return "dir"
+        # The host's /tmp stays reachable through this descriptor once the tmpfs covers the path.
+        host_tmp = os.open("/tmp", os.O_RDONLY | os.O_DIRECTORY)
         options = f"size={size_mb}m,mode=1777".encode()
         if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, options) != 0:
+            os.close(host_tmp)
             return "dir"
+        try:
+            for name in keep:
+                source = f"/proc/self/fd/{host_tmp}/{name}"
+                target = f"/tmp/{name}"
+                if os.path.isdir(source):
+                    os.mkdir(target)
+                else:
+                    open(target, "x").close()
+                if libc.mount(source.encode(), target.encode(), None, ms_bind | ms_rec, None) != 0:
+                    raise OSError(ctypes.get_errno(), f"cannot bind {name} of the host's /tmp")
+        except OSError:
+            libc.umount2(b"/tmp", 2)  # MNT_DETACH: the host's /tmp again, whole, as with no mount
+            raise
+        finally:
+            os.close(host_tmp)
     except (OSError, AttributeError):
         return "dir"
     for name in ("TMPDIR", "TMP", "TEMP"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,9 @@ from powertuning.local.target import FunctionSpec
 pytestmark = pytest.mark.slow
 
 HANDLER_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "tmp_writer"
+MOUNTS_TMP = hasattr(os, "geteuid") and os.geteuid() == 0 and Path("/proc").exists()
 as_root_on_linux = pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() != 0 or not Path("/proc").exists(),
+    not MOUNTS_TMP,
     reason="a /tmp mount of its own needs Linux and root (elsewhere TMPDIR names a folder per environment)",
 )
 
@@ -67,28 +69,35 @@ def test_ephemeral_storage_sets_the_size_of_tmp():
     assert result["tmp_mb"] == 2048
 
 
-def test_where_tmp_cannot_be_mounted_tmpdir_names_a_folder_of_the_environment_removed_with_it(tmp_path):
-    # GIVEN code under the host's /tmp (a mount would hide it): TMPDIR only
+def test_code_under_the_host_tmp_runs_and_its_temporary_files_stay_the_environments(tmp_path):
+    # GIVEN code under the host's /tmp (a checkout or a test's folder there)
     code = tmp_path / "code"
     code.mkdir()
+    name = f"mine-{uuid.uuid4().hex}.txt"
     (code / "handler.py").write_text(
         "import os, tempfile\n"
         "def handler(event, context):\n"
-        "    path = os.path.join(tempfile.gettempdir(), 'mine.txt')\n"
+        f"    path = os.path.join(tempfile.gettempdir(), {name!r})\n"
         "    open(path, 'w').write('x')\n"
         "    return {'tmpdir': tempfile.gettempdir()}\n"
     )
     function = FunctionSpec(
-        function_name="tmpdir-only", version="1", memory_mb=256, timeout_s=10, handler="handler.handler",
+        function_name="code-in-tmp", version="1", memory_mb=256, timeout_s=10, handler="handler.handler",
         code_dir=code,
     )  # fmt: skip
     with WorkerRuntime() as runtime:
         tmpdir = Path(json.loads(runtime.invoke(function, "{}").payload)["tmpdir"])
-        # THEN the function's temporary folder is the environment's own, under the runtime's folder
-        assert tmpdir.parent == runtime._log_dir
-        assert (tmpdir / "mine.txt").exists()
-    # and it goes with the environment
-    assert not tmpdir.exists()
+        if MOUNTS_TMP:
+            # THEN as root on Linux its /tmp is its own (the code bound back into it): the host's has no file
+            assert tmpdir == Path("/tmp")
+            assert not (Path("/tmp") / name).exists()
+        else:
+            # THEN elsewhere the function's temporary folder is the environment's own, under the runtime's
+            assert tmpdir.parent == runtime._log_dir
+            assert (tmpdir / name).exists()
+    # and nothing of it is left once the environment is gone
+    assert not (Path("/tmp") / name).exists()
+    assert MOUNTS_TMP or not tmpdir.exists()
 
 
 @as_root_on_linux
@@ -103,6 +112,6 @@ def test_a_host_tmp_path_named_by_an_environment_variable_stays_visible(tmp_path
     )  # fmt: skip
     with WorkerRuntime() as runtime:
         result = json.loads(runtime.invoke(function, '{"wait": 0, "read_from_env": "SHARED_DIR"}').payload)
-    # THEN the function reads it: /tmp is not replaced (that would hide the folder), TMPDIR is its own
+    # THEN the function reads it: bound back into its own /tmp, which stays its temporary folder
     assert result["shared"] == "from the host"
-    assert result["tmpdir"] != "/tmp"
+    assert result["tmpdir"] == "/tmp"
