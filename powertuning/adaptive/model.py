@@ -276,12 +276,10 @@ def walk(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
     measured neighbour worse by more than the tolerance, at the confidence), or when nothing
     smaller was measured; below the leader, one size halfway to its smaller measured neighbour.
     """
-    measured = measured_sizes(state)
-    est = estimates(replace(state, candidates=measured), settings)
-    alive = [est[v] for v in state.candidates if v in est]
-    if not alive:
+    walked = _measured_leader(state, settings)
+    if walked is None:
         return tuple(state.reserve)
-    leader = best_estimate(alive)
+    measured, est, leader = walked
     lower = [v for v in measured if v < leader.value and v in est]
     upper = [v for v in measured if v > leader.value]
     below = [m for m in state.reserve if m < leader.value and (not lower or m > lower[-1])]
@@ -342,12 +340,10 @@ def walk_down(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
     a false alarm costs one cold start. The sizes the walk never reaches stay held back, and are
     never invoked once the race settles.
     """
-    measured = measured_sizes(state)
-    est = estimates(replace(state, candidates=measured), settings)
-    alive = [est[v] for v in state.candidates if v in est]
-    if not alive:
+    walked = _measured_leader(state, settings)
+    if walked is None:
         return tuple(state.reserve)
-    leader = best_estimate(alive)
+    measured, est, leader = walked
     lower = [v for v in measured if v < leader.value]
     upper = [v for v in measured if v > leader.value and v in est]
     below = [m for m in state.reserve if m < leader.value and (not lower or m > lower[-1])]
@@ -358,6 +354,19 @@ def walk_down(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
     if below and upper and est[upper[0]].mean > leader.mean * (1 + settings.tolerance):
         out.append(below[-1])
     return tuple(out)
+
+
+def _measured_leader(
+    state: AdaptiveState, settings: RaceSettings
+) -> tuple[tuple[int, ...], dict[int, Estimate], Estimate] | None:
+    """For a walk: the sizes measured, their estimates, and the leader among the candidates still in
+    the race; None when no candidate has an estimate."""
+    measured = measured_sizes(state)
+    est = estimates(replace(state, candidates=measured), settings)
+    alive = [est[v] for v in state.candidates if v in est]
+    if not alive:
+        return None
+    return measured, est, best_estimate(alive)
 
 
 def measured_sizes(state: AdaptiveState) -> tuple[int, ...]:
