@@ -93,7 +93,7 @@ def _provisioned_concurrency(request: Any, full_url: str, _headers: Any) -> tupl
             return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": items})
         qualifier = query.get("Qualifier", [""])[0]
         if request.method == "PUT":
-            body = json.loads(request.body or b"{}")
+            body = json.loads(request.get_data() or b"{}")
             configs[qualifier] = int(body["ProvisionedConcurrentExecutions"])
             count = configs[qualifier]
             return 202, {}, json.dumps({"RequestedProvisionedConcurrentExecutions": count, "Status": "READY"})
