@@ -33,16 +33,17 @@ def test_the_moto_rules_keep_snapstart_and_report_it_optimized_on_published_vers
 
 
 @pytest.mark.parametrize(
-    ("runtime", "family", "restore", "cache"),
+    ("runtime", "family", "charges"),
     [
-        ("python3.12", "python", SNAPSTART_RESTORE_GB_USD, SNAPSTART_CACHE_GB_SECOND_USD),
-        ("dotnet8", "dotnet", SNAPSTART_RESTORE_GB_USD, SNAPSTART_CACHE_GB_SECOND_USD),
-        ("java21", "java", 0.0, 0.0),
+        ("python3.12", "python", (SNAPSTART_RESTORE_GB_USD, SNAPSTART_CACHE_GB_SECOND_USD)),
+        ("dotnet8", "dotnet", (SNAPSTART_RESTORE_GB_USD, SNAPSTART_CACHE_GB_SECOND_USD)),
+        ("java21", "java", (0.0, 0.0)),
     ],
 )
 def test_a_snapstart_function_is_priced_with_its_runtimes_charges(
-    make_function, lambda_context, runtime, family, restore, cache
+    make_function, lambda_context, runtime, family, charges
 ):
+    restore, cache = charges
     # GIVEN a SnapStart function of the runtime
     arn = make_function("snappy", Runtime=runtime, SnapStart={"ApplyOn": "PublishedVersions"}).arn
     # WHEN a run at a rate starts
