@@ -48,7 +48,7 @@ def analyze_state(
         transitions = count_transitions(publisher_calls, results)
     if config.cold_start is not None:
         # Input `coldStartRate`: every size at (1 - rate) x warm + rate x cold (powertuning/cold_starts.py).
-        results = [blend(r, config.cold_start.rate) for r in results]
+        results = [blend(r, config.cold_start.rate, config.cold_start) for r in results]
     if not any(not r.skipped and r.invocations for r in results):
         reasons = "; ".join(
             f"{r.value} MB{'' if r.architecture is None else ' on ' + r.architecture}: {r.reason}"

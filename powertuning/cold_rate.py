@@ -7,21 +7,29 @@ completes): the REPORT records with an Init Duration over all REPORT records, in
 (`record.metrics.initDurationMs` of a `platform.report` record). The query runs in the Initializer,
 before anything changes, so the run's own invocations are not in it (an earlier tuning run's are).
 A function without a REPORT record in the window has no production rate: the run is refused.
+
+With a rate, how the function starts is read too (`start_billing`): SnapStart from its configuration
+(`SnapStart.ApplyOn` "PublishedVersions": the versions the run publishes restore from a snapshot), and
+provisioned concurrency from ListProvisionedConcurrencyConfigs (on the tuned alias or version: its
+INIT is not billed per invocation). Without a rate neither is read.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
+from powertuning import lambda_api
 from powertuning.aws import call
 from powertuning.cold_starts import ColdStartRate
 from powertuning.errors import ColdStartRateError
 from powertuning.input_kinds import PRODUCTION
 from powertuning.inputs import TuningRequest
+from powertuning.pricing import snap_start_price, snap_start_runtime
 
 WINDOW_DAYS: Final = 14
 # How long the Initializer waits for the query (Logs Insights runs for at most 60 minutes; a
@@ -55,16 +63,39 @@ def resolve(
     latest: Mapping[str, Any],
     logs_client: Any,
     *,
+    lambda_client: Any = None,
     now: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ColdStartRate | None:
-    """The run's rate: None without the input, the input's number, or the production rate."""
+    """The run's rate: None without the input, the input's number, or the production rate; with how
+    the function's cold starts are billed (SnapStart, provisioned concurrency: `start_billing`)."""
     rate = request.cold_start_rate
     if rate is None:
         return None
     if rate != PRODUCTION:
-        return ColdStartRate(float(rate))
-    return production_rate(logs_client, log_group(latest), now=now, sleep=sleep)
+        found = ColdStartRate(float(rate))
+    else:
+        found = production_rate(logs_client, log_group(latest), now=now, sleep=sleep)
+    return start_billing(found, request, latest, lambda_client)
+
+
+def start_billing(
+    rate: ColdStartRate, request: TuningRequest, latest: Mapping[str, Any], lambda_client: Any
+) -> ColdStartRate:
+    """The rate with the function's SnapStart setting and provisioned concurrency."""
+    snap = (latest.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions"
+    runtime = str(latest.get("Runtime") or "")
+    provisioned: dict[str, int] = {}
+    if lambda_client is not None:
+        provisioned = lambda_api.provisioned_concurrency(lambda_client, request.function.unqualified)
+    qualifier = request.function.qualifier
+    return replace(
+        rate,
+        snap_start=snap_start_runtime(runtime) if snap else None,
+        snap_start_price=snap_start_price(request.function.region, runtime) if snap else None,
+        provisioned=tuple(sorted(provisioned)),
+        provisioned_tuned=qualifier is not None and qualifier in provisioned,
+    )
 
 
 def production_rate(

@@ -194,7 +194,7 @@ class FleetRequest:
                 raise _fail(f"overrides key must be a Lambda function ARN, got {json.dumps(arn)}")
             if "lambdaARN" in override:
                 raise _fail(f"overrides for {arn} must not hold lambdaARN: the key names the function")
-            _validate_tuning(f"overrides for {arn}", {**defaults, **override, "lambdaARN": arn})
+            _validate_tuning(f"overrides for {arn}", {**_merge(defaults, override), "lambdaARN": arn})
         _once("overrides", list(overrides), "name")
         if selector is None:
             listed = {function_of(arn) for arn in functions}
@@ -247,13 +247,27 @@ class FleetRequest:
 
     def tuning_input(self, function_arn: str) -> dict[str, Any]:
         """One function's tuning input: the fleet's defaults, then `defaults`, then its override."""
-        merged = {**FLEET_CHILD_DEFAULTS, **self.defaults, **self.override(function_arn)}
+        merged = {**FLEET_CHILD_DEFAULTS, **_merge(self.defaults, self.override(function_arn))}
         merged["lambdaARN"] = function_arn
         _validate_tuning(f"input for {function_arn}", merged)
         return merged
 
 
 _PLACEHOLDER_ARN: Final = "arn:aws:lambda:us-east-1:123456789012:function:fleet-default"
+# Keys an override may set to null: that function is tuned without them (coldStartRate null: no
+# rate, its cold starts trimmed away as the reference does, whatever the fleet's defaults say).
+_CLEARABLE: Final = {"coldStartRate": ("coldStartRate", "coldStartsPerSize")}
+
+
+def _merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A function's input: the defaults, then its override, whose null clears a clearable key."""
+    merged = {**defaults, **override}
+    for key, cleared in _CLEARABLE.items():
+        if key in override and override[key] is None:
+            for name in cleared:
+                if override.get(name) is None:
+                    merged.pop(name, None)
+    return merged
 
 
 def _validate_tuning(where: str, data: Mapping[str, Any]) -> TuningRequest:

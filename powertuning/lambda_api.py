@@ -207,6 +207,19 @@ def list_versions(client: LambdaClient, function_arn: str) -> list[dict[str, Any
     return [version for page in listing for version in page["Versions"]]
 
 
+def provisioned_concurrency(client: LambdaClient, function_arn: str) -> dict[str, int]:
+    """The function's aliases and versions with provisioned concurrency: qualifier -> requested count
+    (by full unqualified ARN, as list_aliases)."""
+    listing = pages(client, "list_provisioned_concurrency_configs", FunctionName=function_arn)
+    return {
+        str(config["FunctionArn"]).rsplit(":", 1)[-1]: int(
+            config.get("RequestedProvisionedConcurrentExecutions", 0)
+        )
+        for page in listing
+        for config in page.get("ProvisionedConcurrencyConfigs", [])
+    }
+
+
 @dataclass(frozen=True)
 class Invocation:
     """An invoke response: the payload text, the function error if any, the base64 log tail."""

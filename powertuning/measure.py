@@ -262,7 +262,16 @@ def measure(
     result = summarize(power, reports, price, discard_for(request), errors=errors, transitions=transitions)
     if request.prices_cold_starts:
         # Input `coldStartRate`: warm and cold apart, for the Analyzer to blend at the run's rate.
-        result = with_cold_figures(result, cold_figures(power, reports, price, discard_for(request)))
+        cold = config.cold_start
+        figures = cold_figures(
+            power,
+            reports,
+            price,
+            discard_for(request),
+            snap_start=None if cold is None else cold.snap_start_price,
+            init_billed=cold is None or cold.init_billed,
+        )
+        result = with_cold_figures(result, figures)
     return final, replace(result, architecture=arch) if config.architectures else result
 
 

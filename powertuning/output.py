@@ -119,6 +119,12 @@ def _required(data: Mapping[str, Any], key: str, parse: Callable[[Any], Any]) ->
         raise ValueError(f"{key}: {exc}") from exc
 
 
+def _true(value: Any) -> bool:
+    if value is not True:
+        raise ValueError(f"expected true, got {value!r}")
+    return True
+
+
 # Optional wire keys, in wire order: (camelCase key, field, parser); None when a document lacks one.
 Keys = tuple[tuple[str, str, Callable[[Any], Any]], ...]
 
@@ -151,6 +157,9 @@ _FIGURES: Final[Keys] = (
     ("coldStartCost", "cold_start_cost", finite_number),
     ("coldStartDuration", "cold_start_duration", finite_number),
     ("initCost", "init_cost", finite_number),
+    ("snapStartCacheCost", "snap_start_cache_cost", finite_number),
+    ("snapStartCacheHourly", "snap_start_cache_hourly", finite_number),
+    ("noColdStartSeen", "no_cold_start_seen", _true),
 )
 
 
@@ -185,6 +194,10 @@ class SizeStats:
     cold_start_cost: float | None = None
     cold_start_duration: float | None = None
     init_cost: float | None = None
+    snap_start_cache_cost: float | None = None
+    snap_start_cache_hourly: float | None = None
+    # A rate was given but this size showed no cold start: priced warm (the CLI and report say so).
+    no_cold_start_seen: bool | None = None
 
     @property
     def has_percentiles(self) -> bool:
@@ -327,7 +340,11 @@ class TuningOutput:
         if self.confidence is not None and not self.dry_run:
             out["confidence"] = self.confidence.to_dict()
         if self.cold_start is not None:
-            out["coldStart"] = self.cold_start.to_dict() | {"pricing": BLENDED, "initShare": self.init_share}
+            out["coldStart"] = self.cold_start.to_dict() | {
+                "pricing": BLENDED,
+                "priced": self.cold_start.priced,
+                "initShare": self.init_share,
+            }
         return out
 
     @classmethod

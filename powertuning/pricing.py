@@ -26,9 +26,21 @@ What one invocation costs (`LambdaPrice.invocation_cost`, the only place it is c
 INIT is billed inside Billed Duration wherever AWS bills it: for on-demand ZIP functions with managed
 runtimes since 1 August 2025, and always for container images and custom runtimes; the tuner never
 adds Init Duration on top, which would bill it twice. SnapStart's restore is billed as Billed Restore
-Duration (the REPORT line's own figure), as aws-lambda-power-tuning bills it. Left out: SnapStart's
-cache charge for Python and .NET (per hour the snapshot is cached, not per invocation) and their
-restoration charge per GB restored, which the REPORT line does not show; Java SnapStart has neither.
+Duration (the REPORT line's own figure), as aws-lambda-power-tuning bills it. SnapStart's two
+charges of its own are priced only at a cold-start rate (`snap_start_price`, below).
+
+SnapStart (checked 2026-12-08 in AWS's Lambda guide, "Monitoring for Lambda SnapStart": a SnapStart
+cold start's REPORT line has no Init Duration, INIT runs when a version is published, and carries
+Restore Duration and Billed Restore Duration; the billed part - the runtime's load and after-restore
+hooks - is charged at the duration price, Java included). Python and .NET also pay, in us-east-1:
+- restoration: $0.0001397998 per GB of memory restored, each time an environment is restored (each
+  cold start);
+- cache: $0.0000015046 per GB-second of memory, for as long as a version with a snapshot is active
+  (at least 3 hours), whatever its traffic;
+Java pays neither. The two figures are AWS's announcement of SnapStart for Python and .NET (18 Nov
+2024) as pages quoting AWS's pricing reproduce them (checked 2026-12-08; the pricing page itself renders
+its tables client-side and was not readable that day); used for every USD region, and in China
+derived as the ephemeral storage price is (the USD price x the China/USD duration price ratio).
 
 A cold invocation priced at a cold-start rate (input `coldStartRate`, powertuning/cold_starts.py) is
 billed `cold_billed_ms`: its Billed Duration, or Duration + Init Duration rounded up to 1 ms where the
@@ -98,6 +110,11 @@ _EPHEMERAL_GB_SECOND_CNY: Final = round(EPHEMERAL_GB_SECOND_USD * 0.000113477 / 
 
 DEFAULT_POWER_VALUES: Final = (128, 256, 512, 1024, 1536, 3008)
 
+# SnapStart's charges on Python and .NET (the module docstring), USD; Java has none.
+SNAPSTART_RESTORE_GB_USD: Final = 0.0001397998
+SNAPSTART_CACHE_GB_SECOND_USD: Final = 0.0000015046
+SNAPSTART_CHARGED_RUNTIMES: Final = ("python", "dotnet")
+
 # Monthly duration tiers: (GB-seconds a month from which it applies, factor on the first tier's price).
 DURATION_TIERS: Final[dict[str, tuple[tuple[float, float], ...]]] = {
     "x86_64": ((0, 1.0), (6e9, 0.9), (15e9, 0.8)),
@@ -154,6 +171,42 @@ def cold_billed_ms(report: Any) -> float:
     """
     with_init = math.ceil(round(report.duration_ms + report.init_duration_ms, 6))
     return max(float(report.billed_duration_ms), float(with_init)) + report.billed_restore_duration_ms
+
+
+@dataclass(frozen=True)
+class SnapStartPrice:
+    """SnapStart's own charges for one function: per GB restored, per GB-second cached (0 for Java)."""
+
+    restore_gb: float = 0.0
+    cache_gb_second: float = 0.0
+
+    def restore_cost(self, memory_mb: int) -> float:
+        """What one restore (one SnapStart cold start) costs at this memory, beside its billed time."""
+        return memory_mb / 1024 * self.restore_gb
+
+    def cache_cost(self, memory_mb: int, seconds: float) -> float:
+        """What caching one version's snapshot at this memory costs for `seconds`."""
+        return memory_mb / 1024 * seconds * self.cache_gb_second
+
+
+def snap_start_runtime(runtime: str) -> str:
+    """The runtime family SnapStart prices by: "java", "python", "dotnet" (else the runtime itself)."""
+    for family in ("java", "python", "dotnet"):
+        if runtime.startswith(family):
+            return family
+    return runtime
+
+
+def snap_start_price(region: str, runtime: str) -> SnapStartPrice:
+    """SnapStart's charges for a runtime (`snap_start_runtime`'s family) in a region: none for Java."""
+    if snap_start_runtime(runtime) not in SNAPSTART_CHARGED_RUNTIMES:
+        return SnapStartPrice()
+    if currency(region) == "CNY":
+        ratio = _GB_SECOND_X86_BY_REGION[region] / _DEFAULT_GB_SECOND_X86
+        return SnapStartPrice(
+            round(SNAPSTART_RESTORE_GB_USD * ratio, 13), round(SNAPSTART_CACHE_GB_SECOND_USD * ratio, 13)
+        )
+    return SnapStartPrice(SNAPSTART_RESTORE_GB_USD, SNAPSTART_CACHE_GB_SECOND_USD)
 
 
 def currency(region: str) -> str:

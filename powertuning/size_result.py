@@ -48,6 +48,11 @@ class SizeResult:
     cold_start_cost: float | None = None
     cold_start_duration: float | None = None
     init_cost: float | None = None
+    # SnapStart on Python/.NET: its cache charge per invocation (in averagePrice, production rate) or
+    # for an hour of one version (not in it); True when no cold start was seen at a rate (priced warm).
+    snap_start_cache_cost: float | None = None
+    snap_start_cache_hourly: float | None = None
+    no_cold_start_seen: bool | None = None
 
     def statistic(self, name: str) -> float:
         """A duration statistic of DURATION_STATISTICS: "average" (trimmed) or a percentile."""
@@ -100,6 +105,9 @@ COLD_KEYS = (
     ("coldStartCost", "cold_start_cost"),
     ("coldStartDuration", "cold_start_duration"),
     ("initCost", "init_cost"),
+    ("snapStartCacheCost", "snap_start_cache_cost"),
+    ("snapStartCacheHourly", "snap_start_cache_hourly"),
+    ("noColdStartSeen", "no_cold_start_seen"),
 )
 
 

@@ -37,7 +37,15 @@ from .tuner_state_machine import TunerStateMachine
 TARGET_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
     # Reads versions and aliases to refuse a function with another run's leftovers, and the tags of
     # every function an input names, to refuse any tuner's own (powertuning:tuner).
-    "initializer": ("GetFunctionConfiguration", "ListAliases", "ListTags", "ListVersionsByFunction"),
+    # With coldStartRate, the provisioned concurrency of the function's aliases and versions (its INIT
+    # is then billed when environments are readied, not per invocation).
+    "initializer": (
+        "GetFunctionConfiguration",
+        "ListAliases",
+        "ListProvisionedConcurrencyConfigs",
+        "ListTags",
+        "ListVersionsByFunction",
+    ),
     "publisher": (
         "CreateAlias",
         # Rolls back a half-published size (found by its marker) before failing.

@@ -12,7 +12,7 @@ from typing import Any, Final, TextIO
 
 from powertuning.cli import console
 from powertuning.output import TuningOutput, size_label
-from powertuning.report.explain import cold_start_sentence
+from powertuning.report.explain import cold_start_notes
 from powertuning.report.result import TuningResult
 from powertuning.report.units import ms, usd, usd_per_invocation, usd_per_million
 
@@ -130,9 +130,7 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
         [False, True, True, True, True, True, False],
     )
     lines = [table, "", _recommended(result)]
-    cold = cold_start_sentence(result)
-    if cold is not None:
-        lines.append(f"  {cold}")
+    lines += [f"  {note}" for note in cold_start_notes(result)]
     if result.constraint is not None:
         lines.append(f"  {result.constraint.describe(result.power)}")
     lines += [f"  {value} MB skipped: {reason}" for value, reason in sorted(skipped.items())]
@@ -194,9 +192,7 @@ def _architectures_table(result: TuningResult, current_memory: int | None) -> st
         [False, True, False, True, True, True, True],
     )
     lines = [table, "", _recommended(result)]
-    cold = cold_start_sentence(result)
-    if cold is not None:
-        lines.append(f"  {cold}")
+    lines += [f"  {note}" for note in cold_start_notes(result)]
     if result.constraint is not None:
         lines.append(f"  {result.constraint.describe(result.power)}")
     lines += [f"  {value} MB on {arch} skipped: {reason}" for arch, value, reason in result.skipped_on]

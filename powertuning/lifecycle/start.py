@@ -117,7 +117,7 @@ def initialize(
         ephemeral_storage_mb=ephemeral_storage_mb(latest),
         architectures=measured,
         # Input `coldStartRate`: read now ("production": from the function's log group).
-        cold_start=cold_rate.resolve(request, latest, logs_client),
+        cold_start=cold_rate.resolve(request, latest, logs_client, lambda_client=client),
     )
     limits.check_state_budget(request, config)
     if any(a != own for a in measured):

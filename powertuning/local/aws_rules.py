@@ -22,7 +22,8 @@ tests run moto with these rules:
   once, so a caller that reads only the first page would look right on moto and miss items on AWS);
 - GetFunction's Code.Location is a link the function's package can be downloaded from, valid for
   10 minutes (moto's points at a bucket that does not exist): here a link that
-  `powertuning.lambda_api.open_url` resolves to the package moto holds.
+  `powertuning.lambda_api.open_url` resolves to the package moto holds;
+- SnapStart and provisioned concurrency are kept and read back (start_settings.py).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
 from powertuning import lambda_api
+from powertuning.local.start_settings import start_settings
 
 
 class _VersionInUseError(LambdaClientError):
@@ -255,6 +257,7 @@ def real_aws_rules() -> Iterator[None]:
             _paged(LambdaResponse.list_versions_by_function, "Versions"),
         ),
         mock.patch.object(LambdaResponse, "list_aliases", _paged(LambdaResponse.list_aliases, "Aliases")),
+        start_settings(),
     ):
         try:
             yield

@@ -137,9 +137,7 @@ def explain(result: TuningResult) -> Explanation | None:
         else:
             out.append(f"For comparison, the {name} size is {_figures(s)}.")
     out.extend(_confidence(result))
-    cold = cold_start_sentence(result)
-    if cold is not None:
-        out.append(cold)
+    out += cold_start_notes(result)
     return Explanation(cheapest, fastest, tuple(out))
 
 
@@ -159,6 +157,10 @@ def cold_start_sentence(result: TuningResult) -> str | None:
             f"{cold.invocations:,} invocations)"
         )
     share = "" if result.init_share is None else f", INIT is {result.init_share:.0%} of this function's cost"
+    if not cold.init_billed:
+        share = (
+            f", INIT is not billed per invocation (provisioned concurrency on {', '.join(cold.provisioned)})"
+        )
     text = f"At a {cold.rate:.1%} cold-start rate{source}{share} at {_name(pick)}"
     if pick.warm_price is not None and pick.cold_start_cost is not None:
         text += (
@@ -168,6 +170,30 @@ def cold_start_sentence(result: TuningResult) -> str | None:
         if pick.init_duration is not None:
             text += f" (INIT {ms(pick.init_duration)})"
     return text + "; each size's cost and duration are (1 - rate) x warm + rate x cold."
+
+
+def cold_start_notes(result: TuningResult) -> list[str]:
+    """Input `coldStartRate`: the sentence above, what a cold start was priced as (SnapStart,
+    provisioned concurrency), and the sizes where no cold start was seen (priced warm)."""
+    sentence = cold_start_sentence(result)
+    cold = result.cold_start
+    if sentence is None or cold is None:
+        return []
+    notes = [sentence]
+    if cold.snap_start is not None or cold.provisioned:
+        notes.append(f"Cold starts priced as: {cold.priced}.")
+    if cold.provisioned and cold.init_billed:
+        notes.append(
+            f"Provisioned concurrency on {', '.join(cold.provisioned)}: invocations through it pay no INIT "
+            "per invocation; tune that alias or version to price it so."
+        )
+    unseen = [_name(s) for s in result.sizes if s.no_cold_start_seen]
+    if unseen:
+        notes.append(
+            f"No cold start seen at {', '.join(unseen)}: priced warm at the rate "
+            "(its INIT is unknown; measure again, or more with coldStartsPerSize)."
+        )
+    return notes
 
 
 def _other_architecture(

@@ -57,6 +57,13 @@ def test_bad_handler_is_a_usage_error(handler, message, tmp_path, capsys, monkey
             ["--architectures", "x86_64,arm64"],
             "architectures (--architectures) is not available in local mode",
         ),
+        # The production rate is a Logs Insights query on AWS: refused before anything starts.
+        (
+            ["--cold-start-rate", "production"],
+            'coldStartRate "production" (--cold-start-rate production) reads the function\'s own rate',
+        ),
+        (["--cold-start-rate", "sometimes"], "coldStartRate must be a number from 0 to 1"),
+        (["--cold-start-rate", "1.5"], "coldStartRate must be a number from 0 to 1"),
     ],
 )
 def test_invalid_input_is_a_usage_error(flags, message, handler_file, capsys):

@@ -112,10 +112,14 @@ ERROR_PATHS_NOT_RUN: set[tuple[str, str]] = {
 }
 
 # Calls only an input no representative scenario gives makes: coldStartRate "production" (moto cannot
-# run a Logs Insights query; tests/functional/test_cold_rate.py answers as it would).
+# run a Logs Insights query; tests/functional/test_cold_rate.py answers as it would), and any rate's
+# provisioned concurrency read.
 INPUT_PATHS_NOT_RUN: set[tuple[str, str]] = {
     ("initializer", "logs:StartQuery"),
     ("initializer", "logs:GetQueryResults"),
+    # coldStartRate: read in tests/functional/test_start_billing.py and the cold-start e2e tests,
+    # which no representative scenario is.
+    ("initializer", "lambda:ListProvisionedConcurrencyConfigs"),
 }
 
 # Calls a scenario makes or not depending on where its stop lands (checked against code_calls.py):

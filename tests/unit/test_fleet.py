@@ -332,3 +332,44 @@ def test_a_child_that_was_already_being_tuned_is_skipped_and_a_failure_keeps_its
         }
     ]
     assert data["skipped"][0]["error"] == "RunInProgressError"
+
+
+def test_each_function_takes_its_own_production_rate_unless_its_override_says_otherwise() -> None:
+    C = ARN.format("c")  # noqa: N806 - named as A and B
+    # GIVEN a fleet priced at each function's own rate, one function told otherwise, one a number
+    request = FleetRequest.from_dict(
+        {
+            "functions": [A, B, C],
+            "defaults": {"coldStartRate": "production", "coldStartsPerSize": 2},
+            "overrides": {B: {"coldStartRate": None}, C: {"coldStartRate": 0.1}},
+        }
+    )
+    # THEN A reads its own, B is tuned without a rate (nor coldStartsPerSize), C at the number
+    assert request.tuning_input(A)["coldStartRate"] == "production"
+    assert "coldStartRate" not in request.tuning_input(B)
+    assert "coldStartsPerSize" not in request.tuning_input(B)
+    assert request.tuning_input(C)["coldStartRate"] == 0.1
+    assert request.tuning_input(C)["coldStartsPerSize"] == 2
+    # THEN without a rate in the defaults, no function gets one (nothing changes without the key)
+    plain = FleetRequest.from_dict({"functions": [A, B]})
+    assert all("coldStartRate" not in plain.tuning_input(f) for f in (A, B))
+
+
+@pytest.mark.parametrize(
+    ("fleet", "message"),
+    [
+        ({"defaults": {"coldStartRate": None}}, "coldStartRate must be a number from 0 to 1"),
+        ({"defaults": {"coldStartRate": "sometimes"}}, "coldStartRate must be a number from 0 to 1"),
+        (
+            {"overrides": {"B": {"coldStartRate": None, "coldStartsPerSize": 2}}},
+            "coldStartsPerSize needs coldStartRate",
+        ),
+        ({"overrides": {"B": {"coldStartRate": -0.1}}}, "coldStartRate must be a number from 0 to 1"),
+    ],
+)
+def test_bad_fleet_cold_start_rates_are_refused_naming_the_key(fleet: dict, message: str) -> None:
+    data = {"functions": [A, B], **fleet}
+    if "overrides" in data:
+        data["overrides"] = {B if k == "B" else k: v for k, v in data["overrides"].items()}
+    with pytest.raises(FleetInputError, match=message):
+        FleetRequest.from_dict(data)
