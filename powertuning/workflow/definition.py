@@ -273,7 +273,7 @@ class _Builder:
                 "a nested workflow the definition names at run time and "
                 "no execution read started: held fixed",
             )
-        if self.nested is None or not stats.children:
+        if self.nested is None:
             return Fixed(
                 name, tuple(stats.times_ms), "a nested workflow no execution read started: held fixed"
             )
