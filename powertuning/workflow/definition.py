@@ -40,6 +40,11 @@ from typing import Any, Final
 
 from powertuning.arns import FUNCTION_ARN
 from powertuning.errors import WorkflowModelError
+from powertuning.workflow.flow import EXIT as _EXIT
+from powertuning.workflow.flow import Loop as _Loop
+from powertuning.workflow.flow import loops as _loops
+from powertuning.workflow.flow import post_dominators as _post_dominators
+from powertuning.workflow.flow import reachable as _reachable
 from powertuning.workflow.graph import Choice, Fixed, Map, Nested, Node, Parallel, Task
 from powertuning.workflow.graph import Sequence as Steps
 from powertuning.workflow.history import Observations, StateStats
@@ -49,7 +54,6 @@ STATE_TYPES: Final = ("Task", "Pass", "Wait", "Choice", "Parallel", "Map", "Succ
 INLINE_MAP_CONCURRENCY: Final = 40
 # A loop run more times than this per entry is refused rather than unrolled.
 MAX_LOOP_ITERATIONS: Final = 200
-_EXIT: Final = "\x00exit"
 # (state name, child state machine ARN, child execution ARNs the history showed) -> the child's graph.
 NestedReader = Callable[[str, str, Sequence[str]], Node]
 
@@ -151,13 +155,6 @@ def read_definition(
     builder = _Builder(Home.of(state_machine_arn), nested)
     language = str(loaded.get("QueryLanguage", "JSONPath"))
     return builder.scope(loaded, observations, language)
-
-
-@dataclass(frozen=True)
-class _Loop:
-    head: str
-    members: frozenset[str]
-    exit: str
 
 
 class _Builder:
@@ -398,99 +395,3 @@ def _iterations(loop: _Loop, observed: Observations) -> list[tuple[int, float]]:
             )
         found[k] = found.get(k, 0.0) + entries
     return sorted(found.items()) or [(1, 1.0)]
-
-
-def _reachable(start: str, edges: Mapping[str, tuple[str, ...]]) -> list[str]:
-    seen: dict[str, None] = {}
-    todo = [start]
-    while todo:
-        name = todo.pop()
-        if name in seen or name == _EXIT:
-            continue
-        seen[name] = None
-        todo += list(edges.get(name, ()))
-    return list(seen)
-
-
-def _post_dominators(nodes: Sequence[str], edges: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
-    """The immediate post-dominator of each state (`_EXIT` when only the end joins its branches)."""
-    everything = frozenset(nodes) | {_EXIT}
-    pdom: dict[str, frozenset[str]] = dict.fromkeys(nodes, everything)
-    pdom[_EXIT] = frozenset({_EXIT})
-    changed = True
-    while changed:
-        changed = False
-        for node in nodes:
-            successors = [pdom[s] for s in edges[node] if s in pdom]
-            new = frozenset({node}) | (frozenset.intersection(*successors) if successors else frozenset())
-            if new != pdom[node]:
-                pdom[node], changed = new, True
-    ipdom: dict[str, str] = {}
-    for node in nodes:
-        strict = pdom[node] - {node}
-        ipdom[node] = next((d for d in strict if pdom[d] == strict), _EXIT)
-    return ipdom
-
-
-def _loops(nodes: Sequence[str], start: str, edges: Mapping[str, tuple[str, ...]]) -> dict[str, _Loop]:
-    """Each loop (a strongly connected set of states with a cycle), by its entry state."""
-    loops: dict[str, _Loop] = {}
-    for component in _components(nodes, edges):
-        members = frozenset(component)
-        if len(members) == 1:
-            (only,) = members
-            if only not in edges[only]:
-                continue
-        heads = {n for n in members if n == start or any(n in edges[p] for p in nodes if p not in members)}
-        exits = {t for n in members for t in edges[n] if t not in members}
-        if len(heads) != 1 or len(exits) > 1:
-            raise WorkflowModelError(
-                f"the loop through states {', '.join(sorted(members))} has {len(heads)} entries and "
-                f"{len(exits)} exits: the model reads loops with one entry state and one exit"
-            )
-        (head,) = heads
-        loops[head] = _Loop(head, members, next(iter(exits), _EXIT))
-    return loops
-
-
-def _components(nodes: Sequence[str], edges: Mapping[str, tuple[str, ...]]) -> list[list[str]]:
-    """Strongly connected components (Tarjan's algorithm, iterative)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-    counter = 0
-    for root in nodes:
-        if root in index:
-            continue
-        work: list[tuple[str, int]] = [(root, 0)]
-        while work:
-            node, position = work.pop()
-            if position == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            successors = [s for s in edges[node] if s != _EXIT]
-            if position < len(successors):
-                work.append((node, position + 1))
-                nxt = successors[position]
-                if nxt not in index:
-                    work.append((nxt, 0))
-                elif nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                found.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return found

@@ -27,7 +27,8 @@ from powertuning.errors import FunctionNotFoundError, InvalidInputError, Workflo
 from powertuning.inputs import TuningRequest
 from powertuning.workflow import graph
 from powertuning.workflow.definition import load_definition, read_definition
-from powertuning.workflow.history import Observations, combine, read_history, weighted_payload
+from powertuning.workflow.history import Observations, combine, read_history
+from powertuning.workflow.history_payload import weighted_payload
 from powertuning.workflow.plan import PlannedFunction, WorkflowPlan
 from powertuning.workflow.request import STATE_MACHINE_ARN, WorkflowRequest
 

@@ -12,7 +12,8 @@ import pytest
 
 from powertuning import payloads
 from powertuning.errors import WorkflowModelError
-from powertuning.workflow.history import canonical, combine, read_history, weighted_payload
+from powertuning.workflow.history import canonical, combine, read_history
+from powertuning.workflow.history_payload import weighted_payload
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 FN = "arn:aws:lambda:us-east-1:123456789012:function:"
