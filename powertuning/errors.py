@@ -133,3 +133,15 @@ class ExecutionRunningError(PowerTuningError):
 
 class ColdStartRateError(PowerTuningError):
     """coldStartRate "production" could not be read from the function's log group."""
+
+
+class WorkflowInputError(InvalidInputError):
+    """A workflow tuner input is invalid, or its state machine or executions cannot be used."""
+
+
+class WorkflowModelError(PowerTuningError):
+    """The workflow's definition or history holds something the model cannot read."""
+
+
+class WorkflowTuningError(PowerTuningError):
+    """A function of the workflow could not be tuned and onError is "fail"."""
