@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from powertuning.errors import ResultFormatError
 
@@ -129,10 +129,15 @@ class Nested:
     body: Node
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "Nested", "name": self.name, "stateMachine": self.state_machine, "body": self.body.to_dict()}
+        return {
+            "type": "Nested",
+            "name": self.name,
+            "stateMachine": self.state_machine,
+            "body": self.body.to_dict(),
+        }
 
 
-Node = Union[Task, Fixed, Sequence, Parallel, Map, Choice, Nested]
+Node = Task | Fixed | Sequence | Parallel | Map | Choice | Nested
 
 
 def node_from_dict(data: Any) -> Node:
