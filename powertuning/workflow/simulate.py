@@ -51,8 +51,8 @@ _CACHE_PER_NODE: Final = 6
 class Option:
     """One size a function can take: its memory, architecture, the cost of one call and its duration.
 
-    `whole_state`: the duration is the Task state's whole observed time (a skipped function: its calls
-    and overhead are in it already). `source`: "measured", "interpolated", "nearest" or "observed".
+    `whole_state`: each Task state of the function draws its own observed times (`Task.samples_ms`: a
+    skipped function; its calls and overhead are in them already), `duration` then only prices it. `source`: "measured", "interpolated", "nearest" or "observed".
     """
 
     memory: int
@@ -213,12 +213,12 @@ class Simulation:
         else:
             option = options[index]
             us, segments = self._task_draws[ident]
-            raw = option.duration.values(us, segments)
             if option.whole_state:
-                values = raw
+                # Each state that calls the function keeps the times the history showed for it.
+                values = Duration.empirical(task.samples_ms or (0.0,)).values(us, segments)
             else:
                 calls, overhead = task.calls, task.overhead_ms
-                values = [calls * v + overhead for v in raw]
+                values = [calls * v + overhead for v in option.duration.values(us, segments)]
         self._option_draws[(ident, index)] = values
         return values
 
