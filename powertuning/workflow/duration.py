@@ -21,6 +21,7 @@ samples. Pure Python: the solver runs in a Lambda function whose runtime has no 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -138,6 +139,20 @@ class Duration:
 
 def _tail_antiderivative(x: float) -> float:
     return 0.0 if x <= 0 else x * math.log(0.01 / x) + x
+
+
+def segments_of(us: Sequence[float]) -> list[tuple[int, float]]:
+    """segment_of for every draw (bisect on the levels: the simulation's set-up draws many)."""
+    last = len(LEVELS) - 1
+    widths = [LEVELS[j + 1] - LEVELS[j] for j in range(last)]
+    out = []
+    for u in us:
+        j = bisect_right(LEVELS, u) - 1
+        if j >= last:
+            out.append((last, math.log(0.01 / max(1 - u, 1e-12))))
+        else:
+            out.append((j, (u - LEVELS[j]) / widths[j]))
+    return out
 
 
 def segment_of(u: float) -> tuple[int, float]:

@@ -291,15 +291,26 @@ def recommend(
     calls = expected_calls(plan.graph)
     fixed_cost = plan.state_transitions * transition_price(plan.region)
     kwargs: dict[str, Any] = {"seed": seed} if draws is None else {"seed": seed, "draws": draws}
+    # An estimated current size is simulated beside the measured ones (on the same draws), never picked.
+    candidates = {arn: tuple(range(len(options[arn]))) for arn in arns}
+    now_choice = {}
+    for arn in arns:
+        if current[arn] not in options[arn]:
+            options[arn].append(current[arn])
+        now_choice[arn] = options[arn].index(current[arn])
     sim = Simulation(plan.graph, options, **kwargs)
     costs = {arn: [calls.get(arn, 0.0) * o.cost for o in options[arn]] for arn in arns}
     budget = {} if seconds is None else {"seconds": seconds}
-    solution = solve(sim, costs, request.duration_statistic, request.max_duration_ms, fixed_cost=fixed_cost, **budget)
-
-    # The current sizes on the same draws (common random numbers): only the options differ.
-    now = Simulation(plan.graph, {arn: [current[arn]] for arn in arns}, **kwargs)
-    now_choice = dict.fromkeys(arns, 0)
-    now_cost = fixed_cost + sum(calls.get(arn, 0.0) * current[arn].cost for arn in arns)
+    solution = solve(
+        sim,
+        costs,
+        request.duration_statistic,
+        request.max_duration_ms,
+        fixed_cost=fixed_cost,
+        candidates=candidates,
+        **budget,
+    )
+    now_cost = fixed_cost + sum(costs[arn][now_choice[arn]] for arn in arns)
     observed = statistic(plan.observed_ms, request.duration_statistic) if plan.observed_ms else None
     explanation = sim.explain(solution.choice)
     shares = explanation.function_shares()
@@ -336,7 +347,7 @@ def recommend(
         met=solution.met,
         statistic=request.duration_statistic,
         max_duration_ms=request.max_duration_ms,
-        current=Prediction(now.statistic(now_choice, request.duration_statistic), now_cost, observed),
+        current=Prediction(sim.statistic(now_choice, request.duration_statistic), now_cost, observed),
         recommended=Prediction(solution.statistic, solution.cost),
         functions=tuple(picks),
         critical_path=explanation.critical_path,

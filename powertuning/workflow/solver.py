@@ -35,7 +35,7 @@ from typing import Final
 
 from powertuning.workflow.simulate import FASTEST, Simulation
 
-DEFAULT_SECONDS: Final = 1.5
+DEFAULT_SECONDS: Final = 1.0
 DEFAULT_MAX_EVALUATIONS: Final = 200_000
 
 
@@ -66,10 +66,13 @@ def solve(
     fixed_cost: float = 0.0,
     seconds: float = DEFAULT_SECONDS,
     max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
+    candidates: Mapping[str, Sequence[int]] | None = None,
 ) -> Solution:
     """Choose one option per function of `sim` (see the module docstring). `costs[f][i]`: the cost of
-    function f's calls in one execution at option i; `fixed_cost`: what every assignment costs more."""
-    return _Search(sim, costs, statistic, target_ms, fixed_cost, seconds, max_evaluations).run()
+    function f's calls in one execution at option i; `fixed_cost`: what every assignment costs more;
+    `candidates[f]`: the options f may take (default all: an estimated current size is not one)."""
+    allowed = {f: tuple(candidates[f] if candidates else range(len(sim.options[f]))) for f in sim.functions}
+    return _Search(sim, costs, statistic, target_ms, fixed_cost, seconds, max_evaluations, allowed).run()
 
 
 class _Search:
@@ -82,6 +85,7 @@ class _Search:
         fixed_cost: float,
         seconds: float,
         max_evaluations: int,
+        allowed: Mapping[str, tuple[int, ...]],
     ) -> None:
         self.sim, self.costs, self.name, self.target = sim, costs, statistic, target_ms
         self.fixed_cost = fixed_cost
@@ -90,8 +94,9 @@ class _Search:
         self.first_evaluation = sim.evaluated
         self.max_evaluations = max_evaluations
         self.functions = sim.functions
+        self.allowed = allowed
         # Options left per function, cheapest first (fact 1).
-        self.options = {f: _undominated(sim, costs, f) for f in self.functions}
+        self.options = {f: _undominated(sim, costs, f, allowed[f]) for f in self.functions}
 
     # -- bookkeeping ------------------------------------------------------------------------------
 
@@ -245,12 +250,12 @@ class _Search:
     def lowest_statistic(self, floor: float) -> Solution:
         """Nothing meets the target: the assignment with the lowest statistic, by coordinate descent."""
         choice = {f: self._fastest_option(f) for f in self.functions}
-        exact = all(_single_fastest(self.sim, f) for f in self.functions)
+        exact = all(_single_fastest(self.sim, f, self.allowed[f]) for f in self.functions)
         current = self.sim.statistic(choice, self.name)
         for _ in range(3):
             changed = False
             for f in self.functions:
-                for option in range(len(self.sim.options[f])):
+                for option in self.allowed[f]:
                     if option == choice[f] or time.perf_counter() > self.deadline:
                         continue
                     trial = {**choice, f: option}
@@ -264,28 +269,29 @@ class _Search:
 
     def _fastest_option(self, f: str) -> int:
         options = self.sim.options[f]
-        return min(range(len(options)), key=lambda i: (options[i].duration.mean(), self.costs[f][i]))
+        return min(self.allowed[f], key=lambda i: (options[i].duration.mean(), self.costs[f][i]))
 
 
-def _undominated(sim: Simulation, costs: Mapping[str, Sequence[float]], f: str) -> list[int]:
+def _undominated(sim: Simulation, costs: Mapping[str, Sequence[float]], f: str, allowed: Sequence[int]) -> list[int]:
     """Option indices of f no other option beats on cost and every quantile, cheapest first."""
     options = sim.options[f]
     keep = []
-    for i, option in enumerate(options):
+    for i in allowed:
+        option = options[i]
         beaten = any(
             j != i
             and costs[f][j] <= costs[f][i]
-            and option.duration.dominated_by(other.duration)
-            and (costs[f][j] < costs[f][i] or other.duration != option.duration or j < i)
-            for j, other in enumerate(options)
+            and option.duration.dominated_by(options[j].duration)
+            and (costs[f][j] < costs[f][i] or options[j].duration != option.duration or j < i)
+            for j in allowed
         )
         if not beaten:
             keep.append(i)
     return sorted(keep, key=lambda i: (costs[f][i], options[i].duration.mean()))
 
 
-def _single_fastest(sim: Simulation, f: str) -> bool:
-    options = sim.options[f]
+def _single_fastest(sim: Simulation, f: str, allowed: Sequence[int]) -> bool:
+    options = [sim.options[f][i] for i in allowed]
     return any(all(o.duration.dominated_by(c.duration) for o in options) for c in options)
 
 
