@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from random import Random
 from typing import Any
 
@@ -105,10 +105,12 @@ class Function:
         self.price = lambda_price(REGION, curve.architecture)
 
     def population(self, memory: int) -> list[Obs]:
-        return [Obs(o.duration_ms * self.scale, o.init_ms * self.scale) for o in self.curve.at(memory).steady]
+        steady = self.curve.at(memory).steady
+        return [Obs(o.duration_ms * self.scale, o.init_ms * self.scale) for o in steady]
 
     def tune(self, num: int, rng: Random) -> tuple[dict[str, Any], float, float, int]:
-        """The child tuning's output (stats of `num` draws per size), its Lambda cost, wall ms and transitions."""
+        """The child tuning's output (stats of `num` draws per size), its Lambda cost, wall ms and
+        state transitions."""
         results, wall, lambda_cost = [], 0.0, 0.0
         for memory in self.sizes:
             pool = self.population(memory)
@@ -133,7 +135,9 @@ class Function:
         out = []
         for memory in self.sizes:
             pool = self.population(memory)
-            cost = statistics.fmean(self.price.invocation_cost(o.duration_ms + o.init_ms, memory) for o in pool)
+            cost = statistics.fmean(
+                self.price.invocation_cost(o.duration_ms + o.init_ms, memory) for o in pool
+            )
             durations = [o.duration_ms + o.init_ms for o in pool]
             out.append(Option(memory, self.curve.architecture, cost, Duration.empirical(durations)))
         return out
@@ -151,13 +155,21 @@ def run(
     rng = Random(seed)
     curves = [c for spec in default_curve_specs() for c in load_curves(spec)]
     print(f"{len(curves)} measured curves: {', '.join(c.name for c in curves)}")
-    print(f"statistic {statistic}, {draws} Monte Carlo draws, num {num} per size, region {REGION}; {load_average()}\n")
+    print(f"statistic {statistic}, {draws} Monte Carlo draws, num {num} per size, region {REGION}")
+    print(f"{load_average()}\n")
     for count in functions:
         _one(count, rng, curves, num=num, statistic=statistic, draws=draws, seconds=seconds)
 
 
 def _one(
-    count: int, rng: Random, curves: list[Curve], *, num: int, statistic: str, draws: int, seconds: float | None
+    count: int,
+    rng: Random,
+    curves: list[Curve],
+    *,
+    num: int,
+    statistic: str,
+    draws: int,
+    seconds: float | None,
 ) -> None:
     root = workflow(count)
     fns = [Function(i, rng.choice(curves), rng.uniform(0.5, 2.0)) for i in range(count)]
@@ -167,15 +179,16 @@ def _one(
     space = 1
     for f in fns:
         space *= len(f.sizes)
-    print(f"== {count} functions, {sum(len(f.sizes) for f in fns) / count:.1f} sizes each ({space:.2e} assignments)")
+    sizes = sum(len(f.sizes) for f in fns) / count
+    print(f"== {count} functions, {sizes:.1f} sizes each ({space:.2e} assignments)")
 
     # The baselines, on the model the tuner builds from the stats items (the same draws as recommend's).
     model = {f.arn: _options(outputs[f.arn], f) for f in fns}
     calls = expected_calls(root)
     sim = Simulation(root, model, draws=draws, seed=0)
     fixed_cost = transitions * transition_price(REGION)
-    solo = {f.arn: min(range(len(model[f.arn])), key=lambda i, a=f.arn: model[a][i].cost) for f in fns}
-    speed = {f.arn: min(range(len(model[f.arn])), key=lambda i, a=f.arn: model[a][i].duration.mean()) for f in fns}
+    solo = {a: _best(o, lambda option: option.cost) for a, o in model.items()}
+    speed = {a: _best(o, lambda option: option.duration.mean()) for a, o in model.items()}
     truth_sim = Simulation(root, {f.arn: f.truth() for f in fns}, draws=draws, seed=7)
 
     def figures(choice: dict[str, int]) -> tuple[float, float, float]:
@@ -184,13 +197,19 @@ def _one(
 
     solo_cost, solo_stat, solo_true = figures(solo)
     speed_cost, speed_stat, _ = figures(speed)
-    print(f"  each alone for cost: {solo_cost * 1e6:9.2f} µUSD/execution, {statistic} {solo_stat:8.0f} ms predicted, {solo_true:8.0f} ms measured")
-    print(f"  each alone for speed: {speed_cost * 1e6:8.2f} µUSD/execution, {statistic} {speed_stat:8.0f} ms predicted")
+    print(
+        f"  each alone for cost:  {solo_cost * 1e6:9.2f} µUSD/execution, {statistic} {solo_stat:8.0f} ms "
+        f"predicted, {solo_true:8.0f} ms measured"
+    )
+    print(
+        f"  each alone for speed: {speed_cost * 1e6:9.2f} µUSD/execution, {statistic} {speed_stat:8.0f} ms "
+        "predicted"
+    )
     for tighten in TIGHTEN:
         target = solo_stat * tighten
-        plan = _plan(root, fns, target, statistic, transitions, rng)
+        plan = _plan(root, fns, target=target, statistic=statistic, transitions=transitions, rng=rng)
         started = time.perf_counter()
-        result = recommend(plan, outputs, {}, draws=draws, **({} if seconds is None else {"seconds": seconds}))
+        result = recommend(plan, outputs, {}, draws=draws, seconds=seconds)
         wall = time.perf_counter() - started
         pick = {p.function_arn: _index(model[p.function_arn], p.recommended_memory) for p in result.functions}
         cost, predicted, measured = figures(pick)
@@ -199,30 +218,44 @@ def _one(
         if not result.met:
             print(line + f"unreachable (lowest {result.recommended.duration_ms:.0f} ms predicted)")
             continue
-        print(line + f"joint {cost * 1e6:9.2f} µUSD, {predicted:8.0f} ms predicted, {measured:8.0f} ms measured"
-              f" ({'meets' if measured <= target else 'MISSES'} the target on the curves)")
+        verdict = "meets" if measured <= target else "MISSES"
+        print(line + f"joint {cost * 1e6:9.2f} µUSD, {predicted:8.0f} ms predicted,")
+        print(f"    {measured:8.0f} ms measured on the curves ({verdict} the target)")
         if uniform is None:
             print("    raising every function equally: no step count meets the target")
         else:
             steps, choice = uniform
             u_cost, _, u_measured = figures(choice)
-            print(f"    raising every function {steps} step(s): {u_cost * 1e6:9.2f} µUSD -> the joint pick saves "
-                  f"{(u_cost - cost) / u_cost:6.1%} ({u_measured:.0f} ms measured)")
-        print(f"    vs each alone for cost: {(solo_cost - cost) / solo_cost:+6.1%} (that one misses the target); "
-              f"vs each alone for speed: saves {(speed_cost - cost) / speed_cost:6.1%}")
+            print(
+                f"    raising every function {steps} step(s): {u_cost * 1e6:9.2f} µUSD "
+                f"({u_measured:.0f} ms measured): the joint pick saves {(u_cost - cost) / u_cost:6.1%}"
+            )
+        print(
+            f"    the joint pick costs {(cost - solo_cost) / solo_cost:+6.1%} vs each alone for cost "
+            f"(which misses the target), saves {(speed_cost - cost) / speed_cost:6.1%} vs alone for speed"
+        )
         s = result.solver
-        print(f"    solver: {s.method}, {s.evaluated} evaluations, max gap {s.max_gap_pct:.1f}%, {s.seconds:.2f} s; "
-              f"recommend() {wall:.2f} s in all")
-    _tuning_cost(fns, tuned, root)
+        print(
+            f"    solver: {s.method}, {s.evaluated} evaluations, max gap {s.max_gap_pct:.1f}%, "
+            f"{s.seconds:.2f} s; recommend() {wall:.2f} s in all"
+        )
+    _tuning_cost(fns, tuned, num)
     print()
 
 
 def _options(output: dict[str, Any], f: Function) -> list[Option]:
-    return [Option(s["value"], f.curve.architecture, s["averagePrice"], Duration.from_stats(_stats(s), TRIM)) for s in output["stats"]]
+    return [
+        Option(s["value"], f.curve.architecture, s["averagePrice"], Duration.from_stats(_stats(s), TRIM))
+        for s in output["stats"]
+    ]
 
 
 def _stats(item: dict[str, Any]) -> SizeStats:
     return SizeStats.from_dict(item)
+
+
+def _best(options: list[Option], key: Callable[[Option], float]) -> int:
+    return min(range(len(options)), key=lambda i: key(options[i]))
 
 
 def _index(options: list[Option], memory: int) -> int:
@@ -233,7 +266,9 @@ def _uniform(
     sim: Simulation, model: dict[str, list[Option]], start: dict[str, int], statistic: str, target: float
 ) -> tuple[int, dict[str, int]] | None:
     """The fewest equal size steps up from each function's cheapest that meet the target."""
-    by_memory = {a: sorted(range(len(o)), key=lambda i, o=o: o[i].memory) for a, o in model.items()}
+    by_memory = {
+        a: [o.index(x) for x in sorted(o, key=lambda option: option.memory)] for a, o in model.items()
+    }
     for steps in range(len(max(by_memory.values(), key=len))):
         choice = {}
         for a, order in by_memory.items():
@@ -244,7 +279,9 @@ def _uniform(
     return None
 
 
-def _plan(root: g.Node, fns: list[Function], target: float, statistic: str, transitions: float, rng: Random) -> WorkflowPlan:
+def _plan(
+    root: g.Node, fns: list[Function], *, target: float, statistic: str, transitions: float, rng: Random
+) -> WorkflowPlan:
     request = WorkflowRequest.from_dict(
         {
             "stateMachineArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:benchmark",
@@ -260,22 +297,34 @@ def _plan(root: g.Node, fns: list[Function], target: float, statistic: str, tran
     return WorkflowPlan(request, ("benchmark",), root, planned, (), transitions, REGION)
 
 
-def _tuning_cost(fns: list[Function], tuned: list[tuple[dict[str, Any], float, float, int]], root: g.Node) -> None:
+def _tuning_cost(
+    fns: list[Function], tuned: list[tuple[dict[str, Any], float, float, int]], num: int
+) -> None:
     estimate_lambda = estimate_sfn = 0.0
     for f, (output, _, _, _) in zip(fns, tuned, strict=True):
-        info = FunctionInfo(arn=f.arn, name=f.arn.split(":")[6], memory_size=1024, architecture=f.curve.architecture)
+        info = FunctionInfo(
+            arn=f.arn, name=f.arn.split(":")[6], memory_size=1024, architecture=f.curve.architecture
+        )
         at_1024 = next((s["averageDuration"] for s in output["stats"] if s["value"] == 1024), None)
-        estimate = estimated_tuning_cost(info, {"powerValues": list(f.sizes), "num": 50}, Usage(1.0, at_1024), REGION)
+        estimate = estimated_tuning_cost(
+            info, {"powerValues": list(f.sizes), "num": num}, Usage(1.0, at_1024), REGION
+        )
         estimate_lambda += estimate["lambdaCost"]
         estimate_sfn += estimate["stepFunctionsCost"]
     simulated_lambda = sum(t[1] for t in tuned)
     simulated_sfn = sum(step_functions_cost(t[3], REGION) for t in tuned)
-    walls = [t[2] / 1000 + OVERHEAD_PER_TUNING_S + OVERHEAD_PER_SIZE_S * len(f.sizes) for f, t in zip(fns, tuned, strict=True)]
+    walls = [
+        t[2] / 1000 + OVERHEAD_PER_TUNING_S + OVERHEAD_PER_SIZE_S * len(f.sizes)
+        for f, t in zip(fns, tuned, strict=True)
+    ]
+    wall_min = makespan_s(walls, DEFAULT_MAX_CONCURRENCY) / 60
     print(
         f"  tuning: {len(fns)} child tunings, simulated ${simulated_lambda + simulated_sfn:.4f} "
-        f"(Lambda ${simulated_lambda:.4f} + Step Functions ${simulated_sfn:.4f}); fleet --plan estimate "
-        f"${estimate_lambda + estimate_sfn:.4f}; wall {makespan_s(walls, DEFAULT_MAX_CONCURRENCY) / 60:.1f} min "
-        f"{DEFAULT_MAX_CONCURRENCY} at a time (longest one {max(walls):.0f} s)"
+        f"(Lambda ${simulated_lambda:.4f} + Step Functions ${simulated_sfn:.4f});"
+    )
+    print(
+        f"    fleet --plan estimate ${estimate_lambda + estimate_sfn:.4f}; wall {wall_min:.1f} min "
+        f"{DEFAULT_MAX_CONCURRENCY} at a time (the longest tuning {max(walls):.0f} s)"
     )
 
 
@@ -287,7 +336,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    run(args.functions or (5, 15, 30), num=args.num, statistic=args.statistic, draws=args.draws, seed=args.seed)
+    run(
+        args.functions or (5, 15, 30),
+        num=args.num,
+        statistic=args.statistic,
+        draws=args.draws,
+        seed=args.seed,
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from powertuning.workflow import graph
 from powertuning.workflow.duration import Duration
 from powertuning.workflow.plan import PlannedFunction, WorkflowPlan
 from powertuning.workflow.simulate import Option, Simulation, expected_calls, statistic
-from powertuning.workflow.solver import solve
+from powertuning.workflow.solver import DEFAULT_SECONDS, solve
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,6 @@ def recommend(
         now_choice[arn] = options[arn].index(current[arn])
     sim = Simulation(plan.graph, options, **kwargs)
     costs = {arn: [calls.get(arn, 0.0) * o.cost for o in options[arn]] for arn in arns}
-    budget = {} if seconds is None else {"seconds": seconds}
     solution = solve(
         sim,
         costs,
@@ -308,7 +307,7 @@ def recommend(
         request.max_duration_ms,
         fixed_cost=fixed_cost,
         candidates=candidates,
-        **budget,
+        seconds=DEFAULT_SECONDS if seconds is None else seconds,
     )
     now_cost = fixed_cost + sum(costs[arn][now_choice[arn]] for arn in arns)
     observed = statistic(plan.observed_ms, request.duration_statistic) if plan.observed_ms else None
@@ -327,7 +326,9 @@ def recommend(
                 share_of_time=shares.get(arn, 0.0),
                 tuned=arn not in failures,
                 error=failures.get(arn),
-                current_estimate=None if current[arn].source in ("measured", "observed") else current[arn].source,
+                current_estimate=None
+                if current[arn].source in ("measured", "observed")
+                else current[arn].source,
             )
         )
     steps = tuple(
@@ -356,7 +357,9 @@ def recommend(
             for f in graph.fixed_steps(plan.graph)
         ),
         steps=steps,
-        solver=SolverReport(solution.method, solution.evaluated, round(solution.max_gap_pct, 3), solution.seconds),
+        solver=SolverReport(
+            solution.method, solution.evaluated, round(solution.max_gap_pct, 3), solution.seconds
+        ),
         state_transitions=plan.state_transitions,
         executions=plan.executions,
     )
@@ -377,7 +380,9 @@ def _discard(tuning: Mapping[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.2
 
 
-def _measured(arn: str, tunings: Mapping[str, Mapping[str, Any]], planned: PlannedFunction, discard: float) -> list[Option]:
+def _measured(
+    arn: str, tunings: Mapping[str, Mapping[str, Any]], planned: PlannedFunction, discard: float
+) -> list[Option]:
     """The sizes a function's child tuning measured without errors, as options."""
     if arn not in tunings:
         raise WorkflowModelError(f"no tuning output and no failure for {arn}")
@@ -406,10 +411,20 @@ def _observed(plan: WorkflowPlan, planned: PlannedFunction) -> Option:
             f"{', '.join(missing)}: the model cannot keep it as it is"
         )
     # The function's own time per call: the state's time without its overhead, per call.
-    per_call = [max(0.0, (math.fsum(t.samples_ms) / len(t.samples_ms) - t.overhead_ms) / max(t.calls, 1e-9)) for t in tasks]
+    per_call = [
+        max(0.0, (math.fsum(t.samples_ms) / len(t.samples_ms) - t.overhead_ms) / max(t.calls, 1e-9))
+        for t in tasks
+    ]
     price = lambda_price(plan.region, planned.architecture)
     cost = price.invocation_cost(statistics.fmean(per_call), planned.memory_mb)
-    return Option(planned.memory_mb, planned.architecture, cost, Duration.constant(0.0), whole_state=True, source="observed")
+    return Option(
+        planned.memory_mb,
+        planned.architecture,
+        cost,
+        Duration.constant(0.0),
+        whole_state=True,
+        source="observed",
+    )
 
 
 def _current(options: list[Option], planned: PlannedFunction, region: str) -> Option:
@@ -434,5 +449,3 @@ def _current(options: list[Option], planned: PlannedFunction, region: str) -> Op
         duration, source = nearest.duration, "nearest"
     cost = price.invocation_cost(duration.mean(), planned.memory_mb)
     return Option(planned.memory_mb, planned.architecture, cost, duration, source=source)
-
-

@@ -52,7 +52,8 @@ class Option:
     """One size a function can take: its memory, architecture, the cost of one call and its duration.
 
     `whole_state`: each Task state of the function draws its own observed times (`Task.samples_ms`: a
-    skipped function; its calls and overhead are in them already), `duration` then only prices it. `source`: "measured", "interpolated", "nearest" or "observed".
+    skipped function; its calls and overhead are in them already), `duration` then only prices it.
+    `source`: "measured", "interpolated", "nearest" or "observed".
     """
 
     memory: int
@@ -135,7 +136,9 @@ class Simulation:
             self._task_draws[key] = (us, segments_of(us))
         elif isinstance(node, graph.Fixed):
             samples = node.samples_ms or (0.0,)
-            self._fixed_draws[key] = [samples[min(int(rng.random() * len(samples)), len(samples) - 1)] for _ in range(n)]
+            self._fixed_draws[key] = [
+                samples[min(int(rng.random() * len(samples)), len(samples) - 1)] for _ in range(n)
+            ]
         elif isinstance(node, graph.Map):
             self._map_waves[key] = self._waves(node, rng)
         elif isinstance(node, graph.Choice):
@@ -209,7 +212,9 @@ class Simulation:
             return cached
         options = self.options[task.function]
         if index == FASTEST:
-            values = [min(t) for t in zip(*(self._task(ident, task, i) for i in range(len(options))), strict=True)]
+            values = [
+                min(t) for t in zip(*(self._task(ident, task, i) for i in range(len(options))), strict=True)
+            ]
         else:
             option = options[index]
             us, segments = self._task_draws[ident]
@@ -221,7 +226,6 @@ class Simulation:
                 values = [calls * v + overhead for v in option.duration.values(us, segments)]
         self._option_draws[(ident, index)] = values
         return values
-
 
     # -- explaining --------------------------------------------------------------------------------
 

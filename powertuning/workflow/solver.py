@@ -53,7 +53,7 @@ class Solution:
     seconds: float
 
 
-class _OutOfBudget(Exception):
+class _OutOfBudgetError(Exception):
     pass
 
 
@@ -72,13 +72,23 @@ def solve(
     function f's calls in one execution at option i; `fixed_cost`: what every assignment costs more;
     `candidates[f]`: the options f may take (default all: an estimated current size is not one)."""
     allowed = {f: tuple(candidates[f] if candidates else range(len(sim.options[f]))) for f in sim.functions}
-    return _Search(sim, costs, statistic, target_ms, fixed_cost, seconds, max_evaluations, allowed).run()
+    return _Search(
+        sim,
+        costs=costs,
+        statistic=statistic,
+        target_ms=target_ms,
+        fixed_cost=fixed_cost,
+        seconds=seconds,
+        max_evaluations=max_evaluations,
+        allowed=allowed,
+    ).run()
 
 
 class _Search:
     def __init__(
         self,
         sim: Simulation,
+        *,
         costs: Mapping[str, Sequence[float]],
         statistic: str,
         target_ms: float,
@@ -101,8 +111,11 @@ class _Search:
     # -- bookkeeping ------------------------------------------------------------------------------
 
     def stat(self, choice: Mapping[str, int]) -> float:
-        if self.sim.evaluated - self.first_evaluation >= self.max_evaluations or time.perf_counter() > self.deadline:
-            raise _OutOfBudget
+        if (
+            self.sim.evaluated - self.first_evaluation >= self.max_evaluations
+            or time.perf_counter() > self.deadline
+        ):
+            raise _OutOfBudgetError
         return self.sim.statistic(choice, self.name)
 
     def cost(self, choice: Mapping[str, int]) -> float:
@@ -136,7 +149,7 @@ class _Search:
             self.offer(self.greedy(cheapest))
             self.floor_costs = self.feasible_floors(fastest)
             self.branch_and_bound()
-        except _OutOfBudget as stop:
+        except _OutOfBudgetError as stop:
             best = self.best
             if best is None:
                 # The budget ended before any pick met the target; the fastest options may.
@@ -190,7 +203,7 @@ class _Search:
         function at its fastest (no cheaper option of it is in any feasible assignment)."""
         floors = {}
         for f in self.functions:
-            allowed = []
+            allowed: list[int] = []
             for option in self.options[f]:
                 if allowed or self.stat({**fastest, f: option}) <= self.target:
                     allowed.append(option)
@@ -213,7 +226,7 @@ class _Search:
         self.order, self.rest = order, rest
         try:
             self._descend(0, self.fixed_cost, dict.fromkeys(self.functions, FASTEST))
-        except _OutOfBudget as stop:
+        except _OutOfBudgetError as stop:
             stop.bound = self._frontier_bound()  # type: ignore[attr-defined]
             raise
 
@@ -260,7 +273,9 @@ class _Search:
                         continue
                     trial = {**choice, f: option}
                     value = self.sim.statistic(trial, self.name)
-                    if value < current or (value == current and self.costs[f][option] < self.costs[f][choice[f]]):
+                    if value < current or (
+                        value == current and self.costs[f][option] < self.costs[f][choice[f]]
+                    ):
                         choice, current, changed = trial, value, True
             if not changed or exact:
                 break
@@ -272,7 +287,9 @@ class _Search:
         return min(self.allowed[f], key=lambda i: (options[i].duration.mean(), self.costs[f][i]))
 
 
-def _undominated(sim: Simulation, costs: Mapping[str, Sequence[float]], f: str, allowed: Sequence[int]) -> list[int]:
+def _undominated(
+    sim: Simulation, costs: Mapping[str, Sequence[float]], f: str, allowed: Sequence[int]
+) -> list[int]:
     """Option indices of f no other option beats on cost and every quantile, cheapest first."""
     options = sim.options[f]
     keep = []

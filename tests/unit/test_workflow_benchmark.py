@@ -24,7 +24,9 @@ def test_a_tiny_run_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> No
     bench.run((5,), num=5, draws=200, seed=3, seconds=0.3)
     out = capsys.readouterr().out
     assert "== 5 functions" in out
-    assert "each alone for cost:" in out and "each alone for speed:" in out
+    assert "each alone for cost:" in out
+    assert "each alone for speed:" in out
     assert out.count("target p90 <=") == 3
     assert "solver: " in out or "unreachable" in out
-    assert "tuning: 5 child tunings, simulated $" in out and "fleet --plan estimate $" in out
+    assert "tuning: 5 child tunings, simulated $" in out
+    assert "fleet --plan estimate $" in out
