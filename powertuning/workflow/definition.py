@@ -255,7 +255,8 @@ class _Builder:
         visits = stats.visits
         calls = stats.calls / visits if visits else 1.0
         overhead = stats.mean_ms - (sum(stats.call_ms) / visits if visits else 0.0)
-        return Task(name, arn, calls, max(0.0, overhead))
+        # The whole observed times too: a function skipped by onError "skip" keeps them.
+        return Task(name, arn, calls, max(0.0, overhead), samples_ms=tuple(stats.times_ms))
 
     def _nested(self, name: str, arguments: Any, stats: StateStats, language: str) -> Node:
         machine = self._literal(arguments, "StateMachineArn", language)

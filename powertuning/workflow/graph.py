@@ -13,7 +13,7 @@ written to S3 by one Lambda function and read by another.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from powertuning.errors import ResultFormatError
@@ -34,7 +34,8 @@ class Task:
     function: str
     calls: float = 1.0
     overhead_ms: float = 0.0
-    samples_ms: tuple[float, ...] = ()
+    # Observations, not structure: two Tasks of the same shape are equal whatever their history.
+    samples_ms: tuple[float, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -74,6 +74,9 @@ def test_lambda_tasks(language: str, state: dict[str, Any], function: str) -> No
     stats = _stats(2, 50.0, calls=3, call_ms=[20.0, 20.0, 20.0])
     node = _one({"Type": "Task", **state}, language, S=stats)
     assert node == graph.Task("S", function, calls=1.5, overhead_ms=50.0 - 30.0)
+    # the whole times per visit, kept for a function skipped by onError "skip"
+    assert isinstance(node, graph.Task)
+    assert node.samples_ms == (50.0, 50.0)
 
 
 FIXED_TASKS = [
