@@ -101,6 +101,10 @@ def blend(result: SizeResult, rate: float) -> SizeResult:
         result,
         average_price=(1 - rate) * result.warm_price + rate * cold_price,
         average_duration=(1 - rate) * result.warm_duration + rate * cold_duration,
+        # The blend's noise is not the warm invocations' alone: unknown.
+        price_variance=None,
+        duration_variance=None,
+        kept_invocations=None,
     )
 
 

@@ -151,6 +151,10 @@ _FIGURES: Final[Keys] = (
     ("coldStartCost", "cold_start_cost", finite_number),
     ("coldStartDuration", "cold_start_duration", finite_number),
     ("initCost", "init_cost", finite_number),
+    # Fixed sampling only (analysis.summarize).
+    ("priceVariance", "price_variance", finite_number),
+    ("durationVariance", "duration_variance", finite_number),
+    ("keptInvocations", "kept_invocations", whole_number),
 )
 
 
@@ -185,6 +189,10 @@ class SizeStats:
     cold_start_cost: float | None = None
     cold_start_duration: float | None = None
     init_cost: float | None = None
+    # Fixed sampling: how noisy the averages are (size_result.NOISE_KEYS).
+    price_variance: float | None = None
+    duration_variance: float | None = None
+    kept_invocations: int | None = None
 
     @property
     def has_percentiles(self) -> bool:

@@ -48,6 +48,11 @@ class SizeResult:
     cold_start_cost: float | None = None
     cold_start_duration: float | None = None
     init_cost: float | None = None
+    # Fixed sampling: Yuen's squared standard errors of averagePrice and averageDuration (trimmed as
+    # they are) and the invocations they kept (degrees of freedom: kept - 1); None where not known.
+    price_variance: float | None = None
+    duration_variance: float | None = None
+    kept_invocations: int | None = None
 
     def statistic(self, name: str) -> float:
         """A duration statistic of DURATION_STATISTICS: "average" (trimmed) or a percentile."""
@@ -73,7 +78,7 @@ class SizeResult:
         if self.architecture is not None:
             out["architecture"] = self.architecture
         # Input `coldStartRate` only: a run without one writes none of these.
-        for key, name in COLD_KEYS:
+        for key, name in COLD_KEYS + NOISE_KEYS:
             if getattr(self, name) is not None:
                 out[key] = getattr(self, name)
         if self.skipped:
@@ -100,6 +105,14 @@ COLD_KEYS = (
     ("coldStartCost", "cold_start_cost"),
     ("coldStartDuration", "cold_start_duration"),
     ("initCost", "init_cost"),
+)
+
+
+# How noisy the averages are (fixed sampling): what says whether two sizes can be told apart.
+NOISE_KEYS = (
+    ("priceVariance", "price_variance"),
+    ("durationVariance", "duration_variance"),
+    ("keptInvocations", "kept_invocations"),
 )
 
 

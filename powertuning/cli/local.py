@@ -339,7 +339,10 @@ def _tune_with_services(
     if args.output == "json":
         print(json.dumps(outcome.output))
     else:
-        print(dry_run_summary(outcome.output) or format_table(outcome.output, current_memory=args.memory))
+        print(
+            dry_run_summary(outcome.output)
+            or format_table(outcome.output, current_memory=args.memory, strategy=request.strategy)
+        )
         print(f"Measured locally: CPU mode {runtime.mode}, {runtime.cold_starts} cold starts")
     code = _write_reports(args, outcome.output, request, arn, runtime.mode)
     if code == EXIT_OK and not outcome.output.get("dryRun"):
