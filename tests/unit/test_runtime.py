@@ -544,10 +544,10 @@ def test_close_while_an_invocation_runs_ends_it_and_removes_everything(code_dir)
 
 def test_the_control_pipe_is_closed_once_and_never_closes_a_reused_descriptor():
     # GIVEN a control pipe closed once, and a descriptor the kernel then hands out again
-    from powertuning.local.environment import _Control
+    from powertuning.local.control_pipe import Control
 
     read_fd, write_fd = os.pipe()
-    control = _Control(read_fd, write_fd)
+    control = Control(read_fd, write_fd)
     control.close()
     reused = os.open(os.devnull, os.O_RDONLY)
     try:
