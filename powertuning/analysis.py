@@ -33,6 +33,10 @@ def summarize(
     """
     durations = [r.measured_duration_ms for r in reports]
     costs = [price.invocation_cost(r.billed_total_ms, value) for r in reports]
+    # Yuen's squared standard errors: how far each average may be from the size's true one.
+    price_noise = stats.yuen(costs or [0.0], discard_top_bottom)
+    duration_noise = stats.yuen(durations or [0.0], discard_top_bottom)
+    noisy = price_noise.kept >= 2
     return SizeResult(
         value=value,
         average_price=stats.trimmed_mean(costs, discard_top_bottom),
@@ -47,6 +51,9 @@ def summarize(
         errors=errors,
         gb_seconds=sum(price.gb_seconds(r.billed_total_ms, value) for r in reports),
         transitions=transitions,
+        price_variance=price_noise.variance if noisy else None,
+        duration_variance=duration_noise.variance if noisy else None,
+        kept_invocations=price_noise.kept if noisy else None,
     )
 
 

@@ -142,6 +142,10 @@ def blend(result: SizeResult, rate: float, cold_start: ColdStartRate | None = No
         average_duration=(1 - rate) * result.warm_duration + rate * cold_duration,
         snap_start_cache_cost=cache,
         snap_start_cache_hourly=hourly,
+        # The blend's noise is not the warm invocations' alone: unknown.
+        price_variance=None,
+        duration_variance=None,
+        kept_invocations=None,
     )
 
 

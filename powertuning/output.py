@@ -160,6 +160,10 @@ _FIGURES: Final[Keys] = (
     ("snapStartCacheCost", "snap_start_cache_cost", finite_number),
     ("snapStartCacheHourly", "snap_start_cache_hourly", finite_number),
     ("noColdStartSeen", "no_cold_start_seen", _true),
+    # Fixed sampling only (analysis.summarize).
+    ("priceVariance", "price_variance", finite_number),
+    ("durationVariance", "duration_variance", finite_number),
+    ("keptInvocations", "kept_invocations", whole_number),
 )
 
 
@@ -198,6 +202,10 @@ class SizeStats:
     snap_start_cache_hourly: float | None = None
     # A rate was given but this size showed no cold start: priced warm (the CLI and report say so).
     no_cold_start_seen: bool | None = None
+    # Fixed sampling: how noisy the averages are (size_result.NOISE_KEYS).
+    price_variance: float | None = None
+    duration_variance: float | None = None
+    kept_invocations: int | None = None
 
     @property
     def has_percentiles(self) -> bool:

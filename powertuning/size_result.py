@@ -53,6 +53,11 @@ class SizeResult:
     snap_start_cache_cost: float | None = None
     snap_start_cache_hourly: float | None = None
     no_cold_start_seen: bool | None = None
+    # Fixed sampling: Yuen's squared standard errors of averagePrice and averageDuration (trimmed as
+    # they are) and the invocations they kept (degrees of freedom: kept - 1); None where not known.
+    price_variance: float | None = None
+    duration_variance: float | None = None
+    kept_invocations: int | None = None
 
     def statistic(self, name: str) -> float:
         """A duration statistic of DURATION_STATISTICS: "average" (trimmed) or a percentile."""
@@ -78,7 +83,7 @@ class SizeResult:
         if self.architecture is not None:
             out["architecture"] = self.architecture
         # Input `coldStartRate` only: a run without one writes none of these.
-        for key, name in COLD_KEYS:
+        for key, name in COLD_KEYS + NOISE_KEYS:
             if getattr(self, name) is not None:
                 out[key] = getattr(self, name)
         if self.skipped:
@@ -108,6 +113,14 @@ COLD_KEYS = (
     ("snapStartCacheCost", "snap_start_cache_cost"),
     ("snapStartCacheHourly", "snap_start_cache_hourly"),
     ("noColdStartSeen", "no_cold_start_seen"),
+)
+
+
+# How noisy the averages are (fixed sampling): what says whether two sizes can be told apart.
+NOISE_KEYS = (
+    ("priceVariance", "price_variance"),
+    ("durationVariance", "duration_variance"),
+    ("keptInvocations", "kept_invocations"),
 )
 
 

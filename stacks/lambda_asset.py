@@ -4,7 +4,9 @@ Staged at synth time by copying files (no Docker, no pip): the handlers need onl
 library, boto3 (shipped by the Lambda runtime) and `powertuning` modules. The module list is the
 import closure of lambdas/*.py, so a new core module is picked up and the CLI or the local engine
 can never slip in. From a checkout or from the installed package (powertuning.layout), the asset
-holds the same files at the same paths: lambdas/ and powertuning/ at its root, as /var/task.
+holds the same files at the same paths: lambdas/ and powertuning/ at its root, as /var/task. Python
+files ship without comments and docstrings, every statement on its line (source_stripping), so a
+deployed function's traceback names the repository's lines.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Final
 
 from powertuning import layout
+
+from .source_stripping import strip_source
 
 # The asset's folder of handlers: the functions' handler strings are `lambdas.<name>.handler`.
 HANDLERS_DIR: Final = "lambdas"
@@ -106,6 +110,13 @@ def asset_files(root: Path | None = None) -> list[Path]:
     return list(asset_sources(root / HANDLERS_DIR, root / CORE_PACKAGE))
 
 
+def staged_content(source: Path) -> bytes:
+    """What the asset holds for `source`: Python stripped of comments and docstrings, the rest as is."""
+    if source.suffix == ".py":
+        return strip_source(source.read_text(encoding="utf-8")).encode("utf-8")
+    return source.read_bytes()
+
+
 def stage_asset() -> Path:
     """Copy the asset's files into a fresh directory (removed at exit) and return it."""
     staging = Path(tempfile.mkdtemp(prefix="powertuning-asset-"))
@@ -114,5 +125,5 @@ def stage_asset() -> Path:
         target = staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         # Content only: the asset hash, and so the template, must not depend on file modes or times.
-        shutil.copyfile(source, target)
+        target.write_bytes(staged_content(source))
     return staging

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from powertuning import samples as sample_store
-from powertuning.adaptive.estimates import estimates, kept_samples, lower_bound
+from powertuning.adaptive.estimates import Estimate, estimates, kept_samples, lower_bound
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
 from powertuning.analysis import choose_survivor, summarize
 from powertuning.logs import Report
@@ -87,25 +87,34 @@ def confidence_statement(state: AdaptiveState, settings: RaceSettings) -> dict[s
     alpha = (1 - confidence) / max(1, len(others))
     not_separated: list[dict[str, Any]] = []
     for value in others:
-        within = None
-        if value in est and pick in est and est[pick].mean > 0:
-            lower = lower_bound(est[value], est[pick], 1 - alpha)
-            if lower is not None:
-                within = _pct(max(0.0, -lower / est[pick].mean))
+        within = within_pct(est[value], est[pick], 1 - alpha) if value in est and pick in est else None
         not_separated.append({"value": value, "withinPct": within})
+    text = statement_text(pick, not_separated, confidence, tolerance)
+    return {**base, "pick": pick, "notSeparated": not_separated, "text": text}
+
+
+def within_pct(other: Estimate, pick: Estimate, level: float) -> float | None:
+    """How much better than the pick `other` may still be, in % of the pick's estimate, at `level`
+    (one-sided Student-t); None with too few samples to compare."""
+    lower = lower_bound(other, pick, level) if pick.mean > 0 else None
+    return None if lower is None else _pct(max(0.0, -lower / pick.mean))
+
+
+def statement_text(
+    pick: int, not_separated: list[dict[str, Any]], confidence: float, tolerance: float
+) -> str:
+    """The statement's one line: the pick, then each size not separated from it and by how much."""
     level = f"{_pct(confidence):g}%"
     if not not_separated:
         better = f"more than {_pct(tolerance):g}% " if tolerance > 0 else ""
-        text = f"{pick} MB; no other size measured is {better}better at {level}"
-    else:
-        parts = [
-            f"{s['value']} MB is within {s['withinPct']:g}%"
-            if s["withinPct"] is not None
-            else f"{s['value']} MB has too few samples to compare"
-            for s in not_separated
-        ]
-        text = f"{pick} MB; {', '.join(parts)} at {level}"
-    return {**base, "pick": pick, "notSeparated": not_separated, "text": text}
+        return f"{pick} MB; no other size measured is {better}better at {level}"
+    parts = [
+        f"{s['value']} MB is within {s['withinPct']:g}%"
+        if s["withinPct"] is not None
+        else f"{s['value']} MB has too few samples to compare"
+        for s in not_separated
+    ]
+    return f"{pick} MB; {', '.join(parts)} at {level}"
 
 
 def _pct(fraction: float) -> float:

@@ -308,7 +308,7 @@ def _tune_with_services(
     )
     runtime.on_invocation = lines
     progress.say(f"local runtime: CPU mode {runtime.mode} ({_MODE_TEXT.get(runtime.mode, runtime.mode)})")
-    with LocalEngine(runtime, region=REGION) as engine:
+    with LocalEngine(runtime, region=REGION, interpreter_log=args.verbose) as engine:
         arn = engine.create_target(
             name=target.name,
             handler=target.handler,
@@ -324,12 +324,13 @@ def _tune_with_services(
         if staged is not None:
             engine.put_object(staged.bucket, staged.key, staged.body)
         outcome = engine.run(execution_input, on_event=progress)
+        failure = lines.failure_for(engine.stops.failure(target.name))
     if outcome.status != "SUCCEEDED" or outcome.output is None:
         print(f"Error: {outcome.error}", file=err)
         print(f"Cause: {outcome.cause}", file=err)
-        if lines.failure is not None:
+        if failure is not None:
             print(
-                explain(lines.failure, show_payload=not request.disable_payload_logs, aws_mode=aws.mode),
+                explain(failure, show_payload=not request.disable_payload_logs, aws_mode=aws.mode),
                 file=err,
             )
         return EXIT_EXECUTION_FAILED
@@ -339,7 +340,10 @@ def _tune_with_services(
     if args.output == "json":
         print(json.dumps(outcome.output))
     else:
-        print(dry_run_summary(outcome.output) or format_table(outcome.output, current_memory=args.memory))
+        print(
+            dry_run_summary(outcome.output)
+            or format_table(outcome.output, current_memory=args.memory, strategy=request.strategy)
+        )
         print(f"Measured locally: CPU mode {runtime.mode}, {runtime.cold_starts} cold starts")
     code = _write_reports(args, outcome.output, request, arn, runtime.mode)
     if code == EXIT_OK and not outcome.output.get("dryRun"):

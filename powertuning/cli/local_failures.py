@@ -13,7 +13,8 @@ from typing import Final
 
 from powertuning.cli import local_aws
 from powertuning.cli.progress import Progress
-from powertuning.local.runtime import InvocationRecord
+from powertuning.local.run_stops import Failure
+from powertuning.local.runtime import STOPPED_ERROR, InvocationRecord
 
 # Errors for which leaving a size out (--on-error skip) is the tool, rather than --allowed-exceptions.
 _RESOURCE_LIMITS: Final = ("Runtime.OutOfMemory", "Sandbox.Timedout")
@@ -71,14 +72,18 @@ class InvocationLines:
         self.allowed = tuple(allowed)
         self.counts: dict[int, int] = {}
         self.failure: InvocationRecord | None = None
+        # The first failure at each size (and architecture): the one the run stopped for is explained.
+        self._failures: dict[tuple[int, str], InvocationRecord] = {}
         self._lock = threading.Lock()
 
     def __call__(self, record: InvocationRecord) -> None:
         memory = record.spec.memory_mb
         with self._lock:
             self.counts[memory] = count = self.counts.get(memory, 0) + 1
-            if record.error is not None and self.failure is None and not self._allowed(record.error):
-                self.failure = record
+            # An invocation stopped because another size failed is not a failure of its own.
+            if record.error is not None and record.status != "stopped" and not self._allowed(record.error):
+                self.failure = self.failure or record
+                self._failures.setdefault((memory, record.spec.architecture), record)
         self.progress.invocation_done()  # moves the bar and its ETA between history events
         if not self.verbose:
             return  # the bar counts them; each size's summary line follows from the history
@@ -88,12 +93,34 @@ class InvocationLines:
             else ""
         )
         status = "" if record.status == "success" else f" [{record.status}]"
+        if record.status == "stopped":
+            status = f" [{_stopped_reason(record.error or '')}]"
         self.progress.say(
             f"  {memory} MB invocation {count}/{self.per_size}: {record.duration_ms:.2f} ms{cold}{status}"
         )
+
+    def failure_for(self, stopped_by: Failure | None) -> InvocationRecord | None:
+        """The failure to explain: the one at the size the run stopped for (the Cause's), else the first."""
+        if stopped_by is not None:
+            with self._lock:
+                for (memory, architecture), record in self._failures.items():
+                    if memory == stopped_by.memory_mb and stopped_by.architecture in (None, architecture):
+                        return record
+        return self.failure
 
     def _allowed(self, error_payload: str) -> bool:
         try:
             return str(json.loads(error_payload).get("errorType")) in self.allowed
         except (ValueError, AttributeError):
             return False
+
+
+def _stopped_reason(error_payload: str) -> str:
+    """`stopped: the run stopped because 256 MB failed (...)`, from a stopped invocation's error."""
+    try:
+        body = json.loads(error_payload)
+    except ValueError:
+        return "stopped"
+    if not isinstance(body, dict) or body.get("errorType") != STOPPED_ERROR:
+        return "stopped"
+    return str(body.get("errorMessage", "")).partition(" Error: ")[2] or "stopped"

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
 from powertuning.cli import console
+from powertuning.fixed_confidence import fixed_confidence
 from powertuning.output import TuningOutput, size_label
 from powertuning.report.explain import cold_start_notes
 from powertuning.report.result import TuningResult
@@ -88,8 +89,16 @@ def dry_run_summary(output: Any) -> str | None:
     )
 
 
-def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: int | None = None) -> str:
-    """The results table of one execution output, the recommended size marked with `*`."""
+def format_table(
+    output: Mapping[str, Any] | TuningResult,
+    *,
+    current_memory: int | None = None,
+    strategy: str | None = None,
+) -> str:
+    """The results table of one execution output, the recommended size marked with `*`.
+
+    `strategy`: the run's, where the output's metadata does not say (for how sure a fixed pick is).
+    """
     result = output if isinstance(output, TuningResult) else TuningResult.from_dict(output)
     if result.architecture is not None:
         return _architectures_table(result, current_memory)
@@ -130,6 +139,9 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
         [False, True, True, True, True, True, False],
     )
     lines = [table, "", _recommended(result)]
+    sure = _how_sure(result, result.metadata.strategy or strategy)
+    if sure is not None:
+        lines.append(f"  How sure: {sure}.")
     lines += [f"  {note}" for note in cold_start_notes(result)]
     if result.constraint is not None:
         lines.append(f"  {result.constraint.describe(result.power)}")
@@ -141,6 +153,16 @@ def format_table(output: Mapping[str, Any] | TuningResult, *, current_memory: in
     if result.visualization:
         lines.append(f"Visualization: {result.visualization}")
     return "\n".join(lines)
+
+
+def _how_sure(result: TuningResult, strategy: str | None) -> str | None:
+    # Adaptive: the race's own statement; fixed: the same statement from the averages' noise.
+    if result.confidence is not None:
+        return result.confidence.text
+    if result.constraint is not None:
+        return None
+    fixed = fixed_confidence(result.sizes, result.power, strategy)
+    return None if fixed is None else fixed.text
 
 
 def _recommended(result: TuningResult) -> str:
@@ -192,6 +214,9 @@ def _architectures_table(result: TuningResult, current_memory: int | None) -> st
         [False, True, False, True, True, True, True],
     )
     lines = [table, "", _recommended(result)]
+    sure = _how_sure(result, result.metadata.strategy)
+    if sure is not None:
+        lines.append(f"  How sure: {sure}.")
     lines += [f"  {note}" for note in cold_start_notes(result)]
     if result.constraint is not None:
         lines.append(f"  {result.constraint.describe(result.power)}")

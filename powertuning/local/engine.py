@@ -32,6 +32,7 @@ from moto.awslambda.models import LambdaFunction
 from powertuning import asl, aws, deployment, layout
 from powertuning.aws import executions
 from powertuning.local.aws_rules import real_aws_rules
+from powertuning.local.run_stops import RunStops, executor_retried_errors
 from powertuning.local.target import FunctionSpec, TargetRuntime
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
@@ -95,8 +96,14 @@ class LocalEngine:
         recovery: bool = True,
         function_timeout_s: int = DEFAULT_FUNCTION_TIMEOUT_S,
         code_changes: deployment.CodeChanges = LOCAL_CODE_CHANGES,
+        interpreter_log: bool = False,
     ) -> None:
         self.runtime = runtime
+        # moto's interpreter logs a state dump of several KB per failed state: shown only on request
+        # (powertune local -v); the execution's Error and Cause say what a user needs.
+        self.interpreter_log = interpreter_log
+        # Set at deploy, once the state machine's retries are known.
+        self.stops = RunStops(runtime, frozenset())
         # The deploy option `architectures` (and imageRepositories) of this local deployment.
         self.code_changes = code_changes
         # Emulate the stack's EventBridge recovery rule on ABORTED, TIMED_OUT and FAILED executions.
@@ -136,10 +143,9 @@ class LocalEngine:
             else:
                 patcher.__enter__()
                 self._stack.append(_Exit(patcher))
-        # The interpreter logs a full state dump at ERROR for every failed state; the execution's
-        # own Error and Cause say what matters.
-        interpreter_log = logging.getLogger("moto.stepfunctions.parser")
-        self._stack.append(_LogLevel(interpreter_log, logging.CRITICAL))
+        if not self.interpreter_log:
+            interpreter_log = logging.getLogger("moto.stepfunctions.parser")
+            self._stack.append(_LogLevel(interpreter_log, logging.CRITICAL))
         try:
             self._deploy()
         except BaseException:
@@ -151,6 +157,11 @@ class LocalEngine:
         try:
             with contextlib.suppress(Exception):  # a cleanup problem must not hide why it exits
                 self._end_executions()
+            # A failed run's other iterations may still be in the interpreter: they end here, while
+            # the mock (and the interpreter's quiet log) are still in place.
+            self.stops.end_all()
+            self.runtime.close()
+            self._join_interpreter()
         finally:
             self._clients.clear()
             while self._stack:
@@ -177,6 +188,10 @@ class LocalEngine:
         if not stopped:
             return
         self.runtime.close()  # an invocation under way ends now
+        self._join_interpreter()
+
+    @staticmethod
+    def _join_interpreter() -> None:
         deadline = time.monotonic() + _INTERPRETER_EXIT_S
         for thread in threading.enumerate():
             # The interpreter's threads run its components' eval (named "Thread-N (eval)").
@@ -249,6 +264,7 @@ class LocalEngine:
         # As the stack does: the Initializer knows the tuner's functions, and refuses them as targets.
         os.environ[deployment.TUNER_FUNCTIONS_ENV] = json.dumps(sorted(arns.values()))
         definition = asl.render(arns, function_timeout_s=self.function_timeout_s)
+        self.stops = RunStops(self.runtime, executor_retried_errors(json.loads(asl.definition_text())))
         self.state_machine_arn = self.sfn_client.create_state_machine(
             name="powertuning-local",
             definition=definition,
@@ -328,6 +344,8 @@ class LocalEngine:
             read_history=self._history,
         )
         description, events = followed.description, followed.events
+        with contextlib.suppress(ValueError, KeyError, IndexError, TypeError):
+            self.stops.ended(str(json.loads(description["input"])["lambdaARN"]).split(":")[6])
         output = description.get("output")
         recovery = None
         if description["status"] in deployment.RECOVERED_STATUSES and self.recovery:
@@ -442,7 +460,11 @@ def _make_dispatcher(engine: LocalEngine) -> Callable[[LambdaFunction, Any], tup
         # moto has already decoded the JSON body (`null` -> None, `"text"` -> str): encode it back.
         payload = json.dumps(event)
         if fn.function_name.startswith("powertuning-") and fn.function_name[12:] in TUNERS:
-            return _run_tuner(fn.function_name[12:], payload, str(fn.function_arn), float(fn.timeout))
+            name = fn.function_name[12:]
+            answer = _run_tuner(name, payload, str(fn.function_arn), float(fn.timeout))
+            if name == "executor" and answer[1]:
+                engine.stops.executor_failed(payload, answer[0])
+            return answer
         with engine._lock:
             engine.invocations += 1
         result = engine.runtime.invoke(engine.spec_for(fn), payload)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -18,14 +17,15 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from powertuning.local import memory_watch
+from powertuning.local.control_pipe import Control, WorkerGoneError
 from powertuning.local.cpu import CgroupV1, CpuGroup
 from powertuning.local.cpu_model import PERIOD_MS
+from powertuning.local.process_tree import kill_tree
 from powertuning.local.target import FunctionSpec
 
 WORKER_SCRIPT: Final = Path(__file__).with_name("worker.py")
@@ -35,14 +35,6 @@ _STARTUP_TIMEOUT_S: Final = 30.0
 # How late a result may arrive after the timeout (pipe latency) before the invocation counts as timed out.
 _TIMEOUT_GRACE_S: Final = 0.05
 _MEMORY_HINTS: Final = ("MemoryError", "Cannot allocate memory", "out of memory", "std::bad_alloc")
-# Rounds of finding and stopping an environment's processes before killing them (a process may fork
-# while it is found).
-_KILL_ROUNDS: Final = 50
-_EXIT_WAIT_S: Final = 5.0
-
-
-class WorkerGoneError(Exception):
-    """The worker process exited or closed its control pipe."""
 
 
 @dataclass(frozen=True)
@@ -57,92 +49,6 @@ class Outcome:
     error_type: str | None = None  # set for timeouts and runtime failures (OOM, exit)
     fatal: bool = False  # the environment is gone
     reason: str = ""  # why the runtime exited, in Lambda's words: "signal: killed", "exit status 1"
-
-
-class _Control:
-    """JSON lines to and from the worker, with deadlines.
-
-    `close()` may come from another thread (the runtime closing while an invocation waits): each
-    descriptor is closed exactly once, and only when no send or receive is using it, so a number
-    the kernel hands out again is never closed or read by mistake.
-    """
-
-    def __init__(self, read_fd: int, write_fd: int) -> None:
-        self.read_fd, self.write_fd = read_fd, write_fd
-        self._buffer = b""
-        self._lock = threading.Lock()
-        self._users = 0
-        self._closing = False
-        self._closed = False
-        # Wakes a receive blocked in select() when the pipe is closed from another thread.
-        self._wake_read, self._wake_write = os.pipe()
-
-    @contextlib.contextmanager
-    def _use(self) -> Iterator[None]:
-        with self._lock:
-            if self._closing:
-                raise WorkerGoneError("control pipe closed")
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                release = self._closing and self._users == 0 and not self._closed
-                self._closed = self._closed or release
-            if release:
-                self._close_fds()
-
-    def send(self, message: dict[str, Any]) -> None:
-        data = (json.dumps(message) + "\n").encode()
-        with self._use():
-            try:
-                while data:
-                    data = data[os.write(self.write_fd, data) :]
-            except OSError as exc:  # BrokenPipeError
-                raise WorkerGoneError(str(exc)) from exc
-
-    def receive(self, deadline: float) -> dict[str, Any] | None:
-        """The next message, or None when `deadline` (time.monotonic) passes first."""
-        with self._use():
-            while b"\n" not in self._buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                try:
-                    ready, _, _ = select.select([self.read_fd, self._wake_read], [], [], remaining)
-                    if not ready:
-                        return None
-                    if self._wake_read in ready:
-                        raise WorkerGoneError("control pipe closed")
-                    chunk = os.read(self.read_fd, 1 << 16)
-                except (OSError, ValueError) as exc:
-                    raise WorkerGoneError(str(exc)) from exc
-                if not chunk:
-                    raise WorkerGoneError("control pipe closed")
-                self._buffer += chunk
-            line, _, self._buffer = self._buffer.partition(b"\n")
-        message: dict[str, Any] = json.loads(line)
-        return message
-
-    def close(self) -> None:
-        """Close the pipe once; a send or receive under way ends with WorkerGoneError and closes it."""
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            release = self._users == 0
-            self._closed = release
-            if not release:
-                with contextlib.suppress(OSError):
-                    os.write(self._wake_write, b"x")
-        if release:
-            self._close_fds()
-
-    def _close_fds(self) -> None:
-        for fd in (self.read_fd, self.write_fd, self._wake_read, self._wake_write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 class Environment:
@@ -179,7 +85,7 @@ class Environment:
         self._cgroup = cgroup
         self._group: CpuGroup | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._control: _Control | None = None
+        self._control: Control | None = None
         self._kill_lock = threading.Lock()
         self._killed = False
         # Lambda's memory limit on the resident set (memory_watch.py), where /proc tells it.
@@ -307,7 +213,7 @@ class Environment:
             if self._proc is not None:
                 # A reaped worker's number may be another process's by now: then only its session
                 # and process group (numbers the kernel keeps while a member lives) identify it.
-                _kill_tree(
+                kill_tree(
                     self._proc.pid,
                     self._group.procs if self._group is not None else None,
                     descendants=self._proc.returncode is None,
@@ -363,7 +269,7 @@ class Environment:
         finally:
             for fd in (p2c_read, c2p_write, log_fd):
                 os.close(fd)
-        self._control = _Control(c2p_read, p2c_write)
+        self._control = Control(c2p_read, p2c_write)
         if self._watch_rss:
             limit = self.spec.memory_mb * 1024 * 1024
             self._watch = memory_watch.MemoryWatch(self._proc.pid, limit, self._out_of_memory).start()
@@ -471,96 +377,6 @@ class Environment:
         return Outcome(
             "error", "", duration_ms, 0.0, self.max_rss_kb, "Runtime.ExitError", True, _exit_reason(code)
         )
-
-
-def _kill_tree(
-    root: int, group_procs: Callable[[], list[int]] | None = None, *, descendants: bool = True
-) -> None:
-    """SIGKILL a worker and every process of its environment.
-
-    The environment's processes are the worker's session and process group (it leads both), its
-    descendants (the worker is their subreaper on Linux, so a daemon that forked twice and called
-    setsid() is still one), and, in cgroup mode, whatever is listed in its group's `cgroup.procs`.
-    They are stopped first, round after round until no new one appears, so none can fork out of
-    reach or be orphaned before it is found; then all are killed.
-    """
-    stopped: set[int] = set()
-    try:
-        for _ in range(_KILL_ROUNDS):
-            found = _environment_processes(root, stopped, descendants=descendants)
-            if group_procs is not None:
-                found.update(group_procs())
-            found.discard(os.getpid())
-            new = found - stopped
-            if not new:
-                break
-            for pid in new:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGSTOP)
-                stopped.add(pid)
-    finally:
-        # Even when a signal (SIGTERM, Ctrl-C) cuts the search short: a process stopped and never
-        # killed would be left behind for good.
-        for pid in stopped:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.killpg(root, signal.SIGKILL)
-    # A killed process exits a moment later: wait, so that none is still running when this returns.
-    deadline = time.monotonic() + _EXIT_WAIT_S
-    while any(_running(pid) for pid in stopped) and time.monotonic() < deadline:
-        time.sleep(0.001)
-
-
-def _running(pid: int) -> bool:
-    """Whether `pid` is a process that has not exited (not a zombie)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rpartition(b")")[2].split()[:1] != [b"Z"]
-    except OSError:
-        return False
-
-
-def _environment_processes(root: int, known: set[int], *, descendants: bool = True) -> set[int]:
-    """Live processes in `root`'s session or process group, or descended from `root` or `known`.
-
-    `known` are processes already stopped, so their numbers cannot have been reused.
-    """
-    parents: dict[int, int] = {}
-    found: set[int] = set()
-    try:
-        entries = os.listdir("/proc")
-    except OSError:  # no /proc (macOS): the process group is all there is to find
-        try:
-            os.killpg(root, 0)
-        except OSError:
-            return set()
-        return {root}
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rpartition(b")")[2].split()
-        except OSError:
-            continue
-        # After the command: state, ppid, pgrp, session. Zombies have exited already.
-        if fields[0] == b"Z":
-            continue
-        pid, ppid, pgrp, session = int(entry), int(fields[1]), int(fields[2]), int(fields[3])
-        parents[pid] = ppid
-        if root in (pgrp, session) or (descendants and pid == root):
-            found.add(pid)
-    ancestors = ({root} if descendants else set()) | known
-    changed = True
-    while changed:
-        changed = False
-        for pid, ppid in parents.items():
-            if ppid in ancestors and pid not in ancestors:
-                ancestors.add(pid)
-                found.add(pid)
-                changed = True
-    return found & set(parents)
 
 
 def _exit_status(payload: str) -> str:

@@ -36,6 +36,9 @@ from powertuning.local.isolation import sdk_dir
 from powertuning.local.target import FunctionSpec, InvokeResult
 
 CPU_MODES: Final = MODES
+# The error of an invocation the runtime stopped because the run ended (another size failed): not
+# the function's own failure, and named so that nothing reads it as one.
+STOPPED_ERROR: Final = "Local.RunStopped"
 # Idle environments kept for reuse across every function version; the oldest goes first past this.
 DEFAULT_MAX_IDLE: Final = 32
 
@@ -107,6 +110,9 @@ class WorkerRuntime:
         self._all: set[Environment] = set()
         self._closed = False
         self._close_lock = threading.Lock()
+        # Why a function's run stopped (stop()): its invocations under way or asked for end with it.
+        self._stopped: dict[str, str] = {}
+        self._busy: set[Environment] = set()
         # Cleanup problems met so far (a CPU group that would not go): reported, never raised, so
         # that a run's result is not lost to its cleanup.
         self.warnings: list[str] = []
@@ -123,16 +129,35 @@ class WorkerRuntime:
         """Run one invocation in an idle environment of this version, or a new one (a cold start)."""
         request_id = str(uuid.uuid4())
         fmt = spec.log_format
+        if spec.function_name in self._stopped:
+            return self._stopped_result(spec, request_id, event, 0.0)
         with self._budget.reserve(spec.memory_mb):
             env = self._take_idle(spec)
-            log = ""
-            init: Outcome | None = None
-            if env is None:
-                env = self._new_environment(spec)
-                init = env.start()
-                log = platform_logs.init_start(fmt, spec.function_name, spec.version) + env.take_log()
-            failed_init = init is not None and init.status != "success"
-            outcome = init if failed_init and init is not None else env.invoke(request_id, event)
+            cold = env is None
+            env = self._new_environment(spec) if env is None else env
+            with self._lock:
+                stopped = spec.function_name in self._stopped
+                self._busy.add(env)  # for stop() to find, from here to the outcome
+            try:
+                log = ""
+                init: Outcome | None = None
+                if cold and not stopped:
+                    init = env.start()
+                    log = platform_logs.init_start(fmt, spec.function_name, spec.version) + env.take_log()
+                failed_init = init is not None and init.status != "success"
+                if stopped:
+                    outcome = Outcome("error", "", 0.0, 0.0, 0, STOPPED_ERROR, fatal=True)
+                elif failed_init and init is not None:
+                    outcome = init
+                else:
+                    outcome = env.invoke(request_id, event)
+            finally:
+                with self._lock:
+                    self._busy.discard(env)
+        if spec.function_name in self._stopped and outcome.fatal:
+            # Ended by stop(), not by a failure of its own: say so, and why the run stopped.
+            self._release(env)
+            return self._stopped_result(spec, request_id, event, outcome.duration_ms)
         log += platform_logs.start(fmt, request_id, spec.version) + env.take_log()
         init_ms = init.duration_ms if init is not None else None
         if outcome is init and init.status == "error":
@@ -176,6 +201,41 @@ class WorkerRuntime:
             result.payload if result.errored else None,
         )
         self._record(record)
+        return result
+
+    def stop(self, reason: str, function_name: str) -> None:
+        """A run stopped (`reason`: which size failed): end its function's invocations, refuse new ones.
+
+        On Lambda a Map's other iterations are dropped when one fails; here their invocations end now,
+        as `STOPPED_ERROR` with `reason`, rather than as the function's own `Runtime.ExitError`.
+        """
+        with self._lock:
+            if function_name in self._stopped:
+                return
+            self._stopped[function_name] = reason
+            busy = [env for env in self._busy if env.spec.function_name == function_name]
+        for env in busy:
+            env.kill()
+
+    def resume(self, function_name: str) -> None:
+        """The stopped run ended: the function's invocations run again (another run of it)."""
+        with self._lock:
+            self._stopped.pop(function_name, None)
+
+    def _stopped_result(
+        self, spec: FunctionSpec, request_id: str, event: str, duration_ms: float
+    ) -> InvokeResult:
+        reason = self._stopped.get(spec.function_name, "the run stopped")
+        body = {
+            "errorType": STOPPED_ERROR,
+            "errorMessage": f"RequestId: {request_id} Error: stopped: {reason}",
+        }
+        result = InvokeResult(payload=json.dumps(body), errored=True, logs="")
+        self._record(
+            InvocationRecord(
+                spec, request_id, False, "stopped", duration_ms, None, 0.0, event, result.payload
+            )
+        )
         return result
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from powertuning import layout
 from powertuning.errors import PowerTuningError
 from powertuning.report.result import TuningResult
+from powertuning.report.scale import duration_reach
 from powertuning.report.svg import PALETTE
 
 
@@ -39,6 +40,9 @@ def write_png(
     FigureCanvasAgg(figure)
     duration_ax = figure.add_subplot()
     cost_ax = duration_ax.twinx()
+    # The axis reaches the averages and p90s; a p99 above it is cut there and marked (scale.py).
+    ceiling = (duration_reach(s for r in results for s in r.sizes) or 1.0) * (1.1 + 0.08 * len(results))
+    outliers = False
     for index, result in enumerate(results):
         d_color, c_color = PALETTE[index % len(PALETTE)]
         prefix = f"{result.label} " if result.label else ""
@@ -51,9 +55,16 @@ def write_png(
         ]
         if ranged:
             duration_ax.vlines(
-                [x for x, _, _ in ranged], [lo for _, lo, _ in ranged], [hi for _, _, hi in ranged],
-                colors=d_color, alpha=0.3, linewidth=6,
+                [x for x, _, _ in ranged], [lo for _, lo, _ in ranged],
+                [min(hi, ceiling) for _, _, hi in ranged], colors=d_color, alpha=0.3, linewidth=6,
             )  # fmt: skip
+            above = [x for x, _, hi in ranged if hi > ceiling]
+            if above:
+                duration_ax.plot(
+                    above, [ceiling] * len(above), "^", color=d_color, markersize=8, clip_on=False,
+                    label=None if outliers else "p99 above the axis",
+                )  # fmt: skip
+                outliers = True
         duration_ax.plot(
             xs, [s.average_duration for s in result.sizes], "o-", color=d_color, label=f"{prefix}duration"
         )
@@ -79,9 +90,8 @@ def write_png(
         duration_ax.tick_params(axis="x", labelrotation=60)
     duration_ax.set_xlabel("Memory (MB)")
     duration_ax.set_ylabel("Average duration (ms)")
-    top = max((max(s.average_duration, s.p99 or 0.0) for r in results for s in r.sizes), default=1.0)
     # Headroom for the recommendation labels, and half a category beyond each end for their width.
-    duration_ax.set_ylim(0, top * (1.1 + 0.08 * len(results)) or 1.0)
+    duration_ax.set_ylim(0, ceiling)
     duration_ax.set_xlim(-0.75, len(categories) - 0.25)
     duration_ax.grid(axis="y", color="#e3e6ea")
     cost_ax.set_ylabel(f"Cost per 1M invocations ({results[0].currency if results else 'USD'})")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from powertuning.output import SizeStats
+
 _STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+# A p99 past this many times the curve's highest average or p90 is an outlier the axis does not reach.
+OUTLIER_FACTOR = 1.5
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -59,3 +63,16 @@ class Linear:
 def label_every(count: int, room: int = 14) -> int:
     """Label one category in this many so that at most about `room` labels fit."""
     return max(1, math.ceil(count / room))
+
+
+def duration_reach(sizes: Iterable[SizeStats]) -> float:
+    """The highest duration the chart's axis must show: each size's average (and warm average) and
+    p90, the curve a reader compares, and the p99s within `OUTLIER_FACTOR` of that.
+
+    A p99 further out is, with a few invocations per size, usually one cold start, whose INIT would
+    squash the curve into the bottom of the chart: it is drawn as an outlier marker instead.
+    """
+    listed = list(sizes)
+    curve = max((max(s.average_duration, s.warm_duration or 0.0, s.p90 or 0.0) for s in listed), default=0.0)
+    tails = [s.p99 for s in listed if s.p99 is not None and s.p99 <= curve * OUTLIER_FACTOR]
+    return max([curve, *tails])

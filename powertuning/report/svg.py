@@ -3,6 +3,8 @@
 Memory sizes are categories on the x axis, as in the reference tool's chart: power values are
 usually doublings, which a linear axis would crowd into its left edge. Average duration uses the
 left axis (with a p50-p99 bar when percentiles are known), cost per million invocations the right.
+The duration axis reaches the averages and p90s (`scale.duration_reach`); a p99 above it (often a
+cold start) is cut at the axis and marked with a triangle at the top edge, its value in its title.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 
 from powertuning.report.result import TuningResult
-from powertuning.report.scale import Linear, decimals_for, label_every, nice_ticks
+from powertuning.report.scale import Linear, decimals_for, duration_reach, label_every, nice_ticks
 from powertuning.report.units import usd_per_invocation, usd_per_million
 
 # (duration, cost) colours per series; duration lines are solid, cost lines dashed.
@@ -56,9 +58,9 @@ def render_chart(results: Sequence[TuningResult]) -> str:
     band = plot_w / len(categories)
     x_of = {value: LEFT + (i + 0.5) * band for i, value in enumerate(categories)}
 
-    durations = [max(s.average_duration, s.p99 or 0.0) for r in results for s in r.sizes]
+    reach = duration_reach(s for r in results for s in r.sizes)
     # Headroom keeps the recommendation labels (one row per result) above the highest point.
-    d_ticks = nice_ticks(0.0, (max(durations, default=1.0) or 1.0) * (1.1 + 0.08 * len(results)))
+    d_ticks = nice_ticks(0.0, (reach or 1.0) * (1.1 + 0.08 * len(results)))
     y_d = Linear(d_ticks[0], d_ticks[-1], TOP + plot_h, TOP)
     costs = [s.average_price * 1e6 for r in results for s in r.sizes]
     # From 0, like the duration axis: a cost axis starting near the cheapest size would make a 5%
@@ -89,7 +91,7 @@ def render_chart(results: Sequence[TuningResult]) -> str:
         offset = (index - (len(results) - 1) / 2) * 9
         parts += _series(index, result, frame, offset)
     parts += _skipped(results, x_of)
-    parts += _legend(results)
+    parts += _legend(results, y_d.high)
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -157,12 +159,18 @@ def _series(index: int, result: TuningResult, frame: _Frame, offset: float) -> l
             continue
         x = x_of[s.value] + offset
         p90 = f", p90 {s.p90:.2f} ms" if s.p90 is not None else ""
+        title = f"{escape(name)}{s.value} MB: p50 {s.p50:.2f} ms{p90}, p99 {s.p99:.2f} ms"
         out.append(
             f'<line class="p-range" x1="{x:.1f}" x2="{x:.1f}" y1="{y_d(s.p50):.1f}" '
-            f'y2="{y_d(s.p99):.1f}" stroke="{d_color}" stroke-opacity="0.3" stroke-width="7">'
-            f"<title>{escape(name)}{s.value} MB: p50 {s.p50:.2f} ms{p90}, "
-            f"p99 {s.p99:.2f} ms</title></line>"
+            f'y2="{y_d(min(s.p99, y_d.high)):.1f}" stroke="{d_color}" stroke-opacity="0.3" '
+            f'stroke-width="7"><title>{title}</title></line>'
         )
+        if s.p99 > y_d.high:
+            out.append(
+                f'<path class="outlier" d="M{x:.1f},{TOP + 1} l-5,9 h10 z" fill="{d_color}">'
+                f"<title>{title}: above the axis (the slowest invocations, a cold start among them)"
+                "</title></path>"
+            )
     d_points = " ".join(f"{x_of[s.value] + offset:.1f},{y_d(s.average_duration):.1f}" for s in result.sizes)
     c_points = " ".join(
         f"{x_of[s.value] + offset:.1f},{y_c(s.average_price * 1e6):.1f}" for s in result.sizes
@@ -222,7 +230,7 @@ def _skipped(results: Sequence[TuningResult], x_of: dict[int, float]) -> list[st
     return out
 
 
-def _legend(results: Sequence[TuningResult]) -> list[str]:
+def _legend(results: Sequence[TuningResult], ceiling: float) -> list[str]:
     out = ['<g class="legend" fill="#343a40">']
     x, y = LEFT, 20
     for index, result in enumerate(results):
@@ -249,5 +257,11 @@ def _legend(results: Sequence[TuningResult]) -> list[str]:
             'stroke-width="7"/>'
         )
         out.append(f'<text x="{x + 16}" y="{y + 4}">p50-p99</text>')
+        x += 80
+    if any(s.p99 is not None and s.p99 > ceiling for r in results for s in r.sizes):
+        if x + 130 > WIDTH - 8:
+            x, y = LEFT, y + 18
+        out.append(f'<path d="M{x + 5},{y - 5} l-5,9 h10 z" fill="#868e96"/>')
+        out.append(f'<text x="{x + 16}" y="{y + 4}">p99 above the axis</text>')
     out.append("</g>")
     return out

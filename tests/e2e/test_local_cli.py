@@ -281,3 +281,46 @@ def test_an_unmet_latency_target_exits_3_with_the_closest_size(tmp_path, capsys)
     assert "* recommended:" in captured.out
     assert "latency target average <= 0.001 ms NOT met" in captured.out
     assert "powertune: gate failed: latency target not met: no size has average <= 0.001 ms" in captured.err
+
+
+FAILS_AT_256 = """import os, time
+
+def handler(event, context):
+    if int(context.memory_limit_in_mb) == 256:
+        raise RuntimeError("no room at 256 MB")
+    time.sleep(2)  # the other sizes are under way when 256 MB fails
+    return {}
+"""
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # In a process of its own: stderr is what a terminal shows (moto's log included, which pytest's
+    # logging capture would otherwise take).
+    return subprocess.run(
+        [sys.executable, "-c", ENTRY, *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_sizes_stopped_because_another_failed_say_so_and_every_line_names_that_size(tmp_path):
+    (tmp_path / "app.py").write_text(FAILS_AT_256)
+    flags = ["local", "--handler", f"{tmp_path}/app.py:handler", "--power-values", "128,256,512,1024"]
+    # WHEN 256 MB fails while the other sizes run
+    done = _run_cli(*flags, "--num", "5")
+    # THEN the progress line, the Cause and the explanation name 256 MB, and only it
+    assert done.returncode == 1, done.stderr
+    assert "Executor failed: TargetFunctionError: at 256 MB the function failed" in done.stderr
+    assert "Cause: at 256 MB the function failed with RuntimeError" in done.stderr
+    assert "The function failed at 256 MB" in done.stderr
+    for size in (128, 512, 1024):
+        assert f"at {size} MB" not in done.stderr
+        assert f"failed at {size} MB" not in done.stderr
+    # AND no size reads as the function's own exit, and no interpreter dump is printed
+    assert "Runtime.ExitError" not in done.stderr
+    assert "Exception=FailureEventException" not in done.stderr
+    assert len(done.stderr) < 4000, done.stderr
+    # WHEN -v THEN each stopped invocation says why, and the interpreter's full text is there too
+    verbose = _run_cli(*flags, "--num", "5", "-v")
+    assert verbose.returncode == 1, verbose.stderr
+    assert "[stopped: the run stopped because 256 MB failed (TargetFunctionError)]" in verbose.stderr
+    assert "Exception=FailureEventException" in verbose.stderr
+    assert "Cause: at 256 MB the function failed with RuntimeError" in verbose.stderr

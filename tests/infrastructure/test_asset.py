@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import subprocess
 import sys
 import zipfile
@@ -11,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from stacks.lambda_asset import asset_files
+from stacks.lambda_asset import asset_files, asset_sources, staged_content
+from tests.functional.test_analyzer import CURVE, state_after_the_map
 from tests.infrastructure.synthesis import FUNCTION_NAMES, REPO_ROOT, Synthesized
 
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = {"boto3", "botocore"}
-# About 125 KB zipped today (56 files, the fleet's and the architectures' code included): a limit
-# with room, that still catches a dependency or data file slipping into the asset.
-MAX_ZIPPED_BYTES = 150_000
+# 88.7 KB zipped (58 files, the fleet's and the architectures' code included; 135.5 KB before comments
+# and docstrings were stripped): a limit with a little room, that catches a dependency or data file
+# slipping into the asset, or the stripping lost.
+MAX_ZIPPED_BYTES = 93_000
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +42,9 @@ def test_asset_holds_handlers_and_only_core_modules(asset_dir: Path) -> None:
         assert path.startswith(("lambdas/", "powertuning/")), path
         assert not path.startswith(("powertuning/cli/", "powertuning/local/")), path
         assert path.endswith((".py", ".json")), path
+    # AND each holds what staging makes of its source (Python stripped of comments and docstrings)
+    for relative, source in asset_sources().items():
+        assert (asset_dir / relative).read_bytes() == staged_content(source), relative
 
 
 def _type_checking_only(tree: ast.Module) -> set[int]:
@@ -90,11 +96,52 @@ def test_handlers_import_from_the_asset_alone(asset_dir: Path) -> None:
     subprocess.run([sys.executable, "-I", "-B", "-c", script], check=True, cwd=asset_dir)
 
 
+# Runs the Analyzer on a state read from stdin; prints its output or the frames of its traceback.
+RUN_ANALYZER = """
+import json, sys, traceback
+sys.path.insert(0, sys.argv[1])
+from lambdas import analyzer
+try:
+    print(json.dumps(analyzer.handler(json.load(sys.stdin), None), sort_keys=True))
+except Exception as error:
+    frames = traceback.extract_tb(error.__traceback__)
+    print(json.dumps([[f.filename[len(sys.argv[1]):], f.lineno, f.line] for f in frames]))
+"""
+
+
+def _run_analyzer(code_root: Path, state: object) -> object:
+    # Like test_handlers_import_from_the_asset_alone: -I so only `code_root` provides the code.
+    done = subprocess.run(
+        [sys.executable, "-I", "-B", "-c", RUN_ANALYZER, str(code_root)],
+        input=json.dumps(state),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=code_root,
+    )
+    return json.loads(done.stdout)
+
+
+def test_the_stripped_analyzer_answers_and_fails_as_the_repositorys(asset_dir: Path) -> None:
+    # GIVEN the state after the Map WHEN the asset's (stripped) Analyzer and the repository's run it
+    state = state_after_the_map(CURVE)
+    # THEN both give the same output
+    assert _run_analyzer(asset_dir, state) == _run_analyzer(REPO_ROOT, state)
+    # AND on a bad state both fail through the same lines of the same files (the deployed code's
+    # traceback names the repository's lines; only the comments and docstrings are gone)
+    broken = {**state, "results": "not a list"}
+    asset_frames, repository_frames = _run_analyzer(asset_dir, broken), _run_analyzer(REPO_ROOT, broken)
+    assert isinstance(asset_frames, list)
+    assert len(asset_frames) > 1
+    assert [frame[:2] for frame in asset_frames] == [frame[:2] for frame in repository_frames]
+
+
 def test_asset_is_small(asset_dir: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in _files(asset_dir):
             archive.write(asset_dir / path, path)
+    print(f"asset: {len(buffer.getvalue())} B zipped")
     assert len(buffer.getvalue()) < MAX_ZIPPED_BYTES
 
 

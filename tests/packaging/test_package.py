@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import powertuning
-from stacks.lambda_asset import asset_sources
+from stacks.lambda_asset import asset_sources, staged_content
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 
@@ -289,7 +289,7 @@ def test_a_users_cdk_app_synthesizes_the_tuner_with_the_repositorys_asset(instal
     # AND the functions' asset is the repository's, file for file (so the same size and the same hash)
     (asset,) = [path for path in outdir.glob("asset.*") if (path / "lambdas").is_dir()]
     files = {str(path.relative_to(asset)): path.read_bytes() for path in asset.rglob("*") if path.is_file()}
-    expected = {str(relative): source.read_bytes() for relative, source in asset_sources().items()}
+    expected = {str(relative): staged_content(source) for relative, source in asset_sources().items()}
     assert files == expected
     # AND the handler strings are the asset's paths, as from the repository's app
     template = json.loads((outdir / "MyService.template.json").read_text())

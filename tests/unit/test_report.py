@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from powertuning.analysis import LatencyTarget, recommend
+from powertuning.output import SizeStats
 from powertuning.report import (
     ResultFormatError,
     RunMetadata,
@@ -20,7 +22,7 @@ from powertuning.report import (
     write_html,
     write_png,
 )
-from powertuning.report.scale import Linear, decimals_for, label_every, nice_ticks
+from powertuning.report.scale import Linear, decimals_for, duration_reach, label_every, nice_ticks
 from powertuning.size_result import SizeResult
 from powertuning.visualization import decode
 
@@ -446,3 +448,63 @@ def test_the_report_states_how_sure_an_adaptive_race_is_of_its_pick():
     # AND a malformed statement is refused, not rendered
     with pytest.raises(ResultFormatError, match="confidence must be an object with a text"):
         TuningResult.from_dict({**output(), "confidence": {"pick": 1}})
+
+
+def _with_cold_p99(value: int, duration: float, price: float, p99: float) -> SizeResult:
+    return replace(size(value, duration, price), p99=p99)
+
+
+def _duration_ticks(svg: str) -> list[float]:
+    axis = svg.split('class="axis y-duration"')[1].split("</g>", maxsplit=1)[0]
+    return [float(t.replace(",", "")) for t in re.findall(r">([\d.,]+)</text>", axis)]
+
+
+def test_the_duration_axis_fits_the_curve_and_marks_a_cold_start_p99_above_it():
+    # GIVEN 10 invocations a size, the first a cold start: p99 ~ 20x the warm averages at 1024 MB
+    sizes = [size(512, 360.0, 3.2e-6), _with_cold_p99(1024, 190.0, 3.4e-6, 4000.0), size(2048, 120.0, 4.1e-6)]
+    result = TuningResult.from_dict(
+        recommend(
+            sizes,
+            strategy="cost",
+            balanced_weight=0.5,
+            region="us-east-1",
+            transitions=20,
+            include_stats=True,
+        ).to_dict()
+    )
+    svg = render_chart([result])
+    # THEN the axis reaches the highest average / p90 (396 ms), not the p99
+    top = _duration_ticks(svg)[-1]
+    assert 396.0 <= top < 1000.0
+    # AND the p99 is marked at the top edge, with its value, and its bar stops at the axis
+    (marker,) = re.findall(r'<path class="outlier"[^>]*><title>([^<]*)</title>', svg)
+    assert "1024 MB" in marker
+    assert "p99 4000.00 ms" in marker
+    assert "above the axis" in marker
+    assert "p99 above the axis" in svg.split('class="legend"')[1]
+    bars = re.findall(r'class="p-range" x1="[\d.]+" x2="[\d.]+" y1="[\d.]+" y2="([\d.]+)"', svg)
+    assert min(float(y) for y in bars) == pytest.approx(56.0, abs=0.1)  # TOP: cut at the axis
+
+
+def test_no_outlier_marker_when_every_p99_fits():
+    svg = render_chart([TuningResult.from_dict(output())])
+    assert 'class="outlier"' not in svg
+    assert "p99 above the axis" not in svg
+
+
+def test_png_with_a_p99_above_the_axis(tmp_path):
+    pytest.importorskip("matplotlib")
+    sizes = [size(512, 360.0, 3.2e-6), _with_cold_p99(1024, 190.0, 3.4e-6, 4000.0)]
+    out = recommend(
+        sizes, strategy="cost", balanced_weight=0.5, region="us-east-1", transitions=20, include_stats=True
+    )
+    path = tmp_path / "chart.png"
+    assert write_png(path, [TuningResult.from_dict(out.to_dict())]) == path.stat().st_size
+
+
+def test_the_axis_reach_takes_a_near_p99_and_leaves_a_far_one_out():
+    near = SizeStats(value=512, average_price=1e-6, average_duration=100.0, p90=110.0, p99=150.0)
+    far = SizeStats(value=1024, average_price=1e-6, average_duration=60.0, p90=70.0, p99=2000.0)
+    assert duration_reach([near, far]) == 150.0  # within 1.5x of the curve's 110 ms
+    assert duration_reach([far]) == 70.0
+    assert duration_reach([]) == 0.0

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from powertuning.local.cpu import CGROUP, MODEL, cgroup_v1_available
-from powertuning.local.runtime import CpuModeUnavailableError, InvocationRecord, WorkerRuntime
+from powertuning.local.runtime import STOPPED_ERROR, CpuModeUnavailableError, InvocationRecord, WorkerRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult
 from powertuning.logs import Report, parse_report
 from tests.procfs import in_session, running
@@ -544,10 +544,10 @@ def test_close_while_an_invocation_runs_ends_it_and_removes_everything(code_dir)
 
 def test_the_control_pipe_is_closed_once_and_never_closes_a_reused_descriptor():
     # GIVEN a control pipe closed once, and a descriptor the kernel then hands out again
-    from powertuning.local.environment import _Control
+    from powertuning.local.control_pipe import Control
 
     read_fd, write_fd = os.pipe()
-    control = _Control(read_fd, write_fd)
+    control = Control(read_fd, write_fd)
     control.close()
     reused = os.open(os.devnull, os.O_RDONLY)
     try:
@@ -557,3 +557,36 @@ def test_the_control_pipe_is_closed_once_and_never_closes_a_reused_descriptor():
         os.fstat(reused)
     finally:
         os.close(reused)
+
+
+def test_stop_ends_the_functions_invocations_as_stopped_and_refuses_new_ones(code_dir):
+    # GIVEN an invocation of "fn" under way, and records of what the runtime observed
+    records: list[InvocationRecord] = []
+    with WorkerRuntime(on_invocation=records.append) as runtime:
+        results: list[InvokeResult] = []
+        spec = spec_for(code_dir, timeout_s=60.0)
+        invoke(runtime, spec)  # warm: the next invocation takes this environment
+        thread = threading.Thread(
+            target=lambda: results.append(runtime.invoke(spec, '{"action": "sleep", "seconds": 30}'))
+        )
+        thread.start()
+        deadline = time.monotonic() + 60  # a guard against a hang, not a timing check
+        while runtime._idle and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # WHEN the run stops because another size failed
+        runtime.stop("the run stopped because 256 MB failed (TargetFunctionError)", "fn")
+        thread.join(timeout=60)  # a guard against a hang, not a timing check
+        # THEN the invocation under way ends as stopped, with the reason, not as the function's own exit
+        body = json.loads(results[0].payload)
+        assert body["errorType"] == STOPPED_ERROR
+        assert body["errorMessage"].endswith(
+            "stopped: the run stopped because 256 MB failed (TargetFunctionError)"
+        )
+        assert records[-1].status == "stopped"
+        # AND a new invocation is refused the same way, without an environment
+        refused = json.loads(runtime.invoke(spec_for(code_dir, memory_mb=1024), "{}").payload)
+        assert refused["errorType"] == STOPPED_ERROR
+        # AND another function, or the same one once resumed, runs
+        assert not runtime.invoke(spec_for(code_dir, function_name="other"), "{}").errored
+        runtime.resume("fn")
+        assert not runtime.invoke(spec, "{}").errored
