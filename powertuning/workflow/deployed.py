@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from powertuning import lambda_api
-from powertuning.aws import executions
+from powertuning.aws import call
 from powertuning.errors import WorkflowTuningError
 from powertuning.workflow import fleet_runs
 from powertuning.workflow.plan import WorkflowPlan
@@ -92,7 +92,7 @@ def read_tunings(summary: Mapping[str, Any], sfn: Any) -> tuple[dict[str, dict[s
     """Each tuned function's child output (by the ARN the fleet listed), and each failure's cause."""
     tunings: dict[str, dict[str, Any]] = {}
     for entry in summary.get("functions", []):
-        described = executions.describe_execution(sfn, str(entry["executionArn"]))
+        described = call(sfn, "describe_execution", executionArn=str(entry["executionArn"]))
         tunings[str(entry["functionArn"])] = dict(json.loads(described.get("output") or "{}"))
     failures = {
         str(entry["functionArn"]): f"{entry.get('error')}: {entry.get('cause')}"
