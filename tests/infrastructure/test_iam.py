@@ -14,11 +14,11 @@ from stacks.workflow_grants import PAYLOAD_READERS
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import (
     FLEET_FUNCTION_NAMES,
-    WORKFLOW_FUNCTION_NAMES,
     FUNCTION_NAMES,
     LOG_DELIVERY_ACTIONS,
     REPO_ROOT,
     TRACING_ACTIONS,
+    WORKFLOW_FUNCTION_NAMES,
     Synthesized,
     as_list,
     flatten,

@@ -100,6 +100,9 @@ def test_the_workflow_output_names_its_state_machine(default_stack: Synthesized)
 
 def test_workflow_functions_hold_only_what_their_code_calls(default_stack: Synthesized) -> None:
     called = actions_by_handler(REPO_ROOT, asset_files(), WORKFLOW_FUNCTION_NAMES)
+    # The scanner follows lambda_api.call's conflict branch (a wait on GetFunctionConfiguration),
+    # taken only for calls with a FunctionName: the solver makes S3 and Step Functions calls only.
+    called["workflow_solver"].discard("lambda:GetFunctionConfiguration")
     for name in WORKFLOW_FUNCTION_NAMES:
         granted = _allowed(default_stack, default_stack.role_of_function(name))
         own = {a for a in granted if not a.startswith("logs:")} - TRACING
@@ -107,7 +110,7 @@ def test_workflow_functions_hold_only_what_their_code_calls(default_stack: Synth
         assert own == called[name], name
         for action, resources in granted.items():
             assert "*" not in action.split(":")[1], action
-            assert "*" not in resources, (name, action)
+            assert action in TRACING or "*" not in resources, (name, action)
 
 
 def test_the_reader_reads_any_workflow_of_its_account_and_region_only(default_stack: Synthesized) -> None:
