@@ -1,7 +1,7 @@
 """Which AWS API actions each handler's code can reach, read statically from the asset's source.
 
 A call graph over the shipped modules, from `lambdas.<name>.handler`, following module functions,
-imported names and class methods (a class named reaches all its methods). AWS calls are recognised as `call(client, "<operation>", ...)` and
+imported names and class methods (naming a class reaches all its methods). AWS calls are recognised as `call(client, "<operation>", ...)` and
 `pages(client, "<operation>", ...)` (powertuning.aws, the one seam), `client.get_paginator("<op>")`
 and `client.get_waiter("<waiter>")` (resolved to the operation botocore's waiter polls).
 Over-approximate on purpose: every branch counts, error paths included, because IAM must allow them all.
@@ -109,10 +109,12 @@ def _scan(root: Path, files: Iterable[Path]) -> dict[str, _Function]:
                 )
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
-                # Naming a class reaches every method of it: its instances' calls (`reader.machine()`
-                # on a local instance) cannot be resolved statically, so all of them count.
+                # Naming a class reaches every method of it: calls on a local instance
+                # (`reader.machine()`) cannot be resolved statically, so all of them count.
                 graph.setdefault(f"{module}:{node.name}", _Function()).callees.update(
-                    f"{module}:{node.name}.{item.name}" for item in node.body if isinstance(item, ast.FunctionDef)
+                    f"{module}:{node.name}.{item.name}"
+                    for item in node.body
+                    if isinstance(item, ast.FunctionDef)
                 )
         for qualname, definition in definitions:
             function = graph.setdefault(f"{module}:{qualname}", _Function())

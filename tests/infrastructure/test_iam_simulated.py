@@ -43,6 +43,7 @@ from tests.infrastructure.synthesis import (
     LOG_DELIVERY_ACTIONS,
     REPO_ROOT,
     TRACING_ACTIONS,
+    WORKFLOW_FUNCTION_NAMES,
     Synthesized,
 )
 
@@ -58,6 +59,8 @@ _ARCH = "tests/e2e/test_architectures.py::test_a"
 REPRESENTATIVE = (
     "tests/e2e/test_fleet.py::test_powertune_fleet_waits_prints_the_ranking_writes_the_report_and_gates",
     "tests/e2e/test_fleet.py::test_a_selector_skips_the_tuners_own_functions",
+    # A workflow tuned and its picks applied: the reader, a nested fleet run, the solver, the apply run.
+    "tests/e2e/test_workflow.py::test_auto_optimize_applies_every_pick_through_the_tuners_optimizer",
     f"{_FAULT}[optimizer: alias update refused]",
     f"{_FAULT}[cold starts: publish fails at the 4th alias]",
     f"{_ARCH}n_execution_stopped_on_arm64_is_recovered_to_its_original_architecture_and_code[switching-to-arm64]",
@@ -182,13 +185,18 @@ def attempts(deployment: Deployment) -> list[Request]:
     resource policies, delete a whole function, another state machine's executions."""
     tuner = {deployment.function_arn(n) for n in FUNCTION_NAMES}
     fleet = {deployment.function_arn(n) for n in FLEET_FUNCTION_NAMES}
+    workflow = {deployment.function_arn(n) for n in WORKFLOW_FUNCTION_NAMES}
     machine_roles = {
         deployment.role_of(p): tasks
-        for p, tasks in (("stateMachine:powertuning-local", tuner), ("stateMachine:powertuning-fleet", fleet))
+        for p, tasks in (
+            ("stateMachine:powertuning-local", tuner),
+            ("stateMachine:powertuning-fleet", fleet),
+            ("stateMachine:powertuning-workflow", workflow),
+        )
     }
     found = []
     for lid, role in deployment.roles.items():
-        for function in sorted(tuner | fleet):
+        for function in sorted(tuner | fleet | workflow):
             for action in SELF_DENIED_ACTIONS:
                 if action == "lambda:InvokeFunction" and function in machine_roles.get(lid, ()):
                     continue  # a state machine invokes its own Task functions: its job
@@ -250,7 +258,7 @@ def test_cross_boundary_attempts_are_denied_for_every_role(
     deployment: Deployment, verdicts: dict[Request, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     tried = attempts(deployment)
-    assert len({r.role for r in tried}) == len(deployment.roles) == 10
+    assert len({r.role for r in tried}) == len(deployment.roles) == 13
     allowed = sorted(
         f"{r.role} {r.action} {r.resource}: {verdicts[r]}"
         for r in tried
@@ -306,7 +314,9 @@ def test_every_grant_is_used_or_listed_with_its_reason(
         for p in deployment.principals
         if p.startswith("stateMachine:")
     }
-    code = actions_by_handler(REPO_ROOT, asset_files(), FUNCTION_NAMES + FLEET_FUNCTION_NAMES)
+    code = actions_by_handler(
+        REPO_ROOT, asset_files(), FUNCTION_NAMES + FLEET_FUNCTION_NAMES + WORKFLOW_FUNCTION_NAMES
+    )
     unused, listed = [], set()
     for lid, action, pattern in unused_grants(deployment, allowed):
         if action in UNUSED_BY_DESIGN:
