@@ -83,16 +83,24 @@ def grant_workflow(stack: Stack, tuner: PowerTuner, fleet: FleetTuner, workflow:
 def _grant_reads(stack: Stack, tuner: PowerTuner, reader: iam.Role) -> None:
     """The user's workflow, read only: state machines, executions and map runs of this account and
     region; the configuration of the functions it calls, within lambdaResource."""
-    resources = [
-        stack.format_arn(
+    arns = {
+        kind: stack.format_arn(
             service="states", resource=kind, resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
         for kind in ("stateMachine", "execution", "mapRun")
-    ]
-    reader.add_to_principal_policy(
-        iam.PolicyStatement(actions=list(WORKFLOW_READ_ACTIONS), resources=resources)
-    )
-    for resource in resources:
+    }
+    # Each action on the resource types it takes (the Service Authorization Reference), no more.
+    for actions, kinds in (
+        (("states:DescribeStateMachine",), ("stateMachine",)),
+        # A state machine's executions, or a Distributed Map run's child executions.
+        (("states:ListExecutions",), ("stateMachine", "mapRun")),
+        (("states:DescribeExecution", "states:GetExecutionHistory"), ("execution",)),
+        (("states:DescribeMapRun",), ("mapRun",)),
+    ):
+        reader.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(actions), resources=[arns[k] for k in kinds])
+        )
+    for resource in arns.values():
         acknowledge(
             reader,
             f"AwsSolutions-IAM5[Resource::{nag_resource(stack, resource)}]",

@@ -293,7 +293,8 @@ def test_the_recommendation_is_the_brute_force_optimum_over_the_measured_curves(
     # (a model's Monte Carlo may sit a hair off the exact composition: bound the optimum both ways)
     low_cost, low_pick, every = _brute_force(plan, measured, target * 0.995)
     high_cost, high_pick, _ = _brute_force(plan, measured, target * 1.005)
-    assert low_pick is not None and high_pick is not None
+    assert low_pick is not None
+    assert high_pick is not None
     picked = {f["functionArn"]: f["recommendedMemory"] for f in result["functions"]}
     duration, cost = every[tuple(picked[a] for a in (f["arn"] for f in plan["functions"]))]
     # THEN the recommendation meets the target and costs what the brute-force optimum costs
@@ -490,7 +491,8 @@ def test_bad_input_fails_before_any_tuning_starts(
     # THEN the execution fails with the reader's refusal as Error and its message as Cause
     assert described["status"] == "FAILED"
     assert described["error"] == "WorkflowInputError", described["cause"]
-    assert described["cause"] and not described["cause"].startswith("{")
+    assert described["cause"]
+    assert not described["cause"].startswith("{")
     # AND nothing started: no fleet run, no tuning, every function as it was
     assert (world.fleet_runs(), _tunings(world)) == (fleet_runs, tunings)
     assert world.functions_now() == tuned["before"]

@@ -1,8 +1,9 @@
 """Which AWS API actions each handler's code can reach, read statically from the asset's source.
 
 A call graph over the shipped modules, from `lambdas.<name>.handler`, following module functions,
-imported names and class methods (naming a class reaches all its methods). AWS calls are recognised as `call(client, "<operation>", ...)` and
-`pages(client, "<operation>", ...)` (powertuning.aws, the one seam), `client.get_paginator("<op>")`
+imported names and class methods (naming a class reaches all its methods). AWS calls are
+recognised as `call(client, "<operation>", ...)` and `pages(client, "<operation>", ...)`
+(powertuning.aws, the one seam), `client.get_paginator("<op>")`
 and `client.get_waiter("<waiter>")` (resolved to the operation botocore's waiter polls).
 Over-approximate on purpose: every branch counts, error paths included, because IAM must allow them all.
 """

@@ -255,9 +255,15 @@ def simulate(deployment: Deployment, requests: Iterable[Request]) -> list[str]:
 
 
 def requests_of(deployment: Deployment, calls: Iterable[Call]) -> list[Request]:
-    """The requests IAM evaluates for recorded calls."""
+    """The requests IAM evaluates for recorded calls. A user's own state machine (the workflow a
+    workflow tuning reads, run by the scenario as the user would) runs with the user's role, not one
+    of the stack's: its calls are not the template's to allow."""
     return [
-        Request(deployment.role_of(c.principal), c.action, deployment.translate(c.resource)) for c in calls
+        Request(deployment.role_of(c.principal), c.action, deployment.translate(c.resource))
+        for c in calls
+        if not (
+            c.principal.startswith("stateMachine:") and c.principal.split(":", 1)[1] not in ENGINE_MACHINES
+        )
     ]
 
 

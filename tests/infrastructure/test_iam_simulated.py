@@ -94,6 +94,16 @@ SERVICE_ONLY: dict[tuple[str, str], str] = {
         "states:DescribeExecution",
     ): "a Distributed Map's child workflows (moto runs the items in-process)",
 }
+SERVICE_ONLY[("workflow", "states:StopExecution")] = "a stopped workflow tuning stops its `.sync` fleet run"
+# Grants only an input no representative scenario gives uses: a workflow whose payloads are too large
+# for the fleet's input (tests/unit/test_workflow_fleet_runs.py), one read by recentExecutions, a
+# Distributed Map's runs.
+WORKFLOW_INPUT_PATHS: set[tuple[str, str]] = {
+    ("initializer", "s3:GetObject"),
+    ("executor", "s3:GetObject"),
+    ("workflow_reader", "states:ListExecutions"),
+    ("workflow_reader", "states:DescribeMapRun"),
+}
 # Calls a handler's code makes only on a path no e2e scenario takes (checked against code_calls.py).
 ERROR_PATHS_NOT_RUN: set[tuple[str, str]] = {
     ("fleet_resolver", "lambda:ListTags"),
@@ -119,6 +129,7 @@ ERROR_PATHS_NOT_RUN: set[tuple[str, str]] = {
 INPUT_PATHS_NOT_RUN: set[tuple[str, str]] = {
     ("initializer", "logs:StartQuery"),
     ("initializer", "logs:GetQueryResults"),
+    *WORKFLOW_INPUT_PATHS,
 }
 
 # Calls a scenario makes or not depending on where its stop lands (checked against code_calls.py):
@@ -224,8 +235,10 @@ def attempts(deployment: Deployment) -> list[Request]:
         found += [
             Request(lid, "states:StartExecution", OTHER_MACHINE),
             Request(lid, "states:StopExecution", OTHER_EXECUTION),
-            Request(lid, "states:DescribeExecution", OTHER_EXECUTION),
         ]
+        # The WorkflowReader reads any workflow of the account and region (its job): no other role
+        if lid != _workflow_reader(deployment):
+            found.append(Request(lid, "states:DescribeExecution", OTHER_EXECUTION))
     return found
 
 
@@ -273,9 +286,18 @@ def test_cross_boundary_attempts_are_denied_for_every_role(
         )
 
 
+def _workflow_reader(deployment: Deployment) -> str:
+    return deployment.role_of("function:workflow_reader")
+
+
 def test_another_tuner_stacks_executions_are_denied(deployment: Deployment) -> None:
     other = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:powerTuningStateMachine-0ther5tack:run-1"
-    requests = [Request(lid, "states:DescribeExecution", other) for lid in deployment.roles]
+    # (the WorkflowReader reads any execution of the account and region: a workflow's history)
+    requests = [
+        Request(lid, "states:DescribeExecution", other)
+        for lid in deployment.roles
+        if lid != _workflow_reader(deployment)
+    ]
     assert set(simulate(deployment, requests)) <= {"ImplicitlyDenied", "ExplicitlyDenied"}
 
 

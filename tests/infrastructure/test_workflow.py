@@ -116,8 +116,16 @@ def test_workflow_functions_hold_only_what_their_code_calls(default_stack: Synth
 def test_the_reader_reads_any_workflow_of_its_account_and_region_only(default_stack: Synthesized) -> None:
     granted = _allowed(default_stack, default_stack.role_of_function("workflow_reader"))
     scope = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
-    for action in WORKFLOW_READ_ACTIONS:
-        assert granted[action] == [f"{scope}:stateMachine:*", f"{scope}:execution:*", f"{scope}:mapRun:*"]
+    expected = {
+        "states:DescribeStateMachine": ["stateMachine"],
+        "states:ListExecutions": ["stateMachine", "mapRun"],
+        "states:DescribeExecution": ["execution"],
+        "states:GetExecutionHistory": ["execution"],
+        "states:DescribeMapRun": ["mapRun"],
+    }
+    assert set(expected) == set(WORKFLOW_READ_ACTIONS)
+    for action, kinds in expected.items():
+        assert granted[action] == [f"{scope}:{kind}:*" for kind in kinds], action
     assert granted["lambda:GetFunctionConfiguration"] == [
         "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"
     ]

@@ -82,7 +82,9 @@ def make_plan(
     functions = tuple(
         PlannedFunction(f, memory.get(f, 128), "x86_64", {}, "history", 1.0) for f in g.functions(root)
     )
-    return WorkflowPlan(request, ("execution-1",), root, functions, (2600.0, 2900.0, 3100.0), 19.0, "us-east-1")
+    return WorkflowPlan(
+        request, ("execution-1",), root, functions, (2600.0, 2900.0, 3100.0), 19.0, "us-east-1"
+    )
 
 
 def tunings() -> dict[str, dict[str, Any]]:
@@ -148,11 +150,15 @@ def test_the_cost_per_execution_is_every_call_plus_the_transitions() -> None:
     )
     # the Map's 10 items multiply d's calls
     d = by_function[arn("d")]
-    price = next(s["averagePrice"] for s in tunings()[arn("d")]["stats"] if s["value"] == d.recommended_memory)
+    price = next(
+        s["averagePrice"] for s in tunings()[arn("d")]["stats"] if s["value"] == d.recommended_memory
+    )
     assert d.cost_per_execution == pytest.approx(10 * price)
     # the Choice runs e in 40% of executions
     e = by_function[arn("e")]
-    price = next(s["averagePrice"] for s in tunings()[arn("e")]["stats"] if s["value"] == e.recommended_memory)
+    price = next(
+        s["averagePrice"] for s in tunings()[arn("e")]["stats"] if s["value"] == e.recommended_memory
+    )
     assert e.cost_per_execution == pytest.approx(0.4 * price)
 
 
@@ -171,7 +177,9 @@ def test_the_current_sizes_are_predicted_and_the_observed_statistic_reported() -
     assert result.current.duration_ms == pytest.approx(result.recommended.duration_ms)
 
 
-@pytest.mark.parametrize(("memory", "estimate"), [(512, None), (384, "interpolated"), (2048, "nearest"), (64, "nearest")])
+@pytest.mark.parametrize(
+    ("memory", "estimate"), [(512, None), (384, "interpolated"), (2048, "nearest"), (64, "nearest")]
+)
 def test_a_current_size_not_measured_is_estimated_and_marked(memory: int, estimate: str | None) -> None:
     result = recommend(make_plan(memory={arn("a"): memory}), tunings(), {})
     pick = next(f for f in result.functions if f.function_arn == arn("a"))
@@ -230,7 +238,13 @@ def test_sizes_that_errored_are_not_chosen() -> None:
 def test_steps_critical_path_and_fixed_states_describe_the_workflow() -> None:
     result = recommend(make_plan(), tunings(), {})
     assert [s.state for s in result.steps] == ["A", "P", "B", "C", "M", "D", "Ch", "E", "W"]
-    assert {s.state: s.parent for s in result.steps if s.parent} == {"B": "P", "C": "P", "D": "M", "E": "Ch", "W": "Ch"}
+    assert {s.state: s.parent for s in result.steps if s.parent} == {
+        "B": "P",
+        "C": "P",
+        "D": "M",
+        "E": "Ch",
+        "W": "Ch",
+    }
     top = sum(s.share_of_time for s in result.steps if s.parent is None)
     assert top == pytest.approx(1.0)
     assert sum(f.share_of_time for f in result.functions) <= 1.0 + 1e-9

@@ -39,7 +39,9 @@ GRAPHS = {
     "sequence": g.Sequence((A, B, C)),
     "parallel": g.Sequence((A, g.Parallel("P", (B, g.Sequence((C, D)))))),
     "map": g.Sequence((A, g.Map("M", g.Sequence((B, C)), ((10, 1.0), (3, 2.0)), 3))),
-    "choice": g.Sequence((g.Choice("Ch", ((0.3, A), (0.7, g.Sequence((B, g.Fixed("W", (40.0, 90.0), "Wait")))))), C)),
+    "choice": g.Sequence(
+        (g.Choice("Ch", ((0.3, A), (0.7, g.Sequence((B, g.Fixed("W", (40.0, 90.0), "Wait")))))), C)
+    ),
     "mixed": g.Sequence(
         (
             A,
