@@ -271,6 +271,7 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
     from moto.stepfunctions.parser.backend import execution_worker
 
     import tests.e2e.fleet_world
+    import tests.e2e.workflow_world
     from powertuning.local import engine
 
     make_api_call = BaseClient._make_api_call
@@ -365,6 +366,7 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
             (engine, "_make_dispatcher", _make_dispatcher),
             (engine.LocalEngine, "_client", _client),
             (tests.e2e.fleet_world, "_run_tuner", _run_tuner),
+            (tests.e2e.workflow_world, "_run_tuner", _run_tuner),
             (execution_worker.ExecutionWorker, "_execution_logic", _execution_logic),
             (sfn_service.StateTaskServiceSfn, "_build_sync2_resolver", _build_sync2_resolver),
             (distributed.DistributedIterationComponent, "_map_run", _map_run),

@@ -1,8 +1,9 @@
 """Which AWS API actions each handler's code can reach, read statically from the asset's source.
 
 A call graph over the shipped modules, from `lambdas.<name>.handler`, following module functions,
-imported names and class methods. AWS calls are recognised as `call(client, "<operation>", ...)` and
-`pages(client, "<operation>", ...)` (powertuning.aws, the one seam), `client.get_paginator("<op>")`
+imported names and class methods (naming a class reaches all its methods). AWS calls are
+recognised as `call(client, "<operation>", ...)` and `pages(client, "<operation>", ...)`
+(powertuning.aws, the one seam), `client.get_paginator("<op>")`
 and `client.get_waiter("<waiter>")` (resolved to the operation botocore's waiter polls).
 Over-approximate on purpose: every branch counts, error paths included, because IAM must allow them all.
 """
@@ -104,6 +105,15 @@ def _scan(root: Path, files: Iterable[Path]) -> dict[str, _Function]:
             elif isinstance(node, ast.ClassDef):
                 definitions.extend(
                     (f"{node.name}.{item.name}", item)
+                    for item in node.body
+                    if isinstance(item, ast.FunctionDef)
+                )
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                # Naming a class reaches every method of it: calls on a local instance
+                # (`reader.machine()`) cannot be resolved statically, so all of them count.
+                graph.setdefault(f"{module}:{node.name}", _Function()).callees.update(
+                    f"{module}:{node.name}.{item.name}"
                     for item in node.body
                     if isinstance(item, ast.FunctionDef)
                 )

@@ -37,8 +37,12 @@ from tests.infrastructure.synthesis import Synthesized, as_list
 SIMULATOR = Path(__file__).with_name("simulate_iam.js")
 PARTITION = "aws"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/PowerTuning/0c7e5a10-5d7b-11ef-9f6e-0a1b2c3d4e5f"
-# The engine's state machines (powertuning/local/engine.py, tests/e2e/fleet_world.py).
-ENGINE_MACHINES = {"powertuning-local": "tuner", "powertuning-fleet": "fleet"}
+# The engine's state machines (powertuning/local/engine.py, tests/e2e/fleet_world.py, workflow_world.py).
+ENGINE_MACHINES = {
+    "powertuning-local": "tuner",
+    "powertuning-fleet": "fleet",
+    "powertuning-workflow": "workflow",
+}
 # The engine's physical names of what the template names by logical id.
 RUNS_TABLE = "powertuning-runs"
 STAGING_BUCKET = "powertuning-staging"
@@ -77,7 +81,11 @@ class Deployment:
             handler = resource["Properties"]["Handler"].split(".")[1]
             self.principals[function_principal(handler)] = resource["Properties"]["Role"]["Fn::GetAtt"][0]
         self.machine_names: dict[str, str] = {}
-        machines = {"tuner": stack.state_machine(), "fleet": stack.fleet_state_machine()}
+        machines = {
+            "tuner": stack.state_machine(),
+            "fleet": stack.fleet_state_machine(),
+            "workflow": stack.workflow_state_machine(),
+        }
         for engine_name, kind in ENGINE_MACHINES.items():
             machine = machines[kind]
             self.principals[state_machine_principal(engine_name)] = machine["RoleArn"]["Fn::GetAtt"][0]
@@ -247,9 +255,15 @@ def simulate(deployment: Deployment, requests: Iterable[Request]) -> list[str]:
 
 
 def requests_of(deployment: Deployment, calls: Iterable[Call]) -> list[Request]:
-    """The requests IAM evaluates for recorded calls."""
+    """The requests IAM evaluates for recorded calls. A user's own state machine (the workflow a
+    workflow tuning reads, run by the scenario as the user would) runs with the user's role, not one
+    of the stack's: its calls are not the template's to allow."""
     return [
-        Request(deployment.role_of(c.principal), c.action, deployment.translate(c.resource)) for c in calls
+        Request(deployment.role_of(c.principal), c.action, deployment.translate(c.resource))
+        for c in calls
+        if not (
+            c.principal.startswith("stateMachine:") and c.principal.split(":", 1)[1] not in ENGINE_MACHINES
+        )
     ]
 
 

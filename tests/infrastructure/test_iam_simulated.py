@@ -43,6 +43,7 @@ from tests.infrastructure.synthesis import (
     LOG_DELIVERY_ACTIONS,
     REPO_ROOT,
     TRACING_ACTIONS,
+    WORKFLOW_FUNCTION_NAMES,
     Synthesized,
 )
 
@@ -58,6 +59,8 @@ _ARCH = "tests/e2e/test_architectures.py::test_a"
 REPRESENTATIVE = (
     "tests/e2e/test_fleet.py::test_powertune_fleet_waits_prints_the_ranking_writes_the_report_and_gates",
     "tests/e2e/test_fleet.py::test_a_selector_skips_the_tuners_own_functions",
+    # A workflow tuned and its picks applied: the reader, a nested fleet run, the solver, the apply run.
+    "tests/e2e/test_workflow.py::test_auto_optimize_applies_every_pick_through_the_tuners_optimizer",
     f"{_FAULT}[optimizer: alias update refused]",
     f"{_FAULT}[cold starts: publish fails at the 4th alias]",
     f"{_ARCH}n_execution_stopped_on_arm64_is_recovered_to_its_original_architecture_and_code[switching-to-arm64]",
@@ -91,6 +94,16 @@ SERVICE_ONLY: dict[tuple[str, str], str] = {
         "states:DescribeExecution",
     ): "a Distributed Map's child workflows (moto runs the items in-process)",
 }
+SERVICE_ONLY[("workflow", "states:StopExecution")] = "a stopped workflow tuning stops its `.sync` fleet run"
+# Grants only an input no representative scenario gives uses: a workflow whose payloads are too large
+# for the fleet's input (tests/unit/test_workflow_fleet_runs.py), one read by recentExecutions, a
+# Distributed Map's runs.
+WORKFLOW_INPUT_PATHS: set[tuple[str, str]] = {
+    ("initializer", "s3:GetObject"),
+    ("executor", "s3:GetObject"),
+    ("workflow_reader", "states:ListExecutions"),
+    ("workflow_reader", "states:DescribeMapRun"),
+}
 # Calls a handler's code makes only on a path no e2e scenario takes (checked against code_calls.py).
 ERROR_PATHS_NOT_RUN: set[tuple[str, str]] = {
     ("fleet_resolver", "lambda:ListTags"),
@@ -120,6 +133,7 @@ INPUT_PATHS_NOT_RUN: set[tuple[str, str]] = {
     # coldStartRate: read in tests/functional/test_start_billing.py and the cold-start e2e tests,
     # which no representative scenario is.
     ("initializer", "lambda:ListProvisionedConcurrencyConfigs"),
+    *WORKFLOW_INPUT_PATHS,
 }
 
 # Calls a scenario makes or not depending on where its stop lands (checked against code_calls.py):
@@ -186,13 +200,18 @@ def attempts(deployment: Deployment) -> list[Request]:
     resource policies, delete a whole function, another state machine's executions."""
     tuner = {deployment.function_arn(n) for n in FUNCTION_NAMES}
     fleet = {deployment.function_arn(n) for n in FLEET_FUNCTION_NAMES}
+    workflow = {deployment.function_arn(n) for n in WORKFLOW_FUNCTION_NAMES}
     machine_roles = {
         deployment.role_of(p): tasks
-        for p, tasks in (("stateMachine:powertuning-local", tuner), ("stateMachine:powertuning-fleet", fleet))
+        for p, tasks in (
+            ("stateMachine:powertuning-local", tuner),
+            ("stateMachine:powertuning-fleet", fleet),
+            ("stateMachine:powertuning-workflow", workflow),
+        )
     }
     found = []
     for lid, role in deployment.roles.items():
-        for function in sorted(tuner | fleet):
+        for function in sorted(tuner | fleet | workflow):
             for action in SELF_DENIED_ACTIONS:
                 if action == "lambda:InvokeFunction" and function in machine_roles.get(lid, ()):
                     continue  # a state machine invokes its own Task functions: its job
@@ -220,8 +239,10 @@ def attempts(deployment: Deployment) -> list[Request]:
         found += [
             Request(lid, "states:StartExecution", OTHER_MACHINE),
             Request(lid, "states:StopExecution", OTHER_EXECUTION),
-            Request(lid, "states:DescribeExecution", OTHER_EXECUTION),
         ]
+        # The WorkflowReader reads any workflow of the account and region (its job): no other role
+        if lid != _workflow_reader(deployment):
+            found.append(Request(lid, "states:DescribeExecution", OTHER_EXECUTION))
     return found
 
 
@@ -254,7 +275,7 @@ def test_cross_boundary_attempts_are_denied_for_every_role(
     deployment: Deployment, verdicts: dict[Request, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     tried = attempts(deployment)
-    assert len({r.role for r in tried}) == len(deployment.roles) == 10
+    assert len({r.role for r in tried}) == len(deployment.roles) == 13
     allowed = sorted(
         f"{r.role} {r.action} {r.resource}: {verdicts[r]}"
         for r in tried
@@ -269,9 +290,18 @@ def test_cross_boundary_attempts_are_denied_for_every_role(
         )
 
 
+def _workflow_reader(deployment: Deployment) -> str:
+    return deployment.role_of("function:workflow_reader")
+
+
 def test_another_tuner_stacks_executions_are_denied(deployment: Deployment) -> None:
     other = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:powerTuningStateMachine-0ther5tack:run-1"
-    requests = [Request(lid, "states:DescribeExecution", other) for lid in deployment.roles]
+    # (the WorkflowReader reads any execution of the account and region: a workflow's history)
+    requests = [
+        Request(lid, "states:DescribeExecution", other)
+        for lid in deployment.roles
+        if lid != _workflow_reader(deployment)
+    ]
     assert set(simulate(deployment, requests)) <= {"ImplicitlyDenied", "ExplicitlyDenied"}
 
 
@@ -310,7 +340,9 @@ def test_every_grant_is_used_or_listed_with_its_reason(
         for p in deployment.principals
         if p.startswith("stateMachine:")
     }
-    code = actions_by_handler(REPO_ROOT, asset_files(), FUNCTION_NAMES + FLEET_FUNCTION_NAMES)
+    code = actions_by_handler(
+        REPO_ROOT, asset_files(), FUNCTION_NAMES + FLEET_FUNCTION_NAMES + WORKFLOW_FUNCTION_NAMES
+    )
     unused, listed = [], set()
     for lid, action, pattern in unused_grants(deployment, allowed):
         if action in UNUSED_BY_DESIGN:
