@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 import uuid
@@ -37,11 +36,13 @@ from powertuning.cli.output import (
 )
 from powertuning.cli.output_paths import check_outputs
 from powertuning.cli.progress import Progress
+from powertuning.cli.workflow_input import build_workflow_input, payload_flag, positive, power_values_flag
 from powertuning.cli.workflow_output import format_result, unmet_reason
 from powertuning.cli.workflow_plan import price_plan
 from powertuning.errors import PowerTuningError
 from powertuning.input_kinds import DURATION_STATISTICS, STRATEGIES
 from powertuning.report.workflow import write_workflow_html
+from powertuning.workflow.graph import Node
 from powertuning.workflow.request import ON_ERROR, WorkflowRequest
 
 WORKFLOW_OUTPUT: Final = "WorkflowArn"
@@ -52,47 +53,6 @@ EXIT_CODES_HELP: Final = (
     "2 bad usage or invalid input (nothing was started), 3 no assignment of sizes meets the target "
     "(--max-duration-ms; the fastest one found is printed)"
 )
-# Input key -> the flag that sets it, so a refusal of the validator names what the user typed.
-FLAGS: Final = {
-    "stateMachineArn": "STATE_MACHINE_ARN",
-    "executionArn": "--execution-arn",
-    "recentExecutions": "--recent-executions",
-    "maxDurationMs": "--max-duration-ms",
-    "durationStatistic": "--duration-statistic",
-    "powerValues": "--power-values",
-    "num": "--num",
-    "strategy": "--strategy",
-    "payload": "--payload",
-    "autoOptimize": "--auto-optimize",
-    "onError": "--on-error",
-}
-
-
-def _power_values(text: str) -> Any:
-    if text.upper() == "ALL":
-        return "ALL"
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--power-values takes integers separated by commas, or ALL; got {text!r}"
-        ) from None
-
-
-def _payload(text: str) -> tuple[str, Any]:
-    """FUNCTION=JSON or FUNCTION=@FILE (a bare word is a string payload, as for `run --payload`)."""
-    function, sep, value = text.partition("=")
-    if not sep or not function:
-        raise argparse.ArgumentTypeError(f"expected FUNCTION=JSON or FUNCTION=@FILE, got {text!r}")
-    if value.startswith("@"):
-        try:
-            return function, json.loads(Path(value[1:]).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise argparse.ArgumentTypeError(f"payload of {function}: {value[1:]}: {exc}") from None
-    try:
-        return function, json.loads(value)
-    except json.JSONDecodeError:
-        return function, value
 
 
 def register(subparsers: Any) -> None:
@@ -147,7 +107,7 @@ def register(subparsers: Any) -> None:
     tuning = parser.add_argument_group("each function's tuning")
     tuning.add_argument(
         "--power-values",
-        type=_power_values,
+        type=power_values_flag,
         metavar="MB,MB,...",
         help="memory sizes to measure, or ALL (default: the tuner's)",
     )
@@ -158,7 +118,7 @@ def register(subparsers: Any) -> None:
     tuning.add_argument(
         "--payload",
         action="append",
-        type=_payload,
+        type=payload_flag,
         metavar="FUNCTION=JSON",
         help="measure FUNCTION (its name or ARN) with this payload instead of the history's; "
         "FUNCTION=@FILE reads it from a file; repeat (default: the payloads the history shows)",
@@ -175,7 +135,8 @@ def register(subparsers: Any) -> None:
         help="a function whose tuning fails: fail the run, or skip it (it keeps its size and its "
         "observed time) (default: fail)",
     )
-    where = parser.add_mutually_exclusive_group()
+    tuner = parser.add_argument_group("the workflow tuner")
+    where = tuner.add_mutually_exclusive_group()
     where.add_argument(
         "--tuner-arn",
         metavar="ARN",
@@ -203,63 +164,8 @@ def register(subparsers: Any) -> None:
     out.add_argument(
         "--output-file", type=Path, metavar="FILE", help="write the result JSON here (default: none)"
     )
-    out.add_argument("--poll-interval", type=_positive, default=5.0, metavar="SECONDS", help="polling period")
+    out.add_argument("--poll-interval", type=positive, default=5.0, metavar="SECONDS", help="polling period")
     parser.set_defaults(func=workflow)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
-    return value
-
-
-def build_workflow_input(args: argparse.Namespace) -> dict[str, Any]:
-    """The workflow input from --input-file and the flags (flags win), validated by WorkflowRequest."""
-    data: dict[str, Any] = {}
-    if args.input_file is not None:
-        try:
-            data = json.loads(Path(args.input_file).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise PowerTuningError(f"--input-file {args.input_file}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise PowerTuningError(f"--input-file {args.input_file} must hold a JSON object")
-    data["stateMachineArn"] = args.state_machine_arn
-    if args.execution_arn is not None or args.recent_executions is not None:
-        # One source of executions: the flag given replaces the file's.
-        data.pop("executionArn", None)
-        data.pop("recentExecutions", None)
-    for key, value in (
-        ("executionArn", args.execution_arn),
-        ("recentExecutions", args.recent_executions),
-        ("maxDurationMs", args.max_duration_ms),
-        ("durationStatistic", args.duration_statistic),
-        ("powerValues", args.power_values),
-        ("num", args.num),
-        ("strategy", args.strategy),
-        ("autoOptimize", args.auto_optimize),
-        ("onError", args.on_error),
-    ):
-        if value is not None:
-            data[key] = value
-    if args.payload:
-        payloads = dict(data.get("payload") or {}) if isinstance(data.get("payload"), dict) else {}
-        payloads.update(dict(args.payload))
-        data["payload"] = payloads
-    try:
-        WorkflowRequest.from_dict(data)
-    except PowerTuningError as exc:
-        raise type(exc)(_with_flags(str(exc))) from exc
-    return data
-
-
-def _with_flags(message: str) -> str:
-    """The validator names input keys; add the flags that set them."""
-    named = [flag for key, flag in FLAGS.items() if re.search(rf"\b{key}\b", message)]
-    return f"{message} ({', '.join(named)})" if named else message
 
 
 def _own_state_machines(
@@ -326,7 +232,38 @@ def workflow(args: argparse.Namespace) -> int:
     except (PowerTuningError, ClientError, BotoCoreError, ValueError, KeyError) as exc:
         error(f"cannot read the result of {execution_arn}: {exc}")
         return EXIT_EXECUTION_FAILED
-    return finish(args, result, execution_arn=execution_arn)
+    graph = _graph(factory, args, result) if args.report else None
+    return finish(args, result, execution_arn=execution_arn, graph=graph)
+
+
+def _graph(factory: aws.ClientFactory, args: argparse.Namespace, result: Mapping[str, Any]) -> Node | None:
+    """The workflow's graph for the report's drawing, read again from the executions the result was
+    built from (read-only calls); None, and the report draws from the result's steps, when it cannot
+    be read or the executions found are not those."""
+    read = [str(e) for e in result.get("executions", [])]
+    if not read:
+        return None
+    source: dict[str, Any] = {"executionArn": read[0]} if len(read) == 1 else {"recentExecutions": len(read)}
+    region = aws.region_of(args.state_machine_arn)
+    try:
+        from powertuning.workflow.reader import read_workflow
+
+        request = WorkflowRequest.from_dict(
+            {"stateMachineArn": args.state_machine_arn, "maxDurationMs": result["maxDurationMs"], **source}
+        )
+        plan = read_workflow(
+            request,
+            sfn=factory.client("stepfunctions", region),
+            lambda_client=factory.client("lambda", region),
+            own_state_machines=_own_state_machines(factory, args, region),
+        )
+    except (ImportError, PowerTuningError, ClientError, BotoCoreError) as exc:
+        status(f"the report lays the workflow out from the result's steps: {exc}")
+        return None
+    if set(plan.executions) != set(read):
+        status("the report lays the workflow out from the result's steps: newer executions ran since")
+        return None
+    return plan.graph
 
 
 def _result(factory: aws.ClientFactory, output: Any) -> dict[str, Any]:
@@ -344,7 +281,13 @@ def _result(factory: aws.ClientFactory, output: Any) -> dict[str, Any]:
     raise PowerTuningError(f"the execution output is not a workflow result: {str(output)[:200]}")
 
 
-def finish(args: argparse.Namespace, result: Mapping[str, Any], *, execution_arn: str | None = None) -> int:
+def finish(
+    args: argparse.Namespace,
+    result: Mapping[str, Any],
+    *,
+    execution_arn: str | None = None,
+    graph: Node | None = None,
+) -> int:
     """Print the result, write the report and the JSON file, and gate on `met` (exit 0 or 3)."""
     if args.output == "json":
         print(json.dumps(result, indent=2))
@@ -356,7 +299,11 @@ def finish(args: argparse.Namespace, result: Mapping[str, Any], *, execution_arn
             status(f"wrote {args.output_file}")
         if args.report:
             size = write_workflow_html(
-                args.report, result, state_machine_arn=args.state_machine_arn, execution_arn=execution_arn
+                args.report,
+                result,
+                state_machine_arn=args.state_machine_arn,
+                execution_arn=execution_arn,
+                graph=graph,
             )
             status(f"wrote {args.report} ({size:,} bytes)")
     except OSError as exc:

@@ -1,8 +1,8 @@
 """The workflow report: one offline HTML page that draws a tuned workflow and sums it up.
 
-The drawing is nested boxes, one per state of the result's `steps`: a sequence reads top to bottom,
-a Parallel's branches and a Choice's options stand side by side, a Map (and a nested workflow)
-frames its body. Each Lambda task shows its function, its size now -> recommended and a bar of its
+The drawing is nested boxes, one per state of the result's `steps` (laid out by the workflow's
+graph when the caller has it: workflow_layout.py): a sequence reads top to bottom, a Parallel's
+branches and a Choice's options stand side by side, a Map (and a nested workflow) frames its body. Each Lambda task shows its function, its size now -> recommended and a bar of its
 share of the end-to-end time; the critical path is highlighted; fixed states are marked with why.
 
 Same rules as the single-function report (powertuning/report/html.py): inline CSS, no script,
@@ -14,18 +14,15 @@ whatever the definition's author typed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any, Final
 
 from powertuning.report.html import _CSS, CSP
 from powertuning.report.units import ms, usd_per_invocation
+from powertuning.report.workflow_layout import CONTAINERS, Box, from_graph, from_steps
+from powertuning.workflow.graph import Node
 
-# States that frame others: their children are drawn inside them.
-CONTAINERS: Final = ("Parallel", "Map", "Choice", "Nested")
-# Side by side: a Parallel's branches and a Choice's options; the others frame one sequence.
-LANES: Final = ("Parallel", "Choice")
 _WORKFLOW_CSS: Final = """
 .flow { display: flex; flex-direction: column; align-items: stretch; gap: 6px; }
 .state { border: 1px solid #adb5bd; border-radius: 6px; padding: 6px 10px; background: #fff;
@@ -49,38 +46,6 @@ _WORKFLOW_CSS: Final = """
 """
 
 
-@dataclass
-class _Node:
-    step: Mapping[str, Any]
-    children: list[_Node] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return str(self.step.get("state", ""))
-
-    @property
-    def kind(self) -> str:
-        return str(self.step.get("type", "Task"))
-
-
-def build_tree(steps: Sequence[Mapping[str, Any]]) -> list[_Node]:
-    """The steps as a tree by their `parent` (the enclosing state's name), in their order.
-
-    A step names its parent by state name; names repeat only across nested workflows, so a parent is
-    the most recent container of that name before the step (steps come parents first).
-    """
-    roots: list[_Node] = []
-    latest: dict[str, _Node] = {}
-    for step in steps:
-        node = _Node(step)
-        parent = step.get("parent")
-        holder = latest.get(str(parent)) if parent is not None else None
-        (holder.children if holder is not None else roots).append(node)
-        if node.kind in CONTAINERS:
-            latest[node.name] = node
-    return roots
-
-
 def _function_name(arn: str) -> str:
     parts = arn.split(":")
     if len(parts) >= 7 and parts[2] == "lambda":
@@ -88,79 +53,61 @@ def _function_name(arn: str) -> str:
     return arn
 
 
-def _lanes(node: _Node) -> list[tuple[str, list[_Node]]]:
-    """A Parallel's branches or a Choice's options: children grouped by `branch` when the steps say
-    it, else one lane per child."""
-    if not any("branch" in c.step for c in node.children):
-        return [(_lane_label(node, [c], i), [c]) for i, c in enumerate(node.children)]
-    grouped: dict[Any, list[_Node]] = {}
-    for child in node.children:
-        grouped.setdefault(child.step.get("branch"), []).append(child)
-    return [(_lane_label(node, members, i), members) for i, members in enumerate(grouped.values())]
-
-
-def _lane_label(node: _Node, members: Sequence[_Node], index: int) -> str:
-    if node.kind == "Choice":
-        probability = members[0].step.get("probability")
-        if isinstance(probability, int | float):
-            return f"option {index + 1}: {100.0 * probability:.0f}% of executions"
-        return f"option {index + 1}"
-    return f"branch {index + 1}"
-
-
 class _Drawing:
-    """Draws nodes as HTML boxes, knowing the functions' sizes and the critical path."""
+    """Draws boxes as HTML, knowing the functions' sizes, the critical path and the fixed states."""
 
     def __init__(self, result: Mapping[str, Any]) -> None:
         self.functions = {str(f["functionArn"]): f for f in result.get("functions", [])}
         self.critical = {str(s) for s in result.get("criticalPath", [])}
         self.fixed = {str(f["state"]): f for f in result.get("fixed", [])}
 
-    def flow(self, nodes: Sequence[_Node]) -> str:
-        return '<div class="flow">' + "".join(self.state(n) for n in nodes) + "</div>"
+    def flow(self, boxes: Sequence[Box]) -> str:
+        return '<div class="flow">' + "".join(self.state(b) for b in boxes) + "</div>"
 
-    def state(self, node: _Node) -> str:
+    def state(self, box: Box) -> str:
         classes = ["state"]
-        if node.name in self.critical:
+        if box.name in self.critical:
             classes.append("critical")
         body = [
-            f'<div><span class="name">{escape(node.name)}</span>'
-            f'<span class="kind">{escape(node.kind)}</span></div>'
+            f'<div><span class="name">{escape(box.name)}</span>'
+            f'<span class="kind">{escape(box.kind)}</span></div>'
         ]
-        if node.kind == "Fixed" or node.name in self.fixed:
+        if box.kind == "Fixed" or box.name in self.fixed:
             classes.append("fixed")
-            body.append(self._fixed(node))
-        elif node.step.get("function"):
-            body.append(self._task(node, classes))
-        if node.kind in ("Map", "Nested") and node.step.get("items") is not None:
-            body.append(f'<div class="fn">{escape(_items(node.step))}</div>')
-        body.append(_share_bar(node.step.get("shareOfTime")))
-        if node.kind in CONTAINERS:
+            body.append(self._fixed(box))
+        elif box.step.get("function"):
+            body.append(self._task(box, classes))
+        elif box.note:
+            body.append(f'<div class="fn">{escape(box.note)}</div>')
+        body.append(_share_bar(box.step.get("shareOfTime")))
+        if box.kind in CONTAINERS:
             classes.append("container")
-            if node.kind in LANES:
-                lanes = "".join(
-                    f'<div class="lane"><div class="label">{escape(label)}</div>{self.flow(members)}</div>'
-                    for label, members in _lanes(node)
-                )
+            lanes = "".join(
+                f'<div class="lane"><div class="label">{escape(label)}</div>{self.flow(members)}</div>'
+                for label, members in box.lanes
+            )
+            if lanes:
                 body.append(f'<div class="lanes">{lanes}</div>')
-            elif node.children:
-                body.append(f'<div class="lanes"><div class="lane">{self.flow(node.children)}</div></div>')
-        title = "on the critical path" if "critical" in classes else ""
-        tip = f' title="{escape(title, quote=True)}"' if title else ""
+            if box.lanes_unknown:
+                body.append(
+                    '<div class="fn">this result does not say which branch each state is in: '
+                    "each is drawn as its own lane</div>"
+                )
+        tip = ' title="on the critical path"' if "critical" in classes else ""
         return f'<div class="{" ".join(classes)}"{tip}>' + "".join(body) + "</div>"
 
-    def _fixed(self, node: _Node) -> str:
-        fixed = self.fixed.get(node.name, {})
-        reason = str(fixed.get("reason") or node.step.get("reason") or "not modelled")
+    def _fixed(self, box: Box) -> str:
+        fixed = self.fixed.get(box.name, {})
+        reason = str(fixed.get("reason") or box.note or "not modelled")
         held = fixed.get("ms")
         time = f", {ms(float(held))} as observed" if isinstance(held, int | float) else ""
         return f'<div class="fn">held fixed: {escape(reason)}{escape(time)}</div>'
 
-    def _task(self, node: _Node, classes: list[str]) -> str:
-        arn = str(node.step["function"])
+    def _task(self, box: Box, classes: list[str]) -> str:
+        arn = str(box.step["function"])
         known = self.functions.get(arn, {})
-        current = known.get("currentMemory", node.step.get("memory"))
-        recommended = known.get("recommendedMemory", node.step.get("memory"))
+        current = known.get("currentMemory", box.step.get("memory"))
+        recommended = known.get("recommendedMemory", box.step.get("memory"))
         if current is not None and recommended is not None and current != recommended:
             size = f'{int(current)} MB &rarr; <span class="changed">{int(recommended)} MB</span>'
         elif recommended is not None:
@@ -170,19 +117,12 @@ class _Drawing:
         note = ""
         if known and not known.get("tuned", True):
             classes.append("not-tuned")
-            note = (
-                f'<div class="fn">not tuned: {escape(str(known.get("error") or "its tuning failed"))}</div>'
-            )
+            why = escape(str(known.get("error") or "its tuning failed"))
+            note = f'<div class="fn">not tuned: {why}; keeps its size</div>'
         return (
             f'<div class="fn" title="{escape(arn, quote=True)}">{escape(_function_name(arn))}</div>'
             f'<div class="size">{size}</div>{note}'
         )
-
-
-def _items(step: Mapping[str, Any]) -> str:
-    concurrency = step.get("maxConcurrency")
-    limit = f", {concurrency} at a time" if concurrency else ""
-    return f"{step.get('items')} items{limit}"
 
 
 def _share_bar(value: Any) -> str:
@@ -271,12 +211,15 @@ def render_workflow_html(
     state_machine_arn: str | None = None,
     execution_arn: str | None = None,
     title: str | None = None,
+    graph: Node | None = None,
 ) -> str:
-    """The page for a workflow result (WorkflowResult.to_dict())."""
+    """The page for a workflow result (WorkflowResult.to_dict()); `graph`, the workflow's graph when
+    the caller has it, gives the drawing its exact structure (else the result's steps do)."""
     name = state_machine_arn.rsplit(":", 1)[-1] if state_machine_arn else None
     title = title or (f"Workflow power tuning: {name}" if name else "Workflow power tuning")
     drawing = _Drawing(result)
-    tree = build_tree(result.get("steps", []))
+    steps = result.get("steps", [])
+    boxes = from_graph(graph, steps) if graph is not None else from_steps(steps)
     legend = (
         '<p class="legend note"><span>thick orange border: on the critical path</span>'
         "<span>dashed, grey: held fixed at its observed time</span>"
@@ -289,7 +232,7 @@ def render_workflow_html(
         f"<title>{escape(title)}</title><style>{_CSS}{_WORKFLOW_CSS}</style></head><body>\n"
         f"<h1>{escape(title)}</h1>{_summary(result, state_machine_arn, execution_arn)}"
         f"<h2>The workflow</h2>{legend}"
-        f'<div class="chart-box workflow">{drawing.flow(tree)}</div>'
+        f'<div class="chart-box workflow">{drawing.flow(boxes)}</div>'
         f"<h2>Every function</h2>{_functions_table(result)}"
         "<footer>Durations are the model's prediction: each function's measured samples at each size "
         "composed along the workflow (a sequence adds, a Parallel takes its slowest branch, a Map runs "
@@ -306,10 +249,11 @@ def write_workflow_html(
     *,
     state_machine_arn: str | None = None,
     execution_arn: str | None = None,
+    graph: Node | None = None,
 ) -> int:
     """Write the workflow report; returns its size in bytes."""
     data = render_workflow_html(
-        result, state_machine_arn=state_machine_arn, execution_arn=execution_arn
+        result, state_machine_arn=state_machine_arn, execution_arn=execution_arn, graph=graph
     ).encode("utf-8")
     Path(path).write_bytes(data)
     return len(data)
