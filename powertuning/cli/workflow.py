@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from powertuning import aws
+from powertuning import aws, lambda_api
 from powertuning.aws import executions
 from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options
 from powertuning.cli.output import (
@@ -39,6 +39,7 @@ from powertuning.cli.progress import Progress
 from powertuning.cli.workflow_input import build_workflow_input, payload_flag, positive, power_values_flag
 from powertuning.cli.workflow_output import format_result, unmet_reason
 from powertuning.cli.workflow_plan import price_plan
+from powertuning.cli.workflow_progress import WorkflowProgress
 from powertuning.errors import PowerTuningError
 from powertuning.input_kinds import DURATION_STATISTICS, STRATEGIES
 from powertuning.report.workflow import write_workflow_html
@@ -215,7 +216,8 @@ def workflow(args: argparse.Namespace) -> int:
     status(f"execution {execution_arn}")
     try:
         with Progress(sys.stderr, quiet=args.quiet) as progress:
-            described = executions.follow(sfn, execution_arn, progress, poll_s=args.poll_interval).description
+            told = WorkflowProgress(progress)
+            described = executions.follow(sfn, execution_arn, told, poll_s=args.poll_interval).description
     except KeyboardInterrupt:
         error(f"stopped following; the workflow tuning goes on: {execution_arn}")
         return EXIT_INTERRUPTED
@@ -267,18 +269,18 @@ def _graph(factory: aws.ClientFactory, args: argparse.Namespace, result: Mapping
 
 
 def _result(factory: aws.ClientFactory, output: Any) -> dict[str, Any]:
-    """The WorkflowResult dict: the execution's output, or the S3 object it points to."""
-    if isinstance(output, Mapping) and "met" in output:
-        return dict(output)
-    if isinstance(output, Mapping):
-        for value in output.values():
-            if isinstance(value, Mapping) and {"bucket", "key"} <= set(value):
-                s3 = factory.client("s3")
-                body = aws.call(s3, "get_object", Bucket=value["bucket"], Key=value["key"])["Body"].read()
-                found = json.loads(body)
-                if isinstance(found, Mapping) and "met" in found:
-                    return dict(found)
-    raise PowerTuningError(f"the execution output is not a workflow result: {str(output)[:200]}")
+    """The WorkflowResult dict: the execution's output, or the whole result in S3 when the output
+    left its drawing's steps out to stay within a state's size (`resultS3`)."""
+    if not (isinstance(output, Mapping) and isinstance(output.get("met"), bool)):
+        raise PowerTuningError(f"the execution output is not a workflow result: {str(output)[:200]}")
+    uri = output.get("resultS3")
+    if isinstance(uri, str) and uri.startswith("s3://"):
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        found = lambda_api.read_s3_json(factory.client("s3"), bucket, key)
+        if not (isinstance(found, Mapping) and isinstance(found.get("met"), bool)):
+            raise PowerTuningError(f"{uri} does not hold a workflow result")
+        return dict(found)
+    return dict(output)
 
 
 def finish(
