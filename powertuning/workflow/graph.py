@@ -25,13 +25,16 @@ class Task:
 
     `function` is the ARN the definition names (its qualifier kept); `calls` the mean invocations per
     visit the history showed (retries included); `overhead_ms` the state's observed time per visit
-    beyond the function's own duration (Step Functions' and Lambda's invoke overhead), held fixed.
+    beyond the function's own duration (Step Functions' and Lambda's invoke overhead), held fixed;
+    `samples_ms` the state's whole observed times per visit (what the model uses for a function whose
+    tuning failed and was skipped: it keeps the time the history showed).
     """
 
     name: str
     function: str
     calls: float = 1.0
     overhead_ms: float = 0.0
+    samples_ms: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +43,7 @@ class Task:
             "function": self.function,
             "calls": self.calls,
             "overheadMs": self.overhead_ms,
+            "samplesMs": list(self.samples_ms),
         }
 
 
@@ -147,6 +151,7 @@ def node_from_dict(data: Any) -> Node:
                 function=str(data["function"]),
                 calls=float(data.get("calls", 1.0)),
                 overhead_ms=float(data.get("overheadMs", 0.0)),
+                samples_ms=tuple(float(v) for v in data.get("samplesMs", ())),
             )
         if kind == "Fixed":
             return Fixed(
