@@ -5,6 +5,7 @@ plan object. The whole command against a deployed workflow tuner: tests/e2e/test
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 from pathlib import Path
@@ -479,3 +480,34 @@ def test_plan_mode_reads_the_workflow_and_starts_nothing(
     assert len(printed["functions"]) == 2
     assert seen["request"].state_machine_arn == MACHINE
     assert f"{TUNER}-WorkflowArn" in seen["own_state_machines"]
+
+
+class FakeS3:
+    def __init__(self, objects: dict[tuple[str, str], Any]) -> None:
+        self.objects = objects
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        return {"Body": io.BytesIO(json.dumps(self.objects[(Bucket, Key)]).encode())}
+
+
+def test_a_result_too_large_for_the_output_is_read_whole_from_s3(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an output that left its steps out, pointing at the whole result in S3
+    whole = result()
+    trimmed = {k: v for k, v in whole.items() if k != "steps"}
+    started(
+        monkeypatch, {"status": "SUCCEEDED", "output": json.dumps({**trimmed, "resultS3": "s3://b/w/r.json"})}
+    )
+    s3 = FakeS3({("b", "w/r.json"): whole})
+    monkeypatch.setattr(
+        aws.ClientFactory, "client", lambda _self, service, *_a: s3 if service == "s3" else object()
+    )
+    out_file = tmp_path / "r.json"
+    # WHEN the command ends
+    code = main(
+        ["workflow", MACHINE, "--max-duration-ms", "1", "--tuner-arn", TUNER, "--output-file", str(out_file)]
+    )
+    # THEN the whole result, steps included, is what it saved
+    assert code == 0
+    assert json.loads(out_file.read_text()) == whole
