@@ -133,7 +133,12 @@ class Nested:
     body: Node
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "Nested", "name": self.name, "stateMachine": self.state_machine, "body": self.body.to_dict()}
+        return {
+            "type": "Nested",
+            "name": self.name,
+            "stateMachine": self.state_machine,
+            "body": self.body.to_dict(),
+        }
 
 
 Node = Union[Task, Fixed, Sequence, Parallel, Map, Choice, Nested]
