@@ -87,6 +87,9 @@ class TunerOptions:
     log_execution_data: bool = False
     # Deploy the fleet state machine (a Distributed Map tuning many functions) and its results bucket.
     fleet: bool = True
+    # Deploy the workflow tuner (a state machine that tunes every function of a user's workflow
+    # through the fleet). None: on whenever `fleet` is (it needs the fleet); validated to a bool.
+    workflow: bool | None = None
     # Let executions change a function's code (input `architectures`, `imageUris`): the staging
     # bucket, UpdateFunctionCode and GetFunction. Off: no role can change any function's code.
     architectures: bool = False
@@ -152,6 +155,7 @@ _PARSERS: Final[dict[str, Callable[[str, Any], Any]]] = {
     "security_group_ids": _parse_list,
     "log_execution_data": _parse_bool,
     "fleet": _parse_bool,
+    "workflow": _parse_bool,
     "architectures": _parse_bool,
     "image_repositories": _parse_list,
 }
@@ -267,6 +271,21 @@ def _fleet(options: TunerOptions) -> None:
         raise _fail("fleet", "true or false", options.fleet)
 
 
+def _workflow(options: TunerOptions) -> None:
+    value = options.workflow
+    if value is None:
+        # Default: deployed with the fleet, whose state machine tunes the workflow's functions.
+        object.__setattr__(options, "workflow", options.fleet)
+        return
+    if not isinstance(value, bool):
+        raise _fail("workflow", "true or false", value)
+    if value and not options.fleet:
+        raise InvalidOptionError(
+            "workflow needs fleet=true: the workflow tuner tunes a workflow's functions through the fleet "
+            "state machine (set workflow=false, or leave fleet on)"
+        )
+
+
 def _architectures(options: TunerOptions) -> None:
     if not isinstance(options.architectures, bool):
         raise _fail("architectures", "true or false", options.architectures)
@@ -304,6 +323,7 @@ _VALIDATORS: Final[dict[str, Callable[[TunerOptions], None]]] = {
     "state_machine_name_prefix": _state_machine_name_prefix,
     "log_execution_data": _log_execution_data,
     "fleet": _fleet,
+    "workflow": _workflow,
     "architectures": _architectures,
     "image_repositories": _image_repositories,
 }

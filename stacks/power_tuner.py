@@ -262,12 +262,13 @@ class PowerTuner(Construct):
             deployment.TUNER_FUNCTIONS_ENV, Fn.to_json_string(self._refused)
         )
 
-    def refuse_functions(self, arns: list[str]) -> None:
-        """Treat more functions as the tuner's own (the fleet's): the Initializer refuses them as
-        targets and every tuner role is denied changing or invoking them."""
+    def refuse_functions(self, arns: list[str], *, construct_id: str = "DenyFleet") -> None:
+        """Treat more functions as the tuner's own (the fleet's, the workflow tuner's): the Initializer
+        refuses them as targets and every tuner role is denied changing or invoking them (a policy
+        named `construct_id`, one per call)."""
         self._refused = [*self._refused, *arns]
         self._set_refused()
-        self._deny("DenyFleet", arns)
+        self._deny(construct_id, arns)
 
     def _tell_code_changes(self) -> None:
         """The Initializer refuses input the deploy does not allow (deployment.code_changes)."""

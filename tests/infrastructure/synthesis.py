@@ -26,6 +26,7 @@ from stacks import PowerTuner, TunerOptions
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_NAMES = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
 FLEET_FUNCTION_NAMES = ("fleet_resolver", "fleet_summary")
+WORKFLOW_FUNCTION_NAMES = ("workflow_reader", "workflow_solver")
 # Granted on Resource "*", the only one AWS offers for them: active tracing's X-Ray calls, and the
 # CloudWatch Logs calls with which Step Functions sets up a state machine's log delivery.
 TRACING_ACTIONS = (
@@ -111,7 +112,11 @@ class Synthesized:
         return statements
 
     def role_of_function(self, name: str) -> str:
-        names = FLEET_FUNCTION_NAMES if name in FLEET_FUNCTION_NAMES else FUNCTION_NAMES
+        names = next(
+            group
+            for group in (FLEET_FUNCTION_NAMES, WORKFLOW_FUNCTION_NAMES, FUNCTION_NAMES)
+            if name in group
+        )
         return str(self.functions(names)[name][1]["Role"]["Fn::GetAtt"][0])
 
     def state_machine(self) -> dict[str, Any]:
@@ -125,6 +130,13 @@ class Synthesized:
         """The fleet's state machine (the Distributed Map)."""
         (machine,) = [
             m for m in self.state_machines() if "FleetResolverFunctionArn" in m["DefinitionSubstitutions"]
+        ]
+        return machine
+
+    def workflow_state_machine(self) -> dict[str, Any]:
+        """The workflow tuner's state machine (the one whose definition calls the WorkflowReader)."""
+        (machine,) = [
+            m for m in self.state_machines() if "WorkflowReaderFunctionArn" in m["DefinitionSubstitutions"]
         ]
         return machine
 

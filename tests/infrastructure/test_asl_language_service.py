@@ -21,9 +21,13 @@ from powertuning.asl import (
     FLEET_ASL_FILE,
     FLEET_PLACEHOLDERS,
     PLACEHOLDERS,
+    WORKFLOW_ASL_FILE,
+    WORKFLOW_PLACEHOLDERS,
     fleet_integrations,
     render,
     render_fleet,
+    render_workflow,
+    workflow_integrations,
 )
 
 REPO = Path(__file__).parents[2]
@@ -79,5 +83,23 @@ def test_the_fleet_file_and_its_rendered_definition_have_no_diagnostic(tmp_path:
     assert set(values) == set(FLEET_PLACEHOLDERS)
     rendered.write_text(render_fleet(values, function_timeout_s=300), encoding="utf-8")
     source = REPO / "statemachine" / FLEET_ASL_FILE
+    found = diagnostics(source, rendered)
+    assert found == {str(source): [], str(rendered): []}
+
+
+def test_the_workflow_file_and_its_rendered_definition_have_no_diagnostic(tmp_path: Path) -> None:
+    rendered = tmp_path / "workflow.rendered.asl.json"
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:{}"
+    values = {
+        "WorkflowReaderFunctionArn": ARN.format("workflow-reader"),
+        "WorkflowSolverFunctionArn": ARN.format("workflow-solver"),
+        "FleetStateMachineArn": machine.format("tuner-abcFleet"),
+        "OwnStateMachineArns": ",".join(machine.format(n) for n in ("tuner-abc", "tuner-abcFleet")),
+        "TunerFunctionArns": ",".join(ARN.format(n) for n in ("initializer", "workflow-reader")),
+        **workflow_integrations("aws"),
+    }
+    assert set(values) == set(WORKFLOW_PLACEHOLDERS)
+    rendered.write_text(render_workflow(values, function_timeout_s=300), encoding="utf-8")
+    source = REPO / "statemachine" / WORKFLOW_ASL_FILE
     found = diagnostics(source, rendered)
     assert found == {str(source): [], str(rendered): []}

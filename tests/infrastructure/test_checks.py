@@ -40,6 +40,19 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     f"execution:powerTuningStateMachine-{_STACK_SUFFIX}:*]",
     f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
     f"execution:powerTuningStateMachineFleet-{_STACK_SUFFIX}/*]",
+    # The workflow tuner (deployed with the fleet): its plans, payloads and results under workflow/;
+    # the summaries of the fleet runs it started; the fleet's executions it starts and waits for.
+    "AwsSolutions::AwsSolutions-IAM5[Resource::<FleetResults.Arn>/workflow/*]",
+    "AwsSolutions::AwsSolutions-IAM5[Resource::<FleetResults.Arn>/workflow/*/payloads/*]",
+    "AwsSolutions::AwsSolutions-IAM5[Resource::<FleetResults.Arn>/fleet/*/summary.json]",
+    f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+    f"execution:powerTuningStateMachineFleet-{_STACK_SUFFIX}:*]",
+    # The user's workflow, read only: any state machine, execution and map run of the account and region.
+    *(
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+        f"{kind}:*]"
+        for kind in ("stateMachine", "execution", "mapRun")
+    ),
 }
 
 

@@ -7,7 +7,12 @@ import json
 from powertuning.deployment import RUNS_TABLE_ENV, TUNER_FUNCTIONS_ENV
 from powertuning.pricing import DEFAULT_POWER_VALUES
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL
-from tests.infrastructure.synthesis import FLEET_FUNCTION_NAMES, FUNCTION_NAMES, Synthesized
+from tests.infrastructure.synthesis import (
+    FLEET_FUNCTION_NAMES,
+    FUNCTION_NAMES,
+    WORKFLOW_FUNCTION_NAMES,
+    Synthesized,
+)
 
 
 def test_six_functions_one_per_handler(default_stack: Synthesized) -> None:
@@ -15,7 +20,9 @@ def test_six_functions_one_per_handler(default_stack: Synthesized) -> None:
     assert sorted(default_stack.functions()) == sorted(FUNCTION_NAMES)
     # and the fleet's two (deployed by default; tests/infrastructure/test_fleet.py)
     assert sorted(default_stack.functions(FLEET_FUNCTION_NAMES)) == sorted(FLEET_FUNCTION_NAMES)
-    default_stack.template.resource_count_is("AWS::Lambda::Function", 8)
+    # and the workflow tuner's two (deployed with the fleet; tests/infrastructure/test_workflow.py)
+    assert sorted(default_stack.functions(WORKFLOW_FUNCTION_NAMES)) == sorted(WORKFLOW_FUNCTION_NAMES)
+    default_stack.template.resource_count_is("AWS::Lambda::Function", 10)
 
 
 def test_runtime_architecture_tracing(default_stack: Synthesized) -> None:

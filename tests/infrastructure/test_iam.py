@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
-from powertuning.deployment import ARCHITECTURES_ENV, STAGING_BUCKET_ENV, TUNER_TAG
+from powertuning.deployment import ARCHITECTURES_ENV, FLEET_BUCKET_ENV, STAGING_BUCKET_ENV, TUNER_TAG
 from stacks.lambda_asset import asset_files
 from stacks.power_tuner import CODE_CHANGE_ACTIONS, LAYER_ACTIONS, SELF_DENIED_ACTIONS, STAGING_ACTIONS
+from stacks.workflow_grants import PAYLOAD_READERS
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import (
     FLEET_FUNCTION_NAMES,
+    WORKFLOW_FUNCTION_NAMES,
     FUNCTION_NAMES,
     LOG_DELIVERY_ACTIONS,
     REPO_ROOT,
@@ -92,7 +94,7 @@ def test_resource_star_only_where_aws_offers_nothing_narrower(
 
 def test_every_role_is_denied_acting_on_the_tuners_own_functions(default_stack: Synthesized) -> None:
     # GIVEN the template WHEN reading each role's statements
-    every = FUNCTION_NAMES + FLEET_FUNCTION_NAMES
+    every = FUNCTION_NAMES + FLEET_FUNCTION_NAMES + WORKFLOW_FUNCTION_NAMES
     functions = {name: props for name, (_, props) in default_stack.functions(every).items()}
     logical_ids = {name: _function_logical_id(default_stack, name) for name in functions}
     for name in FUNCTION_NAMES:
@@ -104,7 +106,7 @@ def test_every_role_is_denied_acting_on_the_tuners_own_functions(default_stack: 
         # THEN an explicit deny, which beats lambdaResource's allow, covers every tuner function
         # (and the fleet's), unqualified and qualified, for every mutating and invoking action
         by_arn = [d for d in denies if "Condition" not in d]
-        assert len(by_arn) == 2, name  # the tuner's own functions; the fleet's
+        assert len(by_arn) == 3, name  # the tuner's own functions; the fleet's; the workflow tuner's
         resources = json.dumps([d["Resource"] for d in by_arn])
         for other in logical_ids.values():
             assert resources.count(other) == 2, (name, other)
@@ -178,8 +180,8 @@ def test_by_default_no_role_can_change_or_read_any_functions_code(default_stack:
     for name in FUNCTION_NAMES + FLEET_FUNCTION_NAMES:
         assert not set(_granted(default_stack, name, "lambda")) & code, name
     for name in FUNCTION_NAMES:
-        # (no payload bucket in the default either: no S3 at all)
-        assert _granted(default_stack, name, "s3") == {}, name
+        # (no payload bucket in the default either: no S3 but the payloads the workflow tuner moves)
+        assert _granted(default_stack, name, "s3") == _workflow_payloads(default_stack, name), name
     # no staging bucket, and the Initializer is told code changes are off
     assert not any(STAGING_BUCKET_ENV in json.dumps(r) for r in default_stack.resources.values())
     (_, initializer) = default_stack.functions()["initializer"]
@@ -251,6 +253,18 @@ def test_least_privilege_spot_checks(default_stack: Synthesized, architectures_s
         assert not actions & {"lambda:UpdateFunctionCode", "lambda:GetFunction"}, name
 
 
+def _workflow_payloads(stack: Synthesized, name: str) -> dict[str, list[str]]:
+    """The workflow tuner's payloadS3 objects, which the Initializer and the Executor may read."""
+    if name not in PAYLOAD_READERS:
+        return {}
+    (bucket,) = {
+        ref["Ref"]
+        for r in stack.of_type("AWS::Lambda::Function").values()
+        if (ref := r["Properties"].get("Environment", {}).get("Variables", {}).get(FLEET_BUCKET_ENV))
+    }
+    return {"s3:GetObject": [f"<{bucket}.Arn>/workflow/*/payloads/*"]}
+
+
 def _staging_bucket(stack: Synthesized) -> str:
     # The bucket the functions are told to stage code in (the fleet's results bucket is another).
     (bucket,) = {
@@ -271,7 +285,10 @@ def test_without_payload_bucket_s3_reaches_only_the_staging_bucket(
     objects = _staging_objects(architectures_stack)
     for name in FUNCTION_NAMES:
         granted = _granted(architectures_stack, name, "s3")
-        assert granted == {action: [objects] for action in STAGING_ACTIONS.get(name, ())}, name
+        expected = {action: [objects] for action in STAGING_ACTIONS.get(name, ())}
+        for action, resources in _workflow_payloads(architectures_stack, name).items():
+            expected[action] = [*expected.get(action, []), *resources]
+        assert granted == expected, name
         # the writes the code makes are granted (GetObject is granted more widely: Lambda reads the
         # object with the permissions of whoever calls UpdateFunctionCode from it; the code's own
         # GetObject is payloadS3's, granted only with a payload bucket)

@@ -53,6 +53,8 @@ BAD_CONTEXT = [
     ({"stateMachineNamePrefix": "has space"}, "stateMachineNamePrefix"),
     ({"stateMachineNamePrefix": "x" * 68}, "stateMachineNamePrefix must be 1 to 67"),
     ({"architectures": "yes"}, "architectures must be true or false"),
+    ({"workflow": "yes"}, "workflow must be true or false"),
+    ({"fleet": "false", "workflow": "true"}, "workflow needs fleet=true"),
     (
         {"imageRepositories": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"},
         "imageRepositories needs architectures=true",

@@ -1,0 +1,107 @@
+"""WorkflowTuner: the workflow tuner's state machine and its two functions. It tunes a user's workflow
+through the fleet state machine and keeps its plans and results in the fleet's results bucket, under
+its own prefix. The stack composes it next to the FleetTuner and holds the grants
+(stacks/workflow_grants.py)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aws_cdk import Aws, Fn
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from powertuning import deployment
+from powertuning.asl import (
+    TASK_TIMEOUT_MARGIN_S,
+    WORKFLOW_INTEGRATIONS,
+    with_timeouts,
+    workflow_definition_text,
+)
+
+from .acknowledgements import acknowledge_scanner_findings
+from .building_blocks import logged_state_machine, own_function
+
+WORKFLOW_FUNCTION_NAMES: Final = ("workflow_reader", "workflow_solver")
+# The reader holds up to 20 executions' histories (25,000 events each at most); the solver runs the
+# Monte Carlo model in pure Python: one full vCPU (1,769 MB) so the solve is as fast as Lambda allows.
+WORKFLOW_MEMORY_MB: Final = {"workflow_reader": 512, "workflow_solver": 1769}
+# Every object the workflow tuner writes is under this prefix of the fleet's results bucket.
+WORKFLOW_PREFIX: Final = "workflow/"
+
+
+def workflow_name_prefix(tuner_prefix: str) -> str:
+    """The workflow state machine's name prefix: the tuner's, plus "Workflow" (80 characters in all)."""
+    return f"{tuner_prefix[:59]}Workflow"
+
+
+class WorkflowTuner(Construct):
+    """The WorkflowReader and WorkflowSolver functions and the workflow state machine.
+
+    `own_state_machine_arns` are the tuner's and the fleet's state machines (the reader refuses them,
+    and this one, as a workflow to tune); `tuner_function_arns` every other function of the stack (a
+    workflow that calls one is refused).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        bucket: s3.IBucket,
+        fleet_state_machine_arn: str,
+        own_state_machine_arns: list[str],
+        tuner_function_arns: list[str],
+        name_prefix: str,
+        timeout_seconds: int,
+        log_retention_days: int,
+        log_execution_data: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        acknowledge_scanner_findings(self)
+        self.bucket = bucket
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for name in WORKFLOW_FUNCTION_NAMES:
+            own = own_function(
+                self,
+                name,
+                code=code,
+                memory_mb=WORKFLOW_MEMORY_MB[name],
+                timeout_s=timeout_seconds,
+                log_retention_days=log_retention_days,
+                environment={deployment.FLEET_BUCKET_ENV: bucket.bucket_name},
+            )
+            self.functions[name] = own.function
+            self.roles[name] = own.role
+            self.log_groups[name] = own.log_group
+        definition = with_timeouts(workflow_definition_text(), timeout_seconds + TASK_TIMEOUT_MARGIN_S)
+        built = logged_state_machine(
+            self,
+            name_prefix=workflow_name_prefix(name_prefix),
+            definition=definition,
+            substitutions={
+                "WorkflowReaderFunctionArn": self.functions["workflow_reader"].function_arn,
+                "WorkflowSolverFunctionArn": self.functions["workflow_solver"].function_arn,
+                "FleetStateMachineArn": fleet_state_machine_arn,
+                "OwnStateMachineArns": Fn.join(",", own_state_machine_arns),
+                "TunerFunctionArns": Fn.join(
+                    ",", [*tuner_function_arns, *(f.function_arn for f in self.functions.values())]
+                ),
+                **{
+                    name: Fn.join("", ["arn:", Aws.PARTITION, f":states:::{api}"])
+                    for name, api in WORKFLOW_INTEGRATIONS.items()
+                },
+            },
+            log_retention_days=log_retention_days,
+            log_execution_data=log_execution_data,
+            what_events_carry="a workflow tuning's events carry the user's workflow input and payloads",
+        )
+        self.state_machine, self.log_group = built.state_machine, built.log_group
+        # Known before the state machine exists, so policies can name it without a cycle.
+        self.state_machine_name = built.name
