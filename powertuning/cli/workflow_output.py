@@ -82,7 +82,15 @@ def saving_text(now: float, recommended: float) -> str:
 def format_result(result: Mapping[str, Any]) -> str:
     """The whole text: the functions' table, then the summary lines."""
     table = render_rows(
-        ("Function", "Now", "Recommended", "Architecture", "Share of time", "Cost/execution at rec.", "Note"),
+        (
+            "Function",
+            "Now",
+            "Recommended",
+            "Architecture",
+            "Share of time",
+            "Cost/execution (recommended)",
+            "Note",
+        ),
         function_rows(result),
         (False, True, True, False, True, True, False),
     )
