@@ -1,7 +1,7 @@
 """Progress of a workflow tuning, told from the workflow tuner's history events.
 
 As for a single tuning (progress.py), events are recognised by what they carry, not by state names:
-a state exited with a `plan` and a `fleet` input is the workflow read (how many functions, which);
+a Task exited with a `plan` and a `fleet` input is the workflow read (how many functions, which);
 a Task entered with a `fleet` run not yet started is the child tunings starting; one exited with the
 fleet's `executionArn` is every function tuned once; one exited with `solved.output` is the sizes
 chosen. Anything else is told as `progress.Progress` tells it.
@@ -36,7 +36,8 @@ class WorkflowProgress:
         name = str(details.get("name", ""))
         if kind == "TaskStateEntered":
             told = self._entered(name, _json(details.get("input")))
-        elif kind.endswith("StateExited"):
+        elif kind == "TaskStateExited":
+            # Only a Task's exit: the Choice after Solve carries the same state, told once.
             told = self._exited(name, _json(details.get("output")))
         else:
             told = False

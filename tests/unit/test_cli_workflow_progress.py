@@ -50,6 +50,7 @@ def test_each_step_of_the_workflow_tuner_is_told_by_what_it_carries() -> None:
             entered("TuneEachFunction", read, 3),
             exited("TuneEachFunction", measured, 4),
             exited("Solve", solved, 5),
+            exited("ShouldApply", solved, 51, kind="ChoiceStateExited"),
             exited("Oddly", {"anything": 1}, 6),
             {"id": 7, "type": "ExecutionSucceeded"},
         ]
