@@ -21,6 +21,7 @@ samples. Pure Python: the solver runs in a Lambda function whose runtime has no 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -91,7 +92,7 @@ class Duration:
             return [self.samples[min(int(u * n), n - 1)] for u in us]
         k, s = self.knots, self.tail_ms
         # Q = a[j] + t * b[j] per segment j, the tail's "t" being ln(0.01 / (1 - u)).
-        b = tuple(k[j + 1] - k[j] for j in range(len(k) - 1)) + (s,)
+        b = (*tuple(k[j + 1] - k[j] for j in range(len(k) - 1)), s)
         return [k[j] + t * b[j] for j, t in segments]
 
     def integral(self, lo: float, hi: float) -> float:
@@ -109,7 +110,9 @@ class Duration:
         if hi > TAIL_LEVEL:
             a = max(lo, TAIL_LEVEL)
             # The antiderivative of ln(0.01 / x) is x ln(0.01 / x) + x, with x = 1 - p.
-            total += (hi - a) * self.knots[-1] + self.tail_ms * (_tail_antiderivative(1 - a) - _tail_antiderivative(1 - hi))
+            total += (hi - a) * self.knots[-1] + self.tail_ms * (
+                _tail_antiderivative(1 - a) - _tail_antiderivative(1 - hi)
+            )
         return total
 
     def quantile_linear(self, segment: int, p: float) -> float:
@@ -126,7 +129,10 @@ class Duration:
         draw): true only for two quantile distributions."""
         if self.samples or other.samples:
             return False
-        return all(o <= s for o, s in zip(other.knots, self.knots, strict=True)) and other.tail_ms <= self.tail_ms
+        return (
+            all(o <= s for o, s in zip(other.knots, self.knots, strict=True))
+            and other.tail_ms <= self.tail_ms
+        )
 
     def blend(self, other: Duration, weight: float) -> Duration:
         """The quantile-wise interpolation (1 - weight) x self + weight x other."""
@@ -138,6 +144,20 @@ class Duration:
 
 def _tail_antiderivative(x: float) -> float:
     return 0.0 if x <= 0 else x * math.log(0.01 / x) + x
+
+
+def segments_of(us: Sequence[float]) -> list[tuple[int, float]]:
+    """segment_of for every draw (bisect on the levels: the simulation's set-up draws many)."""
+    last = len(LEVELS) - 1
+    widths = [LEVELS[j + 1] - LEVELS[j] for j in range(last)]
+    out = []
+    for u in us:
+        j = bisect_right(LEVELS, u) - 1
+        if j >= last:
+            out.append((last, math.log(0.01 / max(1 - u, 1e-12))))
+        else:
+            out.append((j, (u - LEVELS[j]) / widths[j]))
+    return out
 
 
 def segment_of(u: float) -> tuple[int, float]:

@@ -35,7 +35,7 @@ from powertuning.workflow import graph
 from powertuning.workflow.duration import Duration
 from powertuning.workflow.plan import PlannedFunction, WorkflowPlan
 from powertuning.workflow.simulate import Option, Simulation, expected_calls, statistic
-from powertuning.workflow.solver import solve
+from powertuning.workflow.solver import DEFAULT_SECONDS, solve
 
 
 @dataclass(frozen=True)
@@ -291,15 +291,25 @@ def recommend(
     calls = expected_calls(plan.graph)
     fixed_cost = plan.state_transitions * transition_price(plan.region)
     kwargs: dict[str, Any] = {"seed": seed} if draws is None else {"seed": seed, "draws": draws}
+    # An estimated current size is simulated beside the measured ones (on the same draws), never picked.
+    candidates = {arn: tuple(range(len(options[arn]))) for arn in arns}
+    now_choice = {}
+    for arn in arns:
+        if current[arn] not in options[arn]:
+            options[arn].append(current[arn])
+        now_choice[arn] = options[arn].index(current[arn])
     sim = Simulation(plan.graph, options, **kwargs)
     costs = {arn: [calls.get(arn, 0.0) * o.cost for o in options[arn]] for arn in arns}
-    budget = {} if seconds is None else {"seconds": seconds}
-    solution = solve(sim, costs, request.duration_statistic, request.max_duration_ms, fixed_cost=fixed_cost, **budget)
-
-    # The current sizes on the same draws (common random numbers): only the options differ.
-    now = Simulation(plan.graph, {arn: [current[arn]] for arn in arns}, **kwargs)
-    now_choice = dict.fromkeys(arns, 0)
-    now_cost = fixed_cost + sum(calls.get(arn, 0.0) * current[arn].cost for arn in arns)
+    solution = solve(
+        sim,
+        costs,
+        request.duration_statistic,
+        request.max_duration_ms,
+        fixed_cost=fixed_cost,
+        candidates=candidates,
+        seconds=DEFAULT_SECONDS if seconds is None else seconds,
+    )
+    now_cost = fixed_cost + sum(costs[arn][now_choice[arn]] for arn in arns)
     observed = statistic(plan.observed_ms, request.duration_statistic) if plan.observed_ms else None
     explanation = sim.explain(solution.choice)
     shares = explanation.function_shares()
@@ -316,7 +326,9 @@ def recommend(
                 share_of_time=shares.get(arn, 0.0),
                 tuned=arn not in failures,
                 error=failures.get(arn),
-                current_estimate=None if current[arn].source in ("measured", "observed") else current[arn].source,
+                current_estimate=None
+                if current[arn].source in ("measured", "observed")
+                else current[arn].source,
             )
         )
     steps = tuple(
@@ -336,7 +348,7 @@ def recommend(
         met=solution.met,
         statistic=request.duration_statistic,
         max_duration_ms=request.max_duration_ms,
-        current=Prediction(now.statistic(now_choice, request.duration_statistic), now_cost, observed),
+        current=Prediction(sim.statistic(now_choice, request.duration_statistic), now_cost, observed),
         recommended=Prediction(solution.statistic, solution.cost),
         functions=tuple(picks),
         critical_path=explanation.critical_path,
@@ -345,7 +357,9 @@ def recommend(
             for f in graph.fixed_steps(plan.graph)
         ),
         steps=steps,
-        solver=SolverReport(solution.method, solution.evaluated, round(solution.max_gap_pct, 3), solution.seconds),
+        solver=SolverReport(
+            solution.method, solution.evaluated, round(solution.max_gap_pct, 3), solution.seconds
+        ),
         state_transitions=plan.state_transitions,
         executions=plan.executions,
     )
@@ -366,7 +380,9 @@ def _discard(tuning: Mapping[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.2
 
 
-def _measured(arn: str, tunings: Mapping[str, Mapping[str, Any]], planned: PlannedFunction, discard: float) -> list[Option]:
+def _measured(
+    arn: str, tunings: Mapping[str, Mapping[str, Any]], planned: PlannedFunction, discard: float
+) -> list[Option]:
     """The sizes a function's child tuning measured without errors, as options."""
     if arn not in tunings:
         raise WorkflowModelError(f"no tuning output and no failure for {arn}")
@@ -395,10 +411,20 @@ def _observed(plan: WorkflowPlan, planned: PlannedFunction) -> Option:
             f"{', '.join(missing)}: the model cannot keep it as it is"
         )
     # The function's own time per call: the state's time without its overhead, per call.
-    per_call = [max(0.0, (math.fsum(t.samples_ms) / len(t.samples_ms) - t.overhead_ms) / max(t.calls, 1e-9)) for t in tasks]
+    per_call = [
+        max(0.0, (math.fsum(t.samples_ms) / len(t.samples_ms) - t.overhead_ms) / max(t.calls, 1e-9))
+        for t in tasks
+    ]
     price = lambda_price(plan.region, planned.architecture)
     cost = price.invocation_cost(statistics.fmean(per_call), planned.memory_mb)
-    return Option(planned.memory_mb, planned.architecture, cost, Duration.constant(0.0), whole_state=True, source="observed")
+    return Option(
+        planned.memory_mb,
+        planned.architecture,
+        cost,
+        Duration.constant(0.0),
+        whole_state=True,
+        source="observed",
+    )
 
 
 def _current(options: list[Option], planned: PlannedFunction, region: str) -> Option:
@@ -423,5 +449,3 @@ def _current(options: list[Option], planned: PlannedFunction, region: str) -> Op
         duration, source = nearest.duration, "nearest"
     cost = price.invocation_cost(duration.mean(), planned.memory_mb)
     return Option(planned.memory_mb, planned.architecture, cost, duration, source=source)
-
-

@@ -35,7 +35,7 @@ from typing import Final
 
 from powertuning import stats
 from powertuning.workflow import graph
-from powertuning.workflow.duration import Duration, segment_of
+from powertuning.workflow.duration import Duration, segments_of
 
 DEFAULT_DRAWS: Final = 2000
 # AWS runs at most 40 iterations of an inline Map at once, and 10,000 child workflows of a distributed one.
@@ -52,7 +52,8 @@ class Option:
     """One size a function can take: its memory, architecture, the cost of one call and its duration.
 
     `whole_state`: each Task state of the function draws its own observed times (`Task.samples_ms`: a
-    skipped function; its calls and overhead are in them already), `duration` then only prices it. `source`: "measured", "interpolated", "nearest" or "observed".
+    skipped function; its calls and overhead are in them already), `duration` then only prices it.
+    `source`: "measured", "interpolated", "nearest" or "observed".
     """
 
     memory: int
@@ -132,10 +133,12 @@ class Simulation:
         rng, n = self._rng, self.draws
         if isinstance(node, graph.Task):
             us = [rng.random() for _ in range(n)]
-            self._task_draws[key] = (us, [segment_of(u) for u in us])
+            self._task_draws[key] = (us, segments_of(us))
         elif isinstance(node, graph.Fixed):
             samples = node.samples_ms or (0.0,)
-            self._fixed_draws[key] = [samples[min(int(rng.random() * len(samples)), len(samples) - 1)] for _ in range(n)]
+            self._fixed_draws[key] = [
+                samples[min(int(rng.random() * len(samples)), len(samples) - 1)] for _ in range(n)
+            ]
         elif isinstance(node, graph.Map):
             self._map_waves[key] = self._waves(node, rng)
         elif isinstance(node, graph.Choice):
@@ -209,7 +212,9 @@ class Simulation:
             return cached
         options = self.options[task.function]
         if index == FASTEST:
-            values = [min(t) for t in zip(*(self._task(ident, task, i) for i in range(len(options))), strict=True)]
+            values = [
+                min(t) for t in zip(*(self._task(ident, task, i) for i in range(len(options))), strict=True)
+            ]
         else:
             option = options[index]
             us, segments = self._task_draws[ident]
@@ -222,18 +227,19 @@ class Simulation:
         self._option_draws[(ident, index)] = values
         return values
 
-
     # -- explaining --------------------------------------------------------------------------------
 
     def explain(self, choice: Mapping[str, int]) -> Explanation:
         """Where the time goes for one assignment: per named state its share of the end-to-end time
         spent on the slowest path, and the path (the named states on it) that is slowest most often."""
         total = self.durations(choice)
+        values: dict[int, list[float]] = {}
+        self._values(self.root, choice, values)
         contributions: dict[int, float] = {}
         paths: dict[tuple[str, ...], int] = {}
         memo: dict[tuple[int, int], tuple[tuple[str, ...], dict[int, float]]] = {}
         for i in range(self.draws):
-            path, parts = self._attribute(self.root, i, choice, memo)
+            path, parts = self._attribute(self.root, i, values, memo)
             for key, ms in parts.items():
                 contributions[key] = contributions.get(key, 0.0) + ms
             named = tuple(dict.fromkeys(path))
@@ -258,11 +264,16 @@ class Simulation:
         for child in node.children:
             self._collect(child, name if name is not None else parent, contributions, grand, out)
 
+    def _values(self, node: _Node, choice: Mapping[str, int], out: dict[int, list[float]]) -> None:
+        out[id(node)] = self._eval(node, choice)
+        for child in node.children:
+            self._values(child, choice, out)
+
     def _attribute(
         self,
         node: _Node,
         i: int,
-        choice: Mapping[str, int],
+        values: Mapping[int, list[float]],
         memo: dict[tuple[int, int], tuple[tuple[str, ...], dict[int, float]]],
     ) -> tuple[tuple[str, ...], dict[int, float]]:
         """The named states on the slowest path of draw i under `node`, and each node's time on it."""
@@ -270,28 +281,28 @@ class Simulation:
         if key in memo:
             return memo[key]
         source = node.source
-        value = self._eval(node, choice)[i]
+        value = values[id(node)][i]
         path: tuple[str, ...] = ()
         parts: dict[int, float] = {}
         if isinstance(source, graph.Sequence):
             for child in node.children:
-                sub_path, sub = self._attribute(child, i, choice, memo)
+                sub_path, sub = self._attribute(child, i, values, memo)
                 path += sub_path
                 _merge(parts, sub)
         elif isinstance(source, graph.Parallel | graph.Choice | graph.Nested):
             if isinstance(source, graph.Parallel):
-                pick = max(range(len(node.children)), key=lambda b: self._eval(node.children[b], choice)[i])
+                pick = max(range(len(node.children)), key=lambda b: values[id(node.children[b])][i])
             else:
                 pick = self._choice_picks[id(node)][i] if isinstance(source, graph.Choice) else 0
-            path, parts = self._attribute(node.children[pick], i, choice, memo)
+            path, parts = self._attribute(node.children[pick], i, values, memo)
             parts = dict(parts)
         elif isinstance(source, graph.Map):
-            body = self._eval(node.children[0], choice)
+            body = values[id(node.children[0])]
             order = self._order(node, body)
             ranks = self._map_waves[id(node)][i]
             longest = max(ranks, key=lambda r: body[order[r]], default=None)
             for r in ranks:
-                sub_path, sub = self._attribute(node.children[0], order[r], choice, memo)
+                sub_path, sub = self._attribute(node.children[0], order[r], values, memo)
                 _merge(parts, sub)
                 if r == longest:
                     path = sub_path

@@ -35,7 +35,7 @@ from typing import Final
 
 from powertuning.workflow.simulate import FASTEST, Simulation
 
-DEFAULT_SECONDS: Final = 1.5
+DEFAULT_SECONDS: Final = 1.0
 DEFAULT_MAX_EVALUATIONS: Final = 200_000
 
 
@@ -53,7 +53,7 @@ class Solution:
     seconds: float
 
 
-class _OutOfBudget(Exception):
+class _OutOfBudgetError(Exception):
     pass
 
 
@@ -66,22 +66,36 @@ def solve(
     fixed_cost: float = 0.0,
     seconds: float = DEFAULT_SECONDS,
     max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
+    candidates: Mapping[str, Sequence[int]] | None = None,
 ) -> Solution:
     """Choose one option per function of `sim` (see the module docstring). `costs[f][i]`: the cost of
-    function f's calls in one execution at option i; `fixed_cost`: what every assignment costs more."""
-    return _Search(sim, costs, statistic, target_ms, fixed_cost, seconds, max_evaluations).run()
+    function f's calls in one execution at option i; `fixed_cost`: what every assignment costs more;
+    `candidates[f]`: the options f may take (default all: an estimated current size is not one)."""
+    allowed = {f: tuple(candidates[f] if candidates else range(len(sim.options[f]))) for f in sim.functions}
+    return _Search(
+        sim,
+        costs=costs,
+        statistic=statistic,
+        target_ms=target_ms,
+        fixed_cost=fixed_cost,
+        seconds=seconds,
+        max_evaluations=max_evaluations,
+        allowed=allowed,
+    ).run()
 
 
 class _Search:
     def __init__(
         self,
         sim: Simulation,
+        *,
         costs: Mapping[str, Sequence[float]],
         statistic: str,
         target_ms: float,
         fixed_cost: float,
         seconds: float,
         max_evaluations: int,
+        allowed: Mapping[str, tuple[int, ...]],
     ) -> None:
         self.sim, self.costs, self.name, self.target = sim, costs, statistic, target_ms
         self.fixed_cost = fixed_cost
@@ -90,14 +104,18 @@ class _Search:
         self.first_evaluation = sim.evaluated
         self.max_evaluations = max_evaluations
         self.functions = sim.functions
+        self.allowed = allowed
         # Options left per function, cheapest first (fact 1).
-        self.options = {f: _undominated(sim, costs, f) for f in self.functions}
+        self.options = {f: _undominated(sim, costs, f, allowed[f]) for f in self.functions}
 
     # -- bookkeeping ------------------------------------------------------------------------------
 
     def stat(self, choice: Mapping[str, int]) -> float:
-        if self.sim.evaluated - self.first_evaluation >= self.max_evaluations or time.perf_counter() > self.deadline:
-            raise _OutOfBudget
+        if (
+            self.sim.evaluated - self.first_evaluation >= self.max_evaluations
+            or time.perf_counter() > self.deadline
+        ):
+            raise _OutOfBudgetError
         return self.sim.statistic(choice, self.name)
 
     def cost(self, choice: Mapping[str, int]) -> float:
@@ -131,7 +149,7 @@ class _Search:
             self.offer(self.greedy(cheapest))
             self.floor_costs = self.feasible_floors(fastest)
             self.branch_and_bound()
-        except _OutOfBudget as stop:
+        except _OutOfBudgetError as stop:
             best = self.best
             if best is None:
                 # The budget ended before any pick met the target; the fastest options may.
@@ -185,7 +203,7 @@ class _Search:
         function at its fastest (no cheaper option of it is in any feasible assignment)."""
         floors = {}
         for f in self.functions:
-            allowed = []
+            allowed: list[int] = []
             for option in self.options[f]:
                 if allowed or self.stat({**fastest, f: option}) <= self.target:
                     allowed.append(option)
@@ -208,7 +226,7 @@ class _Search:
         self.order, self.rest = order, rest
         try:
             self._descend(0, self.fixed_cost, dict.fromkeys(self.functions, FASTEST))
-        except _OutOfBudget as stop:
+        except _OutOfBudgetError as stop:
             stop.bound = self._frontier_bound()  # type: ignore[attr-defined]
             raise
 
@@ -245,17 +263,19 @@ class _Search:
     def lowest_statistic(self, floor: float) -> Solution:
         """Nothing meets the target: the assignment with the lowest statistic, by coordinate descent."""
         choice = {f: self._fastest_option(f) for f in self.functions}
-        exact = all(_single_fastest(self.sim, f) for f in self.functions)
+        exact = all(_single_fastest(self.sim, f, self.allowed[f]) for f in self.functions)
         current = self.sim.statistic(choice, self.name)
         for _ in range(3):
             changed = False
             for f in self.functions:
-                for option in range(len(self.sim.options[f])):
+                for option in self.allowed[f]:
                     if option == choice[f] or time.perf_counter() > self.deadline:
                         continue
                     trial = {**choice, f: option}
                     value = self.sim.statistic(trial, self.name)
-                    if value < current or (value == current and self.costs[f][option] < self.costs[f][choice[f]]):
+                    if value < current or (
+                        value == current and self.costs[f][option] < self.costs[f][choice[f]]
+                    ):
                         choice, current, changed = trial, value, True
             if not changed or exact:
                 break
@@ -264,28 +284,31 @@ class _Search:
 
     def _fastest_option(self, f: str) -> int:
         options = self.sim.options[f]
-        return min(range(len(options)), key=lambda i: (options[i].duration.mean(), self.costs[f][i]))
+        return min(self.allowed[f], key=lambda i: (options[i].duration.mean(), self.costs[f][i]))
 
 
-def _undominated(sim: Simulation, costs: Mapping[str, Sequence[float]], f: str) -> list[int]:
+def _undominated(
+    sim: Simulation, costs: Mapping[str, Sequence[float]], f: str, allowed: Sequence[int]
+) -> list[int]:
     """Option indices of f no other option beats on cost and every quantile, cheapest first."""
     options = sim.options[f]
     keep = []
-    for i, option in enumerate(options):
+    for i in allowed:
+        option = options[i]
         beaten = any(
             j != i
             and costs[f][j] <= costs[f][i]
-            and option.duration.dominated_by(other.duration)
-            and (costs[f][j] < costs[f][i] or other.duration != option.duration or j < i)
-            for j, other in enumerate(options)
+            and option.duration.dominated_by(options[j].duration)
+            and (costs[f][j] < costs[f][i] or options[j].duration != option.duration or j < i)
+            for j in allowed
         )
         if not beaten:
             keep.append(i)
     return sorted(keep, key=lambda i: (costs[f][i], options[i].duration.mean()))
 
 
-def _single_fastest(sim: Simulation, f: str) -> bool:
-    options = sim.options[f]
+def _single_fastest(sim: Simulation, f: str, allowed: Sequence[int]) -> bool:
+    options = [sim.options[f][i] for i in allowed]
     return any(all(o.duration.dominated_by(c.duration) for o in options) for c in options)
 
 

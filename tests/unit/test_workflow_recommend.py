@@ -82,7 +82,9 @@ def make_plan(
     functions = tuple(
         PlannedFunction(f, memory.get(f, 128), "x86_64", {}, "history", 1.0) for f in g.functions(root)
     )
-    return WorkflowPlan(request, ("execution-1",), root, functions, (2600.0, 2900.0, 3100.0), 19.0, "us-east-1")
+    return WorkflowPlan(
+        request, ("execution-1",), root, functions, (2600.0, 2900.0, 3100.0), 19.0, "us-east-1"
+    )
 
 
 def tunings() -> dict[str, dict[str, Any]]:
@@ -127,7 +129,8 @@ def test_the_recommendation_is_the_brute_force_optimum_and_meets_the_target() ->
     plan = make_plan(target=1200, statistic="p90", root=SMALL)
     names = ("a", "b", "d")
     result = recommend(plan, {arn(n): output(*CURVES[n]) for n in names}, {}, draws=300)
-    assert result.met and result.solver.method == "exact"
+    assert result.met
+    assert result.solver.method == "exact"
     assert result.recommended.duration_ms <= 1200
     # brute force over the measured sizes: one run per assignment, each function offered one size
     best = None
@@ -148,11 +151,15 @@ def test_the_cost_per_execution_is_every_call_plus_the_transitions() -> None:
     )
     # the Map's 10 items multiply d's calls
     d = by_function[arn("d")]
-    price = next(s["averagePrice"] for s in tunings()[arn("d")]["stats"] if s["value"] == d.recommended_memory)
+    price = next(
+        s["averagePrice"] for s in tunings()[arn("d")]["stats"] if s["value"] == d.recommended_memory
+    )
     assert d.cost_per_execution == pytest.approx(10 * price)
     # the Choice runs e in 40% of executions
     e = by_function[arn("e")]
-    price = next(s["averagePrice"] for s in tunings()[arn("e")]["stats"] if s["value"] == e.recommended_memory)
+    price = next(
+        s["averagePrice"] for s in tunings()[arn("e")]["stats"] if s["value"] == e.recommended_memory
+    )
     assert e.cost_per_execution == pytest.approx(0.4 * price)
 
 
@@ -171,7 +178,9 @@ def test_the_current_sizes_are_predicted_and_the_observed_statistic_reported() -
     assert result.current.duration_ms == pytest.approx(result.recommended.duration_ms)
 
 
-@pytest.mark.parametrize(("memory", "estimate"), [(512, None), (384, "interpolated"), (2048, "nearest"), (64, "nearest")])
+@pytest.mark.parametrize(
+    ("memory", "estimate"), [(512, None), (384, "interpolated"), (2048, "nearest"), (64, "nearest")]
+)
 def test_a_current_size_not_measured_is_estimated_and_marked(memory: int, estimate: str | None) -> None:
     result = recommend(make_plan(memory={arn("a"): memory}), tunings(), {})
     pick = next(f for f in result.functions if f.function_arn == arn("a"))
@@ -215,7 +224,7 @@ def test_a_skipped_function_without_observed_times_cannot_be_modelled() -> None:
 def test_a_function_without_a_tuning_or_a_failure_is_an_error() -> None:
     runs = tunings()
     del runs[arn("b")]
-    with pytest.raises(WorkflowModelError, match="no tuning output and no failure for .*function:b"):
+    with pytest.raises(WorkflowModelError, match=r"no tuning output and no failure for .*function:b"):
         recommend(make_plan(), runs, {})
 
 
@@ -230,11 +239,18 @@ def test_sizes_that_errored_are_not_chosen() -> None:
 def test_steps_critical_path_and_fixed_states_describe_the_workflow() -> None:
     result = recommend(make_plan(), tunings(), {})
     assert [s.state for s in result.steps] == ["A", "P", "B", "C", "M", "D", "Ch", "E", "W"]
-    assert {s.state: s.parent for s in result.steps if s.parent} == {"B": "P", "C": "P", "D": "M", "E": "Ch", "W": "Ch"}
+    assert {s.state: s.parent for s in result.steps if s.parent} == {
+        "B": "P",
+        "C": "P",
+        "D": "M",
+        "E": "Ch",
+        "W": "Ch",
+    }
     top = sum(s.share_of_time for s in result.steps if s.parent is None)
     assert top == pytest.approx(1.0)
     assert sum(f.share_of_time for f in result.functions) <= 1.0 + 1e-9
-    assert result.critical_path[0] == "A" and "M" in result.critical_path
+    assert result.critical_path[0] == "A"
+    assert "M" in result.critical_path
     assert [(f.state, f.reason, f.ms) for f in result.fixed] == [("W", "Wait", 200.0)]
     assert result.executions == ("execution-1",)
     assert result.state_transitions == 19.0

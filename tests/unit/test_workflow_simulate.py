@@ -109,7 +109,9 @@ def test_values_and_quantile_agree() -> None:
     item, _ = lognormal_item()
     duration = Duration.from_stats(item)
     us = [i / 1000 for i in range(1000)] + [0.9995, 0.99999]
-    assert duration.values(us, [segment_of(u) for u in us]) == pytest.approx([duration.quantile(u) for u in us])
+    assert duration.values(us, [segment_of(u) for u in us]) == pytest.approx(
+        [duration.quantile(u) for u in us]
+    )
 
 
 def test_dominance_needs_every_quantile_and_the_tail() -> None:
@@ -150,7 +152,9 @@ def test_a_parallel_takes_its_slowest_branch() -> None:
         (0, 3, False, 0),
     ],
 )
-def test_a_map_runs_in_waves_of_its_concurrency(items: int, concurrency: int, distributed: bool, waves: int) -> None:
+def test_a_map_runs_in_waves_of_its_concurrency(
+    items: int, concurrency: int, distributed: bool, waves: int
+) -> None:
     assert INLINE_MAP_LIMIT == 40
     root = g.Map("M", g.Task("A", "a"), ((items, 1.0),), concurrency, distributed)
     assert set(simulate(root, {"a": [constant(100)]}, draws=50)) == {100 * waves}
@@ -191,7 +195,9 @@ def test_the_statistic_is_taken_on_the_whole_not_summed() -> None:
     # GIVEN two independent steps each with its own p90
     item, _ = lognormal_item()
     option = Option(512, "x86_64", 1e-6, Duration.from_stats(item))
-    values = simulate(g.Sequence((g.Task("A", "a"), g.Task("B", "b"))), {"a": [option], "b": [option]}, 20_000)
+    values = simulate(
+        g.Sequence((g.Task("A", "a"), g.Task("B", "b"))), {"a": [option], "b": [option]}, 20_000
+    )
     # THEN the sequence's p90 is below the sum of their p90s (a sum of p90s is not a p90)
     assert statistic(values, "p90") < 2 * item.p90 * 0.95  # type: ignore[operator]
     assert statistic(values, "average") == pytest.approx(2 * option.duration.mean(), rel=0.03)
@@ -243,7 +249,9 @@ def test_explain_shares_add_up_and_name_the_slowest_path() -> None:
     sim = Simulation(root, options, draws=200)
     explained = sim.explain(dict.fromkeys(sim.functions, 0))
     shares = {node.name: share for node, _, share in explained.steps}  # type: ignore[union-attr]
-    assert shares == pytest.approx({"A": 10 / 150, "P": 100 / 150, "Slow": 100 / 150, "Quick": 0, "M": 40 / 150, "Item": 40 / 150})
+    assert shares == pytest.approx(
+        {"A": 10 / 150, "P": 100 / 150, "Slow": 100 / 150, "Quick": 0, "M": 40 / 150, "Item": 40 / 150}
+    )
     assert explained.critical_path == ("A", "P", "Slow", "M", "Item")
     parents = {node.name: parent for node, parent, _ in explained.steps}  # type: ignore[union-attr]
     assert parents == {"A": None, "P": None, "Slow": "P", "Quick": "P", "M": None, "Item": "M"}

@@ -39,7 +39,9 @@ GRAPHS = {
     "sequence": g.Sequence((A, B, C)),
     "parallel": g.Sequence((A, g.Parallel("P", (B, g.Sequence((C, D)))))),
     "map": g.Sequence((A, g.Map("M", g.Sequence((B, C)), ((10, 1.0), (3, 2.0)), 3))),
-    "choice": g.Sequence((g.Choice("Ch", ((0.3, A), (0.7, g.Sequence((B, g.Fixed("W", (40.0, 90.0), "Wait")))))), C)),
+    "choice": g.Sequence(
+        (g.Choice("Ch", ((0.3, A), (0.7, g.Sequence((B, g.Fixed("W", (40.0, 90.0), "Wait")))))), C)
+    ),
     "mixed": g.Sequence(
         (
             A,
@@ -51,7 +53,9 @@ GRAPHS = {
 }
 
 
-def setup(name: str, seed: int, sizes: tuple[int, ...] = SIZES, draws: int = 300):
+def setup(
+    name: str, seed: int, sizes: tuple[int, ...] = SIZES, draws: int = 300
+) -> tuple[Simulation, dict[str, list[float]]]:
     root = GRAPHS[name]
     rng = random.Random(seed)
     functions = g.functions(root)
@@ -62,9 +66,12 @@ def setup(name: str, seed: int, sizes: tuple[int, ...] = SIZES, draws: int = 300
     return sim, costs
 
 
-def brute_force(sim: Simulation, costs: dict[str, list[float]], statistic: str, target: float):
+def brute_force(
+    sim: Simulation, costs: dict[str, list[float]], statistic: str, target: float
+) -> tuple[float | None, float]:
     """(cost, statistic) of the cheapest assignment within the target, and the lowest statistic."""
-    best, lowest = None, float("inf")
+    best: float | None = None
+    lowest = float("inf")
     functions = sim.functions
     for combo in itertools.product(*(range(len(costs[f])) for f in functions)):
         choice = dict(zip(functions, combo, strict=True))
@@ -90,7 +97,8 @@ def test_the_pick_is_the_brute_force_optimum(name: str, statistic: str) -> None:
     for target in targets(sim, statistic):
         optimum, _ = brute_force(sim, costs, statistic, target)
         solution = solve(sim, costs, statistic, target)
-        assert solution.method == "exact" and solution.max_gap_pct == 0.0
+        assert solution.method == "exact"
+        assert solution.max_gap_pct == 0.0
         if optimum is None:
             assert not solution.met
             continue
@@ -135,7 +143,8 @@ def test_a_bounded_search_reports_a_true_gap(seed: int) -> None:
         optimum, _ = brute_force(sim, costs, "p95", target)
         assert optimum is not None
         solution = solve(sim, costs, "p95", target, max_evaluations=40)
-        assert solution.met and solution.statistic <= target
+        assert solution.met
+        assert solution.statistic <= target
         assert solution.cost >= optimum * (1 - 1e-12)
         if solution.method == "bounded":
             # THEN the optimum is no cheaper than the bound says
@@ -144,7 +153,8 @@ def test_a_bounded_search_reports_a_true_gap(seed: int) -> None:
             assert solution.cost == pytest.approx(optimum)
         # and with the budget it needs, the search is exact
         full = solve(sim, costs, "p95", target)
-        assert full.method == "exact" and full.cost == pytest.approx(optimum)
+        assert full.method == "exact"
+        assert full.cost == pytest.approx(optimum)
 
 
 def test_the_search_reports_what_it_evaluated_and_how_long_it_took() -> None:
