@@ -2,8 +2,9 @@
 
 The drawing is nested boxes, one per state of the result's `steps` (laid out by the workflow's
 graph when the caller has it: workflow_layout.py): a sequence reads top to bottom, a Parallel's
-branches and a Choice's options stand side by side, a Map (and a nested workflow) frames its body. Each Lambda task shows its function, its size now -> recommended and a bar of its
-share of the end-to-end time; the critical path is highlighted; fixed states are marked with why.
+branches and a Choice's options stand side by side, a Map (and a nested workflow) frames its body.
+Each Lambda task shows its function, its size now -> recommended and a bar of its share of the
+end-to-end time; the critical path is highlighted; fixed states are marked with why.
 
 Same rules as the single-function report (powertuning/report/html.py): inline CSS, no script,
 nothing to download, a Content-Security-Policy that makes the browser refuse any load. Every text
