@@ -23,7 +23,7 @@ from powertuning.cli import console
 from powertuning.cli.help import EXAMPLES, TOP_EXAMPLES, HelpFormatter, Parser
 
 # Subcommand modules; each exposes `register(subparsers)` and sets `func(args) -> int` on its parser.
-SUBCOMMANDS: Final = ("run", "fleet", "local", "report", "compare", "clean")
+SUBCOMMANDS: Final = ("run", "fleet", "workflow", "local", "report", "compare", "clean")
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130  # 128 + SIGINT, as shells report it
 

@@ -36,6 +36,13 @@ examples:
   powertune fleet --stack-name PowerTuning --tag team=payments --plan    # costs, starts nothing
   powertune fleet --stack-name PowerTuning --prefix checkout- --input-file defaults.json --wait \\
       --report fleet.html --max-failed-percentage 10""",
+    "workflow": """\
+examples:
+  powertune workflow "$WORKFLOW_ARN" --max-duration-ms 2000 --duration-statistic p90 --plan
+  powertune workflow "$WORKFLOW_ARN" --recent-executions 5 --max-duration-ms 2000 \\
+      --duration-statistic p90 --power-values 256,512,1024,2048 --num 20 --report workflow.html
+  powertune workflow "$WORKFLOW_ARN" --max-duration-ms 900 --payload 'resize={"size": 1024}' \\
+      --on-error skip --output json > workflow.json""",
 }
 TOP_EXAMPLES: Final = """\
 examples:
