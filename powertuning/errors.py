@@ -133,3 +133,12 @@ class ExecutionRunningError(PowerTuningError):
 
 class ColdStartRateError(PowerTuningError):
     """coldStartRate "production" could not be read from the function's log group."""
+
+
+class NoProductionRateError(ColdStartRateError):
+    """The function's logs hold no rate to read (no log group, no REPORT record, a custom log group)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        # In a few words, for "production-if-available", whose run goes on without a rate.
+        self.reason = reason
