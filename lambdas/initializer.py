@@ -7,9 +7,8 @@ import os
 from typing import Any
 
 from powertuning import deployment, guards, lambda_api, limits
-from powertuning.input_kinds import PRODUCTION
 from powertuning.inputs import TuningRequest, with_s3_payload
-from powertuning.lifecycle.start import initialize
+from powertuning.lifecycle.start import initialize, measured_request
 from powertuning.payloads import decode_s3_payload
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
@@ -48,6 +47,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         staging_bucket=deployment.staging_bucket(),
         stack_region=os.environ.get("AWS_REGION"),
         # Input coldStartRate "production": the function's own rate, from its log group.
-        logs_client=lambda_api.client("logs", region) if request.cold_start_rate == PRODUCTION else None,
+        logs_client=lambda_api.client("logs", region) if request.reads_production_rate else None,
     )
-    return {"request": request.to_dict(), "run": config.to_dict()}
+    return {"request": measured_request(request, config).to_dict(), "run": config.to_dict()}

@@ -80,7 +80,12 @@ def analyze_state(
         recommendation = replace(
             recommendation, cold_start=config.cold_start, init_share=init_share(pick, config.cold_start.rate)
         )
-    return replace(recommendation, dry_run=request.dry_run, confidence=confidence)
+    return replace(
+        recommendation,
+        dry_run=request.dry_run,
+        confidence=confidence,
+        cold_start_unavailable=config.cold_start_unavailable,
+    )
 
 
 def recommended_power(analysis: Any, request: TuningRequest, config: RunState) -> int | None:

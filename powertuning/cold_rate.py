@@ -6,7 +6,11 @@ completes): the REPORT records with an Init Duration over all REPORT records, in
 (`@initDuration`, the field Logs Insights discovers in a REPORT line) and in the JSON one
 (`record.metrics.initDurationMs` of a `platform.report` record). The query runs in the Initializer,
 before anything changes, so the run's own invocations are not in it (an earlier tuning run's are).
-A function without a REPORT record in the window has no production rate: the run is refused.
+A function without a REPORT record in the window (or without a log group, or logging to a custom
+one) has no production rate: "production" refuses the run (`NoProductionRateError`), while
+"production-if-available" (what a fleet gives each function unless told otherwise) goes on without a
+rate and says why (`RunState.cold_start_unavailable`, the output's `coldStartUnavailable`). Any other
+failure of the query (no permission, a query that fails or does not complete) refuses both.
 
 With a rate, how the function starts is read too (`start_billing`): SnapStart from its configuration
 (`SnapStart.ApplyOn` "PublishedVersions": the versions the run publishes restore from a snapshot), and
@@ -26,8 +30,8 @@ from botocore.exceptions import ClientError
 from powertuning import lambda_api
 from powertuning.aws import call
 from powertuning.cold_starts import ColdStartRate
-from powertuning.errors import ColdStartRateError
-from powertuning.input_kinds import PRODUCTION
+from powertuning.errors import ColdStartRateError, NoProductionRateError
+from powertuning.input_kinds import PRODUCTION, PRODUCTION_FORMS, PRODUCTION_IF_AVAILABLE
 from powertuning.inputs import TuningRequest
 from powertuning.pricing import snap_start_price, snap_start_runtime
 
@@ -51,9 +55,10 @@ def log_group(latest: Mapping[str, Any]) -> str:
     default = f"/aws/lambda/{name}"
     custom = (latest.get("LoggingConfig") or {}).get("LogGroup")
     if custom and custom != default:
-        raise ColdStartRateError(
+        raise NoProductionRateError(
             f'coldStartRate "{PRODUCTION}" reads {default}, but {name} logs to {custom}: give the rate '
-            "as a number from 0 to 1 (the tuner may read only the function's own default log group)"
+            "as a number from 0 to 1 (the tuner may read only the function's own default log group)",
+            f"{name} logs to the custom log group {custom}, which the tuner may not read",
         )
     return default
 
@@ -68,15 +73,34 @@ def resolve(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ColdStartRate | None:
     """The run's rate: None without the input, the input's number, or the production rate; with how
-    the function's cold starts are billed (SnapStart, provisioned concurrency: `start_billing`)."""
+    the function's cold starts are billed (SnapStart, provisioned concurrency: `start_billing`).
+    Without a production rate to read, `NoProductionRateError` (whichever production form)."""
     rate = request.cold_start_rate
     if rate is None:
         return None
-    if rate != PRODUCTION:
+    if rate not in PRODUCTION_FORMS:
         found = ColdStartRate(float(rate))
     else:
         found = production_rate(logs_client, log_group(latest), now=now, sleep=sleep)
     return start_billing(found, request, latest, lambda_client)
+
+
+def resolve_run(
+    request: TuningRequest,
+    latest: Mapping[str, Any],
+    logs_client: Any,
+    *,
+    lambda_client: Any = None,
+    now: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[ColdStartRate | None, str | None]:
+    """`resolve`, and for "production-if-available" without a rate to read: no rate and why."""
+    try:
+        return resolve(request, latest, logs_client, lambda_client=lambda_client, now=now, sleep=sleep), None
+    except NoProductionRateError as exc:
+        if request.cold_start_rate != PRODUCTION_IF_AVAILABLE:
+            raise
+        return None, exc.reason
 
 
 def start_billing(
@@ -114,9 +138,11 @@ def production_rate(
             client, "start_query", logGroupName=group, startTime=start, endTime=end, queryString=QUERY
         )
     except ClientError as exc:  # a missing log group, or no permission on it
-        raise ColdStartRateError(
-            f'coldStartRate "{PRODUCTION}": cannot query {group} with Logs Insights: {exc}'
-        ) from exc
+        message = f'coldStartRate "{PRODUCTION}": cannot query {group} with Logs Insights: {exc}'
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            # A function never invoked (or whose logs were deleted) has no log group yet.
+            raise NoProductionRateError(message, f"there is no log group {group}") from exc
+        raise ColdStartRateError(message) from exc
     query_id = started["queryId"]
     deadline = now() + timeout_s
     while True:
@@ -139,9 +165,10 @@ def production_rate(
     reports = _count(row, "reports")
     cold = _count(row, "textColdStarts") + _count(row, "jsonColdStarts")
     if reports == 0:
-        raise ColdStartRateError(
+        raise NoProductionRateError(
             f'coldStartRate "{PRODUCTION}": {group} holds no REPORT record in the last {WINDOW_DAYS} days '
-            "(no invocation to take a rate from): give the rate as a number from 0 to 1"
+            "(no invocation to take a rate from): give the rate as a number from 0 to 1",
+            f"{group} holds no REPORT record in the last {WINDOW_DAYS} days",
         )
     return ColdStartRate(
         rate=min(1.0, cold / reports),

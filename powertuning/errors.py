@@ -145,3 +145,12 @@ class WorkflowModelError(PowerTuningError):
 
 class WorkflowTuningError(PowerTuningError):
     """A function of the workflow could not be tuned and onError is "fail"."""
+
+
+class NoProductionRateError(ColdStartRateError):
+    """The function's logs hold no rate to read (no log group, no REPORT record, a custom log group)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        # In a few words, for "production-if-available", whose run goes on without a rate.
+        self.reason = reason

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from powertuning.arns import FUNCTION_ARN, FunctionRef
 from powertuning.errors import FleetInputError
+from powertuning.input_kinds import PRODUCTION_IF_AVAILABLE
 from powertuning.inputs import TuningRequest
 
 FLEET_KEYS: Final = (
@@ -134,17 +135,22 @@ class FunctionInfo:
     architecture: str = "x86_64"
     runtime: str = ""
     timeout_s: int = 3
+    # LoggingConfig.LogGroup when it is not the default /aws/lambda/<name> (the tuner reads no other).
+    custom_log_group: str | None = None
 
     @classmethod
     def from_configuration(cls, config: Mapping[str, Any], arn: str | None = None) -> FunctionInfo:
         """From a Lambda FunctionConfiguration; `arn` keeps the ARN as the caller wrote it (qualified)."""
+        name = str(config["FunctionName"])
+        group = (config.get("LoggingConfig") or {}).get("LogGroup")
         return cls(
             arn=arn or str(config["FunctionArn"]),
-            name=str(config["FunctionName"]),
+            name=name,
             memory_size=int(config.get("MemorySize", 128)),
             architecture=str((config.get("Architectures") or ["x86_64"])[0]),
             runtime=str(config.get("Runtime", "")),
             timeout_s=int(config.get("Timeout", 3)),
+            custom_log_group=str(group) if group and group != f"/aws/lambda/{name}" else None,
         )
 
     @property
@@ -183,7 +189,7 @@ class FleetRequest:
             raise _fail(f"defaults must be a JSON object of tuning input keys, got {json.dumps(defaults)}")
         if "lambdaARN" in defaults:
             raise _fail("defaults must not hold lambdaARN: list the functions in functions or selector")
-        _validate_tuning("defaults", {**defaults, "lambdaARN": _PLACEHOLDER_ARN})
+        _validate_tuning("defaults", {**_merge(defaults, {}), "lambdaARN": _PLACEHOLDER_ARN})
         overrides = data.get("overrides", {})
         if not isinstance(overrides, Mapping) or not all(isinstance(v, Mapping) for v in overrides.values()):
             raise _fail(
@@ -254,19 +260,32 @@ class FleetRequest:
 
 
 _PLACEHOLDER_ARN: Final = "arn:aws:lambda:us-east-1:123456789012:function:fleet-default"
-# Keys an override may set to null: that function is tuned without them (coldStartRate null: no
-# rate, its cold starts trimmed away as the reference does, whatever the fleet's defaults say).
-_CLEARABLE: Final = {"coldStartRate": ("coldStartRate", "coldStartsPerSize")}
+RATE_KEY: Final = "coldStartRate"
+
+
+def takes_implicit_rate(tuning_input: Mapping[str, Any]) -> bool:
+    """Whether a function whose fleet input says nothing of coldStartRate gets its own production rate:
+    not with onlyColdStarts (no warm invocation to blend), the adaptive race (it compares warm
+    invocations) or a dry run (nothing is measured, so no query is spent)."""
+    return not (
+        tuning_input.get("onlyColdStarts") is True
+        or tuning_input.get("sampling") == "adaptive"
+        or tuning_input.get("dryRun") is True
+    )
 
 
 def _merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """A function's input: the defaults, then its override, whose null clears a clearable key."""
+    """A function's input: the defaults, then its override. coldStartRate unset anywhere: the
+    function's own production rate where its logs hold one ("production-if-available"); null (in
+    defaults or an override): no rate, and an override's null drops the defaults' coldStartsPerSize."""
     merged = {**defaults, **override}
-    for key, cleared in _CLEARABLE.items():
-        if key in override and override[key] is None:
-            for name in cleared:
-                if override.get(name) is None:
-                    merged.pop(name, None)
+    if RATE_KEY not in merged:
+        if takes_implicit_rate(merged):
+            merged[RATE_KEY] = PRODUCTION_IF_AVAILABLE
+    elif merged[RATE_KEY] is None:
+        del merged[RATE_KEY]
+        if RATE_KEY in override and override.get("coldStartsPerSize") is None:
+            merged.pop("coldStartsPerSize", None)
     return merged
 
 

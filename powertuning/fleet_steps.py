@@ -44,23 +44,39 @@ def resolve(
     return select(request, found, own_functions=own_functions, fleet_execution=fleet_execution)
 
 
-def usage(cloudwatch: Any, function_arns: Sequence[str], now: datetime | None = None) -> dict[str, Usage]:
+def usage(
+    cloudwatch: Any,
+    function_arns: Sequence[str],
+    now: datetime | None = None,
+    *,
+    log_bytes: bool = False,
+) -> dict[str, Usage]:
     """Invocations (sum) and Duration (average) of each function over the last 14 days, by unqualified
-    ARN: one GetMetricData call per 250 functions (two queries each)."""
+    ARN, in GetMetricData calls of 500 metric queries; with `log_bytes` (`--plan`, to price a Logs
+    Insights query) also the IncomingBytes (sum) of its log group /aws/lambda/<name>."""
     end = (now or datetime.now(UTC)).replace(microsecond=0)
     start = end - timedelta(days=METRICS_DAYS)
     names = [FunctionRef.parse(arn) for arn in function_arns]
     queries: list[dict[str, Any]] = []
     for index, ref in enumerate(names):
-        for prefix, metric, stat in (("i", "Invocations", "Sum"), ("d", "Duration", "Average")):
+        metrics = [
+            ("i", "AWS/Lambda", "Invocations", "Sum", "FunctionName", ref.name),
+            ("d", "AWS/Lambda", "Duration", "Average", "FunctionName", ref.name),
+        ]
+        if log_bytes:
+            # Uncompressed bytes ingested: what a query over the window scans.
+            metrics.append(
+                ("b", "AWS/Logs", "IncomingBytes", "Sum", "LogGroupName", f"/aws/lambda/{ref.name}")
+            )
+        for prefix, namespace, metric, stat, dimension, value in metrics:
             queries.append(
                 {
                     "Id": f"{prefix}{index}",
                     "MetricStat": {
                         "Metric": {
-                            "Namespace": "AWS/Lambda",
+                            "Namespace": namespace,
                             "MetricName": metric,
-                            "Dimensions": [{"Name": "FunctionName", "Value": ref.name}],
+                            "Dimensions": [{"Name": dimension, "Value": value}],
                         },
                         "Period": METRICS_DAYS * SECONDS_PER_DAY,
                         "Stat": stat,
@@ -74,7 +90,13 @@ def usage(cloudwatch: Any, function_arns: Sequence[str], now: datetime | None = 
         invocations = sum(values.get(f"i{index}", []))
         durations = values.get(f"d{index}", [])
         average = sum(durations) / len(durations) if durations else None
-        found[ref.unqualified] = Usage(invocations=invocations, average_duration_ms=average)
+        ingested = values.get(f"b{index}", [])
+        found[ref.unqualified] = Usage(
+            invocations=invocations,
+            average_duration_ms=average,
+            # No datapoint: unknown (not taken as nothing ingested).
+            log_bytes=sum(ingested) if ingested else None,
+        )
     return found
 
 

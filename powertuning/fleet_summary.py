@@ -14,7 +14,7 @@ from typing import Any, Final
 from powertuning.arns import FunctionRef
 from powertuning.fleet_request import DEFAULT_TOLERATED_FAILURE_PERCENTAGE, FunctionInfo
 from powertuning.inputs import TuningRequest
-from powertuning.pricing import DEFAULT_POWER_VALUES, lambda_price, step_functions_cost
+from powertuning.pricing import DEFAULT_POWER_VALUES, lambda_price, logs_insights_cost, step_functions_cost
 
 # CloudWatch metrics window, and the month the savings are quoted for (AWS pricing's 730 hours).
 METRICS_DAYS: Final = 14
@@ -28,6 +28,8 @@ class Usage:
     invocations: float = 0.0
     average_duration_ms: float | None = None
     days: int = METRICS_DAYS
+    # The log group's IncomingBytes over the window (read for `--plan` only; None: unknown).
+    log_bytes: float | None = None
 
     @property
     def monthly_invocations(self) -> float:
@@ -67,6 +69,42 @@ def estimated_tuning_cost(
     lambda_cost = sum(request.invocations_per_size * price.invocation_cost(duration, size) for size in sizes)
     transitions = 1 + 2 * (len(sizes) + 1) + 1 + 3 * len(sizes) + 3
     return {"lambdaCost": lambda_cost, "stepFunctionsCost": step_functions_cost(transitions, region)}
+
+
+def logs_insights_estimate(
+    info: FunctionInfo, tuning_input: Mapping[str, Any], usage: Usage, region: str
+) -> dict[str, Any]:
+    """The Logs Insights query a tuning at a production rate runs, for `--plan`: whether it runs, the
+    bytes it scans (the log group's IncomingBytes over the 14 days) and what that costs (None: unknown).
+    """
+    request = TuningRequest.from_dict({**tuning_input, "lambdaARN": info.arn})
+    if not request.reads_production_rate:
+        return {"query": False, "cost": 0.0, "note": "no production rate asked"}
+    if info.custom_log_group is not None:
+        return {
+            "query": False,
+            "cost": 0.0,
+            "customLogGroup": info.custom_log_group,
+            "note": f"logs to the custom log group {info.custom_log_group}: not queried",
+        }
+    group = f"/aws/lambda/{info.name}"
+    if usage.log_bytes is None:
+        return {
+            "query": True,
+            "logGroup": group,
+            "scannedBytes": None,
+            "cost": None,
+            "note": "no IncomingBytes datapoint in 14 days: bytes scanned unknown",
+        }
+    cost = logs_insights_cost(region, usage.log_bytes)
+    return {
+        "query": True,
+        "logGroup": group,
+        "scannedBytes": usage.log_bytes,
+        "cost": cost,
+        "note": "IncomingBytes over 14 days"
+        + ("" if cost is not None else ": no price known in this region"),
+    }
 
 
 @dataclass(frozen=True)
@@ -140,6 +178,8 @@ class Saving:
     tuning_cost: float
     basis: str
     execution_arn: str | None
+    # The rate the tuning priced cold starts at, or why it had none (None: no rate was asked for).
+    cold_start: Mapping[str, Any] | None = None
 
     @property
     def monthly_saving(self) -> float:
@@ -162,6 +202,7 @@ class Saving:
             "tuningCost": round(self.tuning_cost, 6),
             "basis": self.basis,
             "executionArn": self.execution_arn,
+            **({} if self.cold_start is None else {"coldStart": dict(self.cold_start)}),
         }
 
 
@@ -200,7 +241,29 @@ def saving(
         tuning_cost=tuning,
         basis=basis,
         execution_arn=outcome.execution_arn,
+        cold_start=cold_start_of(output),
     )
+
+
+def cold_start_of(output: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What a tuning's output says of its cold-start rate: `{rate, source, invocations?, coldStarts?}`,
+    `{rate: null, unavailable}` ("production-if-available" with no rate to read), or None (none asked)."""
+    cold = output.get("coldStart")
+    if isinstance(cold, Mapping) and cold.get("rate") is not None:
+        kept = ("rate", "source", "invocations", "coldStarts")
+        return {k: cold[k] for k in kept if cold.get(k) is not None}
+    if output.get("coldStartUnavailable") is not None:
+        return {"rate": None, "unavailable": str(output["coldStartUnavailable"])}
+    return None
+
+
+def cold_start_text(cold: Mapping[str, Any] | None) -> str:
+    """A summary row's rate in words: "4.00% (production)", "none: <why>", or "" (none asked)."""
+    if cold is None:
+        return ""
+    if cold.get("rate") is None:
+        return f"none: {cold.get('unavailable', 'not read')}"
+    return f"{100 * float(cold['rate']):.2f}% ({cold.get('source', 'input')})"
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,11 @@ Kind = Literal[
 
 # coldStartRate "production": the function's own rate, read from its log group (powertuning/cold_rate.py).
 PRODUCTION: Final = "production"
+# coldStartRate "production-if-available": the production rate where it can be read; a function with
+# no REPORT record in the window, no log group, or a custom log group is tuned without a rate and the
+# output says why (what a fleet gives each function unless told otherwise; docs/fleet.md).
+PRODUCTION_IF_AVAILABLE: Final = "production-if-available"
+PRODUCTION_FORMS: Final = (PRODUCTION, PRODUCTION_IF_AVAILABLE)
 # coldStartsPerSize: at most this many fresh versions per size, and never more than half of `num`
 # (the warm figure needs warm invocations).
 MAX_COLD_STARTS_PER_SIZE: Final = 20
@@ -110,12 +115,13 @@ def number(data: Mapping[str, Any], key: str, default: float, low: float, high: 
 
 
 def cold_start_rate(data: Mapping[str, Any], key: str) -> float | str | None:
-    """A share of invocations from 0 to 1, or "production" (the function's own, from its logs)."""
+    """A share of invocations from 0 to 1, "production" (the function's own, from its logs) or
+    "production-if-available" (the same, or no rate when its logs hold none)."""
     if key not in data:
         return None
     value = data[key]
-    if value == PRODUCTION:
-        return PRODUCTION
+    if isinstance(value, str) and value in PRODUCTION_FORMS:
+        return value
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -124,7 +130,8 @@ def cold_start_rate(data: Mapping[str, Any], key: str) -> float | str | None:
     ):
         raise InvalidInputError(
             f"{key} must be a number from 0 to 1 (the share of invocations that are cold starts) or "
-            f'"{PRODUCTION}" (the function\'s own rate over the last 14 days), got {json.dumps(value)}'
+            f'"{PRODUCTION}" (the function\'s own rate over the last 14 days) or "{PRODUCTION_IF_AVAILABLE}" '
+            f"(the same where its logs hold one, else no rate), got {json.dumps(value)}"
         )
     return float(value)
 

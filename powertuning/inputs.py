@@ -34,6 +34,8 @@ from powertuning.input_kinds import (
     MIN_NUM,
     ON_ERROR,
     PRODUCTION,
+    PRODUCTION_FORMS,
+    PRODUCTION_IF_AVAILABLE,
     SAMPLING,
     STRATEGIES,
     Kind,
@@ -101,6 +103,11 @@ class TuningRequest:
     def prices_cold_starts(self) -> bool:
         """Whether the run prices INIT at a cold-start rate (input `coldStartRate`)."""
         return self.cold_start_rate is not None
+
+    @property
+    def reads_production_rate(self) -> bool:
+        """Whether the Initializer reads the function's own rate from its log group."""
+        return self.cold_start_rate in PRODUCTION_FORMS
 
     @property
     def cold_versions(self) -> int:
@@ -398,7 +405,8 @@ INPUTS: Final[tuple[InputKey, ...]] = (
         "rate",
         'the share of invocations that are cold starts, 0-1, or "production" (the function\'s own over '
         "the last 14 days, from its log group): each size is priced at (1 - rate) x warm + rate x cold, "
-        "INIT billed",
+        f'INIT billed; "{PRODUCTION_IF_AVAILABLE}": the production rate, or none (and why) when the logs '
+        "hold none or are in a custom log group",
         reference=False,
         default_text="none: cold starts are trimmed away, as the reference tool does",
         metavar=f"RATE|{PRODUCTION}",

@@ -320,6 +320,8 @@ class TuningOutput:
     # Input `coldStartRate`: the rate the sizes are priced at, and the share of the pick's cost INIT is.
     cold_start: ColdStartRate | None = None
     init_share: float | None = None
+    # coldStartRate "production-if-available" with no rate to read: why the sizes are priced warm.
+    cold_start_unavailable: str | None = None
     dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -353,6 +355,8 @@ class TuningOutput:
                 "priced": self.cold_start.priced,
                 "initShare": self.init_share,
             }
+        if self.cold_start_unavailable is not None:
+            out["coldStartUnavailable"] = self.cold_start_unavailable
         return out
 
     @classmethod
@@ -404,6 +408,7 @@ class TuningOutput:
                 confidence=_optional(data, "confidence", Confidence.from_dict),
                 cold_start=_optional(data, "coldStart", ColdStartRate.from_dict),
                 init_share=_optional(data.get("coldStart") or {}, "initShare", finite_number),
+                cold_start_unavailable=_optional(data, "coldStartUnavailable", str),
                 dry_run=dry_run,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

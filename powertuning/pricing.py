@@ -53,6 +53,14 @@ account's monthly GB-seconds per architecture and region, x86_64 the first 6B at
 the next 9B at 10% off, above 15B at 20% off; arm64 the first 7.5B, the next 11.25B, above 18.75B.
 The next GB-second an account at a given usage buys is priced at its tier (the marginal price), the
 same factor in every region and currency. Without the input, the first tier's price.
+
+CloudWatch Logs Insights (coldStartRate "production": one query per tuning, `logs_insights_cost`):
+$0.005 per GB of data scanned, us-east-1, for both log classes (checked 2026-12-07 as pages quoting
+AWS's CloudWatch pricing page give it, dated May and June 2026; the pricing page itself was not
+readable that day). Used for every USD region, which is a floor where a region costs more; no China
+figure is known here (None). A query scans the log events in its time range, whatever its filter:
+estimated from the log group's IncomingBytes metric (uncompressed bytes ingested) over the window,
+counted in GB of 10^9 bytes (the larger count).
 """
 
 from __future__ import annotations
@@ -207,6 +215,17 @@ def snap_start_price(region: str, runtime: str) -> SnapStartPrice:
             round(SNAPSTART_RESTORE_GB_USD * ratio, 13), round(SNAPSTART_CACHE_GB_SECOND_USD * ratio, 13)
         )
     return SnapStartPrice(SNAPSTART_RESTORE_GB_USD, SNAPSTART_CACHE_GB_SECOND_USD)
+
+
+LOGS_INSIGHTS_GB_SCANNED_USD: Final = 0.005
+BYTES_PER_GB: Final = 1_000_000_000
+
+
+def logs_insights_cost(region: str, scanned_bytes: float) -> float | None:
+    """What a Logs Insights query scanning this many bytes costs (None where no price is known)."""
+    if currency(region) != "USD":
+        return None
+    return max(0.0, scanned_bytes) / BYTES_PER_GB * LOGS_INSIGHTS_GB_SCANNED_USD
 
 
 def currency(region: str) -> str:

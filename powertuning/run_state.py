@@ -89,6 +89,8 @@ class RunState:
     original_code: OriginalCode | None = None
     # Input `coldStartRate`: the rate the sizes are priced at (the input's, or read from the logs).
     cold_start: ColdStartRate | None = None
+    # coldStartRate "production-if-available" with no rate to read: why the run has none.
+    cold_start_unavailable: str | None = None
 
     @property
     def measured_architectures(self) -> tuple[str, ...]:
@@ -133,6 +135,8 @@ class RunState:
             out["original"]["code"] = self.original_code.to_dict()
         if self.cold_start is not None:
             out["coldStart"] = self.cold_start.to_dict()
+        if self.cold_start_unavailable is not None:
+            out["coldStartUnavailable"] = self.cold_start_unavailable
         return out
 
     @classmethod
@@ -159,6 +163,9 @@ class RunState:
             architectures=architectures,
             original_code=None if code is None else OriginalCode.from_dict(code),
             cold_start=None if data.get("coldStart") is None else ColdStartRate.from_dict(data["coldStart"]),
+            cold_start_unavailable=None
+            if data.get("coldStartUnavailable") is None
+            else str(data["coldStartUnavailable"]),
         )
 
 

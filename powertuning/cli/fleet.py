@@ -36,7 +36,12 @@ from powertuning.cli.output import (
 )
 from powertuning.errors import PowerTuningError
 from powertuning.fleet_request import FleetRequest, Selector
-from powertuning.fleet_summary import estimated_tuning_cost, monthly_cost
+from powertuning.fleet_summary import (
+    cold_start_text,
+    estimated_tuning_cost,
+    logs_insights_estimate,
+    monthly_cost,
+)
 from powertuning.report.fleet import write_fleet_html
 
 FLEET_OUTPUT = "FleetArn"
@@ -203,7 +208,7 @@ def _plan(args: argparse.Namespace, factory: aws.ClientFactory, fleet_input: dic
         # The tuner also leaves out its own functions when it runs; the plan cannot know them.
         selection = fleet_steps.resolve(request, lambda_client, own_functions=[], fleet_execution="plan")
         usage = fleet_steps.usage(
-            factory.client("cloudwatch", region), [i.function.arn for i in selection.items]
+            factory.client("cloudwatch", region), [i.function.arn for i in selection.items], log_bytes=True
         )
     except (PowerTuningError, ClientError, BotoCoreError) as exc:
         return usage_error(str(exc))
@@ -211,12 +216,16 @@ def _plan(args: argparse.Namespace, factory: aws.ClientFactory, fleet_input: dic
     rows: list[tuple[str, ...]] = []
     plan: list[dict[str, Any]] = []
     total_cost = 0.0
+    unknown = 0
     for item in selection.items:
         info = item.function
         used = usage[info.unqualified]
         current = monthly_cost(used, info.memory_size, info.architecture, region)
         cost = estimated_tuning_cost(info, item.tuning_input, used, region)
-        total = cost["lambdaCost"] + cost["stepFunctionsCost"]
+        # A tuning at a production rate runs one Logs Insights query, billed per GB scanned.
+        query = logs_insights_estimate(info, item.tuning_input, used, region)
+        unknown += query["cost"] is None
+        total = cost["lambdaCost"] + cost["stepFunctionsCost"] + (query["cost"] or 0.0)
         total_cost += total
         plan.append(
             {
@@ -225,6 +234,7 @@ def _plan(args: argparse.Namespace, factory: aws.ClientFactory, fleet_input: dic
                 "invocations14d": used.invocations,
                 "currentMonthlyCost": round(current, 4),
                 "estimatedTuningCost": round(total, 6),
+                "logsInsights": query,
             }
         )
         rows.append(
@@ -234,14 +244,21 @@ def _plan(args: argparse.Namespace, factory: aws.ClientFactory, fleet_input: dic
                 f"{used.invocations:,.0f}",
                 f"${current:,.2f}",
                 f"${total:.4f}",
+                _query_cell(query),
             )
         )
+    unpriced = (
+        f", plus the Logs Insights queries of {unknown} function(s) whose scanned bytes are unknown"
+        if unknown
+        else ""
+    )
     if args.output == "json":
         print(
             json.dumps(
                 {
                     "functions": plan,
                     "totalEstimatedTuningCost": round(total_cost, 6),
+                    "logsInsightsUnknown": unknown,
                 },
                 indent=2,
             )
@@ -249,16 +266,32 @@ def _plan(args: argparse.Namespace, factory: aws.ClientFactory, fleet_input: dic
     else:
         print(
             render_rows(
-                ("Function", "Memory", "Invocations (14 d)", "Current $/month", "Tuning cost (est.)"),
+                (
+                    "Function",
+                    "Memory",
+                    "Invocations (14 d)",
+                    "Current $/month",
+                    "Tuning cost (est.)",
+                    "Logs Insights (est.)",
+                ),
                 rows,
-                (False, True, True, True, True),
+                (False, True, True, True, True, False),
             )
         )
         print(
-            f"\n{len(rows)} functions; tuning them costs at most about ${total_cost:.4f}. "
+            f"\n{len(rows)} functions; tuning them costs at most about ${total_cost:.4f}{unpriced}. "
             "Nothing was started."
         )
     return EXIT_OK
+
+
+def _query_cell(query: Mapping[str, Any]) -> str:
+    """The plan's Logs Insights column: its cost and bytes, "unknown", or why no query runs."""
+    if not query["query"]:
+        return "none: custom log group" if query.get("customLogGroup") else "-"
+    if query["cost"] is None:
+        return "unknown"
+    return f"${query['cost']:.4f} ({query['scannedBytes'] / 1e9:,.2f} GB)"
 
 
 def _follow(
@@ -346,9 +379,15 @@ def _finish(args: argparse.Namespace, summary: dict[str, Any]) -> int:
     return EXIT_GATE_FAILED if failures else EXIT_OK
 
 
+def _rate_cell(cold: Mapping[str, Any] | None) -> str:
+    if cold is None:
+        return "-"
+    return "none" if cold.get("rate") is None else cold_start_text(cold)
+
+
 def format_summary(summary: Mapping[str, Any]) -> str:
     """The fleet summary as text: functions by saving, then failures and skips with their causes."""
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             r["functionArn"].split(":")[6],
             f"{r['memorySize']} MB",
@@ -358,13 +397,21 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         )
         for r in summary["functions"]
     ]
-    lines = [
-        render_rows(
-            ("Function", "Memory", "Recommended", "Current $/month", "Saving $/month"),
-            rows,
-            (False, True, True, True, True),
-        )
-    ]
+    headers: tuple[str, ...] = ("Function", "Memory", "Recommended", "Current $/month", "Saving $/month")
+    if any("coldStart" in r for r in summary["functions"]):
+        # The rate each tuning priced cold starts at; a function whose logs held none says so below.
+        headers += ("Cold-start rate",)
+        rows = [
+            (*row, _rate_cell(r.get("coldStart"))) for row, r in zip(rows, summary["functions"], strict=True)
+        ]
+    lines = [render_rows(headers, rows, (False, True, True, True, True, True)[: len(headers)])]
+    for r in summary["functions"]:
+        cold = r.get("coldStart") or {}
+        if cold.get("unavailable"):
+            lines.append(
+                f"no cold-start rate: {r['functionArn'].split(':')[6]}: {cold['unavailable']} "
+                "(tuned on warm invocations)"
+            )
     for key, label in (("failed", "failed"), ("skipped", "skipped")):
         for f in summary[key]:
             lines.append(f"{label}: {f['functionArn'].split(':')[6]}: {f['error']}: {f['cause']}")

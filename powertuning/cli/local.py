@@ -44,7 +44,7 @@ from powertuning.cli.output import (
 from powertuning.cli.output_paths import check_outputs
 from powertuning.cli.progress import Progress
 from powertuning.errors import InvalidInputError, PowerTuningError
-from powertuning.input_kinds import PRODUCTION
+from powertuning.input_kinds import PRODUCTION_FORMS
 from powertuning.inputs import TuningRequest
 from powertuning.local.cpu import MODEL
 from powertuning.local.preflight import check_init
@@ -373,10 +373,11 @@ def _refuse_aws_keys(execution_input: dict[str, Any]) -> None:
             f"processor ({platform.machine()}) only. Compare architectures on AWS with "
             "powertune run --architectures x86_64,arm64"
         )
-    if execution_input.get("coldStartRate") == PRODUCTION:
+    form = execution_input.get("coldStartRate")
+    if isinstance(form, str) and form in PRODUCTION_FORMS:
         # The production rate is a Logs Insights query on the function's log group on AWS.
         raise InvalidInputError(
-            f'coldStartRate "{PRODUCTION}" (--cold-start-rate {PRODUCTION}) reads the function\'s own '
+            f'coldStartRate "{form}" (--cold-start-rate {form}) reads the function\'s own '
             "rate from its CloudWatch log group with Logs Insights, which local mode does not have (no "
             "AWS account, no traffic): give the rate as a number from 0 to 1, e.g. --cold-start-rate 0.05"
         )

@@ -102,6 +102,8 @@ def initialize(
             f"{ref.name} already has the alias(es) {', '.join(clash[:5])}, which this run would create; "
             "rename or delete them before tuning (a run never changes aliases it did not create)"
         )
+    # Input `coldStartRate`: read now ("production": from the function's log group).
+    cold_start, unavailable = cold_rate.resolve_run(request, latest, logs_client, lambda_client=client)
     config = RunState(
         function_arn=ref.unqualified,
         power_values=tuple(power_values),
@@ -116,8 +118,8 @@ def initialize(
         timeout_s=int(latest.get("Timeout", 3)),
         ephemeral_storage_mb=ephemeral_storage_mb(latest),
         architectures=measured,
-        # Input `coldStartRate`: read now ("production": from the function's log group).
-        cold_start=cold_rate.resolve(request, latest, logs_client, lambda_client=client),
+        cold_start=cold_start,
+        cold_start_unavailable=unavailable,
     )
     limits.check_state_budget(request, config)
     if any(a != own for a in measured):
@@ -132,6 +134,14 @@ def initialize(
         architectures.discard(config, storage)
         raise _busy(ref.unqualified, holder)
     return config
+
+
+def measured_request(request: TuningRequest, config: RunState) -> TuningRequest:
+    """The request the run measures: without a rate (nor coldStartsPerSize) when "production-if-available"
+    found none, so the run is what it would be without coldStartRate; else the request as it was."""
+    if config.cold_start_unavailable is None:
+        return request
+    return replace(request, cold_start_rate=None, cold_starts_per_size=None)
 
 
 def ephemeral_storage_mb(configuration: dict[str, Any]) -> int:

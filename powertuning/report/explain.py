@@ -175,6 +175,11 @@ def cold_start_sentence(result: TuningResult) -> str | None:
 def cold_start_notes(result: TuningResult) -> list[str]:
     """Input `coldStartRate`: the sentence above, what a cold start was priced as (SnapStart,
     provisioned concurrency), and the sizes where no cold start was seen (priced warm)."""
+    if result.cold_start_unavailable is not None:
+        return [
+            f"No cold-start rate: {result.cold_start_unavailable}; priced on warm invocations only "
+            '(coldStartRate "production-if-available").'
+        ]
     sentence = cold_start_sentence(result)
     cold = result.cold_start
     if sentence is None or cold is None:

@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Final
 
+from powertuning.fleet_summary import cold_start_text
 from powertuning.report.html import _CSS, CSP
 
 # Bars of the saving chart: the largest saving spans this many pixels.
@@ -75,6 +76,7 @@ def render_fleet_html(summary: Mapping[str, Any], *, title: str = "Fleet power t
             "Saving $/month",
             "Tuning cost",
             "Basis",
+            "Cold-start rate",
         ),
         [
             (
@@ -87,6 +89,7 @@ def render_fleet_html(summary: Mapping[str, Any], *, title: str = "Fleet power t
                 _money(r["monthlySaving"]),
                 f"${float(r['tuningCost']):.4f}",
                 str(r["basis"]),
+                cold_start_text(r.get("coldStart")) or "—",
             )
             for r in rows
         ],
@@ -116,7 +119,9 @@ def render_fleet_html(summary: Mapping[str, Any], *, title: str = "Fleet power t
         f"<h2>Failed, skipped and left out</h2>{problems}"
         "<footer>Current cost: CloudWatch Invocations and average Duration at the current memory. "
         "Recommended cost: the same traffic scaled by what the tuning measured at both sizes (basis "
-        '"measured ratio"), else the tuning payload\'s cost per invocation at the recommended size.</footer>'
+        '"measured ratio"), else the tuning payload\'s cost per invocation at the recommended size. '
+        "Cold-start rate: what each tuning priced cold starts at (its own production rate unless the "
+        'fleet said otherwise), or "none" and why when its logs held none to read.</footer>'
         "</body></html>\n"
     )
 

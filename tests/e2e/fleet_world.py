@@ -15,6 +15,10 @@ moto 5.2.5 parses a Distributed Map with an S3 ItemReader, a ResultWriter and
 Not emulated (moto ignores them, AWS enforces them): MaxConcurrency across a Distributed Map's child
 workflows and ToleratedFailurePercentage; the item processor's runs are not separate child executions
 in moto, so their history and the parent's MapRun events are moto's, not AWS's.
+
+moto stores log events but cannot run the Logs Insights query of a tuning at a production rate (what
+each function of a fleet gets unless told otherwise): the tuner's logs client is
+tests/logs_insights.py's double over moto's log groups, which answers as Logs Insights does.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sfn
 
-from powertuning import asl, deployment
+from powertuning import asl, aws, deployment, lambda_api
 from powertuning.local.engine import LocalEngine, _run_tuner, _zip_placeholder
+from tests.logs_insights import LogsInsightsDouble
 
 FLEET_HANDLERS = ("fleet_resolver", "fleet_summary")
 FLEET_BUCKET = "powertuning-fleet-results"
@@ -169,11 +174,18 @@ def fleet_deployed(engine: LocalEngine) -> Iterator[str]:
         },
         function_timeout_s=300,
     )
+    insights = LogsInsightsDouble(aws.client("logs", engine.region))
+    real_client = lambda_api.client
+
+    def client(service: str, region: str | None = None) -> Any:
+        return insights if service == "logs" else real_client(service, region)  # type: ignore[call-overload]
+
     with (
         mock.patch.dict(os.environ, env),
         _sfn_names(),
         _result_writer(),
         mock.patch.object(LambdaFunction, "_invoke_lambda", invoke),
+        mock.patch.object(lambda_api, "client", client),
     ):
         yield engine.sfn_client.create_state_machine(
             name="powertuning-fleet", definition=definition, roleArn=role

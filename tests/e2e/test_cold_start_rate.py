@@ -128,3 +128,19 @@ def test_the_production_rate_is_read_from_the_log_group(engine, target, monkeypa
     assert out["coldStart"]["rate"] == 0.3
     assert out["coldStart"]["logGroup"] == group
     assert out["power"] == balanced_pick(truth(0.3))
+
+
+def test_the_tolerant_production_form_without_logs_tunes_as_today_and_says_why(engine, target, monkeypatch):
+    # GIVEN a function that has no log group (never invoked), and the Logs Insights double
+    logs = boto3.client("logs", region_name="us-east-1")
+    double = LogsInsightsDouble(logs)
+    real = lambda_api.client
+    monkeypatch.setattr(lambda_api, "client", lambda s, r=None: double if s == "logs" else real(s, r))
+    # WHEN tuned with coldStartRate "production-if-available"
+    out = tune(engine, target, coldStartRate="production-if-available")
+    # THEN the run succeeds, priced on warm invocations as without the key, and says why
+    assert out["coldStartUnavailable"] == f"there is no log group /aws/lambda/{target.split(':')[6]}"
+    assert "coldStart" not in out
+    assert out["power"] == balanced_pick(truth(0.0))
+    assert all("initDuration" not in row for row in out["stats"])
+    # (the reason is StartQuery's ResourceNotFoundException: the double was asked, and refused)

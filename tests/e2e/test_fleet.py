@@ -13,15 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.awslambda.models import LambdaFunction
 
 from powertuning import lambda_api
 from powertuning.aws import executions
+from powertuning.cli import fleet as fleet_cli
 from powertuning.cli import main
 from powertuning.fleet_summary import DAYS_PER_MONTH, METRICS_DAYS
 from powertuning.local.engine import RUNS_TABLE, LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult
-from powertuning.pricing import lambda_price
+from powertuning.pricing import LOGS_INSIGHTS_GB_SCANNED_USD, lambda_price
 from tests.e2e.fleet_world import FLEET_BUCKET, fleet_deployed
 
 POWER_VALUES = [128, 256, 512, 1024, 1536]
@@ -351,3 +353,149 @@ def test_powertune_fleet_refuses_bad_input_before_starting(capsys: pytest.Captur
     code = main(["fleet", "--function", A_FUNCTION, "--tag", "team=x"])
     assert code == 2
     assert "not both" in capsys.readouterr().err
+
+
+# -- cold starts: each function at its own production rate unless told otherwise -------------------
+CUSTOM_GROUP = "/shared/app"
+
+
+def _report_lines(engine: LocalEngine, name: str, total: int, cold: int) -> None:
+    """`total` REPORT lines in /aws/lambda/<name> a day ago, `cold` of them with an Init Duration."""
+    logs = engine._client("logs")
+    group = f"/aws/lambda/{name}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="2026/12/01/[$LATEST]a")
+    at = int((time.time() - 86_400) * 1000)
+    lines = [
+        f"REPORT RequestId: {i}\tDuration: 400.00 ms\tBilled Duration: 400 ms\tMemory Size: 1024 MB\t"
+        f"Max Memory Used: 60 MB\t" + ("Init Duration: 250.00 ms\t" if i < cold else "")
+        for i in range(total)
+    ]
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="2026/12/01/[$LATEST]a",
+        logEvents=[{"timestamp": at + i, "message": m} for i, m in enumerate(lines)],
+    )
+
+
+@pytest.fixture
+def logging_worlds(
+    world: tuple[LocalEngine, str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """io-bound logs 200 REPORT lines (40 cold) to its own group; mixed logs to a custom group (moto
+    keeps no LoggingConfig: its configuration says so here, as Lambda's would); the others have none."""
+    engine, _fleet_arn, _arns = world
+    _report_lines(engine, "io-bound", 200, 40)
+    original = LambdaFunction.get_configuration
+
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original(self, *args, **kwargs)
+        if self.function_name == "mixed":
+            config["LoggingConfig"] = {"LogFormat": "Text", "LogGroup": CUSTOM_GROUP}
+        return config
+
+    monkeypatch.setattr(LambdaFunction, "get_configuration", get_configuration)
+    yield
+    engine._client("logs").delete_log_group(logGroupName="/aws/lambda/io-bound")
+
+
+def test_a_fleet_tunes_each_function_at_its_own_rate_and_says_which_had_none(
+    world: tuple[LocalEngine, str, dict[str, str]], logging_worlds: None
+) -> None:
+    engine, fleet_arn, arns = world
+    # GIVEN a fleet whose defaults say nothing of coldStartRate; startup-heavy told null
+    chosen = ("io-bound", "mixed", "cpu-bound", "startup-heavy")
+    described = _run(
+        engine,
+        fleet_arn,
+        {
+            "functions": [arns[n] for n in chosen],
+            "defaults": {"powerValues": POWER_VALUES, "num": 5},
+            "overrides": {arns["startup-heavy"]: {"coldStartRate": None}},
+        },
+    )
+    # THEN every function is tuned: none fails for want of a rate
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    output = json.loads(described["output"])
+    summary = json.loads(
+        engine._client("s3").get_object(Bucket=FLEET_BUCKET, Key=output["summary"]["key"])["Body"].read()
+    )
+    assert (summary["totals"]["succeeded"], summary["totals"]["failed"]) == (4, 0)
+    rows = {row["functionArn"].rsplit(":", 1)[-1]: row for row in summary["functions"]}
+    # AND io-bound at its own rate, read from its log group (40 of 200)
+    assert rows["io-bound"]["coldStart"] == {
+        "rate": 0.2,
+        "source": "production",
+        "invocations": 200,
+        "coldStarts": 40,
+    }
+    # AND the two whose logs hold no rate are tuned without one, each saying why
+    assert rows["mixed"]["coldStart"] == {
+        "rate": None,
+        "unavailable": f"mixed logs to the custom log group {CUSTOM_GROUP}, which the tuner may not read",
+    }
+    assert rows["cpu-bound"]["coldStart"] == {
+        "rate": None,
+        "unavailable": "there is no log group /aws/lambda/cpu-bound",
+    }
+    # AND the one told null had no rate asked for at all
+    assert "coldStart" not in rows["startup-heavy"]
+    # AND the warm-only ones recommend what the curves say, as a fleet did before
+    for name in ("mixed", "cpu-bound", "startup-heavy"):
+        assert rows[name]["recommendedMemory"] == _expected_saving(name)[0]
+    # AND the text summary shows the rates and the reasons
+    text = fleet_cli.format_summary(summary)
+    assert re.search(r"io-bound\s+.*20\.00% \(production\)", text)
+    assert f"no cold-start rate: mixed: mixed logs to the custom log group {CUSTOM_GROUP}" in text
+    assert "no cold-start rate: cpu-bound: there is no log group /aws/lambda/cpu-bound" in text
+    # AND nothing is left on any function
+    for name in chosen:
+        aliases = engine.lambda_client.list_aliases(FunctionName=arns[name])["Aliases"]
+        assert aliases == [], name
+
+
+def test_powertune_fleet_plan_prices_the_logs_insights_queries(
+    world: tuple[LocalEngine, str, dict[str, str]],
+    logging_worlds: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    engine, fleet_arn, arns = world
+    # GIVEN io-bound's log group ingested 3 GB over the 14 days; cpu-bound's has no metric
+    engine._client("cloudwatch").put_metric_data(
+        Namespace="AWS/Logs",
+        MetricData=[
+            {
+                "MetricName": "IncomingBytes",
+                "Dimensions": [{"Name": "LogGroupName", "Value": "/aws/lambda/io-bound"}],
+                "Timestamp": datetime.now(UTC) - timedelta(days=2),
+                "Value": 3e9,
+                "Unit": "Bytes",
+            }
+        ],
+    )
+    chosen = ("io-bound", "mixed", "cpu-bound")
+    flags = [f for n in chosen for f in ("--function", arns[n])]
+    before = len(engine.sfn_client.list_executions(stateMachineArn=fleet_arn)["executions"])
+    # WHEN the fleet is planned
+    code = main(["fleet", *flags, "--plan", "--output", "json", "--region", "us-east-1"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 0
+    rows = {row["functionArn"].rsplit(":", 1)[-1]: row for row in plan["functions"]}
+    # THEN io-bound's query is priced at $0.005 per GB scanned, and in its tuning cost
+    query = rows["io-bound"]["logsInsights"]
+    assert (query["query"], query["scannedBytes"]) == (True, 3e9)
+    assert query["cost"] == pytest.approx(3 * LOGS_INSIGHTS_GB_SCANNED_USD)
+    assert rows["io-bound"]["estimatedTuningCost"] > query["cost"]
+    # AND mixed's custom log group is not queried; cpu-bound's scan is unknown, and said so
+    assert rows["mixed"]["logsInsights"]["query"] is False
+    assert rows["mixed"]["logsInsights"]["customLogGroup"] == CUSTOM_GROUP
+    assert rows["cpu-bound"]["logsInsights"]["cost"] is None
+    assert plan["logsInsightsUnknown"] == 1
+    # AND the table says the same, and nothing was started
+    code = main(["fleet", *flags, "--plan", "--region", "us-east-1"])
+    table = capsys.readouterr().out
+    assert re.search(r"io-bound .*\$0\.0150 \(3\.00 GB\)", table)
+    assert re.search(r"mixed .*none: custom log group", table)
+    assert re.search(r"cpu-bound .*unknown", table)
+    assert "plus the Logs Insights queries of 1 function(s) whose scanned bytes are unknown" in table
+    assert len(engine.sfn_client.list_executions(stateMachineArn=fleet_arn)["executions"]) == before

@@ -62,6 +62,10 @@ def test_bad_handler_is_a_usage_error(handler, message, tmp_path, capsys, monkey
             ["--cold-start-rate", "production"],
             'coldStartRate "production" (--cold-start-rate production) reads the function\'s own rate',
         ),
+        (
+            ["--cold-start-rate", "production-if-available"],
+            'coldStartRate "production-if-available" (--cold-start-rate production-if-available) reads',
+        ),
         (["--cold-start-rate", "sometimes"], "coldStartRate must be a number from 0 to 1"),
         (["--cold-start-rate", "1.5"], "coldStartRate must be a number from 0 to 1"),
     ],

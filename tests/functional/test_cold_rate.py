@@ -147,3 +147,95 @@ def test_a_custom_log_group_is_refused():
     latest = {"FunctionName": "target", "LoggingConfig": {"LogGroup": "/shared/app"}}
     with pytest.raises(ColdStartRateError, match="logs to /shared/app"):
         cold_rate.resolve(request, latest, None)
+
+
+# coldStartRate "production-if-available" (what a fleet gives each function unless told otherwise):
+# the production rate where the logs hold one; else the run goes on without a rate and says why.
+TOLERANT = "production-if-available"
+
+
+def test_the_tolerant_form_reads_the_production_rate_when_there_is_one(
+    logs, insights, target_function, lambda_context
+):
+    fill(logs, [report(i, cold=i < 5) for i in range(50)])
+    state = handler(
+        {"input": {"lambdaARN": target_function.arn, "coldStartRate": TOLERANT, "num": 5}}, lambda_context
+    )
+    cold = RunState.from_dict(state["run"]).cold_start
+    assert cold is not None
+    assert (cold.rate, cold.invocations, cold.cold_starts, cold.source) == (0.1, 50, 5, "production")
+    assert "coldStartUnavailable" not in state["run"]
+    assert state["request"]["coldStartRate"] == TOLERANT
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (["just a line"], f"{GROUP} holds no REPORT record in the last 14 days"),
+        (None, f"there is no log group {GROUP}"),
+    ],
+    ids=["no-report-record", "no-log-group"],
+)
+def test_the_tolerant_form_without_a_rate_runs_as_without_coldStartRate_and_says_why(
+    logs, insights, target_function, lambda_context, case
+):
+    messages, reason = case
+    # GIVEN a log group without REPORT records, or none at all
+    if messages is not None:
+        fill(logs, messages)
+    # WHEN the Initializer starts a run with the tolerant form (and more cold starts asked for)
+    state = handler(
+        {
+            "input": {
+                "lambdaARN": target_function.arn,
+                "coldStartRate": TOLERANT,
+                "coldStartsPerSize": 2,
+                "num": 5,
+            }
+        },
+        lambda_context,
+    )
+    # THEN the run is registered without a rate, with the reason, and measures as without the key
+    assert state["run"]["coldStartUnavailable"] == reason
+    assert "coldStart" not in state["run"]
+    assert RunState.from_dict(state["run"]).cold_start_unavailable == reason
+    assert "coldStartRate" not in state["request"]
+    assert "coldStartsPerSize" not in state["request"]
+    assert TuningRequest.from_dict(state["request"]).cold_versions == 0
+    assert registered(target_function.arn) is not None
+
+
+def test_the_tolerant_form_passes_over_a_custom_log_group_without_querying_it():
+    request = TuningRequest.from_dict(
+        {"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:target", "coldStartRate": TOLERANT}
+    )
+    latest = {"FunctionName": "target", "LoggingConfig": {"LogGroup": "/shared/app"}}
+    # (no logs client: a query would fail)
+    rate, reason = cold_rate.resolve_run(request, latest, None)
+    assert rate is None
+    assert reason == "target logs to the custom log group /shared/app, which the tuner may not read"
+
+
+@pytest.mark.parametrize("status", ["Failed", "Timeout"])
+def test_the_tolerant_form_still_refuses_a_query_that_fails(logs, status):
+    # A failing query is not "no rate": it is refused as with "production", not hidden
+    fill(logs, [report(1, cold=True)])
+    request = TuningRequest.from_dict(
+        {"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:target", "coldStartRate": TOLERANT}
+    )
+    with pytest.raises(ColdStartRateError, match=f"ended {status}"):
+        cold_rate.resolve_run(
+            request,
+            {"FunctionName": "target"},
+            LogsInsightsDouble(logs, status=status),
+            sleep=lambda _s: None,
+        )
+
+
+def test_the_strict_form_still_refuses_what_the_tolerant_one_passes_over():
+    request = TuningRequest.from_dict(
+        {"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:target", "coldStartRate": "production"}
+    )
+    latest = {"FunctionName": "target", "LoggingConfig": {"LogGroup": "/shared/app"}}
+    with pytest.raises(ColdStartRateError, match="logs to /shared/app"):
+        cold_rate.resolve_run(request, latest, None)

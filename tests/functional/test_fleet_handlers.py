@@ -52,6 +52,8 @@ def test_a_tag_selector_resolves_writes_the_items_and_leaves_out_the_tuner(
         "autoOptimize": False,
         "includeOutputResults": True,
         "num": 20,
+        # Each function at its own production rate unless told otherwise (its logs permitting)
+        "coldStartRate": "production-if-available",
         "lambdaARN": pay.arn,
     }
     assert by_name["pay-api"]["memorySize"] == 512

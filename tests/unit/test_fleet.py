@@ -83,6 +83,7 @@ def test_auto_optimize_is_off_unless_given_and_stats_are_on() -> None:
         "autoOptimize": False,
         "includeOutputResults": True,
         "num": 20,
+        "coldStartRate": "production-if-available",
         "lambdaARN": A,
     }
     assert request.tuning_input(B)["autoOptimize"] is True
@@ -197,6 +198,7 @@ def test_an_override_applies_to_its_function_whichever_forms_list_and_key_it(lis
         "autoOptimize": False,
         "includeOutputResults": True,
         "num": 20,
+        "coldStartRate": "production-if-available",
         "lambdaARN": entry,
     }
     assert request.tuning_input(B)["num"] == 5
@@ -350,15 +352,56 @@ def test_each_function_takes_its_own_production_rate_unless_its_override_says_ot
     assert "coldStartsPerSize" not in request.tuning_input(B)
     assert request.tuning_input(C)["coldStartRate"] == 0.1
     assert request.tuning_input(C)["coldStartsPerSize"] == 2
-    # THEN without a rate in the defaults, no function gets one (nothing changes without the key)
-    plain = FleetRequest.from_dict({"functions": [A, B]})
-    assert all("coldStartRate" not in plain.tuning_input(f) for f in (A, B))
+
+
+def test_a_fleet_silent_on_the_rate_gives_each_function_its_own_where_its_logs_hold_one() -> None:
+    C, D, E = (ARN.format(n) for n in "cde")  # noqa: N806 - named as A and B
+    # GIVEN a fleet whose defaults say nothing of coldStartRate, and overrides that do or that cannot blend
+    request = FleetRequest.from_dict(
+        {
+            "functions": [A, B, C, D, E],
+            "overrides": {
+                B: {"coldStartRate": None},
+                C: {"coldStartRate": "production"},
+                D: {"onlyColdStarts": True},
+                E: {"sampling": "adaptive"},
+            },
+        }
+    )
+    # THEN A takes the tolerant production form, B none, C the strict form as asked
+    assert request.tuning_input(A)["coldStartRate"] == "production-if-available"
+    assert "coldStartRate" not in request.tuning_input(B)
+    assert request.tuning_input(C)["coldStartRate"] == "production"
+    # AND a function whose input cannot blend a rate (onlyColdStarts, the adaptive race) gets none
+    assert "coldStartRate" not in request.tuning_input(D)
+    assert "coldStartRate" not in request.tuning_input(E)
+    # AND null in the defaults turns it off for every function, coldStartsPerSize with a rate back on
+    off = FleetRequest.from_dict(
+        {"functions": [A, B], "defaults": {"coldStartRate": None}, "overrides": {B: {"coldStartRate": 0.2}}}
+    )
+    assert "coldStartRate" not in off.tuning_input(A)
+    assert off.tuning_input(B)["coldStartRate"] == 0.2
+    # AND a dry run spends no query
+    dry = FleetRequest.from_dict({"functions": [A], "defaults": {"dryRun": True}})
+    assert "coldStartRate" not in dry.tuning_input(A)
+    # AND the fleet input as written (read back) keeps the null, not the implicit form
+    assert off.to_dict()["defaults"] == {"coldStartRate": None}
+    assert "defaults" not in request.to_dict()
 
 
 @pytest.mark.parametrize(
     ("fleet", "message"),
     [
-        ({"defaults": {"coldStartRate": None}}, "coldStartRate must be a number from 0 to 1"),
+        ({"defaults": {"coldStartRate": "production-if-possible"}}, "coldStartRate must be a number"),
+        (
+            {"defaults": {"coldStartRate": None, "coldStartsPerSize": 2}},
+            "defaults: coldStartsPerSize needs coldStartRate",
+        ),
+        ({"defaults": {"coldStartRate": None, "onlyColdStarts": True}}, None),
+        (
+            {"defaults": {"onlyColdStarts": True}, "overrides": {"B": {"coldStartRate": 0.1}}},
+            "coldStartRate cannot be combined with onlyColdStarts",
+        ),
         ({"defaults": {"coldStartRate": "sometimes"}}, "coldStartRate must be a number from 0 to 1"),
         (
             {"overrides": {"B": {"coldStartRate": None, "coldStartsPerSize": 2}}},
@@ -367,9 +410,12 @@ def test_each_function_takes_its_own_production_rate_unless_its_override_says_ot
         ({"overrides": {"B": {"coldStartRate": -0.1}}}, "coldStartRate must be a number from 0 to 1"),
     ],
 )
-def test_bad_fleet_cold_start_rates_are_refused_naming_the_key(fleet: dict, message: str) -> None:
+def test_bad_fleet_cold_start_rates_are_refused_naming_the_key(fleet: dict, message: str | None) -> None:
     data = {"functions": [A, B], **fleet}
     if "overrides" in data:
         data["overrides"] = {B if k == "B" else k: v for k, v in data["overrides"].items()}
+    if message is None:  # the table's one accepted row: null switches the implicit rate off
+        assert "coldStartRate" not in FleetRequest.from_dict(data).tuning_input(A)
+        return
     with pytest.raises(FleetInputError, match=message):
         FleetRequest.from_dict(data)

@@ -215,6 +215,17 @@ INVALID = [
     ("coldStartRate-above-one", {"coldStartRate": 1.5}, ["coldStartRate", "from 0 to 1", "1.5"]),
     ("coldStartRate-word", {"coldStartRate": "sometimes"}, ["coldStartRate", '"production"', '"sometimes"']),
     ("coldStartRate-bool", {"coldStartRate": True}, ["coldStartRate", "from 0 to 1", "true"]),
+    (
+        "coldStartRate-tolerant-misspelt",
+        {"coldStartRate": "production-if-possible"},
+        ["coldStartRate", '"production-if-available"', '"production-if-possible"'],
+    ),
+    ("coldStartRate-null", {"coldStartRate": None}, ["coldStartRate", "from 0 to 1", "null"]),
+    (
+        "coldStartRate-tolerant-onlyColdStarts",
+        {"coldStartRate": "production-if-available", "onlyColdStarts": True},
+        ["coldStartRate cannot be combined with onlyColdStarts"],
+    ),
     ("coldStartRate-nan-string", {"coldStartRate": "0.1"}, ["coldStartRate", "from 0 to 1", '"0.1"']),
     (
         "coldStartRate-onlyColdStarts",

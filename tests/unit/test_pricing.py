@@ -249,3 +249,11 @@ def test_the_tier_applies_in_china_too_in_its_currency():
     tiered = lambda_price("cn-north-1", "x86_64", monthly_gb_seconds=20e9)
     assert tiered.currency == "CNY"
     assert tiered.gb_second == pytest.approx(lambda_price("cn-north-1").gb_second * 0.8)
+
+
+def test_a_logs_insights_query_is_priced_per_gb_scanned():
+    # $0.005 per GB of 10^9 bytes, in USD regions; 2.5 GB scanned cost 1.25 cents
+    assert pricing.logs_insights_cost("us-east-1", 2.5e9) == pytest.approx(0.0125)
+    assert pricing.logs_insights_cost("eu-west-1", 0) == 0.0
+    # No China figure is known: the cost is unknown, not zero
+    assert pricing.logs_insights_cost("cn-north-1", 1e9) is None
