@@ -356,16 +356,8 @@ def test_an_unreachable_target_is_reported_unmet_with_the_fastest_sizes(
     assert world.functions_now() == tuned["before"]
 
 
-# onError "skip" needs each Task's observed times in the plan (graph.Task.samples_ms, which the model
-# uses for a function it could not tune); the reader does not record them yet, so the solver refuses
-# with WorkflowModelError. Strict: this fails loudly once the reader fills them.
-_SKIP_NEEDS_SAMPLES = pytest.mark.xfail(
-    strict=True,
-    reason="the reader leaves graph.Task.samples_ms empty: a skipped function has no time to keep",
-)
-
-
-@pytest.mark.parametrize("on_error", [pytest.param("skip", marks=_SKIP_NEEDS_SAMPLES), "fail"])
+# onError "skip": the function keeps its size and the times the history showed (graph.Task.samples_ms).
+@pytest.mark.parametrize("on_error", ["skip", "fail"])
 def test_a_failing_function_is_skipped_or_fails_the_run_as_on_error_says(
     world: World, user_run: tuple[str, str], tuned: dict[str, Any], on_error: str
 ) -> None:
