@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.iam_recording import PRINCIPAL
+
 
 @dataclass
 class LogsInsightsDouble:
@@ -26,7 +28,12 @@ class LogsInsightsDouble:
     polls: int = 0
 
     def start_query(self, **kwargs: Any) -> dict[str, Any]:
-        self.logs.describe_log_streams(logGroupName=kwargs["logGroupName"])  # missing group: moto raises
+        # Logs Insights reads the group on the service's side: not a call of the caller's role.
+        token = PRINCIPAL.set(None)
+        try:
+            self.logs.describe_log_streams(logGroupName=kwargs["logGroupName"])  # missing group: moto raises
+        finally:
+            PRINCIPAL.reset(token)
         query_id = str(uuid.uuid4())
         self.queries[query_id] = {**kwargs, "answered": 0}
         return {"queryId": query_id}
@@ -66,7 +73,11 @@ class LogsInsightsDouble:
             "endTime": query["endTime"] * 1000,
         }
         while True:
-            page = self.logs.filter_log_events(**kwargs)
+            token = PRINCIPAL.set(None)  # the service's own read, as above
+            try:
+                page = self.logs.filter_log_events(**kwargs)
+            finally:
+                PRINCIPAL.reset(token)
             out += [e["message"] for e in page.get("events", [])]
             if not page.get("nextToken"):
                 return out

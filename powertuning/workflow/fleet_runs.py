@@ -76,6 +76,9 @@ def measure_run(plan: WorkflowPlan, workflow_execution: str, max_concurrency: in
     (the request's tuning keys as defaults, each function's payload as its override); failures are
     tolerated by the fleet and judged by the solver (onError)."""
     defaults = {**dict(plan.request.tuning), **MEASURE_KEYS}
+    # The model composes warm quantiles: a rate only when the request asks for one (the fleet would
+    # otherwise give each function its production rate).
+    defaults.setdefault("coldStartRate", None)
     overrides: dict[str, dict[str, Any]] = {}
     for planned in plan.functions:
         child = plan.tuning_input(planned)
@@ -99,6 +102,8 @@ def apply_defaults(tuning: Mapping[str, Any]) -> dict[str, Any]:
     the request's keys need more."""
     defaults = {**dict(tuning), "autoOptimize": True, "strategy": "cost", "num": MIN_NUM}
     defaults.pop("powerValues", None)
+    if defaults.get("coldStartRate", 0) is None:
+        del defaults["coldStartRate"]  # the fleet's "no rate", which a single tuning does not take
     try:
         TuningRequest.from_dict({**defaults, "lambdaARN": _PLACEHOLDER_ARN, "powerValues": [1024]})
     except InvalidInputError:
@@ -106,6 +111,8 @@ def apply_defaults(tuning: Mapping[str, Any]) -> dict[str, Any]:
             defaults["num"] = tuning["num"]
         else:
             defaults.pop("num")
+    # Applying measures nothing worth a Logs Insights query (the fleet's null: no rate).
+    defaults.setdefault("coldStartRate", None)
     return defaults
 
 
