@@ -15,7 +15,11 @@ def test_auto_starts_with_a_coarse_ladder_up_to_one_vcpu():
     assert auto_initial_sizes(1024) == (128, 512, 1024)
     # cost starts low and speed high: a bigger size is dearer, a smaller one slower, unless the data says so
     assert auto_initial_sizes(strategy="cost") == (128, 512)
-    assert auto_initial_sizes(strategy="speed") == (512, 1769)
+    # speed: one vCPU and the climb's next step above it, so a plateau shows at once
+    assert auto_initial_sizes(strategy="speed") == (1769, 3008)
+    assert auto_initial_sizes(3008, strategy="speed") == (1769, 3008)
+    assert auto_initial_sizes(2048, strategy="speed") == (1769, 2048)
+    assert auto_initial_sizes(1536, strategy="speed") == (512, 1536)
     assert auto_initial_sizes(256, strategy="speed") == (128, 256)
     assert auto_grid(3008)[-1] == 3008
     assert set(auto_grid()) == set(AUTO_GRID)
