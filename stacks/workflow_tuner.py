@@ -24,7 +24,10 @@ from powertuning.asl import (
 
 from .acknowledgements import acknowledge_scanner_findings
 from .building_blocks import logged_state_machine, own_function
+from .lambda_asset import lambda_code
 
+# Also the handlers whose import closure is the workflow functions' asset, their own: the tuner's
+# asset never holds the workflow modules, and a deploy without the workflow tuner never stages them.
 WORKFLOW_FUNCTION_NAMES: Final = ("workflow_reader", "workflow_solver")
 # The reader holds up to 20 executions' histories (25,000 events each at most); the solver runs the
 # Monte Carlo model in pure Python: one full vCPU (1,769 MB) so the solve is as fast as Lambda allows.
@@ -51,7 +54,6 @@ class WorkflowTuner(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        code: lambda_.Code,
         bucket: s3.IBucket,
         fleet_state_machine_arn: str,
         own_state_machine_arns: list[str],
@@ -64,6 +66,7 @@ class WorkflowTuner(Construct):
         super().__init__(scope, construct_id)
         acknowledge_scanner_findings(self)
         self.bucket = bucket
+        code = lambda_code(WORKFLOW_FUNCTION_NAMES)
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
