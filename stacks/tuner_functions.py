@@ -7,11 +7,10 @@ from typing import Final, cast
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .acknowledgements import acknowledge
-from .building_blocks import own_function
+from .building_blocks import own_functions
 from .fleet_tuner import FLEET_FUNCTION_NAMES
 from .lambda_asset import lambda_code
 from .options import TunerOptions
@@ -42,25 +41,19 @@ class TunerFunctions(Construct):
             "initializer": {"defaultPowerValues": json.dumps(list(options.power_values))},
             "analyzer": {"visualizationUrl": options.visualization_url},
         }
-        self.functions: dict[str, lambda_.Function] = {}
-        self.roles: dict[str, iam.Role] = {}
-        self.log_groups: dict[str, logs.LogGroup] = {}
-        for name in FUNCTION_NAMES:
-            own = own_function(
-                self,
-                name,
-                code=code,
-                memory_mb=MEMORY_MB,
-                timeout_s=options.total_execution_timeout,
-                log_retention_days=options.log_retention_days,
-                environment=environment.get(name),
-            )
-            function, role, log_group = own.function, own.role, own.log_group
-            if options.subnet_ids:
-                self._attach_to_vpc(function, role, options)
-            self.functions[name] = function
-            self.roles[name] = role
-            self.log_groups[name] = log_group
+        own = own_functions(
+            self,
+            FUNCTION_NAMES,
+            code=code,
+            memory_mb=dict.fromkeys(FUNCTION_NAMES, MEMORY_MB),
+            timeout_s=options.total_execution_timeout,
+            log_retention_days=options.log_retention_days,
+            environment=environment,
+        )
+        self.functions, self.roles, self.log_groups = own.functions, own.roles, own.log_groups
+        if options.subnet_ids:
+            for name in FUNCTION_NAMES:
+                self._attach_to_vpc(self.functions[name], self.roles[name], options)
 
     @staticmethod
     def _attach_to_vpc(function: lambda_.Function, role: iam.Role, options: TunerOptions) -> None:
