@@ -9,7 +9,7 @@ import pytest
 
 from powertuning.deployment import ARCHITECTURES_ENV, FLEET_BUCKET_ENV, STAGING_BUCKET_ENV, TUNER_TAG
 from stacks.lambda_asset import asset_files
-from stacks.power_tuner import CODE_CHANGE_ACTIONS, LAYER_ACTIONS, SELF_DENIED_ACTIONS, STAGING_ACTIONS
+from stacks.tuner_actions import CODE_CHANGE_ACTIONS, LAYER_ACTIONS, SELF_DENIED_ACTIONS, STAGING_ACTIONS
 from stacks.workflow_grants import PAYLOAD_READERS
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import (

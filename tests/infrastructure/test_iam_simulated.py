@@ -26,7 +26,7 @@ from collections import Counter
 import pytest
 
 from stacks.lambda_asset import asset_files
-from stacks.power_tuner import SELF_DENIED_ACTIONS
+from stacks.tuner_actions import SELF_DENIED_ACTIONS
 from tests.iam_recording import ACCOUNT, RECORD_ENV, REGION, Call, read_calls
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.iam_simulation import (
