@@ -1,12 +1,13 @@
 """Resources the tuner's constructs build the same way: a function with its own role and log group,
-a private bucket, the logging of a state machine."""
+a private bucket, the logging of a state machine, a state machine calling functions of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from aws_cdk import Duration, Fn, Names, RemovalPolicy, Stack, Tags
+from aws_cdk import Aws, Duration, Fn, Names, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -14,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from powertuning.asl import TASK_TIMEOUT_MARGIN_S, with_timeouts
 from powertuning.deployment import TUNER_TAG
 
 from .acknowledgements import acknowledge
@@ -52,6 +54,11 @@ def retention(days: int) -> logs.RetentionDays:
     return _RETENTION[days]
 
 
+def function_construct_name(name: str) -> str:
+    """`fleet_resolver` -> `FleetResolver`: the function's construct id, and its ASL placeholder's stem."""
+    return "".join(part.title() for part in name.split("_"))
+
+
 @dataclass(frozen=True)
 class OwnFunction:
     """A function, its role (log writing and X-Ray only; the stack grants the rest) and its log group."""
@@ -72,7 +79,7 @@ def own_function(
     environment: dict[str, str] | None = None,
 ) -> OwnFunction:
     """The tuner function `lambdas/<name>.py`, with a role and a log group of its own."""
-    construct_name = "".join(part.title() for part in name.split("_"))
+    construct_name = function_construct_name(name)
     log_group = logs.LogGroup(
         scope,
         f"{construct_name}Logs",
@@ -112,6 +119,43 @@ def own_function(
         "resource-level permissions, so AWS documents Resource '*' for them.",
     )
     return OwnFunction(function, role, log_group)
+
+
+@dataclass(frozen=True)
+class OwnFunctions:
+    """Functions built by own_function, each with its role and log group, keyed by handler name."""
+
+    functions: dict[str, lambda_.Function]
+    roles: dict[str, iam.Role]
+    log_groups: dict[str, logs.LogGroup]
+
+
+def own_functions(
+    scope: Construct,
+    names: Sequence[str],
+    *,
+    code: lambda_.Code,
+    memory_mb: Mapping[str, int],
+    timeout_s: int,
+    log_retention_days: int,
+    environment: Mapping[str, dict[str, str]] | None = None,
+) -> OwnFunctions:
+    """own_function for each of `names`, with its memory size and environment (if any) by name."""
+    built = OwnFunctions({}, {}, {})
+    for name in names:
+        own = own_function(
+            scope,
+            name,
+            code=code,
+            memory_mb=memory_mb[name],
+            timeout_s=timeout_s,
+            log_retention_days=log_retention_days,
+            environment=(environment or {}).get(name),
+        )
+        built.functions[name] = own.function
+        built.roles[name] = own.role
+        built.log_groups[name] = own.log_group
+    return built
 
 
 def private_bucket(
@@ -199,3 +243,71 @@ def logged_state_machine(
         "resource-level permissions; AWS documents Resource '*' for them.",
     )
     return LoggedStateMachine(state_machine, log_group, name)
+
+
+@dataclass(frozen=True)
+class FunctionsStateMachine:
+    """A state machine and the functions of its own that it calls."""
+
+    functions: OwnFunctions
+    machine: LoggedStateMachine
+
+
+def functions_state_machine(
+    scope: Construct,
+    names: Sequence[str],
+    *,
+    code: lambda_.Code,
+    memory_mb: Mapping[str, int],
+    environment: Mapping[str, str],
+    timeout_s: int,
+    log_retention_days: int,
+    definition: str,
+    integrations: Mapping[str, str],
+    substitutions: Mapping[str, str],
+    tuner_function_arns: Sequence[str],
+    name_prefix: str,
+    log_execution_data: bool,
+    what_events_carry: str,
+) -> FunctionsStateMachine:
+    """Own functions for `names` (lambdas/<name>.py), each with `environment`, and a logged state
+    machine calling them.
+
+    The ASL `definition` gets every Task's TimeoutSeconds past the functions' timeout, and its
+    placeholders: `<Name>FunctionArn` for each function, `substitutions`, each of `integrations`
+    (placeholder -> service API) as the partition's `arn:...:states:::<api>`, and
+    `TunerFunctionArns`: `tuner_function_arns` and these functions' ARNs, comma-separated (the
+    functions the state machine refuses to act on).
+    """
+    functions = own_functions(
+        scope,
+        names,
+        code=code,
+        memory_mb=memory_mb,
+        timeout_s=timeout_s,
+        log_retention_days=log_retention_days,
+        environment={name: dict(environment) for name in names},
+    )
+    machine = logged_state_machine(
+        scope,
+        name_prefix=name_prefix,
+        definition=with_timeouts(definition, timeout_s + TASK_TIMEOUT_MARGIN_S),
+        substitutions={
+            **{
+                f"{function_construct_name(name)}FunctionArn": function.function_arn
+                for name, function in functions.functions.items()
+            },
+            **substitutions,
+            **{
+                name: Fn.join("", ["arn:", Aws.PARTITION, f":states:::{api}"])
+                for name, api in integrations.items()
+            },
+            "TunerFunctionArns": Fn.join(
+                ",", [*tuner_function_arns, *(f.function_arn for f in functions.functions.values())]
+            ),
+        },
+        log_retention_days=log_retention_days,
+        log_execution_data=log_execution_data,
+        what_events_carry=what_events_carry,
+    )
+    return FunctionsStateMachine(functions, machine)

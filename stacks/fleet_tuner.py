@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Aws, Fn
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from powertuning import deployment
-from powertuning.asl import FLEET_INTEGRATIONS, TASK_TIMEOUT_MARGIN_S, fleet_definition_text, with_timeouts
+from powertuning.asl import FLEET_INTEGRATIONS, fleet_definition_text
 
 from .acknowledgements import acknowledge_scanner_findings
-from .building_blocks import logged_state_machine, own_function, private_bucket
+from .building_blocks import functions_state_machine, private_bucket
 
 FLEET_FUNCTION_NAMES: Final = ("fleet_resolver", "fleet_summary")
 # The resolver may list thousands of functions and the summary reads every result: a little more room.
@@ -63,45 +60,27 @@ class FleetTuner(Construct):
             "summaries, written by the fleet state machine and its two functions (whose calls CloudTrail "
             "records); server access logs would need a second bucket per stack for no extra audit value.",
         )
-        self.functions: dict[str, lambda_.Function] = {}
-        self.roles: dict[str, iam.Role] = {}
-        self.log_groups: dict[str, logs.LogGroup] = {}
-        for name in FLEET_FUNCTION_NAMES:
-            own = own_function(
-                self,
-                name,
-                code=code,
-                memory_mb=FLEET_MEMORY_MB,
-                timeout_s=timeout_seconds,
-                log_retention_days=log_retention_days,
-                environment={deployment.FLEET_BUCKET_ENV: self.bucket.bucket_name},
-            )
-            function, role, log_group = own.function, own.role, own.log_group
-            self.functions[name] = function
-            self.roles[name] = role
-            self.log_groups[name] = log_group
-        definition = with_timeouts(fleet_definition_text(), timeout_seconds + TASK_TIMEOUT_MARGIN_S)
-        built = logged_state_machine(
+        built = functions_state_machine(
             self,
-            name_prefix=fleet_name_prefix(name_prefix),
-            definition=definition,
+            FLEET_FUNCTION_NAMES,
+            code=code,
+            memory_mb=dict.fromkeys(FLEET_FUNCTION_NAMES, FLEET_MEMORY_MB),
+            environment={deployment.FLEET_BUCKET_ENV: self.bucket.bucket_name},
+            timeout_s=timeout_seconds,
+            log_retention_days=log_retention_days,
+            definition=fleet_definition_text(),
+            integrations=FLEET_INTEGRATIONS,
             substitutions={
-                "FleetResolverFunctionArn": self.functions["fleet_resolver"].function_arn,
-                "FleetSummaryFunctionArn": self.functions["fleet_summary"].function_arn,
                 "TunerStateMachineArn": tuner_state_machine_arn,
                 "ResultsBucketName": self.bucket.bucket_name,
-                **{
-                    name: Fn.join("", ["arn:", Aws.PARTITION, f":states:::{api}"])
-                    for name, api in FLEET_INTEGRATIONS.items()
-                },
-                "TunerFunctionArns": Fn.join(
-                    ",", [*tuner_function_arns, *(f.function_arn for f in self.functions.values())]
-                ),
             },
-            log_retention_days=log_retention_days,
+            tuner_function_arns=tuner_function_arns,
+            name_prefix=fleet_name_prefix(name_prefix),
             log_execution_data=log_execution_data,
             what_events_carry="a fleet's events carry every function's tuning input, payloads included",
         )
-        self.state_machine, self.log_group = built.state_machine, built.log_group
+        own = built.functions
+        self.functions, self.roles, self.log_groups = own.functions, own.roles, own.log_groups
+        self.state_machine, self.log_group = built.machine.state_machine, built.machine.log_group
         # Known before the state machine exists, so its role can name its own ARN without a cycle.
-        self.state_machine_name = built.name
+        self.state_machine_name = built.machine.name

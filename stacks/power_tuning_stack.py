@@ -105,7 +105,6 @@ class PowerTuningStack(Stack):
         self.workflow = WorkflowTuner(
             self,
             "Workflow",
-            code=self.tuner.functions.code,
             bucket=fleet.bucket,
             fleet_state_machine_arn=fleet.state_machine.state_machine_arn,
             own_state_machine_arns=[

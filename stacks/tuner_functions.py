@@ -1,4 +1,4 @@
-"""The six tuner functions: one shared asset, one role and one log group each."""
+"""The six tuner functions: one asset (shared with the fleet's), one role and one log group each."""
 
 from __future__ import annotations
 
@@ -7,22 +7,25 @@ from typing import Final, cast
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .acknowledgements import acknowledge
-from .building_blocks import own_function
-from .lambda_asset import stage_asset
+from .building_blocks import own_functions
+from .fleet_tuner import FLEET_FUNCTION_NAMES
+from .lambda_asset import lambda_code
 from .options import TunerOptions
 
 FUNCTION_NAMES: Final = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
+# The handlers whose import closure is the tuner's asset: its own and the fleet's, which shares it
+# (FleetTuner takes `code`). The workflow tuner's functions have an asset of their own (WorkflowTuner).
+ASSET_HANDLERS: Final = FUNCTION_NAMES + FLEET_FUNCTION_NAMES
 # The tuner's functions wait on the Lambda API and crunch a few hundred numbers: the smallest size does.
 MEMORY_MB: Final = 128
 VPC_ACCESS_POLICY: Final = "service-role/AWSLambdaVPCAccessExecutionRole"
 
 
 class TunerFunctions(Construct):
-    """Initializer, Publisher, Executor, Cleaner, Analyzer and Optimizer, built from one asset.
+    """Initializer, Publisher, Executor, Cleaner, Analyzer and Optimizer, built from one asset (`code`).
 
     Each function gets its own role, which holds only log writing and X-Ray here; PowerTuner grants
     the Lambda and S3 actions each one calls. `functions`, `roles` and `log_groups` are keyed by
@@ -31,32 +34,26 @@ class TunerFunctions(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, options: TunerOptions) -> None:
         super().__init__(scope, construct_id)
-        code = lambda_.Code.from_asset(str(stage_asset()))
-        # The one asset, shared with the fleet's functions.
+        code = lambda_code(ASSET_HANDLERS)
+        # Shared with the fleet's functions.
         self.code = code
         environment = {
             "initializer": {"defaultPowerValues": json.dumps(list(options.power_values))},
             "analyzer": {"visualizationUrl": options.visualization_url},
         }
-        self.functions: dict[str, lambda_.Function] = {}
-        self.roles: dict[str, iam.Role] = {}
-        self.log_groups: dict[str, logs.LogGroup] = {}
-        for name in FUNCTION_NAMES:
-            own = own_function(
-                self,
-                name,
-                code=code,
-                memory_mb=MEMORY_MB,
-                timeout_s=options.total_execution_timeout,
-                log_retention_days=options.log_retention_days,
-                environment=environment.get(name),
-            )
-            function, role, log_group = own.function, own.role, own.log_group
-            if options.subnet_ids:
-                self._attach_to_vpc(function, role, options)
-            self.functions[name] = function
-            self.roles[name] = role
-            self.log_groups[name] = log_group
+        own = own_functions(
+            self,
+            FUNCTION_NAMES,
+            code=code,
+            memory_mb=dict.fromkeys(FUNCTION_NAMES, MEMORY_MB),
+            timeout_s=options.total_execution_timeout,
+            log_retention_days=options.log_retention_days,
+            environment=environment,
+        )
+        self.functions, self.roles, self.log_groups = own.functions, own.roles, own.log_groups
+        if options.subnet_ids:
+            for name in FUNCTION_NAMES:
+                self._attach_to_vpc(self.functions[name], self.roles[name], options)
 
     @staticmethod
     def _attach_to_vpc(function: lambda_.Function, role: iam.Role, options: TunerOptions) -> None:

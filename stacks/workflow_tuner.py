@@ -7,24 +7,19 @@ from __future__ import annotations
 
 from typing import Final
 
-from aws_cdk import Aws, Fn
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
+from aws_cdk import Fn
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from powertuning import deployment
-from powertuning.asl import (
-    TASK_TIMEOUT_MARGIN_S,
-    WORKFLOW_INTEGRATIONS,
-    with_timeouts,
-    workflow_definition_text,
-)
+from powertuning.asl import WORKFLOW_INTEGRATIONS, workflow_definition_text
 
 from .acknowledgements import acknowledge_scanner_findings
-from .building_blocks import logged_state_machine, own_function
+from .building_blocks import functions_state_machine
+from .lambda_asset import lambda_code
 
+# Also the handlers whose import closure is the workflow functions' asset, their own: the tuner's
+# asset never holds the workflow modules, and a deploy without the workflow tuner never stages them.
 WORKFLOW_FUNCTION_NAMES: Final = ("workflow_reader", "workflow_solver")
 # The reader holds up to 20 executions' histories (25,000 events each at most); the solver runs the
 # Monte Carlo model in pure Python: one full vCPU (1,769 MB) so the solve is as fast as Lambda allows.
@@ -51,7 +46,6 @@ class WorkflowTuner(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        code: lambda_.Code,
         bucket: s3.IBucket,
         fleet_state_machine_arn: str,
         own_state_machine_arns: list[str],
@@ -64,44 +58,27 @@ class WorkflowTuner(Construct):
         super().__init__(scope, construct_id)
         acknowledge_scanner_findings(self)
         self.bucket = bucket
-        self.functions: dict[str, lambda_.Function] = {}
-        self.roles: dict[str, iam.Role] = {}
-        self.log_groups: dict[str, logs.LogGroup] = {}
-        for name in WORKFLOW_FUNCTION_NAMES:
-            own = own_function(
-                self,
-                name,
-                code=code,
-                memory_mb=WORKFLOW_MEMORY_MB[name],
-                timeout_s=timeout_seconds,
-                log_retention_days=log_retention_days,
-                environment={deployment.FLEET_BUCKET_ENV: bucket.bucket_name},
-            )
-            self.functions[name] = own.function
-            self.roles[name] = own.role
-            self.log_groups[name] = own.log_group
-        definition = with_timeouts(workflow_definition_text(), timeout_seconds + TASK_TIMEOUT_MARGIN_S)
-        built = logged_state_machine(
+        built = functions_state_machine(
             self,
-            name_prefix=workflow_name_prefix(name_prefix),
-            definition=definition,
+            WORKFLOW_FUNCTION_NAMES,
+            code=lambda_code(WORKFLOW_FUNCTION_NAMES),
+            memory_mb=WORKFLOW_MEMORY_MB,
+            environment={deployment.FLEET_BUCKET_ENV: bucket.bucket_name},
+            timeout_s=timeout_seconds,
+            log_retention_days=log_retention_days,
+            definition=workflow_definition_text(),
+            integrations=WORKFLOW_INTEGRATIONS,
             substitutions={
-                "WorkflowReaderFunctionArn": self.functions["workflow_reader"].function_arn,
-                "WorkflowSolverFunctionArn": self.functions["workflow_solver"].function_arn,
                 "FleetStateMachineArn": fleet_state_machine_arn,
                 "OwnStateMachineArns": Fn.join(",", own_state_machine_arns),
-                "TunerFunctionArns": Fn.join(
-                    ",", [*tuner_function_arns, *(f.function_arn for f in self.functions.values())]
-                ),
-                **{
-                    name: Fn.join("", ["arn:", Aws.PARTITION, f":states:::{api}"])
-                    for name, api in WORKFLOW_INTEGRATIONS.items()
-                },
             },
-            log_retention_days=log_retention_days,
+            tuner_function_arns=tuner_function_arns,
+            name_prefix=workflow_name_prefix(name_prefix),
             log_execution_data=log_execution_data,
             what_events_carry="a workflow tuning's events carry the user's workflow input and payloads",
         )
-        self.state_machine, self.log_group = built.state_machine, built.log_group
+        own = built.functions
+        self.functions, self.roles, self.log_groups = own.functions, own.roles, own.log_groups
+        self.state_machine, self.log_group = built.machine.state_machine, built.machine.log_group
         # Known before the state machine exists, so policies can name it without a cycle.
-        self.state_machine_name = built.name
+        self.state_machine_name = built.machine.name

@@ -22,11 +22,15 @@ from cdk_nag import AwsSolutionsChecks
 
 import app as cdk_app
 from stacks import PowerTuner, TunerOptions
+from stacks.tuner_functions import ASSET_HANDLERS
+from stacks.workflow_tuner import WORKFLOW_FUNCTION_NAMES as WORKFLOW_ASSET_HANDLERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_NAMES = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
 FLEET_FUNCTION_NAMES = ("fleet_resolver", "fleet_summary")
 WORKFLOW_FUNCTION_NAMES = ("workflow_reader", "workflow_solver")
+# The code assets, by the handlers each is the import closure of (as the constructs declare them).
+ASSETS = {"tuner": ASSET_HANDLERS, "workflow": WORKFLOW_ASSET_HANDLERS}
 # Granted on Resource "*", the only one AWS offers for them: active tracing's X-Ray calls, and the
 # CloudWatch Logs calls with which Step Functions sets up a state machine's log delivery.
 TRACING_ACTIONS = (

@@ -13,6 +13,7 @@ from stacks.fleet_grants import SYNC_RULE
 from stacks.lambda_asset import asset_files
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import (
+    ASSETS,
     FLEET_FUNCTION_NAMES,
     REPO_ROOT,
     Synthesized,
@@ -94,7 +95,7 @@ def test_the_results_bucket_is_encrypted_private_ssl_only_and_expires(default_st
 
 
 def test_fleet_functions_hold_only_what_their_code_calls(default_stack: Synthesized) -> None:
-    called = actions_by_handler(REPO_ROOT, asset_files(), FLEET_FUNCTION_NAMES)
+    called = actions_by_handler(REPO_ROOT, asset_files(ASSETS["tuner"]), FLEET_FUNCTION_NAMES)
     # The scanner follows lambda_api.call's conflict branch (a wait on GetFunctionConfiguration),
     # taken only for calls with a FunctionName: the summary makes S3 and CloudWatch calls only.
     called["fleet_summary"].discard("lambda:GetFunctionConfiguration")

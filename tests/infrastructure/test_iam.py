@@ -9,10 +9,11 @@ import pytest
 
 from powertuning.deployment import ARCHITECTURES_ENV, FLEET_BUCKET_ENV, STAGING_BUCKET_ENV, TUNER_TAG
 from stacks.lambda_asset import asset_files
-from stacks.power_tuner import CODE_CHANGE_ACTIONS, LAYER_ACTIONS, SELF_DENIED_ACTIONS, STAGING_ACTIONS
+from stacks.tuner_actions import CODE_CHANGE_ACTIONS, LAYER_ACTIONS, SELF_DENIED_ACTIONS, STAGING_ACTIONS
 from stacks.workflow_grants import PAYLOAD_READERS
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.synthesis import (
+    ASSETS,
     FLEET_FUNCTION_NAMES,
     FUNCTION_NAMES,
     LOG_DELIVERY_ACTIONS,
@@ -61,7 +62,7 @@ def _granted(stack: Synthesized, name: str, service: str) -> dict[str, list[str]
 
 @pytest.fixture(scope="module")
 def code_actions() -> dict[str, set[str]]:
-    return actions_by_handler(REPO_ROOT, asset_files(), FUNCTION_NAMES)
+    return actions_by_handler(REPO_ROOT, asset_files(ASSETS["tuner"]), FUNCTION_NAMES)
 
 
 @pytest.mark.parametrize("stack_name", ["default_stack", "architectures_stack", "variant_stack"])

@@ -26,7 +26,7 @@ from collections import Counter
 import pytest
 
 from stacks.lambda_asset import asset_files
-from stacks.power_tuner import SELF_DENIED_ACTIONS
+from stacks.tuner_actions import SELF_DENIED_ACTIONS
 from tests.iam_recording import ACCOUNT, RECORD_ENV, REGION, Call, read_calls
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.iam_simulation import (
@@ -38,6 +38,7 @@ from tests.infrastructure.iam_simulation import (
     unused_grants,
 )
 from tests.infrastructure.synthesis import (
+    ASSETS,
     FLEET_FUNCTION_NAMES,
     FUNCTION_NAMES,
     LOG_DELIVERY_ACTIONS,
@@ -340,9 +341,11 @@ def test_every_grant_is_used_or_listed_with_its_reason(
         for p in deployment.principals
         if p.startswith("stateMachine:")
     }
-    code = actions_by_handler(
-        REPO_ROOT, asset_files(), FUNCTION_NAMES + FLEET_FUNCTION_NAMES + WORKFLOW_FUNCTION_NAMES
-    )
+    # Each handler's calls, over the asset its function runs.
+    code = {
+        **actions_by_handler(REPO_ROOT, asset_files(ASSETS["tuner"]), FUNCTION_NAMES + FLEET_FUNCTION_NAMES),
+        **actions_by_handler(REPO_ROOT, asset_files(ASSETS["workflow"]), WORKFLOW_FUNCTION_NAMES),
+    }
     unused, listed = [], set()
     for lid, action, pattern in unused_grants(deployment, allowed):
         if action in UNUSED_BY_DESIGN:

@@ -20,6 +20,7 @@ from tests.iam_recording import ACCOUNT, REGION
 from tests.infrastructure.code_calls import actions_by_handler
 from tests.infrastructure.iam_simulation import Deployment, Request, simulate
 from tests.infrastructure.synthesis import (
+    ASSETS,
     FLEET_FUNCTION_NAMES,
     REPO_ROOT,
     WORKFLOW_FUNCTION_NAMES,
@@ -99,7 +100,7 @@ def test_the_workflow_output_names_its_state_machine(default_stack: Synthesized)
 
 
 def test_workflow_functions_hold_only_what_their_code_calls(default_stack: Synthesized) -> None:
-    called = actions_by_handler(REPO_ROOT, asset_files(), WORKFLOW_FUNCTION_NAMES)
+    called = actions_by_handler(REPO_ROOT, asset_files(ASSETS["workflow"]), WORKFLOW_FUNCTION_NAMES)
     # The scanner follows lambda_api.call's conflict branch (a wait on GetFunctionConfiguration),
     # taken only for calls with a FunctionName: the solver makes S3 and Step Functions calls only.
     called["workflow_solver"].discard("lambda:GetFunctionConfiguration")
@@ -203,6 +204,13 @@ def test_workflow_off_leaves_the_template_without_it(tmp_path: Path, default_sta
         "executor-policy",
     }
     assert set(default_stack.json["Outputs"]) - set(stack.json["Outputs"]) == {"WorkflowArn"}
+    # AND the cloud assembly holds one code asset, the tuner's, as in the default deploy: the
+    # workflow tuner's was never staged
+    (code,) = [path.name for path in tmp_path.glob("asset.*") if (path / "lambdas").is_dir()]
+    (key,) = {props["Code"]["S3Key"] for _, props in stack.functions().values()}
+    (default_key,) = {props["Code"]["S3Key"] for _, props in default_stack.functions().values()}
+    assert code == f"asset.{key.removesuffix('.zip')}"
+    assert key == default_key
 
 
 def _kind(stack: Synthesized, lid: str) -> str:

@@ -27,6 +27,8 @@ import pytest
 
 import powertuning
 from stacks.lambda_asset import asset_sources, staged_content
+from stacks.tuner_functions import ASSET_HANDLERS
+from stacks.workflow_tuner import WORKFLOW_FUNCTION_NAMES
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 
@@ -58,6 +60,18 @@ app = cdk.App(outdir="cdk.out")
 stack = cdk.Stack(app, "MyService")
 tuner = PowerTuner(stack, "Tuner", options=TunerOptions(power_values=(128, 512, 1024)))
 cdk.CfnOutput(stack, "TunerArn", value=tuner.state_machine.state_machine_arn)
+cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+app.synth()
+"""
+# The repository's whole stack from the package: the tuner, the fleet and the workflow tuner.
+STACK_APP = """\
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from powertuning.cdk import PowerTuningStack
+
+app = cdk.App(outdir="cdk.out.stack")
+PowerTuningStack(app, "PowerTuning")
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()
 """
@@ -286,11 +300,9 @@ def test_a_users_cdk_app_synthesizes_the_tuner_with_the_repositorys_asset(instal
     report = json.loads((outdir / "validation-report.json").read_text())
     assert [plugin["conclusion"] for plugin in report["pluginReports"]] == ["success"]
     assert all(plugin["violations"] == [] for plugin in report["pluginReports"])
-    # AND the functions' asset is the repository's, file for file (so the same size and the same hash)
+    # AND the functions' one asset is the repository's, file for file (so the same size and the same hash)
     (asset,) = [path for path in outdir.glob("asset.*") if (path / "lambdas").is_dir()]
-    files = {str(path.relative_to(asset)): path.read_bytes() for path in asset.rglob("*") if path.is_file()}
-    expected = {str(relative): staged_content(source) for relative, source in asset_sources().items()}
-    assert files == expected
+    assert _asset_files(asset) == _repository_asset(ASSET_HANDLERS)
     # AND the handler strings are the asset's paths, as from the repository's app
     template = json.loads((outdir / "MyService.template.json").read_text())
     handlers = {
@@ -299,3 +311,35 @@ def test_a_users_cdk_app_synthesizes_the_tuner_with_the_repositorys_asset(instal
         if resource["Type"] == "AWS::Lambda::Function"
     }
     assert handlers == {f"lambdas.{name}.handler" for name in FUNCTION_NAMES}
+
+
+def _asset_files(asset: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(asset)): path.read_bytes() for path in asset.rglob("*") if path.is_file()}
+
+
+def _repository_asset(handlers: tuple[str, ...]) -> dict[str, bytes]:
+    """What the repository's asset of these handlers holds."""
+    return {str(relative): staged_content(source) for relative, source in asset_sources(handlers).items()}
+
+
+def test_the_installed_stack_builds_each_asset_as_the_repository(installed: Installed) -> None:
+    # GIVEN the whole stack from the installed package, with the workflow tuner (the default)
+    (installed.user_dir / "stack_app.py").write_text(STACK_APP)
+    # WHEN it is synthesized
+    installed.run("python", "stack_app.py")
+    outdir = installed.user_dir / "cdk.out.stack"
+    template = json.loads((outdir / "PowerTuning.template.json").read_text())
+    key_of = {
+        resource["Properties"]["Handler"].split(".")[1]: resource["Properties"]["Code"]["S3Key"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    # THEN the tuner's and the fleet's functions run one asset, the workflow tuner's another, each
+    # the repository's file for file
+    staged = {path for path in outdir.glob("asset.*") if (path / "lambdas").is_dir()}
+    assert len(staged) == 2
+    for handlers in (ASSET_HANDLERS, WORKFLOW_FUNCTION_NAMES):
+        (key,) = {key_of[name] for name in handlers}
+        asset = outdir / f"asset.{key.removesuffix('.zip')}"
+        assert asset in staged
+        assert _asset_files(asset) == _repository_asset(handlers)
