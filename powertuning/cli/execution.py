@@ -17,8 +17,8 @@ from powertuning.errors import PowerTuningError
 AWS_ERRORS = (PowerTuningError, ClientError, BotoCoreError)
 
 
-def not_started(exc: BaseException) -> int:
-    """Report a start that failed (exit 2): whatever the cause, nothing runs."""
+def not_started(exc: BaseException | str) -> int:
+    """Report a start that failed or was refused (exit 2): nothing runs."""
     return usage_error(f"nothing was started: {exc}")
 
 
