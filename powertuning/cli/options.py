@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from powertuning.errors import InvalidInputError
-from powertuning.inputs import INPUTS, InputKey, TuningRequest
+from powertuning.input_keys import INPUTS, InputKey
+from powertuning.inputs import TuningRequest
 
 
 def _kebab(key: str) -> str:
