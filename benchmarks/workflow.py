@@ -42,8 +42,8 @@ from benchmarks.fleet import OVERHEAD_PER_SIZE_S, OVERHEAD_PER_TUNING_S, makespa
 from powertuning.analysis import count_transitions, summarize
 from powertuning.fleet_request import DEFAULT_MAX_CONCURRENCY, FunctionInfo
 from powertuning.fleet_summary import Usage, estimated_tuning_cost
-from powertuning.output import SizeStats
 from powertuning.pricing import lambda_price, step_functions_cost, transition_price
+from powertuning.size_stats import SizeStats
 from powertuning.workflow import graph as g
 from powertuning.workflow.duration import Duration
 from powertuning.workflow.plan import PlannedFunction, WorkflowPlan

@@ -10,7 +10,7 @@ from typing import Any
 
 from powertuning import deployment, lambda_api
 from powertuning.arns import FunctionRef
-from powertuning.aws import region_of
+from powertuning.aws import region_of, run_table
 from powertuning.errors import CleanupError, ForeignCodeError
 from powertuning.failures import describe_failure
 from powertuning.lifecycle.cleanup import cleanup
@@ -27,7 +27,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # An EventBridge "Step Functions Execution Status Change" event: only the execution ARN is
         # used, to find the runs the tuner itself registered for it, and its real status is read.
         execution = str(event["detail"]["executionArn"])
-        records = lambda_api.runs_of_execution(runs, table, execution)
+        records = run_table.runs_of_execution(runs, table, execution)
         if records:
             ensure_ended(lambda_api.client("stepfunctions", region_of(execution)), execution)
         return {
@@ -46,7 +46,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "run" in event:
         config = RunState.from_dict(event["run"])
         client = lambda_api.client("lambda", FunctionRef.parse(config.function_arn).region)
-        record = lambda_api.get_run(runs, table, config.function_arn)
+        record = run_table.get_run(runs, table, config.function_arn)
         try:
             storage = lambda_api.client("s3", FunctionRef.parse(config.function_arn).region)
             report = cleanup(config, client, record, storage=storage).to_dict()

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from powertuning import stats
 from powertuning.inputs import TuningRequest
 from powertuning.logs import Report
-from powertuning.output import Constraint, SizeStats, TuningOutput
+from powertuning.output import Constraint, TuningOutput
 from powertuning.pricing import LambdaPrice, currency, step_functions_cost
 from powertuning.size_result import SizeResult
+from powertuning.size_stats import SizeStats
 from powertuning.visualization import DEFAULT_VISUALIZATION_URL, Point, build_url
 
 
@@ -240,7 +241,7 @@ def recommend(
         execution_cost=round(step_functions_cost(transitions, region), 8),
         lambda_cost=sum(r.total_cost for r in results),
         visualization=link(best.architecture),
-        # The output's stats item is the measured SizeResult's wire form (output.SizeStats).
+        # The output's stats item is the measured SizeResult's wire form (size_stats.SizeStats).
         sizes=tuple(SizeStats.from_dict(r.to_dict()) for r in ordered if not r.skipped),
         include_stats=include_stats,
         skipped=tuple((r.value, r.reason or "") for r in skipped if r.architecture is None),

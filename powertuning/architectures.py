@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from powertuning import code_ownership, lambda_api
 from powertuning.arns import S3_URI
-from powertuning.aws import error_code
+from powertuning.aws import error_code, function_code
 from powertuning.code_ownership import MAX_PACKAGE_BYTES
 from powertuning.errors import ArchitectureError, CodeRestoreError
 from powertuning.inputs import TuningRequest
@@ -122,7 +122,7 @@ def _layer_architectures(client: Any, layer_arn: str, account: str) -> tuple[str
     if layer_arn.split(":")[4] != account:
         return ()
     try:
-        return lambda_api.layer_architectures(client, layer_arn)
+        return function_code.layer_architectures(client, layer_arn)
     except ClientError as exc:
         if error_code(exc) != "AccessDeniedException":
             raise
@@ -160,7 +160,7 @@ class HashingFile:
 def stage(config: RunState, client: Any, storage: Any, bucket: str | None) -> OriginalCode:
     """Record the original code: a zip is copied to the staging bucket, checked against its
     CodeSha256; an image is recorded by its URI (by digest when Lambda resolved one)."""
-    found = lambda_api.get_function(client, config.function_arn)
+    found = function_code.get_function(client, config.function_arn)
     expected = str(found["Configuration"]["CodeSha256"])
     if found["Configuration"].get("PackageType") == "Image":
         code = found.get("Code") or {}
@@ -169,7 +169,7 @@ def stage(config: RunState, client: Any, storage: Any, bucket: str | None) -> Or
     assert bucket is not None, "check() refuses a zip function without a staging bucket"
     with tempfile.TemporaryFile() as package:
         sink = HashingFile(package)
-        lambda_api.download_code(str(found["Code"]["Location"]), sink, MAX_PACKAGE_BYTES)
+        function_code.download_code(str(found["Code"]["Location"]), sink, MAX_PACKAGE_BYTES)
         if sink.code_sha256 != expected:
             # $LATEST changed between the check and the download: nothing to rely on.
             raise ArchitectureError(
@@ -206,11 +206,11 @@ def switch(
         code_ownership.verify_staged(config, storage)
         match = S3_URI.match(str(code.staged))
         assert match is not None
-        lambda_api.update_code(client, config.function_arn, match["bucket"], match["key"], architecture)
+        function_code.update_code(client, config.function_arn, match["bucket"], match["key"], architecture)
         return
     image = (image_uris or {})[architecture]
     try:
-        lambda_api.update_image(client, config.function_arn, image, architecture)
+        function_code.update_image(client, config.function_arn, image, architecture)
     except ClientError as exc:
         if error_code(exc) != "InvalidParameterValueException":
             raise
@@ -265,11 +265,11 @@ def restore(config: RunState, client: Any, storage: Any = None) -> bool:
 
 def _put_back(config: RunState, client: Any, code: OriginalCode) -> None:
     if code.image_uri is not None:
-        lambda_api.update_image(client, config.function_arn, code.image_uri, config.architecture)
+        function_code.update_image(client, config.function_arn, code.image_uri, config.architecture)
         return
     match = S3_URI.match(str(code.staged))
     assert match is not None
-    lambda_api.update_code(client, config.function_arn, match["bucket"], match["key"], config.architecture)
+    function_code.update_code(client, config.function_arn, match["bucket"], match["key"], config.architecture)
 
 
 def discard(config: RunState, storage: Any) -> None:

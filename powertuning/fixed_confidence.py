@@ -21,7 +21,8 @@ from powertuning import stats
 from powertuning.adaptive.estimates import Estimate, lower_bound
 from powertuning.adaptive.outcome import statement_text, within_pct
 from powertuning.input_kinds import MAX_NUM
-from powertuning.output import Confidence, SizeStats
+from powertuning.output import Confidence
+from powertuning.size_stats import SizeStats
 
 # The figure each strategy picks on, and its noise.
 _FIGURES = {"cost": ("average_price", "price_variance"), "speed": ("average_duration", "duration_variance")}

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from powertuning import lambda_api
 from powertuning.arns import IMAGE_URI, REPOSITORY_URI, FunctionRef
-from powertuning.aws import error_code
+from powertuning.aws import error_code, function_code
 from powertuning.deployment import TUNER_TAG, CodeChanges
 from powertuning.errors import CodeChangeDisabledError, ImageNotAllowedError, SelfTargetError
 from powertuning.inputs import TuningRequest
@@ -137,7 +137,7 @@ def check_request(
         check_code_changes(request, str((latest.get("Architectures") or ["x86_64"])[0]), changes)
         return
     if request.image_uris:
-        found = lambda_api.get_function(client, request.function.unqualified)
+        found = function_code.get_function(client, request.function.unqualified)
         if found["Configuration"].get("PackageType") != "Image":
             return  # architectures.check refuses imageUris for a zip package, saying so
         code = found.get("Code") or {}

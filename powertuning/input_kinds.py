@@ -1,7 +1,7 @@
 """The kinds of execution input value: each kind's range or choices, and its one parser.
 
 Each parser reads one key from the input and checks it on its own, raising InvalidInputError naming
-the key and what is allowed; `inputs.INPUTS` says which kind each key is, `input_rules` what keys mean
+the key and what is allowed; `input_keys.INPUTS` says which kind each key is, `input_rules` what keys mean
 together.
 """
 

@@ -1,6 +1,7 @@
-"""Every AWS call the tuner's functions make (Lambda, S3, DynamoDB, Step Functions); each function
-takes a client. Clients, the retry policy and the conflict wait are powertuning.aws's, the one seam
-the CLI and the local engine use too.
+"""The AWS calls the tuner's functions make (Lambda, S3, Step Functions, CloudWatch metrics); each
+function takes a client. Clients, the retry policy and the conflict wait are powertuning.aws's, the
+one seam the CLI and the local engine use too; beside it, `aws.run_table` (the run registry in
+DynamoDB) and `aws.function_code` (a function's code onto another architecture).
 
 Updates wait until Lambda has applied the previous one (`aws.wait_until_updated`); a version is
 invoked only once Active (boto3's `published_version_active` waiter).
@@ -9,8 +10,6 @@ invoked only once Active (boto3's `published_version_active` waiter).
 from __future__ import annotations
 
 import json
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -303,44 +302,7 @@ def execution_status(client: SFNClient, execution_arn: str) -> str:
     return str(call(client, "describe_execution", executionArn=execution_arn)["status"])
 
 
-# -- another architecture (input `architectures`): the code, its layers, its staged copy ----------------
-
-
-def get_function(client: Any, function_arn: str) -> dict[str, Any]:
-    """GetFunction of $LATEST: its configuration and where its code can be downloaded (`Code`)."""
-    found: dict[str, Any] = call(client, "get_function", FunctionName=function_arn)
-    return found
-
-
-def layer_architectures(client: Any, layer_version_arn: str) -> tuple[str, ...]:
-    """The architectures a layer version declares itself compatible with (() when it declares none)."""
-    # GetLayerVersion takes the layer's ARN as its name (a layer may be another account's).
-    layer, _, version = layer_version_arn.rpartition(":")
-    found = call(client, "get_layer_version", LayerName=layer, VersionNumber=int(version))
-    return tuple(str(a) for a in found.get("CompatibleArchitectures") or ())
-
-
-def _open_url(url: str, timeout_s: float) -> Any:
-    # Only https: the URL is Code.Location from GetFunction, a presigned S3 link.
-    if not url.startswith("https://"):
-        raise ValueError(f"refusing to download code from a non-https location: {url[:60]}")
-    return urllib.request.urlopen(url, timeout=timeout_s)
-
-
-# Replaced by powertuning/local/aws_rules.py, where Code.Location points into moto rather than S3.
-open_url: Callable[[str, float], Any] = _open_url
-
-
-def download_code(url: str, sink: Any, max_bytes: int) -> None:
-    """Copy the function's deployment package from GetFunction's Code.Location (valid for 10
-    minutes) into `sink`, 1 MB at a time: a package can be larger than the tuner's memory."""
-    copied = 0
-    with open_url(url, 60.0) as response:
-        while chunk := response.read(1 << 20):
-            copied += len(chunk)
-            if copied > max_bytes:
-                raise ValueError(f"the deployment package is larger than {max_bytes} bytes")
-            sink.write(chunk)
+# -- S3 objects: the staged copy of a function's code (input `architectures`), a workflow's payloads --
 
 
 def put_object(client: Any, bucket: str, key: str, body: Any) -> None:
@@ -362,113 +324,6 @@ def read_object(client: Any, bucket: str, key: str, sink: Any, max_bytes: int) -
 def delete_object(client: Any, bucket: str, key: str) -> None:
     """Delete an object; deleting one already gone succeeds (S3 answers 204 either way)."""
     call(client, "delete_object", Bucket=bucket, Key=key)
-
-
-def update_code(client: Any, function_name: str, bucket: str, key: str, architecture: str) -> None:
-    """UpdateFunctionCode from an S3 object on one architecture, then wait until Lambda applied it.
-
-    Lambda reads the object with the caller's permissions (s3:GetObject on the staging bucket).
-    """
-    wait_until_updated(client, function_name)
-    call(
-        client,
-        "update_function_code",
-        FunctionName=function_name,
-        S3Bucket=bucket,
-        S3Key=key,
-        Architectures=[architecture],
-    )
-    wait_until_updated(client, function_name)
-
-
-def update_image(client: Any, function_name: str, image_uri: str, architecture: str) -> None:
-    """UpdateFunctionCode of a container image function to an image on one architecture, then wait
-    until Lambda applied it (Lambda pulls the image from ECR itself, with the function's access)."""
-    wait_until_updated(client, function_name)
-    call(
-        client,
-        "update_function_code",
-        FunctionName=function_name,
-        ImageUri=image_uri,
-        Architectures=[architecture],
-    )
-    wait_until_updated(client, function_name)
-
-
-# -- the run registry: one item per function being tuned (a DynamoDB table of the stack) ----------
-
-
-def acquire_run(
-    client: DynamoDBClient, table: str, function_arn: str, record: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Register a run on a function unless one is registered; None if acquired, else the holder's record."""
-    item = {"functionArn": {"S": function_arn}, "runId": {"S": str(record["runId"])}}
-    item["record"] = {"S": json.dumps(record)}
-    try:
-        call(
-            client,
-            "put_item",
-            TableName=table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(functionArn)",
-        )
-    except ClientError as exc:
-        if error_code(exc) != "ConditionalCheckFailedException":
-            raise
-        return get_run(client, table, function_arn) or {"runId": "?", "executionArn": "?"}
-    return None
-
-
-def get_run(client: DynamoDBClient, table: str, function_arn: str) -> dict[str, Any] | None:
-    """The record of the run registered on a function, if any."""
-    response = call(
-        client, "get_item", TableName=table, Key={"functionArn": {"S": function_arn}}, ConsistentRead=True
-    )
-    item = response.get("Item")
-    return None if item is None else dict(json.loads(item["record"]["S"]))
-
-
-def update_run(client: DynamoDBClient, table: str, function_arn: str, record: dict[str, Any]) -> None:
-    """Replace the record of the run registered on a function (only while that run holds it)."""
-    call(
-        client,
-        "put_item",
-        TableName=table,
-        Item={
-            "functionArn": {"S": function_arn},
-            "runId": {"S": str(record["runId"])},
-            "record": {"S": json.dumps(record)},
-        },
-        ConditionExpression="runId = :run",
-        ExpressionAttributeValues={":run": {"S": str(record["runId"])}},
-    )
-
-
-def release_run(client: DynamoDBClient, table: str, function_arn: str, run_id: str) -> bool:
-    """Remove a run's registration; False if that run held none."""
-    try:
-        call(
-            client,
-            "delete_item",
-            TableName=table,
-            Key={"functionArn": {"S": function_arn}},
-            ConditionExpression="runId = :run",
-            ExpressionAttributeValues={":run": {"S": run_id}},
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
-def runs_of_execution(client: DynamoDBClient, table: str, execution_arn: str) -> list[dict[str, Any]]:
-    """Records of the runs an execution registered (the table holds one item per function tuned now)."""
-    listing = pages(
-        client, "scan", token=("ExclusiveStartKey", "LastEvaluatedKey"), TableName=table, ConsistentRead=True
-    )
-    records = [json.loads(item["record"]["S"]) for page in listing for item in page.get("Items", [])]
-    return [record for record in records if record.get("executionArn") == execution_arn]
 
 
 # -- fleets: selecting functions, reading their metrics, the results bucket -----------------------

@@ -5,38 +5,21 @@ be: the reference tool's `stats` items carry only `value`, `averagePrice` and `a
 figure an item lacks stays None (the report shows "—", not a made-up 0); an output without `stats`
 (includeOutputResults false) gets its sizes, average durations and average costs from the
 visualization link, which every output carries. Saved files get edited by hand: what is not an
-output raises ResultFormatError naming what is wrong.
+output raises ResultFormatError naming what is wrong. Each size's item: `size_stats.SizeStats`; the
+value parsers they share: `wire`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Self
 from urllib.parse import parse_qs, urlparse
 
 from powertuning.cold_starts import BLENDED, ColdStartRate
 from powertuning.errors import ResultFormatError
-from powertuning.visualization import decode
-
-
-def finite_number(value: Any) -> float:
-    """A finite number from a saved document (a string of one too: files get edited by hand)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected a number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
-
-
-def whole_number(value: Any) -> int:
-    """A whole number from a saved document (see finite_number)."""
-    number = finite_number(value)
-    if number != int(number):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return int(number)
+from powertuning.size_stats import SizeStats, sizes_from_visualization
+from powertuning.wire import Keys, finite_number, optional, read_keys, required, whole_number, written_keys
 
 
 def size_label(slot: int | tuple[str, int]) -> str:
@@ -77,10 +60,10 @@ class Constraint:
         return cls(
             met=data["met"],
             statistic=str(data.get("statistic", "average")),
-            max_duration_ms=_required(data, "maxDurationMs", finite_number),
-            value=_required(data, "value", finite_number),
+            max_duration_ms=required(data, "maxDurationMs", finite_number),
+            value=required(data, "value", finite_number),
             meeting=tuple(
-                (str(v["architecture"]), _required(v, "value", whole_number))
+                (str(v["architecture"]), required(v, "value", whole_number))
                 if isinstance(v, Mapping)
                 else whole_number(v)
                 for v in data.get("sizesMeetingTarget") or ()
@@ -102,142 +85,6 @@ class Constraint:
             f"latency target {self.statistic} <= {self.max_duration_ms:g} ms {verdict} "
             f"({power} MB: {self.statistic} {self.value:.2f} ms)"
         )
-
-
-def _optional(data: Mapping[str, Any], key: str, parse: Callable[[Any], Any]) -> Any:
-    value = data.get(key)
-    return None if value is None else _required(data, key, parse)
-
-
-def _required(data: Mapping[str, Any], key: str, parse: Callable[[Any], Any]) -> Any:
-    # The key in the message: a hand-edited file's author needs to know which value to fix.
-    if data.get(key) is None:
-        raise ValueError(f"{key} is missing")
-    try:
-        return parse(data[key])
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{key}: {exc}") from exc
-
-
-def _true(value: Any) -> bool:
-    if value is not True:
-        raise ValueError(f"expected true, got {value!r}")
-    return True
-
-
-# Optional wire keys, in wire order: (camelCase key, field, parser); None when a document lacks one.
-Keys = tuple[tuple[str, str, Callable[[Any], Any]], ...]
-
-
-def _read(data: Mapping[str, Any], keys: Keys) -> dict[str, Any]:
-    return {name: _optional(data, key, parse) for key, name, parse in keys}
-
-
-def _written(obj: object, keys: Keys) -> dict[str, Any]:
-    return {key: getattr(obj, name) for key, name, _ in keys if getattr(obj, name) is not None}
-
-
-# A stats item's figures past the reference tool's three.
-_FIGURES: Final[Keys] = (
-    ("totalCost", "total_cost", finite_number),
-    ("p50", "p50", finite_number),
-    ("p90", "p90", finite_number),
-    ("p95", "p95", finite_number),
-    ("p99", "p99", finite_number),
-    ("invocations", "invocations", whole_number),
-    ("coldStarts", "cold_starts", whole_number),
-    ("errors", "errors", whole_number),
-    ("gbSeconds", "gb_seconds", finite_number),
-    ("transitions", "transitions", whole_number),
-    ("architecture", "architecture", str),
-    # Input `coldStartRate` only (powertuning/cold_starts.py).
-    ("warmPrice", "warm_price", finite_number),
-    ("warmDuration", "warm_duration", finite_number),
-    ("initDuration", "init_duration", finite_number),
-    ("coldStartCost", "cold_start_cost", finite_number),
-    ("coldStartDuration", "cold_start_duration", finite_number),
-    ("initCost", "init_cost", finite_number),
-    ("snapStartCacheCost", "snap_start_cache_cost", finite_number),
-    ("snapStartCacheHourly", "snap_start_cache_hourly", finite_number),
-    ("noColdStartSeen", "no_cold_start_seen", _true),
-    # Fixed sampling only (analysis.summarize).
-    ("priceVariance", "price_variance", finite_number),
-    ("durationVariance", "duration_variance", finite_number),
-    ("keptInvocations", "kept_invocations", whole_number),
-)
-
-
-@dataclass(frozen=True)
-class SizeStats:
-    """One item of the output's `stats`: what the output says of one measured size; None where it
-    does not say.
-
-    The Analyzer writes the measured `SizeResult`s (size_result.py, the execution state's items) through
-    their wire form, so an item is a `SizeResult` without its state-only keys (`samples`, `skipped`).
-    """
-
-    value: int
-    average_price: float
-    average_duration: float
-    total_cost: float | None = None
-    p50: float | None = None
-    p90: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    invocations: int | None = None
-    cold_starts: int | None = None
-    errors: int | None = None
-    gb_seconds: float | None = None
-    transitions: int | None = None
-    # Input `architectures`: which one this size was measured on.
-    architecture: str | None = None
-    # Input `coldStartRate`: warm and cold apart (averagePrice and averageDuration are then blended).
-    warm_price: float | None = None
-    warm_duration: float | None = None
-    init_duration: float | None = None
-    cold_start_cost: float | None = None
-    cold_start_duration: float | None = None
-    init_cost: float | None = None
-    snap_start_cache_cost: float | None = None
-    snap_start_cache_hourly: float | None = None
-    # A rate was given but this size showed no cold start: priced warm (the CLI and report say so).
-    no_cold_start_seen: bool | None = None
-    # Fixed sampling: how noisy the averages are (size_result.NOISE_KEYS).
-    price_variance: float | None = None
-    duration_variance: float | None = None
-    kept_invocations: int | None = None
-
-    @property
-    def has_percentiles(self) -> bool:
-        """Whether p50 and p99 are both known (the chart's bar needs both)."""
-        return self.p50 is not None and self.p99 is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        """camelCase wire form; the first three keys are the reference tool's; unknown figures left out."""
-        first = {
-            "value": self.value,
-            "averagePrice": self.average_price,
-            "averageDuration": self.average_duration,
-        }
-        return first | _written(self, _FIGURES)
-
-    @classmethod
-    def from_dict(cls, item: Any) -> SizeStats:
-        """Parse one item; keys it lacks stay None, unknown keys are ignored."""
-        if not isinstance(item, Mapping):
-            raise ResultFormatError(f"a stats item is a JSON object, got {type(item).__name__}")
-        missing = [k for k in ("value", "averagePrice", "averageDuration") if k not in item]
-        if missing:
-            raise ResultFormatError(f"malformed execution output: a stats item has no {', '.join(missing)}")
-        try:
-            return cls(
-                value=_required(item, "value", whole_number),
-                average_price=_required(item, "averagePrice", finite_number),
-                average_duration=_required(item, "averageDuration", finite_number),
-                **_read(item, _FIGURES),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ResultFormatError(f"malformed execution output: {exc}") from exc
 
 
 # The confidence statement's figures before its lists.
@@ -271,7 +118,7 @@ class Confidence:
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase wire form; figures the statement did not carry are left out."""
-        return _written(self, _STATEMENT) | {
+        return written_keys(self, _STATEMENT) | {
             "skippedByModel": list(self.skipped_by_model),
             "pick": self.pick,
             "notSeparated": [{"value": v, "withinPct": w} for v, w in self.not_separated],
@@ -285,11 +132,11 @@ class Confidence:
             raise ValueError(f"confidence must be an object with a text, got {data!r}")
         return cls(
             text=data["text"],
-            **_read(data, _STATEMENT),
+            **read_keys(data, _STATEMENT),
             skipped_by_model=tuple(whole_number(v) for v in data.get("skippedByModel", [])),
-            pick=_optional(data, "pick", whole_number),
+            pick=optional(data, "pick", whole_number),
             not_separated=tuple(
-                (_required(s, "value", whole_number), _optional(s, "withinPct", finite_number))
+                (required(s, "value", whole_number), optional(s, "withinPct", finite_number))
                 for s in data.get("notSeparated", [])
             ),
         )
@@ -366,8 +213,8 @@ class TuningOutput:
         if not isinstance(data, Mapping):
             raise ResultFormatError(f"an execution output is a JSON object, got {type(data).__name__}")
         dry_run = data.get("dryRun") is True
-        required = ("stateMachine",) if dry_run else ("power", "cost", "duration", "stateMachine")
-        missing = [k for k in required if k not in data]
+        needed = ("stateMachine",) if dry_run else ("power", "cost", "duration", "stateMachine")
+        missing = [k for k in needed if k not in data]
         if missing:
             raise ResultFormatError(
                 f"not an execution output: missing {', '.join(missing)} "
@@ -381,34 +228,34 @@ class TuningOutput:
         if stats:
             sizes = tuple(sorted((SizeStats.from_dict(s) for s in stats), key=lambda s: s.value))
         else:
-            sizes = _sizes_from_visualization(visualization)
+            sizes = sizes_from_visualization(visualization)
         try:
             skipped = [
                 (
-                    _optional(s, "architecture", str),
-                    _required(s, "value", whole_number),
+                    optional(s, "architecture", str),
+                    required(s, "value", whole_number),
                     str(s.get("reason") or ""),
                 )
                 for s in data.get("skipped", [])
             ]
             return cls(
-                power=0 if dry_run else _required(data, "power", whole_number),
-                cost=0.0 if dry_run else _required(data, "cost", finite_number),
-                duration=0.0 if dry_run else _required(data, "duration", finite_number),
-                execution_cost=_optional(machine, "executionCost", finite_number) or 0.0,
-                lambda_cost=_optional(machine, "lambdaCost", finite_number) or 0.0,
+                power=0 if dry_run else required(data, "power", whole_number),
+                cost=0.0 if dry_run else required(data, "cost", finite_number),
+                duration=0.0 if dry_run else required(data, "duration", finite_number),
+                execution_cost=optional(machine, "executionCost", finite_number) or 0.0,
+                lambda_cost=optional(machine, "lambdaCost", finite_number) or 0.0,
                 visualization=visualization,
                 sizes=sizes,
                 include_stats=bool(stats),
                 skipped=tuple((v, r) for a, v, r in skipped if a is None),
                 skipped_on=tuple((a, v, r) for a, v, r in skipped if a is not None),
-                architecture=_optional(data, "architecture", str),
+                architecture=optional(data, "architecture", str),
                 visualizations={str(k): str(v) for k, v in (machine.get("visualizations") or {}).items()},
-                constraint=_optional(data, "constraint", Constraint.from_dict),
-                confidence=_optional(data, "confidence", Confidence.from_dict),
-                cold_start=_optional(data, "coldStart", ColdStartRate.from_dict),
-                init_share=_optional(data.get("coldStart") or {}, "initShare", finite_number),
-                cold_start_unavailable=_optional(data, "coldStartUnavailable", str),
+                constraint=optional(data, "constraint", Constraint.from_dict),
+                confidence=optional(data, "confidence", Confidence.from_dict),
+                cold_start=optional(data, "coldStart", ColdStartRate.from_dict),
+                init_share=optional(data.get("coldStart") or {}, "initShare", finite_number),
+                cold_start_unavailable=optional(data, "coldStartUnavailable", str),
                 dry_run=dry_run,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -469,14 +316,3 @@ class PairRow:
     figures: SizeStats | None
     skipped: str | None
     recommended: bool
-
-
-def _sizes_from_visualization(url: str) -> tuple[SizeStats, ...]:
-    if "#" not in url:
-        return ()
-    points = decode(url.split("#", 1)[1])
-    # Float32 in the link: round back to the precision the tuner reports.
-    return tuple(
-        SizeStats(value=p.power, average_duration=round(p.duration, 2), average_price=p.cost)
-        for p in sorted(points, key=lambda p: p.power)
-    )

@@ -16,7 +16,7 @@ class SizeResult:
     """What the Executor measured at one memory size.
 
     The items of `$.results` (fixed sampling) and of `$.round` (an adaptive batch, with its samples);
-    the output's `stats` items (`output.SizeStats`, `$.analysis.stats`: there is no `$.stats` path)
+    the output's `stats` items (`size_stats.SizeStats`, `$.analysis.stats`: there is no `$.stats` path)
     are their wire form without the state-only keys.
     """
 

@@ -41,9 +41,10 @@ import powertuning.aws
 from powertuning import deployment, lambda_api
 from powertuning.arns import FunctionRef
 from powertuning.local.aws_rules import real_aws_rules
-from powertuning.local.engine import RUNS_TABLE, LocalEngine, create_runs_table
+from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound
 from powertuning.local.target import FunctionSpec, InvokeResult, TargetRuntime
+from powertuning.local.tuner_stack import RUNS_TABLE, create_runs_table
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account

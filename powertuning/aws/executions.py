@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -35,6 +36,16 @@ def start_execution(
         input=json.dumps(execution_input),
     )
     return str(response["executionArn"])
+
+
+def execution_name(prefix: str) -> str:
+    """`<prefix>-<local time>-<6 hex>`: sortable by start, and unique when two start in one second."""
+    return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def start_named(sfn: SFNClient, state_machine_arn: str, prefix: str, execution_input: dict[str, Any]) -> str:
+    """Start an execution named by `execution_name(prefix)`; returns its ARN."""
+    return start_execution(sfn, state_machine_arn, execution_name(prefix), execution_input)
 
 
 def state_machine_tags(sfn: SFNClient, state_machine_arn: str) -> dict[str, str]:

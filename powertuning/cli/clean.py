@@ -14,9 +14,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from powertuning import aws, lambda_api
+from powertuning import aws
 from powertuning.arns import FunctionRef
-from powertuning.aws import executions
+from powertuning.aws import executions, run_table
 from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options
 from powertuning.cli.output import EXIT_EXECUTION_FAILED, EXIT_OK, error, usage_error
 from powertuning.errors import InvalidInputError, PowerTuningError
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, factory: aws.ClientFactory | None = None) -> i
             args.stack_name or DEFAULT_STACK_NAME,
             RUNS_TABLE_OUTPUT,
         )
-        record = lambda_api.get_run(runs, table, ref.unqualified)
+        record = run_table.get_run(runs, table, ref.unqualified)
         if record and not args.force and _still_running(factory, record, args.region):
             error(
                 f"{ref.unqualified} is being tuned by execution {record.get('executionArn')}, which is still "

@@ -11,22 +11,20 @@ import argparse
 import json
 import sys
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from powertuning import aws, fleet_steps, lambda_api
 from powertuning.arns import FunctionRef
 from powertuning.aws import executions
-from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options
+from powertuning.cli.execution import AWS_ERRORS, follow_to_end, not_started, print_started
+from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options, add_input_file, add_poll_interval
 from powertuning.cli.output import (
     EXIT_CODES_HELP,
-    EXIT_EXECUTION_FAILED,
     EXIT_GATE_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     error,
@@ -80,11 +78,9 @@ def register(subparsers: Any) -> None:
     which.add_argument(
         "--runtime", metavar="R", help="select functions of this runtime, e.g. python3.13 (default: any)"
     )
-    parser.add_argument(
-        "--input-file",
-        type=Path,
-        metavar="FILE",
-        help="tuning input for every function (a JSON object), or {defaults, overrides} "
+    add_input_file(
+        parser,
+        "tuning input for every function (a JSON object), or {defaults, overrides} "
         "(default: the tuner's defaults)",
     )
     parser.add_argument("--max-concurrency", type=int, metavar="N", help="tunings at once (default: 5)")
@@ -114,7 +110,7 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="write the fleet HTML report here (needs --wait; default: none)",
     )
-    out.add_argument("--poll-interval", type=float, default=5.0, metavar="SECONDS", help="polling period")
+    add_poll_interval(out, default=5.0)
     gates = parser.add_argument_group("gates (exit code 3 when one fails; need --wait)")
     gates.add_argument(
         "--max-tuning-cost",
@@ -173,27 +169,20 @@ def fleet(args: argparse.Namespace) -> int:
             factory.client("cloudformation"), args.stack_name or DEFAULT_STACK_NAME, FLEET_OUTPUT
         )
         sfn = factory.client("stepfunctions", aws.region_of(fleet_arn))
-        name = f"powertune-fleet-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        execution_arn = executions.start_execution(sfn, fleet_arn, name, fleet_input)
-    except (PowerTuningError, ClientError, BotoCoreError) as exc:
-        return usage_error(f"nothing was started: {exc}")
+        execution_arn = executions.start_named(sfn, fleet_arn, "powertune-fleet", fleet_input)
+    except AWS_ERRORS as exc:
+        return not_started(exc)
     if not args.wait:
-        print(json.dumps({"executionArn": execution_arn}) if args.output == "json" else execution_arn)
-        return EXIT_OK
+        return print_started(execution_arn, args.output)
     status(f"fleet execution {execution_arn}")
-    try:
-        described = _follow(sfn, factory, execution_arn, args)
-    except KeyboardInterrupt:
-        error(f"stopped following; the fleet goes on: {execution_arn}")
-        return EXIT_INTERRUPTED
-    except (ClientError, BotoCoreError) as exc:
-        error(f"lost track of {execution_arn}: {exc}")
-        return EXIT_EXECUTION_FAILED
-    if described["status"] != "SUCCEEDED":
-        error(f"the fleet execution {described['status']}: {execution_arn}")
-        print(f"Error: {described.get('error') or described['status']}", file=sys.stderr)
-        print(f"Cause: {described.get('cause') or '(none given)'}", file=sys.stderr)
-        return EXIT_EXECUTION_FAILED
+    described, code = follow_to_end(
+        lambda: _follow(sfn, factory, execution_arn, args),
+        execution_arn,
+        what="the fleet execution",
+        goes_on="the fleet",
+    )
+    if described is None:
+        return code
     location = json.loads(described["output"])["summary"]
     s3 = factory.client("s3")
     summary = json.loads(s3.get_object(Bucket=location["bucket"], Key=location["key"])["Body"].read())
@@ -210,7 +199,7 @@ def _plan(args: argparse.Namespace, factory: aws.ClientFactory, fleet_input: dic
         usage = fleet_steps.usage(
             factory.client("cloudwatch", region), [i.function.arn for i in selection.items], log_bytes=True
         )
-    except (PowerTuningError, ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         return usage_error(str(exc))
     region = region or lambda_client.meta.region_name
     rows: list[tuple[str, ...]] = []

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -234,43 +235,40 @@ def _run(args: argparse.Namespace) -> int:
         runtime = WorkerRuntime(args.cpu_mode)
     except PowerTuningError as exc:
         return usage_error(str(exc))
+    prepared = _Prepared(args, target, request, execution_input, python_path, runtime, aws, staged, err)
     try:
-        return _tune(
-            args,
-            target=target,
-            request=request,
-            execution_input=execution_input,
-            python_path=python_path,
-            runtime=runtime,
-            aws=aws,
-            staged=staged,
-            err=err,
-        )
+        return _tune(prepared)
     finally:
         runtime.close()  # already closed by the engine, unless interrupted before it started
         for warning in runtime.warnings:
             print(f"powertune: warning: {warning}", file=err)
 
 
-def _tune(
-    args: argparse.Namespace,
-    *,
-    target: Target,
-    request: TuningRequest,
-    execution_input: dict[str, Any],
-    python_path: tuple[str, ...],
-    runtime: WorkerRuntime,
-    aws: local_aws.AwsPlan,
-    staged: local_payloads.Staged | None,
-    err: TextIO,
-) -> int:
-    failure = check_init(target.spec(args, python_path))
+@dataclass(frozen=True)
+class _Prepared:
+    """What the checks before a local tuning made of the arguments: all the tuning runs with."""
+
+    args: argparse.Namespace
+    target: Target
+    request: TuningRequest
+    execution_input: dict[str, Any]
+    python_path: tuple[str, ...]
+    runtime: WorkerRuntime
+    aws: local_aws.AwsPlan
+    staged: local_payloads.Staged | None
+    err: TextIO
+
+
+def _tune(prepared: _Prepared) -> int:
+    args, target, request, aws = prepared.args, prepared.target, prepared.request, prepared.aws
+    staged = prepared.staged
+    failure = check_init(target.spec(args, prepared.python_path))
     if failure is not None:
         return usage_error(
             f"the handler {target.handler} does not load (nothing was started):\n{failure.describe()}"
         )
     try:
-        aws.start(REGION, err)
+        aws.start(REGION, prepared.err)
         if staged is None and request.payload_s3:
             # The tuner reads payloadS3 from its own S3 (the engine's): copied there from the function's.
             body = aws.read_object(request.payload_s3, limits.MAX_INVOKE_PAYLOAD_BYTES)
@@ -279,28 +277,17 @@ def _tune(
         aws.close()
         return usage_error(str(exc))
     try:
-        runtime.aws_env = aws.environment
-        return _tune_with_services(
-            args, target=target, request=request, execution_input=execution_input,
-            python_path=python_path, runtime=runtime, aws=aws, staged=staged, err=err,
-        )  # fmt: skip
+        prepared.runtime.aws_env = aws.environment
+        return _tune_with_services(replace(prepared, staged=staged))
     finally:
         aws.close()
 
 
-def _tune_with_services(
-    args: argparse.Namespace,
-    *,
-    target: Target,
-    request: TuningRequest,
-    execution_input: dict[str, Any],
-    python_path: tuple[str, ...],
-    runtime: WorkerRuntime,
-    aws: local_aws.AwsPlan,
-    staged: local_payloads.Staged | None,
-    err: TextIO,
-) -> int:
+def _tune_with_services(prepared: _Prepared) -> int:
     from powertuning.local.engine import LocalEngine  # moto is slow to import: after the checks
+
+    args, target, request, runtime = prepared.args, prepared.target, prepared.request, prepared.runtime
+    execution_input, staged, err = prepared.execution_input, prepared.staged, prepared.err
 
     progress = Progress(err)
     lines = InvocationLines(
@@ -317,7 +304,7 @@ def _tune_with_services(
             timeout_s=args.timeout,
             environment=target.extra_env,
             log_format=args.log_format,
-            python_path=python_path,
+            python_path=prepared.python_path,
             ephemeral_storage_mb=args.ephemeral_storage,
         )
         execution_input["lambdaARN"] = arn
@@ -330,7 +317,7 @@ def _tune_with_services(
         print(f"Cause: {outcome.cause}", file=err)
         if failure is not None:
             print(
-                explain(failure, show_payload=not request.disable_payload_logs, aws_mode=aws.mode),
+                explain(failure, show_payload=not request.disable_payload_logs, aws_mode=prepared.aws.mode),
                 file=err,
             )
         return EXIT_EXECUTION_FAILED

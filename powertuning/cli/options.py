@@ -1,5 +1,6 @@
 """Option groups the subcommands share: a flag per execution input key (`powertune run` and
-`powertune local`) and the AWS connection (--region, --profile, --endpoint-url).
+`powertune local`), the AWS connection (--region, --profile, --endpoint-url), and the flags of the
+commands that start an execution (--input-file, --no-wait, --poll-interval).
 
 Flags are the input keys in kebab-case (`balancedWeight` -> `--balanced-weight`). An `--input-file`
 gives a whole input JSON; flags given on the command line override its keys. The merged input is
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from powertuning.errors import InvalidInputError
-from powertuning.inputs import INPUTS, InputKey, TuningRequest
+from powertuning.input_keys import INPUTS, InputKey
+from powertuning.inputs import TuningRequest
 
 
 def _kebab(key: str) -> str:
@@ -96,15 +98,36 @@ def _help(key: InputKey) -> str:
     return f"{text} (default: {default})"
 
 
+def positive(text: str) -> float:
+    """A number greater than 0 (a period, a gate's limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
+    return value
+
+
+def add_input_file(group: Any, help: str) -> None:
+    """Add --input-file; each command says what the file holds."""
+    group.add_argument("--input-file", type=Path, metavar="FILE", help=help)
+
+
+def add_no_wait(group: Any) -> None:
+    """Add --no-wait: print the started execution's ARN instead of following it."""
+    group.add_argument("--no-wait", action="store_true", help="print the execution ARN and exit once started")
+
+
+def add_poll_interval(group: Any, *, default: float, help: str = "polling period") -> None:
+    """Add --poll-interval, in seconds, > 0 (0 would poll without pause; time.sleep refuses < 0)."""
+    group.add_argument("--poll-interval", type=positive, default=default, metavar="SECONDS", help=help)
+
+
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Add --input-file, --payload-file and one flag per execution input key (lambdaARN excepted)."""
     group = parser.add_argument_group("execution input (see the README for every key and default)")
-    group.add_argument(
-        "--input-file",
-        type=Path,
-        metavar="FILE",
-        help="execution input JSON; flags override it (default: none)",
-    )
+    add_input_file(group, "execution input JSON; flags override it (default: none)")
     group.add_argument(
         "--payload-file", type=Path, metavar="FILE", help="read the payload JSON from a file (default: none)"
     )

@@ -9,21 +9,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from powertuning import aws, guards, lambda_api
 from powertuning.aws import executions
-from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options, add_input_options, build_input
+from powertuning.cli.execution import AWS_ERRORS, follow_to_end, not_started, print_started
+from powertuning.cli.options import (
+    DEFAULT_STACK_NAME,
+    add_aws_options,
+    add_input_options,
+    add_no_wait,
+    add_poll_interval,
+    build_input,
+    positive,
+)
 from powertuning.cli.output import (
     EXIT_CODES_HELP,
-    EXIT_EXECUTION_FAILED,
     EXIT_GATE_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     constraint_failure,
@@ -39,16 +42,6 @@ from powertuning.deployment import ARCHITECTURES_TAG
 from powertuning.errors import PowerTuningError
 from powertuning.report import RunMetadata, TuningResult, write_html, write_png
 from powertuning.report.units import ms, usd_per_invocation
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -74,7 +67,7 @@ def register(subparsers: Any) -> None:
     )
     add_aws_options(parser)
     out = parser.add_argument_group("output")
-    out.add_argument("--no-wait", action="store_true", help="print the execution ARN and exit once started")
+    add_no_wait(out)
     out.add_argument(
         "--output",
         choices=("table", "json"),
@@ -83,19 +76,17 @@ def register(subparsers: Any) -> None:
     )
     out.add_argument("--report", type=Path, metavar="FILE", help="write the HTML report here (default: none)")
     out.add_argument("--png", type=Path, metavar="FILE", help="write the chart as a PNG here (default: none)")
-    out.add_argument(
-        "--poll-interval", type=_positive, default=2.0, metavar="SECONDS", help="history polling period"
-    )
+    add_poll_interval(out, default=2.0, help="history polling period")
     gates = parser.add_argument_group("gates (exit code 3 when one fails)")
     gates.add_argument(
         "--max-cost-per-invocation",
-        type=_positive,
+        type=positive,
         metavar="USD",
         help="fail if the recommended size costs more than this per invocation (default: no such gate)",
     )
     gates.add_argument(
         "--max-duration-ms",
-        type=_positive,
+        type=positive,
         metavar="MS",
         help="fail if the recommended size's average duration is longer; also the report's latency "
         "target (default: no such gate)",
@@ -155,34 +146,23 @@ def run(args: argparse.Namespace) -> int:
         sfn = factory.client("stepfunctions", aws.region_of(state_machine_arn))
         refused = _code_change_refusal(sfn, state_machine_arn, lambda_client, execution_input)
         if refused:
-            return usage_error(f"nothing was started: {refused}")
-        name = f"powertune-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        execution_arn = executions.start_execution(sfn, state_machine_arn, name, execution_input)
-    except (PowerTuningError, ClientError, BotoCoreError) as exc:
-        return usage_error(f"nothing was started: {exc}")
+            return not_started(refused)
+        execution_arn = executions.start_named(sfn, state_machine_arn, "powertune", execution_input)
+    except AWS_ERRORS as exc:
+        return not_started(exc)
 
     if args.no_wait:
-        print(json.dumps({"executionArn": execution_arn}) if args.output == "json" else execution_arn)
-        return EXIT_OK
+        return print_started(execution_arn, args.output)
     status(f"tuning {function_arn}")
     status(f"execution {execution_arn}")
-    try:
-        with Progress(sys.stderr, quiet=args.quiet) as progress:
-            description = executions.follow(
-                sfn, execution_arn, progress, poll_s=args.poll_interval
-            ).description
-    except KeyboardInterrupt:
-        error(f"stopped following; the execution goes on: {execution_arn}")
-        return EXIT_INTERRUPTED
-    except (PowerTuningError, ClientError, BotoCoreError) as exc:
-        error(f"lost track of {execution_arn}: {exc}")
-        return EXIT_EXECUTION_FAILED
 
-    if description["status"] != "SUCCEEDED":
-        error(f"the execution {description['status']}: {execution_arn}")
-        print(f"Error: {description.get('error') or description['status']}", file=sys.stderr)
-        print(f"Cause: {description.get('cause') or '(none given)'}", file=sys.stderr)
-        return EXIT_EXECUTION_FAILED
+    def follow() -> dict[str, Any]:
+        with Progress(sys.stderr, quiet=args.quiet) as progress:
+            return executions.follow(sfn, execution_arn, progress, poll_s=args.poll_interval).description
+
+    description, code = follow_to_end(follow, execution_arn, what="the execution", goes_on="the execution")
+    if description is None:
+        return code
     output = json.loads(description["output"])
     return _finish(args, output, current, description)
 
@@ -198,12 +178,12 @@ def _code_change_refusal(
     try:
         if executions.state_machine_tags(sfn, state_machine_arn).get(ARCHITECTURES_TAG) != "false":
             return None
-    except (PowerTuningError, ClientError, BotoCoreError):
+    except AWS_ERRORS:
         return None
     try:
         latest = lambda_api.get_configuration(lambda_client, str(execution_input["lambdaARN"]))
         own: str | None = str((latest.get("Architectures") or ["x86_64"])[0])
-    except (PowerTuningError, ClientError, BotoCoreError):
+    except AWS_ERRORS:
         own = None
     return guards.code_change_refusal(architectures, images, own)
 
@@ -212,7 +192,7 @@ def _current_memory(lambda_client: Any, function_arn: str, *, required: bool) ->
     # Read before the run: the Publisher changes $LATEST while it runs, and autoOptimize after.
     try:
         return int(lambda_api.get_configuration(lambda_client, function_arn)["MemorySize"])
-    except (PowerTuningError, ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         if required:
             raise PowerTuningError(f"--expect-current cannot read {function_arn}: {exc}") from exc
         return None

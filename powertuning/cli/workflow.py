@@ -13,21 +13,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from powertuning import aws, lambda_api
 from powertuning.aws import executions
-from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options
+from powertuning.cli.execution import AWS_ERRORS, follow_to_end, not_started, print_started
+from powertuning.cli.options import (
+    DEFAULT_STACK_NAME,
+    add_aws_options,
+    add_input_file,
+    add_no_wait,
+    add_poll_interval,
+)
 from powertuning.cli.output import (
     EXIT_EXECUTION_FAILED,
     EXIT_GATE_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     error,
@@ -36,7 +38,7 @@ from powertuning.cli.output import (
 )
 from powertuning.cli.output_paths import check_outputs
 from powertuning.cli.progress import Progress
-from powertuning.cli.workflow_input import build_workflow_input, payload_flag, positive, power_values_flag
+from powertuning.cli.workflow_input import build_workflow_input, payload_flag, power_values_flag
 from powertuning.cli.workflow_output import format_result, unmet_reason
 from powertuning.cli.workflow_plan import price_plan
 from powertuning.cli.workflow_progress import WorkflowProgress
@@ -69,12 +71,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "state_machine_arn", metavar="STATE_MACHINE_ARN", help="your workflow (a STANDARD state machine)"
     )
-    parser.add_argument(
-        "--input-file",
-        type=Path,
-        metavar="FILE",
-        help="a whole workflow input JSON (any key, e.g. parallelInvocation); flags override it "
-        "(default: none)",
+    add_input_file(
+        parser,
+        "a whole workflow input JSON (any key, e.g. parallelInvocation); flags override it (default: none)",
     )
     read = parser.add_argument_group("what the model is built from")
     source = read.add_mutually_exclusive_group()
@@ -155,7 +154,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="read the workflow and price tuning its functions; start nothing",
     )
-    out.add_argument("--no-wait", action="store_true", help="print the execution ARN and exit once started")
+    add_no_wait(out)
     out.add_argument(
         "--output", choices=("table", "json"), default="table", help="json prints the result JSON on stdout"
     )
@@ -165,7 +164,7 @@ def register(subparsers: Any) -> None:
     out.add_argument(
         "--output-file", type=Path, metavar="FILE", help="write the result JSON here (default: none)"
     )
-    out.add_argument("--poll-interval", type=positive, default=5.0, metavar="SECONDS", help="polling period")
+    add_poll_interval(out, default=5.0)
     parser.set_defaults(func=workflow)
 
 
@@ -178,7 +177,7 @@ def _own_state_machines(
     for key in OWN_OUTPUTS:
         try:
             own.append(executions.stack_output(factory.client("cloudformation", region), stack, key))
-        except (PowerTuningError, ClientError, BotoCoreError):
+        except AWS_ERRORS:
             continue
     return own
 
@@ -205,33 +204,27 @@ def workflow(args: argparse.Namespace) -> int:
             factory.client("cloudformation", region), args.stack_name or DEFAULT_STACK_NAME, WORKFLOW_OUTPUT
         )
         sfn = factory.client("stepfunctions", aws.region_of(tuner_arn))
-        name = f"powertune-workflow-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        execution_arn = executions.start_execution(sfn, tuner_arn, name, workflow_input)
-    except (PowerTuningError, ClientError, BotoCoreError) as exc:
-        return usage_error(f"nothing was started: {exc}")
+        execution_arn = executions.start_named(sfn, tuner_arn, "powertune-workflow", workflow_input)
+    except AWS_ERRORS as exc:
+        return not_started(exc)
     if args.no_wait:
-        print(json.dumps({"executionArn": execution_arn}) if args.output == "json" else execution_arn)
-        return EXIT_OK
+        return print_started(execution_arn, args.output)
     status(f"tuning the workflow {args.state_machine_arn}")
     status(f"execution {execution_arn}")
-    try:
+
+    def follow() -> dict[str, Any]:
         with Progress(sys.stderr, quiet=args.quiet) as progress:
             told = WorkflowProgress(progress)
-            described = executions.follow(sfn, execution_arn, told, poll_s=args.poll_interval).description
-    except KeyboardInterrupt:
-        error(f"stopped following; the workflow tuning goes on: {execution_arn}")
-        return EXIT_INTERRUPTED
-    except (PowerTuningError, ClientError, BotoCoreError) as exc:
-        error(f"lost track of {execution_arn}: {exc}")
-        return EXIT_EXECUTION_FAILED
-    if described["status"] != "SUCCEEDED":
-        error(f"the workflow tuning {described['status']}: {execution_arn}")
-        print(f"Error: {described.get('error') or described['status']}", file=sys.stderr)
-        print(f"Cause: {described.get('cause') or '(none given)'}", file=sys.stderr)
-        return EXIT_EXECUTION_FAILED
+            return executions.follow(sfn, execution_arn, told, poll_s=args.poll_interval).description
+
+    described, code = follow_to_end(
+        follow, execution_arn, what="the workflow tuning", goes_on="the workflow tuning"
+    )
+    if described is None:
+        return code
     try:
         result = _result(factory, json.loads(described["output"]))
-    except (PowerTuningError, ClientError, BotoCoreError, ValueError, KeyError) as exc:
+    except (*AWS_ERRORS, ValueError, KeyError) as exc:
         error(f"cannot read the result of {execution_arn}: {exc}")
         return EXIT_EXECUTION_FAILED
     graph = _graph(factory, args, result) if args.report else None
@@ -259,7 +252,7 @@ def _graph(factory: aws.ClientFactory, args: argparse.Namespace, result: Mapping
             lambda_client=factory.client("lambda", region),
             own_state_machines=_own_state_machines(factory, args, region),
         )
-    except (ImportError, PowerTuningError, ClientError, BotoCoreError) as exc:
+    except (ImportError, *AWS_ERRORS) as exc:
         status(f"the report lays the workflow out from the result's steps: {exc}")
         return None
     if set(plan.executions) != set(read):
@@ -332,7 +325,7 @@ def _plan(
         priced = price_plan(
             plan, lambda_client=lambda_client, cloudwatch=factory.client("cloudwatch", region)
         )
-    except (PowerTuningError, ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         return usage_error(str(exc))
     print(json.dumps(priced.to_dict(), indent=2) if args.output == "json" else priced.format())
     return EXIT_OK

@@ -56,16 +56,6 @@ def payload_flag(text: str) -> tuple[str, Any]:
         return function, value
 
 
-def positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
-    return value
-
-
 def build_workflow_input(args: argparse.Namespace) -> dict[str, Any]:
     """The workflow input from --input-file and the flags (flags win), validated by WorkflowRequest."""
     data: dict[str, Any] = {}

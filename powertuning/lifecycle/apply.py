@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from powertuning import lambda_api
+from powertuning.aws import run_table
 from powertuning.errors import (
     RunEndedError,
 )
@@ -41,14 +42,14 @@ def optimize(
             raise RunEndedError(
                 f"run {config.run_id} on {config.function_arn} has ended; nothing was applied"
             )
-        record = lambda_api.get_run(runs_client, runs_table, config.function_arn) or config.to_dict()
+        record = run_table.get_run(runs_client, runs_table, config.function_arn) or config.to_dict()
         if request.auto_optimize_alias:
             existing = lambda_api.get_alias(client, config.function_arn, request.auto_optimize_alias)
             record["optimizeAlias"] = {
                 "name": request.auto_optimize_alias,
                 "previousVersion": existing["FunctionVersion"] if existing else None,
             }
-            lambda_api.update_run(runs_client, runs_table, config.function_arn, record)
+            run_table.update_run(runs_client, runs_table, config.function_arn, record)
         try:
             out = _apply(request, config, power, client)
             if not (still_owned(config, runs_client, runs_table) and is_running()):

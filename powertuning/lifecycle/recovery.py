@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from powertuning import lambda_api
+from powertuning.aws import run_table
 from powertuning.errors import (
     ExecutionRunningError,
     ForeignCodeError,
@@ -43,7 +44,7 @@ def recover(
     function running after its state timed out or its execution stopped) undoes its own work.
     """
     config = RunState.from_dict(record)
-    lambda_api.update_run(runs_client, runs_table, config.function_arn, {**record, "recovering": True})
+    run_table.update_run(runs_client, runs_table, config.function_arn, {**record, "recovering": True})
     try:
         report = cleanup(config, client, record, storage=storage).to_dict()
     except ForeignCodeError as exc:
@@ -161,7 +162,7 @@ def apply_clean(
     if plan.record and runs_client is not None and runs_table:
         # As a recovery does: a step of the run still running (--force) finds it ended and undoes
         # its own work rather than publishing past this cleanup.
-        lambda_api.update_run(runs_client, runs_table, plan.function_arn, {**plan.record, "recovering": True})
+        run_table.update_run(runs_client, runs_table, plan.function_arn, {**plan.record, "recovering": True})
     for run in sorted(runs):
         registered = plan.record if plan.record and plan.record.get("runId") == run else None
         if registered:
@@ -184,6 +185,6 @@ def apply_clean(
             aliases, versions = delete_owned(client, config)
             done.append(f"run {run}: deleted aliases {aliases} and versions {versions}")
     if plan.record and runs_client is not None and runs_table:
-        lambda_api.release_run(runs_client, runs_table, plan.function_arn, str(plan.record["runId"]))
+        run_table.release_run(runs_client, runs_table, plan.function_arn, str(plan.record["runId"]))
         done.append(f"released the registration of run {plan.record['runId']}")
     return done

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from powertuning import lambda_api
+from powertuning.aws import run_table
 from powertuning.run_state import RunState
 
 CLEAN_COMMAND: Final = "powertune clean --stack-name <stack> --function {arn}"
@@ -19,10 +19,10 @@ def still_owned(config: RunState, runs_client: Any, runs_table: str) -> bool:
     A step that outlives its state (an aborted execution, a state timeout) finds out here and undoes
     its own work, since the recovery may already have cleaned up.
     """
-    record = lambda_api.get_run(runs_client, runs_table, config.function_arn)
+    record = run_table.get_run(runs_client, runs_table, config.function_arn)
     return bool(record and record.get("runId") == config.run_id and not record.get("recovering"))
 
 
 def finish(config: RunState, runs_client: Any, runs_table: str) -> bool:
     """End the run: remove its registration, so the function may be tuned again."""
-    return lambda_api.release_run(runs_client, runs_table, config.function_arn, config.run_id)
+    return run_table.release_run(runs_client, runs_table, config.function_arn, config.run_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from powertuning import architectures, code_ownership, cold_rate, lambda_api, limits
 from powertuning.arns import FunctionRef
+from powertuning.aws import run_table
 from powertuning.errors import (
     AliasConflictError,
     CodeMismatchError,
@@ -73,7 +74,7 @@ def initialize(
                 "the tuner publishes versions from $LATEST, so deploy that code to $LATEST first "
                 "or tune the unqualified ARN"
             )
-    holder = lambda_api.get_run(runs_client, runs_table, ref.unqualified)
+    holder = run_table.get_run(runs_client, runs_table, ref.unqualified)
     if holder is not None and not _own_earlier_attempt(holder, execution_arn):
         raise _busy(ref.unqualified, holder)
     leftovers = _leftovers(plan_clean(client, ref.unqualified, None, latest=latest))
@@ -127,7 +128,7 @@ def initialize(
         original = architectures.stage(config, client, storage, staging_bucket)
         config = replace(config, original_code=code_ownership.with_switched(original, request.image_uris))
     record = {**config.to_dict(), "startedAt": int(time.time())}
-    holder = lambda_api.acquire_run(runs_client, runs_table, ref.unqualified, record)
+    holder = run_table.acquire_run(runs_client, runs_table, ref.unqualified, record)
     if holder is not None and not (
         _own_earlier_attempt(holder, execution_arn) and holder.get("runId") == config.run_id
     ):

@@ -22,7 +22,7 @@ tests run moto with these rules:
   once, so a caller that reads only the first page would look right on moto and miss items on AWS);
 - GetFunction's Code.Location is a link the function's package can be downloaded from, valid for
   10 minutes (moto's points at a bucket that does not exist): here a link that
-  `powertuning.lambda_api.open_url` resolves to the package moto holds;
+  `powertuning.function_code.open_url` resolves to the package moto holds;
 - SnapStart and provisioned concurrency are kept and read back (start_settings.py).
 """
 
@@ -47,7 +47,7 @@ from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 
-from powertuning import lambda_api
+from powertuning.aws import function_code
 from powertuning.local.start_settings import start_settings
 
 
@@ -247,7 +247,7 @@ def real_aws_rules() -> Iterator[None]:
         mock.patch.object(LambdaFunction, "update_function_code", _update_function_code),
         mock.patch.object(LambdaFunction, "get_code", _get_code),
         mock.patch.object(LambdaFunction, "_set_function_code", _set_function_code),
-        mock.patch.object(lambda_api, "open_url", _open_url),
+        mock.patch.object(function_code, "open_url", _open_url),
         mock.patch.object(
             LambdaResponse, "list_functions", _paged(LambdaResponse.list_functions, "Functions")
         ),

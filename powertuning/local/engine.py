@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import io
 import json
 import logging
 import os
@@ -18,7 +17,6 @@ import threading
 import time
 import traceback
 import uuid
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,26 +29,21 @@ from moto.awslambda.models import LambdaFunction
 
 from powertuning import asl, aws, deployment, layout
 from powertuning.aws import executions
+from powertuning.local import tuner_stack
 from powertuning.local.aws_rules import real_aws_rules
 from powertuning.local.run_stops import RunStops, executor_retried_errors
 from powertuning.local.target import FunctionSpec, TargetRuntime
+from powertuning.local.tuner_stack import STAGING_BUCKET, TUNERS, zip_placeholder
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_stepfunctions import SFNClient
 
-TUNERS = ("initializer", "publisher", "executor", "cleaner", "analyzer", "optimizer")
-RUNS_TABLE = "powertuning-runs"
-# As the stack's staging bucket (input `architectures` copies the original code there).
-STAGING_BUCKET = "powertuning-staging"
 # As the stack's default totalExecutionTimeout (cdk.json).
 DEFAULT_FUNCTION_TIMEOUT_S = 300
 # The local world is the user's own: the tuner is deployed as with `-c architectures=true`.
 LOCAL_CODE_CHANGES = deployment.CodeChanges(enabled=True)
-# The tuner tags its functions with the stack's name, as a deployed stack does (deployment.TUNER_TAG).
-LOCAL_STACK_NAME = "powertuning-local"
 # How long the interpreter's threads get to wind down after their executions are stopped.
 _INTERPRETER_EXIT_S = 5.0
 _FAKE_CREDENTIALS = {
@@ -75,12 +68,8 @@ class ExecutionOutcome:
     recovery: dict[str, Any] | None = None
 
 
-def _zip_placeholder() -> bytes:
-    # moto stores the code it is given; the local runtime reads the handler's folder instead.
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "code runs from its local folder")
-    return buffer.getvalue()
+# The e2e worlds deploy functions of their own with the tuner's placeholder and handler runner.
+_zip_placeholder = zip_placeholder
 
 
 class LocalEngine:
@@ -124,7 +113,7 @@ class LocalEngine:
     def __enter__(self) -> LocalEngine:
         env = {**_FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": self.region}
         env["defaultPowerValues"] = json.dumps(list(self.default_power_values))
-        env[deployment.RUNS_TABLE_ENV] = RUNS_TABLE
+        env[deployment.RUNS_TABLE_ENV] = tuner_stack.RUNS_TABLE
         env.update(self.code_changes.to_env())
         if self.code_changes.enabled:
             env[deployment.STAGING_BUCKET_ENV] = STAGING_BUCKET
@@ -225,52 +214,17 @@ class LocalEngine:
 
     # -- deployment --------------------------------------------------------------------------
     def _role(self) -> str:
-        iam = self._client("iam")
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        name = "powertuning-local"
-        try:
-            return str(iam.get_role(RoleName=name)["Role"]["Arn"])
-        except iam.exceptions.NoSuchEntityException:
-            return str(
-                iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-            )
+        """The role every function of this engine runs with (the tests' functions too)."""
+        return tuner_stack.lambda_role(self._client("iam"))
 
     def _deploy(self) -> None:
-        role = self._role()
-        create_runs_table(self._client("dynamodb"), RUNS_TABLE)
-        self._client("s3").create_bucket(Bucket=STAGING_BUCKET)
-        arns = {}
-        for name in TUNERS:
-            created = self.lambda_client.create_function(
-                FunctionName=f"powertuning-{name}",
-                Runtime="python3.13",
-                Role=role,
-                Handler=f"lambdas.{name}.handler",
-                Code={"ZipFile": _zip_placeholder()},
-                Timeout=self.function_timeout_s,
-                MemorySize=256,
-                Tags={deployment.TUNER_TAG: LOCAL_STACK_NAME},
-            )
-            arns[f"{name.capitalize()}FunctionArn"] = created["FunctionArn"]
+        deployed = tuner_stack.deploy(
+            self._client, function_timeout_s=self.function_timeout_s, code_changes=self.code_changes
+        )
         # As the stack does: the Initializer knows the tuner's functions, and refuses them as targets.
-        os.environ[deployment.TUNER_FUNCTIONS_ENV] = json.dumps(sorted(arns.values()))
-        definition = asl.render(arns, function_timeout_s=self.function_timeout_s)
+        os.environ[deployment.TUNER_FUNCTIONS_ENV] = json.dumps(list(deployed.function_arns))
         self.stops = RunStops(self.runtime, executor_retried_errors(json.loads(asl.definition_text())))
-        self.state_machine_arn = self.sfn_client.create_state_machine(
-            name="powertuning-local",
-            definition=definition,
-            roleArn=role,
-            tags=[{"key": deployment.ARCHITECTURES_TAG, "value": json.dumps(self.code_changes.enabled)}],
-        )["stateMachineArn"]
+        self.state_machine_arn = deployed.state_machine_arn
 
     def create_target(
         self,
@@ -303,7 +257,7 @@ class LocalEngine:
             Runtime="python3.13",
             Role=self._role(),
             Handler=handler,
-            Code={"ZipFile": _zip_placeholder()},
+            Code={"ZipFile": zip_placeholder()},
             MemorySize=memory_mb,
             Timeout=timeout_s,
             **kwargs,
@@ -422,16 +376,6 @@ class LocalEngine:
             architecture=str((fn.architectures or ["x86_64"])[0]),
             ephemeral_storage_mb=int(fn.ephemeral_storage or 512),
         )
-
-
-def create_runs_table(client: DynamoDBClient, name: str) -> None:
-    """The run table, as the stack creates it (one item per function being tuned)."""
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "functionArn", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "functionArn", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 class _Exit:

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from powertuning.output import SizeStats
 from powertuning.report.result import TuningResult
 from powertuning.report.units import ms, usd_per_invocation
+from powertuning.size_stats import SizeStats
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from datetime import UTC
 from html import escape
 from pathlib import Path
 
-from powertuning.output import SizeStats
 from powertuning.report.explain import explain
 from powertuning.report.metadata import RunMetadata
 from powertuning.report.result import TuningResult
 from powertuning.report.svg import PALETTE, render_chart
 from powertuning.report.units import UNKNOWN, count, maybe_ms, ms, usd, usd_per_invocation, usd_per_million
+from powertuning.size_stats import SizeStats
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _CSS = """

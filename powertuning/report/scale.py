@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from powertuning.output import SizeStats
+from powertuning.size_stats import SizeStats
 
 _STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
 # A p99 past this many times the curve's highest average or p90 is an outlier the axis does not reach.

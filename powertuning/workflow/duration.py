@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from powertuning.output import SizeStats
+from powertuning.size_stats import SizeStats
 
 LEVELS: Final = (0.0, 0.5, 0.9, 0.95, 0.99)
 TAIL_LEVEL: Final = 0.99

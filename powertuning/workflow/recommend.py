@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from powertuning.errors import ResultFormatError, WorkflowModelError, WorkflowTuningError
-from powertuning.output import TuningOutput, finite_number
+from powertuning.output import TuningOutput
 from powertuning.pricing import lambda_price, transition_price
+from powertuning.wire import finite_number
 from powertuning.workflow import graph
 from powertuning.workflow.duration import Duration
 from powertuning.workflow.plan import PlannedFunction, WorkflowPlan

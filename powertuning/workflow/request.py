@@ -34,8 +34,9 @@ from typing import Any, Final
 
 from powertuning.arns import FUNCTION_ARN, partition_of
 from powertuning.errors import InvalidInputError, WorkflowInputError
+from powertuning.input_keys import INPUT_KEYS
 from powertuning.input_kinds import AUTO, DURATION_STATISTICS
-from powertuning.inputs import INPUT_KEYS, TuningRequest
+from powertuning.inputs import TuningRequest
 
 WORKFLOW_KEYS: Final = (
     "stateMachineArn",

@@ -35,9 +35,9 @@ import boto3
 from moto.awslambda.models import LambdaFunction
 
 from powertuning import aws
-from powertuning.local.engine import TUNERS
 from powertuning.local.runtime import WorkerRuntime
 from powertuning.local.target import FunctionSpec
+from powertuning.local.tuner_stack import TUNERS
 from tests.moto_server import ServerEngine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from powertuning import lambda_api
-from powertuning.aws import executions
+from powertuning.aws import executions, run_table
 from tests.aws.targets import RECOVERY_WAIT_S, Target, sample_zip, wait_until
 
 pytestmark = pytest.mark.slow
@@ -74,7 +74,7 @@ def _left(target: Target, function_arn: str) -> dict[str, Any]:
         "versions": [v["Version"] for v in lambda_api.list_versions(client, function_arn)],
         "memory": latest["MemorySize"],
         "description": latest["Description"],
-        "registered": lambda_api.get_run(target.client("dynamodb"), table, function_arn) is not None,
+        "registered": run_table.get_run(target.client("dynamodb"), table, function_arn) is not None,
     }
 
 

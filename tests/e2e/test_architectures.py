@@ -19,8 +19,9 @@ import lambdas.executor
 import lambdas.publisher
 from powertuning.cli import clean as clean_command
 from powertuning.local import aws_rules
-from powertuning.local.engine import RUNS_TABLE, STAGING_BUCKET, LocalEngine
+from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
+from powertuning.local.tuner_stack import RUNS_TABLE, STAGING_BUCKET
 from powertuning.pricing import lambda_price
 from tests.e2e.conftest import io_plus_cpu
 from tests.e2e.faults import Gate

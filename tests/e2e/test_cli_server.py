@@ -23,9 +23,9 @@ from moto.stepfunctions.responses import StepFunctionResponse
 
 import powertuning.aws
 from powertuning import lambda_api
-from powertuning.local.engine import RUNS_TABLE
 from powertuning.local.simulated import SimulatedRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult
+from powertuning.local.tuner_stack import RUNS_TABLE
 from tests.e2e.conftest import io_plus_cpu
 from tests.e2e.fleet_world import fleet_deployed
 from tests.moto_server import Completed, ServerEngine, client_environment, intercepted, run_powertune

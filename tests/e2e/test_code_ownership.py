@@ -18,10 +18,12 @@ import pytest
 import lambdas.executor
 import lambdas.publisher
 from powertuning import lambda_api
+from powertuning.aws import function_code
 from powertuning.cli import build_parser
 from powertuning.cli import clean as clean_command
-from powertuning.local.engine import RUNS_TABLE, STAGING_BUCKET, LocalEngine
+from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
+from powertuning.local.tuner_stack import RUNS_TABLE, STAGING_BUCKET
 from tests.e2e.conftest import io_plus_cpu
 from tests.e2e.faults import Fault, FaultPlan
 from tests.e2e.test_architectures import BOTH, arm64_duration, snapshot
@@ -214,7 +216,7 @@ def test_a_restore_whose_codesha256_does_not_match_stays_registered_until_finish
 ) -> None:
     # GIVEN restores that deploy other code than the copy they verified (swapped in between, while
     # `swapping` holds)
-    real = lambda_api.update_code
+    real = function_code.update_code
     s3 = engine._client("s3")
     swapping = [True]
 
@@ -227,7 +229,7 @@ def test_a_restore_whose_codesha256_does_not_match_stays_registered_until_finish
         real(client, name, bucket, key, architecture)
         s3.put_object(Bucket=bucket, Key=key, Body=original)
 
-    monkeypatch.setattr(lambda_api, "update_code", swapped_after_the_check)
+    monkeypatch.setattr(function_code, "update_code", swapped_after_the_check)
     before = snapshot(engine, target)
     outcome = engine.run({"lambdaARN": target, **TWO})
     # THEN the mismatch is not taken for a success: CleanupError naming the hashes, still registered,

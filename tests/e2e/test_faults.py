@@ -21,7 +21,8 @@ import lambdas.publisher
 from powertuning import lambda_api
 from powertuning.cli import clean as clean_command
 from powertuning.errors import AliasConflictError, RunEndedError
-from powertuning.local.engine import RUNS_TABLE, LocalEngine
+from powertuning.local.engine import LocalEngine
+from powertuning.local.tuner_stack import RUNS_TABLE
 from tests.e2e.faults import Fault, FaultPlan, Gate, Hold
 
 BASE = {"powerValues": [256, 512, 1024], "num": 5}

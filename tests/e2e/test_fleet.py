@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from moto.awslambda.models import LambdaFunction
 
-from powertuning import lambda_api
-from powertuning.aws import executions
+from powertuning.aws import executions, run_table
 from powertuning.cli import fleet as fleet_cli
 from powertuning.cli import main
 from powertuning.fleet_summary import DAYS_PER_MONTH, METRICS_DAYS
-from powertuning.local.engine import RUNS_TABLE, LocalEngine
+from powertuning.local.engine import LocalEngine
 from powertuning.local.simulated import SimulatedRuntime
 from powertuning.local.target import FunctionSpec, InvokeResult
+from powertuning.local.tuner_stack import RUNS_TABLE
 from powertuning.pricing import LOGS_INSIGHTS_GB_SCANNED_USD, lambda_price
 from tests.e2e.fleet_world import FLEET_BUCKET, fleet_deployed
 
@@ -131,7 +131,7 @@ def test_a_fleet_ranks_by_saving_and_reports_the_failed_and_the_busy(
 ) -> None:
     engine, fleet_arn, arns = world
     # GIVEN six functions with different curves; one fails at every size; one is held by another run
-    held = lambda_api.acquire_run(
+    held = run_table.acquire_run(
         engine._client("dynamodb"),
         RUNS_TABLE,
         arns["busy"],
@@ -188,7 +188,7 @@ def test_a_fleet_ranks_by_saving_and_reports_the_failed_and_the_busy(
         config = engine.lambda_client.get_function_configuration(FunctionName=arn)
         assert (aliases, versions, config["MemorySize"]) == ([], ["$LATEST"], CURRENT_MB), name
     # AND the other run's registration is untouched
-    assert lambda_api.get_run(engine._client("dynamodb"), RUNS_TABLE, arns["busy"])["runId"] == "0123456789ab"
+    assert run_table.get_run(engine._client("dynamodb"), RUNS_TABLE, arns["busy"])["runId"] == "0123456789ab"
 
 
 @pytest.mark.parametrize(

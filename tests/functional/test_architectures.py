@@ -18,9 +18,10 @@ import pytest
 
 from lambdas import cleaner
 from powertuning import deployment, lambda_api
+from powertuning.aws import function_code, run_table
 from powertuning.errors import ArchitectureError, StagedCodeError
 from powertuning.local import aws_rules
-from powertuning.local.engine import RUNS_TABLE
+from powertuning.local.tuner_stack import RUNS_TABLE
 
 BUCKET = "powertuning-staging"
 BOTH = {"powerValues": [128, 256], "num": 5, "architectures": ["x86_64", "arm64"]}
@@ -66,7 +67,7 @@ def test_the_initializer_stages_the_original_code_and_records_it_before_anything
     package = staging.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert base64.b64encode(hashlib.sha256(package).digest()).decode() == before["CodeSha256"]
     # the run table holds it too (what recovery and `powertune clean` restore from)
-    record = lambda_api.get_run(lambda_api.client("dynamodb"), RUNS_TABLE, run["functionArn"])
+    record = run_table.get_run(lambda_api.client("dynamodb"), RUNS_TABLE, run["functionArn"])
     assert record is not None
     assert record["original"]["code"] == code
     assert record["architecture"] == "x86_64"
@@ -92,7 +93,7 @@ def test_the_default_is_the_functions_own_architecture_and_stages_nothing(
         assert "code" not in state["run"]["original"]
         assert "architectures" not in state["run"]
         assert staged(staging) == []
-        lambda_api.release_run(
+        run_table.release_run(
             lambda_api.client("dynamodb"), RUNS_TABLE, state["run"]["functionArn"], state["run"]["runId"]
         )
 
@@ -370,7 +371,7 @@ def test_the_recovery_event_restores_architecture_and_code_from_the_run_table(
     assert staged(staging) == []
     assert lambda_client.list_aliases(FunctionName="target")["Aliases"] == []
     assert (
-        json.dumps(lambda_api.get_run(lambda_api.client("dynamodb"), RUNS_TABLE, state["run"]["functionArn"]))
+        json.dumps(run_table.get_run(lambda_api.client("dynamodb"), RUNS_TABLE, state["run"]["functionArn"]))
         == "null"
     )
 
@@ -379,12 +380,12 @@ def test_a_download_that_does_not_match_the_functions_codesha256_stages_nothing(
     start_run: Callable[..., dict[str, Any]], staging: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the package downloaded is not the one $LATEST runs (deployed between the two reads)
-    monkeypatch.setattr(lambda_api, "open_url", lambda _url, _timeout: io.BytesIO(b"another package"))
+    monkeypatch.setattr(function_code, "open_url", lambda _url, _timeout: io.BytesIO(b"another package"))
     with pytest.raises(ArchitectureError, match="does not match its CodeSha256"):
         start_run(**BOTH)
     assert staged(staging) == []
     assert (
-        lambda_api.get_run(
+        run_table.get_run(
             lambda_api.client("dynamodb"), RUNS_TABLE, "arn:aws:lambda:us-east-1:123456789012:function:target"
         )
         is None

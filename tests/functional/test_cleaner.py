@@ -8,8 +8,9 @@ import pytest
 
 from lambdas import cleaner
 from powertuning import lambda_api
+from powertuning.aws import run_table
 from powertuning.errors import ExecutionRunningError
-from powertuning.local.engine import RUNS_TABLE
+from powertuning.local.tuner_stack import RUNS_TABLE
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def published(initialized, publish):
 def registered(aws):
     """`registered()` -> the run registered on `target`, if any."""
     arn = f"arn:aws:lambda:{aws.region}:{aws.account}:function:target"
-    return lambda: lambda_api.get_run(aws.client("dynamodb"), RUNS_TABLE, arn)
+    return lambda: run_table.get_run(aws.client("dynamodb"), RUNS_TABLE, arn)
 
 
 def leftovers(lambda_client):

@@ -15,6 +15,7 @@ import pytest
 
 from lambdas.initializer import handler
 from powertuning import lambda_api
+from powertuning.aws import run_table
 from powertuning.errors import (
     AliasConflictError,
     CodeMismatchError,
@@ -25,7 +26,7 @@ from powertuning.errors import (
     SelfTargetError,
     StateLimitError,
 )
-from powertuning.local.engine import RUNS_TABLE
+from powertuning.local.tuner_stack import RUNS_TABLE
 from powertuning.pricing import DEFAULT_POWER_VALUES
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:powertuning:first"
@@ -38,7 +39,7 @@ def initialize(execution_input, context, execution=EXECUTION):
 
 def registered(function_arn):
     """The run registered on a function in the run table (of the running mock), if any."""
-    return lambda_api.get_run(lambda_api.client("dynamodb", "us-east-1"), RUNS_TABLE, function_arn)
+    return run_table.get_run(lambda_api.client("dynamodb", "us-east-1"), RUNS_TABLE, function_arn)
 
 
 def function_state(lambda_client, name):

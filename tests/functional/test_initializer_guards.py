@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from powertuning import deployment, lambda_api
+from powertuning.aws import run_table
 from powertuning.errors import CodeChangeDisabledError, ImageNotAllowedError, SelfTargetError
-from powertuning.local.engine import RUNS_TABLE
+from powertuning.local.tuner_stack import RUNS_TABLE
 
 BOTH = {"powerValues": [128], "num": 5, "architectures": ["x86_64", "arm64"]}
 HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -34,7 +35,7 @@ def snapshot(lambda_client: Any, name: str) -> dict[str, Any]:
         "settings": {k: config.get(k) for k in ("CodeSha256", "Architectures", "MemorySize", "Description")},
         "aliases": lambda_client.list_aliases(FunctionName=name)["Aliases"],
         "versions": len(lambda_client.list_versions_by_function(FunctionName=name)["Versions"]),
-        "registered": lambda_api.get_run(
+        "registered": run_table.get_run(
             lambda_api.client("dynamodb"), RUNS_TABLE, str(config["FunctionArn"])
         ),
     }

@@ -1,9 +1,9 @@
 """Every AWS call: retries with backoff on throttling and transient errors, waiting on conflicts,
-clear errors, and the run table.
+clear errors. The run table's calls: test_run_table.py.
 
 Most tests use a small in-memory fake client that answers each operation from a script; the
-Lambda, S3 and DynamoDB behaviour that matters end to end (qualified invoke, pagination, S3 reads,
-conditional writes of the run table) runs against moto.
+Lambda and S3 behaviour that matters end to end (qualified invoke, pagination, S3 reads) runs
+against moto.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from botocore.exceptions import ClientError, WaiterError
 from powertuning import aws as seam
 from powertuning import lambda_api
 from powertuning.errors import FunctionNotFoundError, PayloadError, ProcessorError, ThrottledError
-from powertuning.local.engine import RUNS_TABLE
 
 
 def client_error(code: str, operation: str = "Operation") -> ClientError:
@@ -488,65 +487,3 @@ def test_malformed_s3_uri_is_a_payload_error():
     with pytest.raises(PayloadError, match="s3://bucket/key"):
         lambda_api.read_s3_text(FakeClient(), "payloads/event.json", 1024)
     assert FakeClient().calls == []
-
-
-# -- the run table -----------------------------------------------------------------------------------
-
-FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:target"
-OTHER_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:other"
-EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:powertuning:first"
-
-
-def record(run_id, execution=EXECUTION, function=FUNCTION):
-    return {
-        "runId": run_id,
-        "executionArn": execution,
-        "functionArn": function,
-        "original": {"memorySize": 1},
-    }
-
-
-@pytest.fixture
-def runs(aws):
-    return aws.client("dynamodb")
-
-
-def test_one_run_per_function(runs):
-    # GIVEN a run registered on the function
-    assert lambda_api.acquire_run(runs, RUNS_TABLE, FUNCTION, record("aaaaaaaaaaaa")) is None
-    # WHEN another registers THEN it gets the holder's record, and the holder stays
-    assert lambda_api.acquire_run(runs, RUNS_TABLE, FUNCTION, record("bbbbbbbbbbbb")) == record(
-        "aaaaaaaaaaaa"
-    )
-    assert lambda_api.get_run(runs, RUNS_TABLE, FUNCTION) == record("aaaaaaaaaaaa")
-    # AND another function is free
-    assert lambda_api.acquire_run(runs, RUNS_TABLE, OTHER_FUNCTION, record("bbbbbbbbbbbb")) is None
-
-
-def test_only_the_holder_updates_or_releases_its_registration(runs):
-    lambda_api.acquire_run(runs, RUNS_TABLE, FUNCTION, record("aaaaaaaaaaaa"))
-    with pytest.raises(ClientError, match="ConditionalCheckFailed"):
-        lambda_api.update_run(runs, RUNS_TABLE, FUNCTION, {**record("bbbbbbbbbbbb"), "optimizeAlias": {}})
-    assert not lambda_api.release_run(runs, RUNS_TABLE, FUNCTION, "bbbbbbbbbbbb")
-    updated = {**record("aaaaaaaaaaaa"), "optimizeAlias": {"name": "prod", "previousVersion": "1"}}
-    lambda_api.update_run(runs, RUNS_TABLE, FUNCTION, updated)
-    assert lambda_api.get_run(runs, RUNS_TABLE, FUNCTION) == updated
-    assert lambda_api.release_run(runs, RUNS_TABLE, FUNCTION, "aaaaaaaaaaaa")
-    assert lambda_api.get_run(runs, RUNS_TABLE, FUNCTION) is None
-    # releasing twice is safe
-    assert not lambda_api.release_run(runs, RUNS_TABLE, FUNCTION, "aaaaaaaaaaaa")
-
-
-def test_runs_of_an_execution(runs):
-    other = "arn:aws:states:us-east-1:123456789012:execution:powertuning:second"
-    lambda_api.acquire_run(runs, RUNS_TABLE, FUNCTION, record("aaaaaaaaaaaa"))
-    lambda_api.acquire_run(runs, RUNS_TABLE, OTHER_FUNCTION, record("bbbbbbbbbbbb", other, OTHER_FUNCTION))
-    assert lambda_api.runs_of_execution(runs, RUNS_TABLE, EXECUTION) == [record("aaaaaaaaaaaa")]
-    assert lambda_api.runs_of_execution(runs, RUNS_TABLE, "arn:...:none") == []
-
-
-def test_runs_of_an_execution_reads_every_page(no_backoff):
-    item = {"record": {"S": json.dumps(record("aaaaaaaaaaaa"))}}
-    client = FakeClient(scan=[{"Items": [item], "LastEvaluatedKey": {"k": 1}}, {"Items": [item]}])
-    assert lambda_api.runs_of_execution(client, "t", EXECUTION) == [record("aaaaaaaaaaaa")] * 2
-    assert client.calls[1][1]["ExclusiveStartKey"] == {"k": 1}

@@ -21,9 +21,9 @@ from powertuning.errors import LogParseError, ProcessorError, TargetFunctionErro
 from powertuning.inputs import TuningRequest
 from powertuning.lifecycle.publish import publish_next
 from powertuning.lifecycle.start import initialize
-from powertuning.local.engine import RUNS_TABLE
 from powertuning.local.simulated import SimulatedRuntime, cpu_bound, report_line
 from powertuning.local.target import FunctionSpec, InvokeResult
+from powertuning.local.tuner_stack import RUNS_TABLE
 from powertuning.logs import Report
 from powertuning.measure import SAFETY_MS, FunctionFailure, Progress, payloads_for
 from powertuning.pricing import lambda_price

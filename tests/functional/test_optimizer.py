@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lambdas import cleaner, optimizer
-from powertuning import lambda_api
+from powertuning.aws import run_table
 from powertuning.errors import RunEndedError
-from powertuning.local.engine import RUNS_TABLE
+from powertuning.local.tuner_stack import RUNS_TABLE
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def finished(start_run, publish, lambda_context):
 @pytest.fixture
 def registered(aws, target_function):
     """`registered()` -> the run registered on `target`, if any."""
-    return lambda: lambda_api.get_run(aws.client("dynamodb"), RUNS_TABLE, target_function.unqualified)
+    return lambda: run_table.get_run(aws.client("dynamodb"), RUNS_TABLE, target_function.unqualified)
 
 
 def latest(lambda_client):
@@ -123,7 +123,7 @@ def test_the_optimizer_of_a_run_being_recovered_applies_nothing(
     # GIVEN the recovery rule took the run over (its registration is marked) before the Optimizer ran
     state = finished(power=512, autoOptimize=True)
     runs = aws.client("dynamodb")
-    lambda_api.update_run(runs, RUNS_TABLE, state["run"]["functionArn"], {**registered(), "recovering": True})
+    run_table.update_run(runs, RUNS_TABLE, state["run"]["functionArn"], {**registered(), "recovering": True})
     with pytest.raises(RunEndedError):
         optimizer.handler(state, lambda_context)
     assert latest(lambda_client) == (1024, "the user's own description")

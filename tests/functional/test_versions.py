@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from powertuning import lambda_api
+from powertuning.aws import run_table
 from powertuning.errors import (
     AliasConflictError,
     CleanupError,
@@ -30,7 +31,7 @@ from powertuning.lifecycle.publish import alias_names, next_publish_state, point
 from powertuning.lifecycle.recovery import recover
 from powertuning.lifecycle.registration import finish
 from powertuning.lifecycle.start import initialize
-from powertuning.local.engine import RUNS_TABLE
+from powertuning.local.tuner_stack import RUNS_TABLE
 from powertuning.run_state import PublishState, RunState
 
 DEFAULTS = (128, 256, 512)
@@ -56,7 +57,7 @@ def start(request: TuningRequest, client, runs, **kwargs: Any) -> RunState:
 
 
 def registered(runs, function) -> dict[str, Any] | None:
-    return lambda_api.get_run(runs, RUNS_TABLE, function.unqualified)
+    return run_table.get_run(runs, RUNS_TABLE, function.unqualified)
 
 
 def snapshot(client, name: str) -> dict[str, Any]:
@@ -155,7 +156,7 @@ def test_initialize_missing_function_is_a_clear_error(lambda_client, runs):
     request = TuningRequest.from_dict({"lambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:nope"})
     with pytest.raises(FunctionNotFoundError, match="nope"):
         start(request, lambda_client, runs)
-    assert lambda_api.get_run(runs, RUNS_TABLE, request.lambda_arn) is None
+    assert run_table.get_run(runs, RUNS_TABLE, request.lambda_arn) is None
 
 
 @pytest.mark.parametrize("qualifier", ["$LATEST", "1", "prod"])
@@ -252,16 +253,16 @@ def test_a_run_registered_between_the_checks_and_the_registration_is_refused(
 ):
     # GIVEN another Initializer registering the function right after this one checked the table
     request = request_for(target_function)
-    real_get_run = lambda_api.get_run
+    real_get_run = run_table.get_run
 
     def racing(client, table, function_arn):
         found = real_get_run(client, table, function_arn)
-        monkeypatch.setattr(lambda_api, "get_run", real_get_run)
+        monkeypatch.setattr(run_table, "get_run", real_get_run)
         record = {"runId": OTHER_RUN, "executionArn": f"{EXECUTION}-racer"}
-        assert lambda_api.acquire_run(client, table, function_arn, record) is None
+        assert run_table.acquire_run(client, table, function_arn, record) is None
         return found
 
-    monkeypatch.setattr(lambda_api, "get_run", racing)
+    monkeypatch.setattr(run_table, "get_run", racing)
     # THEN the conditional registration refuses this run, naming the winner
     with pytest.raises(RunInProgressError, match="execution:powertuning:first-racer"):
         start(request, lambda_client, runs, run_id=RUN)
@@ -492,7 +493,7 @@ def test_a_publisher_call_of_a_run_that_ended_publishes_nothing(lambda_client, r
     if how == "released":
         finish(config, runs, RUNS_TABLE)
     else:
-        lambda_api.update_run(runs, RUNS_TABLE, config.function_arn, {**record, "recovering": True})
+        run_table.update_run(runs, RUNS_TABLE, config.function_arn, {**record, "recovering": True})
     before = snapshot(lambda_client, target_function.name)
     # WHEN a late Publisher call of that run arrives THEN it refuses and changes nothing
     with pytest.raises(RunEndedError, match=f"run {RUN} on .* has ended; nothing was published"):
@@ -511,7 +512,7 @@ def test_a_run_that_ends_while_its_publisher_runs_is_undone_by_that_call(
 
     def recovered_meanwhile(client, function_name, alias, version):
         record = registered(runs, target_function)
-        lambda_api.update_run(runs, RUNS_TABLE, config.function_arn, {**record, "recovering": True})
+        run_table.update_run(runs, RUNS_TABLE, config.function_arn, {**record, "recovering": True})
         return real(client, function_name, alias, version)
 
     monkeypatch.setattr(lambda_api, "create_alias", recovered_meanwhile)
@@ -877,7 +878,7 @@ def test_recover_from_the_registration_restores_the_function_and_releases_it(
         "latest": (1024, "the user's own description"),
     }
     assert registered(runs, target_function) is None
-    assert lambda_api.runs_of_execution(runs, RUNS_TABLE, EXECUTION) == []
+    assert run_table.runs_of_execution(runs, RUNS_TABLE, EXECUTION) == []
 
 
 def test_finish_releases_only_the_run_that_holds_the_function(lambda_client, runs, target_function):

@@ -13,8 +13,8 @@ from powertuning.analysis import recommend, summarize
 from powertuning.cli.output import format_table
 from powertuning.fixed_confidence import fixed_confidence, invocations_to_separate
 from powertuning.logs import Report
-from powertuning.output import SizeStats
 from powertuning.pricing import lambda_price
+from powertuning.size_stats import SizeStats
 
 PRICE = lambda_price("us-east-1")
 # A fixed, deterministic spread of +-10 % around each size's centre (the order does not matter).

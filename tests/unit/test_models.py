@@ -8,9 +8,10 @@ import pytest
 
 from powertuning.arns import FunctionRef
 from powertuning.errors import InvalidInputError
+from powertuning.input_keys import INPUT_KEYS, INPUTS, NEW_KEYS, REFERENCE_KEYS
 from powertuning.input_kinds import ALL_POWER_VALUES
 from powertuning.input_rules import min_num_for
-from powertuning.inputs import INPUT_KEYS, INPUTS, NEW_KEYS, REFERENCE_KEYS, TuningRequest
+from powertuning.inputs import TuningRequest
 from powertuning.markers import RUN_ALIAS, RUN_VERSION_MARKER
 from powertuning.payloads import WeightedPayload
 from powertuning.pricing import DEFAULT_POWER_VALUES

@@ -14,9 +14,10 @@ from powertuning.adaptive.outcome import confidence_statement
 from powertuning.analysis import LatencyTarget, recommend, summarize
 from powertuning.errors import ResultFormatError
 from powertuning.logs import Report
-from powertuning.output import Confidence, SizeStats, TuningOutput
+from powertuning.output import Confidence, TuningOutput
 from powertuning.pricing import lambda_price
 from powertuning.size_result import SizeResult
+from powertuning.size_stats import SizeStats
 from tests.adaptive_sim import noisy, race, settings
 
 

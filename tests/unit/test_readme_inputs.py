@@ -1,4 +1,4 @@
-"""The README's input table says what the declarations in powertuning.inputs.INPUTS say."""
+"""The README's input table says what the declarations in powertuning.input_keys.INPUTS say."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from powertuning.inputs import INPUTS, InputKey, TuningRequest
+from powertuning.input_keys import INPUTS, InputKey
+from powertuning.inputs import TuningRequest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

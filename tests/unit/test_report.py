@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from powertuning.analysis import LatencyTarget, recommend
-from powertuning.output import SizeStats
 from powertuning.report import (
     ResultFormatError,
     RunMetadata,
@@ -24,6 +23,7 @@ from powertuning.report import (
 )
 from powertuning.report.scale import Linear, decimals_for, duration_reach, label_every, nice_ticks
 from powertuning.size_result import SizeResult
+from powertuning.size_stats import SizeStats
 from powertuning.visualization import decode
 
 

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from powertuning import stats
-from powertuning.output import SizeStats
+from powertuning.size_stats import SizeStats
 from powertuning.workflow import graph as g
 from powertuning.workflow.duration import LEVELS, Duration, segment_of
 from powertuning.workflow.simulate import (
