@@ -327,14 +327,21 @@ def auto_grid(max_memory: int = MAX_MEMORY_MB) -> tuple[int, ...]:
     return tuple(m for m in AUTO_GRID if MIN_MEMORY_MB <= m <= max_memory)
 
 
+def climb_step(grid: Sequence[int], memory: int) -> int | None:
+    """Where "auto" climbs above `memory`: two grid steps up (a factor of about 2), or the grid's
+    last size; None when nothing on the grid is larger."""
+    above = [m for m in grid if m > memory]
+    return above[min(len(above), AUTO_LADDER_STEP // 2) - 1] if above else None
+
+
 def auto_initial_sizes(max_memory: int = MAX_MEMORY_MB, strategy: str = "balanced") -> tuple[int, ...]:
     """First probes of "auto": a coarse ladder up to 1 vCPU; larger sizes only when the data asks.
 
     With CPU at most proportional to memory, a bigger size is never cheaper without a super-linear
     speed-up and a smaller one never faster: `cost` starts on the ladder's two lowest rungs. More
     memory is never slower, so `speed` starts at one vCPU and where the climb above it would go next
-    (two grid steps up: 3,008 MB): a plateau shows at once, and no cold start is spent below one
-    vCPU, where speed's answer cannot lie unless a larger size was measured slower.
+    (`climb_step`: 3,008 MB): a plateau shows at once, and no cold start is spent below one vCPU,
+    where speed's answer cannot lie.
     """
     grid = auto_grid(max_memory)
     ladder = [m for i, m in enumerate(grid) if i % AUTO_LADDER_STEP == 0 and m <= MB_PER_VCPU]
@@ -343,9 +350,6 @@ def auto_initial_sizes(max_memory: int = MAX_MEMORY_MB, strategy: str = "balance
     if strategy == "cost":
         return tuple(ladder[:2])
     if strategy == "speed":
-        above = [m for m in grid if m > ladder[-1]]
-        if above:
-            # The climb's own step (`adaptive.auto.propose`), taken from the start.
-            return (ladder[-1], above[min(len(above), AUTO_LADDER_STEP // 2) - 1])
-        return tuple(ladder[-2:])
+        step = climb_step(grid, ladder[-1])
+        return (ladder[-1], step) if step is not None else tuple(ladder[-2:])
     return tuple(ladder)

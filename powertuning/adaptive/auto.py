@@ -15,7 +15,7 @@ from dataclasses import replace
 from powertuning.adaptive import model
 from powertuning.adaptive.estimates import best_estimate, estimates, surely_within, surely_worse
 from powertuning.adaptive.state import AdaptiveState, RaceSettings
-from powertuning.input_kinds import AUTO_LADDER_STEP, auto_grid
+from powertuning.input_kinds import auto_grid, climb_step
 
 
 def propose(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
@@ -50,8 +50,7 @@ def propose(state: AdaptiveState, settings: RaceSettings) -> tuple[int, ...]:
         # Past the largest size measured: on, until the last step surely gained less than the
         # tolerance (a plateau, at the confidence). Stopping on mere doubt would leave a size
         # more than the tolerance better untried.
-        above = [m for m in grid if m > leader.value]
-        out.append(above[min(len(above), AUTO_LADDER_STEP // 2) - 1] if above else None)
+        out.append(climb_step(grid, leader.value))
     proposals = sorted({m for m in out if m is not None and m not in measured})
     if settings.model:
         # Only sizes worth a cold start are published: none the model of every size measured shows
