@@ -113,6 +113,17 @@ def positive(text: str) -> float:
     return value
 
 
+def percentage(text: str) -> float:
+    """A number from 0 to 100 (a gate's share of failures)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 100:  # nan too
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 100, got {text!r}")
+    return value
+
+
 def add_input_file(group: Any, help: str) -> None:
     """Add --input-file; each command says what the file holds."""
     group.add_argument("--input-file", type=Path, metavar="FILE", help=help)

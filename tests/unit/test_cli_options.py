@@ -9,7 +9,7 @@ import pytest
 
 from powertuning import aws
 from powertuning.cli import main
-from powertuning.cli.options import positive
+from powertuning.cli.options import percentage, positive
 
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
 
@@ -18,9 +18,14 @@ POSITIVE_FLAGS = [
     (["run", "--function", FUNCTION], "--poll-interval"),
     (["run", "--function", FUNCTION], "--max-cost-per-invocation"),
     (["run", "--function", FUNCTION], "--max-duration-ms"),
-    (["fleet", "--function", FUNCTION], "--poll-interval"),
+    (["fleet", "--function", FUNCTION, "--wait"], "--poll-interval"),
+    (["fleet", "--function", FUNCTION, "--wait"], "--max-tuning-cost"),
     (["workflow", "sm"], "--poll-interval"),
 ]
+
+
+def _no_aws(_args: argparse.Namespace) -> aws.ClientFactory:
+    raise AssertionError("an AWS client was made")
 
 
 @pytest.mark.parametrize("text", ["0.5", "2", "1e-3", "300"])
@@ -60,10 +65,7 @@ def test_every_positive_flag_refuses_nan_and_infinity_before_anything_starts(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def no_aws(_args: argparse.Namespace) -> aws.ClientFactory:
-        raise AssertionError("an AWS client was made")
-
-    monkeypatch.setattr(aws.ClientFactory, "from_args", staticmethod(no_aws))
+    monkeypatch.setattr(aws.ClientFactory, "from_args", staticmethod(_no_aws))
     # WHEN the flag is given nan or inf THEN the parser refuses it (exit 2), naming the flag, before
     # any AWS client is made
     with pytest.raises(SystemExit) as done:
@@ -71,3 +73,28 @@ def test_every_positive_flag_refuses_nan_and_infinity_before_anything_starts(
     assert done.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {flag}: expected a finite number greater than 0, got '{text}'" in err
+
+
+@pytest.mark.parametrize("text", ["0", "12.5", "100"])
+def test_a_percentage_from_0_to_100_is_taken(text: str) -> None:
+    assert percentage(text) == float(text)
+
+
+@pytest.mark.parametrize("text", ["-1", "100.5", "nan", "inf", "1e999", "half"])
+def test_what_is_no_percentage_from_0_to_100_is_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a number from 0 to 100") as refused:
+        percentage(text)
+    assert repr(text) in str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["nan", "-1", "101"])
+def test_the_fleets_failure_gate_refuses_what_is_no_percentage_before_anything_starts(
+    text: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (a gate of nan never failed, one of -1 always did)
+    monkeypatch.setattr(aws.ClientFactory, "from_args", staticmethod(_no_aws))
+    with pytest.raises(SystemExit) as done:
+        main(["fleet", "--function", FUNCTION, "--wait", "--max-failed-percentage", text])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --max-failed-percentage: expected a number from 0 to 100, got '{text}'" in err
