@@ -93,36 +93,7 @@ class InputKey:
 
     def parse(self, data: Mapping[str, Any]) -> Any:
         """The key's value in `data`, checked on its own (combinations: _check_combinations)."""
-        name, kind = self.name, self.kind
-        if kind == "arn":
-            return kinds.arn(data, name, required=self.default_text == "required")
-        if kind == "bool":
-            return kinds.boolean(data, name, self.default)
-        if kind == "int":
-            return kinds.integer(data, name, self.default, int(self.low), int(self.high))
-        if kind == "number":
-            return kinds.number(data, name, self.default, self.low, self.high)
-        if kind == "choice":
-            return kinds.choice(data, name, self.choices)
-        if kind == "names":
-            return kinds.string_list(data, name)
-        if kind == "choices":
-            return kinds.choice_list(data, name, self.choices)
-        if kind == "sizes":
-            return None if data.get(name) == AUTO else kinds.power_values(data.get(name))
-        if kind == "ms":
-            return kinds.milliseconds(data, name)
-        if kind == "s3":
-            return kinds.s3_uri(data, name)
-        if kind == "images":
-            return kinds.image_uris(data, name)
-        if kind == "alias":
-            return kinds.alias(data, name)
-        if kind == "rate":
-            return kinds.cold_start_rate(data, name)
-        if kind == "amount":
-            return kinds.amount(data, name)
-        return kinds.sendable(data, name)
+        return KIND_PARSERS[self.kind](self, data)
 
     def render(self, request: Request) -> Any:
         """The key's camelCase wire value in `request.to_dict()`; None leaves it out."""
@@ -148,6 +119,30 @@ def _has_target(request: Request) -> bool:
 
 def _has_rate(request: Request) -> bool:
     return request.prices_cold_starts
+
+
+def _sizes(key: InputKey, data: Mapping[str, Any]) -> Any:
+    return None if data.get(key.name) == AUTO else kinds.power_values(data.get(key.name))
+
+
+# Each kind's parser: the key's declaration and the input -> the value (input_kinds checks it).
+KIND_PARSERS: Final[Mapping[Kind, Callable[[InputKey, Mapping[str, Any]], Any]]] = {
+    "arn": lambda key, data: kinds.arn(data, key.name, required=key.default_text == "required"),
+    "bool": lambda key, data: kinds.boolean(data, key.name, key.default),
+    "int": lambda key, data: kinds.integer(data, key.name, key.default, int(key.low), int(key.high)),
+    "number": lambda key, data: kinds.number(data, key.name, key.default, key.low, key.high),
+    "choice": lambda key, data: kinds.choice(data, key.name, key.choices),
+    "names": lambda key, data: kinds.string_list(data, key.name),
+    "choices": lambda key, data: kinds.choice_list(data, key.name, key.choices),
+    "sizes": _sizes,
+    "ms": lambda key, data: kinds.milliseconds(data, key.name),
+    "s3": lambda key, data: kinds.s3_uri(data, key.name),
+    "images": lambda key, data: kinds.image_uris(data, key.name),
+    "alias": lambda key, data: kinds.alias(data, key.name),
+    "rate": lambda key, data: kinds.cold_start_rate(data, key.name),
+    "amount": lambda key, data: kinds.amount(data, key.name),
+    "json": lambda key, data: kinds.sendable(data, key.name),
+}
 
 
 # Every execution input key, in the README's order: aws-lambda-power-tuning v4's, then ours.

@@ -21,7 +21,14 @@ from powertuning import aws, fleet_steps, lambda_api
 from powertuning.arns import FunctionRef
 from powertuning.aws import executions
 from powertuning.cli.execution import AWS_ERRORS, follow_to_end, not_started, print_started
-from powertuning.cli.options import DEFAULT_STACK_NAME, add_aws_options, add_input_file, add_poll_interval
+from powertuning.cli.options import (
+    DEFAULT_STACK_NAME,
+    add_aws_options,
+    add_input_file,
+    add_poll_interval,
+    percentage,
+    positive,
+)
 from powertuning.cli.output import (
     EXIT_CODES_HELP,
     EXIT_GATE_FAILED,
@@ -114,13 +121,13 @@ def register(subparsers: Any) -> None:
     gates = parser.add_argument_group("gates (exit code 3 when one fails; need --wait)")
     gates.add_argument(
         "--max-tuning-cost",
-        type=float,
+        type=positive,
         metavar="USD",
         help="fail if tuning the fleet cost more (default: no gate)",
     )
     gates.add_argument(
         "--max-failed-percentage",
-        type=float,
+        type=percentage,
         metavar="P",
         help="fail if a larger share of functions failed (default: no gate)",
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Final
@@ -99,13 +100,27 @@ def _help(key: InputKey) -> str:
 
 
 def positive(text: str) -> float:
-    """A number greater than 0 (a period, a gate's limit)."""
+    """A finite number greater than 0 (a period, a gate's limit)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    # float() reads nan and inf (1e999 too): a nan gate never fails, and time.sleep refuses both.
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number greater than 0, got {text!r}")
+    return value
+
+
+def percentage(text: str) -> float:
+    """A number from 0 to 100 (a gate's share of failures)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 100:  # nan too
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 100, got {text!r}")
     return value
 
 

@@ -22,7 +22,7 @@ tests run moto with these rules:
   once, so a caller that reads only the first page would look right on moto and miss items on AWS);
 - GetFunction's Code.Location is a link the function's package can be downloaded from, valid for
   10 minutes (moto's points at a bucket that does not exist): here a link that
-  `powertuning.function_code.open_url` resolves to the package moto holds;
+  `powertuning.aws.function_code.open_url` resolves to the package moto holds;
 - SnapStart and provisioned concurrency are kept and read back (start_settings.py).
 """
 

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from powertuning.aws import executions
 from powertuning.cli import main
 from powertuning.cli.execution import follow_to_end, not_started, print_started
+from powertuning.errors import StateMachineNotFoundError, ThrottledError
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:PowerTuning:powertune-1"
 
@@ -83,8 +84,19 @@ def _raises(exc: BaseException) -> Any:
             1,
             ["lost track of ", "AccessDenied"],
         ),
+        # The seam's own errors too: throttled past every retry, a stack output gone while following.
+        (
+            _raises(ThrottledError("DescribeExecution kept throttling")),
+            1,
+            ["lost track of ", "kept throttling"],
+        ),
+        (
+            _raises(StateMachineNotFoundError("stack PowerTuning has no output named like StateMachineArn")),
+            1,
+            ["lost track of ", "no output named like StateMachineArn"],
+        ),
     ],
-    ids=["failed", "timed-out", "interrupted", "lost"],
+    ids=["failed", "timed-out", "interrupted", "lost", "throttled", "stack-gone"],
 )
 def test_following_that_does_not_succeed_ends_with_its_exit_code_and_reason(
     follow: Any, code: int, said: list[str], capsys: pytest.CaptureFixture[str]
