@@ -177,7 +177,7 @@ def benchmark_curve(
                         cold=cold,
                     )
                 )
-        out["methods"][method] = summarize_runs(done, truth, strategy)
+        out["methods"][method] = summarize_runs(done, truth, strategy, tolerance)
         out["methods"][method]["seconds"] = round(time.perf_counter() - started, 2)
     for figures in out["methods"].values():
         figures["regretGoalMet"] = (

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.exploration_robustness import claim_holds
 from benchmarks.exploration_simulation import Run, Truth, quantile
 
 # Goals ("the cheapest tuner at the same confidence"), against fixed num=50 with parallelInvocation
@@ -16,9 +17,17 @@ from benchmarks.exploration_simulation import Run, Truth, quantile
 GOAL_GB_S_GEOMEAN = {"adaptive": 0.08, "adaptive-auto": 0.05}
 
 
-def summarize_runs(runs: Sequence[Run], truth: Truth, strategy: str) -> dict[str, Any]:
-    """Mean exploration cost and regret quantiles over runs."""
+def summarize_runs(
+    runs: Sequence[Run], truth: Truth, strategy: str, tolerance: float | None = None
+) -> dict[str, Any]:
+    """Mean exploration cost and regret quantiles over runs; with `tolerance`, the statement's coverage.
+
+    Coverage: the share of runs whose confidence statement holds on the truth (`claim_holds`), None
+    for runs that make none (fixed sampling, Parrotfish).
+    """
     regrets = [truth.regret(strategy, r.chosen) for r in runs]
+    holds = [h for r in runs if tolerance is not None for h in [claim_holds(r, truth, strategy, tolerance)]]
+    claims = [h for h in holds if h is not None]
     picks: dict[int, int] = {}
     per_size: dict[int, int] = {}
     for r in runs:
@@ -37,6 +46,7 @@ def summarize_runs(runs: Sequence[Run], truth: Truth, strategy: str) -> dict[str
             "mean": statistics.fmean(regrets),
             "max": max(regrets),
         },
+        "coverage": statistics.fmean(claims) if claims else None,
         "picks": {str(k): v for k, v in sorted(picks.items())},
         "invocationsPerSize": {str(k): round(v / len(runs), 1) for k, v in sorted(per_size.items())},
     }
@@ -71,6 +81,11 @@ def goals(report: dict[str, Any]) -> dict[str, Any]:
             "gbSecondsGoal": target,
             "gbSecondsGoalMet": all(g is not None and g <= target for g in geomean.values()),
             "regretMissed": [f"{c} {s}" for c, s, f in rows if not f["regretGoalMet"]],
+            "coverageBelowConfidence": [
+                f"{c} {s} ({f['coverage']:.0%})"
+                for c, s, f in rows
+                if f.get("coverage") is not None and f["coverage"] < report["settings"]["confidence"]
+            ],
             "notBelowParrotfish": [c for c, ours, theirs in parrotfish if ours >= theirs],
             "slowerThanFixed50": [f"{c} {s}" for c, s, f in rows if f.get("wallVsFixed50", 0.0) > 1],
         }
@@ -125,9 +140,10 @@ def compact_table(report: dict[str, Any]) -> str:
                 mark = "" if method in ("parrotfish", "oracle") else ("✔ " if f["regretGoalMet"] else "✘ ")
                 ratio = f"{f['gbSecondsVsFixed50']:.1%}" if "gbSecondsVsFixed50" in f else "-"
                 num = f" (n={f['num']})" if "num" in f else ""
+                holds = f", holds {f['coverage']:.0%}" if f.get("coverage") is not None else ""
                 cells.append(
                     f"{mark}{ratio}{num}, {f['regret']['median']:.1%} / {f['regret']['p90']:.1%}, "
-                    f"{_seconds(f['wallSeconds'])}"
+                    f"{_seconds(f['wallSeconds'])}{holds}"
                 )
             lines.append(f"| {curve} | {strategy} | " + " | ".join(cells) + " |")
     lines.append("")
@@ -136,7 +152,9 @@ def compact_table(report: dict[str, Any]) -> str:
         lines.append(
             f"- {method}: GB-s geomean vs fixed-50 {_ratio(geomean['all'])} (SeBS alone "
             f"{_ratio(geomean['sebs'])}), goal <= {g['gbSecondsGoal']:.0%}; regret goal missed on "
-            f"{len(g['regretMissed'])}: {', '.join(g['regretMissed']) or 'none'}; not below Parrotfish: "
+            f"{len(g['regretMissed'])}: {', '.join(g['regretMissed']) or 'none'}; statement holds in fewer "
+            f"runs than the confidence on: {', '.join(g['coverageBelowConfidence']) or 'none'}; "
+            f"not below Parrotfish: "
             f"{', '.join(g['notBelowParrotfish']) or 'none'}; slower than fixed-50: "
             f"{', '.join(g['slowerThanFixed50']) or 'none'}"
         )

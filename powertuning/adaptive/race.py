@@ -16,7 +16,7 @@ from typing import Final
 
 from powertuning import samples as sample_store
 from powertuning.adaptive import auto, model
-from powertuning.adaptive.estimates import best_estimate, estimates, kept_samples, lower_bound
+from powertuning.adaptive.estimates import best_estimate, estimates, guarded, kept_samples, lower_bound
 from powertuning.adaptive.state import AdaptiveState, BatchItem, RaceSettings, SizeSamples
 from powertuning.size_result import SizeResult
 
@@ -100,7 +100,11 @@ def eliminate(state: AdaptiveState, settings: RaceSettings) -> AdaptiveState:
     for e in est.values():
         if e.value == leader.value:
             continue
-        lower = lower_bound(e, leader, 1 - alpha)
+        lower = lower_bound(
+            guarded(state, settings, e, drop_largest=True),
+            guarded(state, settings, leader, drop_largest=False),
+            1 - alpha,
+        )
         if lower is not None and lower > -settings.tolerance * leader.mean:
             dropped.append(e.value)
     return replace(

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from powertuning.adaptive.outcome import size_results
+from powertuning.adaptive.estimates import robust_count
 from powertuning.adaptive.race import decide, record, start
 from powertuning.measure import batch_result
 from tests.adaptive_sim import PRICE, noisy, race, report, settings
@@ -117,3 +118,41 @@ def test_skipped_sizes_leave_the_race():
     results = {r.value: r for r in size_results(state, settings())}
     assert results[128].skipped
     assert (results[128].reason or "").startswith("Runtime.OutOfMemory")
+
+
+def first_round(values: dict[int, list[float]], race_settings):
+    """One round measured: per size a cold first invocation, then the given warm durations."""
+    state = start(sorted(values), race_settings)
+    results = [
+        batch_result(m, [report(m, 1000.0, 300.0), *(report(m, d) for d in warm)], PRICE, 0.2)
+        for m, warm in values.items()
+    ]
+    return decide(record(state, results, race_settings), race_settings)
+
+
+def test_one_lucky_invocation_of_the_leader_does_not_drop_a_faster_size():
+    # GIVEN SeBS's 210 compression benchmark, where 2,048 MB is truly 10% faster than 3,008 MB (a second
+    # mode of slow runs at both sizes), and a first round in which 3,008 MB drew one of its fastest runs:
+    # without the guard, 2,048 MB was dropped here with two warm samples each
+    race_settings = settings(strategy="speed")
+    state = first_round({2048: [196.0, 183.0], 3008: [148.0, 177.0]}, race_settings)
+    # THEN the race goes on: without 3,008 MB's luckiest run the two are 3% apart, within the tolerance
+    assert state.candidates == (2048, 3008)
+    assert not state.done
+
+
+def test_a_size_that_loses_even_without_its_slowest_invocation_is_dropped_on_two_samples():
+    # GIVEN a size that is 30% slower in every invocation (the guard removes its slowest one)
+    race_settings = settings(strategy="speed")
+    state = first_round({1024: [131.0, 129.0], 2048: [100.0, 101.0]}, race_settings)
+    # THEN it is out after the first round
+    assert state.eliminated == (1024,)
+    assert state.candidates == (2048,)
+
+
+@pytest.mark.parametrize(
+    ("discard", "count"),
+    [(0.2, 5), (0.1, 10), (0.25, 4), (0.4, 3), (0.0, 2)],
+)
+def test_the_guard_lasts_until_the_trim_sets_a_value_aside_at_each_end(discard, count):
+    assert robust_count(settings(discard_top_bottom=discard)) == count

@@ -24,7 +24,10 @@ def test_a_finished_race_leaves_the_results_for_the_analyzer():
     state = execution_state([128, 512], strategy="speed")
     state["adaptive"] = advance_execution(state)
     state["round"] = [
-        batch_result(m, [report(m, d) for d in (3 * base, base, base * 1.01)], PRICE, 0.2).to_dict()
+        # a fresh version's cold first invocation (its INIT), then two warm ones
+        batch_result(
+            m, [report(m, base, 2 * base), report(m, base), report(m, base * 1.01)], PRICE, 0.2
+        ).to_dict()
         for m, base in ((128, 800.0), (512, 100.0))
     ]
     out = advance_execution(state)

@@ -42,6 +42,10 @@ def test_a_small_seeded_run_reports_every_figure_per_curve_and_method(plain_curv
         assert methods["adaptive"]["regret"]["median"] == 0.0
         assert methods["adaptive"]["picks"].get(str(best), 0) >= 3
         assert "regretGoalMet" in methods["adaptive"]
+        # Every adaptive run states how sure its pick is; on this clear curve the statement holds.
+        # Fixed sampling states nothing.
+        assert methods["adaptive"]["coverage"] == 1.0
+        assert methods["fixed-50"]["coverage"] is None
         # Fewer rounds of fewer invocations: less wall time than fixed num=50, one invocation at a time
         assert methods["adaptive"]["wallVsFixed50"] < 1
     assert set(report["goals"]) == {"adaptive", "adaptive-auto"}
@@ -121,6 +125,8 @@ def test_parrotfish_runs_for_cost_only_in_the_benchmark(plain_curve, capsys):
     out = capsys.readouterr().out
     assert "| csv:small | cost |" in out
     assert "- adaptive: GB-s geomean vs fixed-50" in out
+    assert "statement holds in fewer runs than the confidence on: none" in out
+    assert ", holds 100%" in out
 
 
 def test_the_plain_race_draws_what_the_race_with_the_model_draws(plain_curve, capsys):
