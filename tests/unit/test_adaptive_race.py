@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from powertuning.adaptive.outcome import size_results
 from powertuning.adaptive.estimates import robust_count
+from powertuning.adaptive.outcome import size_results
 from powertuning.adaptive.race import decide, record, start
 from powertuning.measure import batch_result
 from tests.adaptive_sim import PRICE, noisy, race, report, settings
